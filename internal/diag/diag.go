@@ -1,0 +1,136 @@
+// Package diag holds the position and diagnostic types shared by every stage
+// of fencecheck: the loader reports lint problems with them, the analysis
+// reports findings with them, and the report writers print them.
+package diag
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Pos is a 1-based line and column in a scenario file. The column counts
+// Unicode code points, as yaml.v3 does (and as SARIF's default column kind
+// expects).
+type Pos struct {
+	Line int `json:"line"`
+	Col  int `json:"column"`
+}
+
+// Valid reports whether the position points into a file.
+func (p Pos) Valid() bool { return p.Line > 0 }
+
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// Less orders positions by line, then column.
+func (p Pos) Less(q Pos) bool {
+	if p.Line != q.Line {
+		return p.Line < q.Line
+	}
+	return p.Col < q.Col
+}
+
+// Severity of a diagnostic. The zero value is an error so that a forgotten
+// severity never hides a problem.
+type Severity int
+
+const (
+	Error Severity = iota
+	Warning
+	Note
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Note:
+		return "note"
+	default:
+		return "error"
+	}
+}
+
+// ParseSeverity is the inverse of String.
+func ParseSeverity(s string) (Severity, bool) {
+	switch s {
+	case "error":
+		return Error, true
+	case "warning":
+		return Warning, true
+	case "note":
+		return Note, true
+	}
+	return Error, false
+}
+
+// Step is one link of a finding's explanation: a chain edge, a thread's
+// blocked wait, a violating step. It always points at the YAML that caused it.
+type Step struct {
+	File    string `json:"file"`
+	Pos     Pos    `json:"pos"`
+	From    string `json:"from,omitempty"`
+	To      string `json:"to,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Context string `json:"context,omitempty"`
+	Message string `json:"message"`
+}
+
+// Diagnostic is one problem: a lint error in a scenario file or a finding of
+// the analysis.
+type Diagnostic struct {
+	File     string   `json:"file"`
+	Pos      Pos      `json:"pos"`
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"-"`
+	Message  string   `json:"message"`
+	// Cycle lists the nodes of a dependency cycle, rotated to a canonical
+	// start (empty for other findings).
+	Cycle []string `json:"cycle,omitempty"`
+	// Chain explains the finding edge by edge, or step by step.
+	Chain []Step `json:"chain,omitempty"`
+	// Hint is a concrete suggestion for a fix.
+	Hint string `json:"hint,omitempty"`
+	// Canonical names the primer's canonical cycle (C1–C15) matched, if any.
+	Canonical string `json:"canonical,omitempty"`
+	// Scenario carries the "possible unsafe scenario" table for cycles.
+	Scenario []string `json:"-"`
+	// Fingerprint identifies the finding across unrelated edits of the file.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Mode is the analysis mode that produced the finding ("" for lint).
+	Mode string `json:"mode,omitempty"`
+}
+
+// Sort orders diagnostics by file, position, rule and message so that output
+// never depends on map iteration or goroutine scheduling.
+func Sort(ds []Diagnostic) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Pos != b.Pos {
+			return a.Pos.Less(b.Pos)
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Message < b.Message
+	})
+}
+
+// Dedupe removes exact repeats (same file, position, rule, message) from a
+// sorted slice.
+func Dedupe(ds []Diagnostic) []Diagnostic {
+	out := ds[:0]
+	for i, d := range ds {
+		if i > 0 {
+			p := out[len(out)-1]
+			if p.File == d.File && p.Pos == d.Pos && p.Rule == d.Rule && p.Message == d.Message {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}

@@ -1,0 +1,308 @@
+package model
+
+import "github.com/fencecheck/fencecheck/internal/diag"
+
+// Pos is re-exported so callers rarely need to import diag.
+type Pos = diag.Pos
+
+// Scalar wrappers keep the position of every value. P is the value's node
+// position (the key's position is kept in the enclosing struct's KeyPos map).
+type (
+	Str struct {
+		V string
+		P Pos
+	}
+	Int struct {
+		V   int64
+		P   Pos
+		Set bool
+	}
+	Bool struct {
+		V   bool
+		P   Pos
+		Set bool
+	}
+)
+
+// IntList is a list of integers; a single integer is accepted too.
+type IntList []Int
+
+// StrList is a list of strings; a single scalar is accepted as a one-element
+// list so that `deps: fence_A` and `deps: [fence_A, fence_B]` both work.
+type StrList []Str
+
+// Struct tags used below (read by the decoder, the schema generator and the
+// reference-doc generator; see decode.go):
+//
+//	fc:"key[,required][,enum=SET][,ref=KIND|KIND][,decl=KIND][,op]"
+//	doc:"one line of documentation"
+//
+// decl=KIND declares the value as a name of that kind in the file's single
+// namespace; ref=KIND requires it to name an object of one of those kinds.
+// op marks the operation keys of a step (exactly one per step).
+
+// File is a scenario file.
+type File struct {
+	P           Pos
+	Fencecheck  Int        `fc:"fencecheck,required" doc:"Format version. Must be 1."`
+	Name        Str        `fc:"name" doc:"Short title of the design, used in reports."`
+	Description Str        `fc:"description" doc:"What the scenario models and why; free text."`
+	Kernel      *Kernel    `fc:"kernel" doc:"Kernel configuration the design runs under."`
+	Locks       []Lock     `fc:"locks" doc:"Driver lock classes (kernel pseudo-locks are built in)."`
+	Devices     []Device   `fc:"devices" doc:"GPUs and other DMA devices."`
+	Fences      []Fence    `fc:"fences" doc:"Fences not produced by a job: foreign fences, user fences, fences signalled by paths."`
+	Buffers     []Buffer   `fc:"buffers" doc:"GEM objects, each with a dma_resv."`
+	DmaBufs     []DmaBuf   `fc:"dmabufs" doc:"Buffers exported by one device and imported by others."`
+	Userptrs    []Userptr  `fc:"userptrs" doc:"User address ranges tracked by an mmu interval notifier."`
+	VMs         []VM       `fc:"vms" doc:"GPU virtual address spaces (drm_gpuvm)."`
+	Jobs        []Job      `fc:"jobs" doc:"GPU jobs submitted through drm_sched entities."`
+	Shrinkers   []Shrinker `fc:"shrinkers" doc:"Shrinkers registered by the driver; reclaim may call any of them."`
+	Paths       []Path     `fc:"paths" doc:"Driver code paths as ordered steps, each in an execution context."`
+	Workload    []Action   `fc:"workload" doc:"What userspace and the system do, in order."`
+	Expect      []Expect   `fc:"expect" doc:"The verdicts this scenario must produce (checked by fencecheck test)."`
+}
+
+// Kernel is the kernel configuration.
+type Kernel struct {
+	P           Pos
+	MMUNotifier Bool `fc:"mmu_notifier" doc:"CONFIG_MMU_NOTIFIER (default true). When false, reclaim is primed straight to dma_fence_map (primer 1.3.1)."`
+}
+
+// Lock is a driver lock class.
+type Lock struct {
+	P       Pos
+	Name    Str  `fc:"name,required,decl=lock" doc:"Lock class name as lockdep would print it, e.g. &vm->lock."`
+	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock, rwsem, rwlock, ww_mutex, or map (a lockdep_map pseudo-lock)."`
+	IRQSafe Bool `fc:"irq_safe" doc:"Spinlocks/rwlocks: taken with interrupts disabled (spin_lock_irqsave) everywhere."`
+	WWClass Str  `fc:"ww_class" doc:"ww_mutex: the ww class name (default reservation_ww_class)."`
+}
+
+// Device is a GPU or other DMA device.
+type Device struct {
+	P          Pos
+	Name       Str         `fc:"name,required,decl=device" doc:"Device name."`
+	Engines    []Engine    `fc:"engines" doc:"Hardware engines/rings; each executes its jobs in order."`
+	Schedulers []Scheduler `fc:"schedulers" doc:"drm_sched schedulers, one per hardware ring."`
+	MMU        *MMU        `fc:"mmu" doc:"The device MMU."`
+}
+
+// Engine is a hardware ring.
+type Engine struct {
+	P      Pos
+	Name   Str  `fc:"name,required,decl=engine" doc:"Engine name."`
+	Kind   Str  `fc:"kind,enum=enginekind" doc:"gfx, compute, copy, video or paging (default gfx)."`
+	Kernel Bool `fc:"kernel" doc:"Kernel-only ring: only kernel entities submit to it."`
+}
+
+// Scheduler is a drm_gpu_scheduler feeding one engine.
+type Scheduler struct {
+	P        Pos
+	Name     Str      `fc:"name,required,decl=scheduler" doc:"Scheduler name."`
+	Engine   Str      `fc:"engine,required,ref=engine" doc:"The engine it feeds."`
+	Entities []Entity `fc:"entities" doc:"Scheduler entities (queues); a job is pushed to one."`
+	Timeout  Str      `fc:"timedout_job,ref=path" doc:"Path run as timedout_job when a job hangs (signalling code, R16, R17)."`
+}
+
+// Entity is a drm_sched_entity.
+type Entity struct {
+	P      Pos
+	Name   Str  `fc:"name,required,decl=entity" doc:"Entity name."`
+	Kernel Bool `fc:"kernel" doc:"Kernel-only entity (e.g. page-table updates); userspace cannot queue to it."`
+}
+
+// MMU is a device MMU.
+type MMU struct {
+	P                 Pos
+	RecoverableFaults Bool `fc:"recoverable_faults" doc:"The GPU retries faulting accesses and the driver handles faults (R19)."`
+	Levels            Int  `fc:"levels" doc:"Page-table levels (root directory stays resident; default 2)."`
+	FaultHandler      Str  `fc:"fault_handler,ref=path" doc:"Path run in fault_handler context for a GPU page fault."`
+}
+
+// Fence is a standalone fence.
+type Fence struct {
+	P          Pos
+	Name       Str  `fc:"name,required,decl=fence" doc:"Fence name."`
+	Context    Str  `fc:"context" doc:"Fence context (timeline); fences of one context signal in seqno order (R14). Default: its own."`
+	Seqno      Int  `fc:"seqno" doc:"Sequence number within the context."`
+	Foreign    Bool `fc:"foreign" doc:"Signalled by a driver outside the model; treated conservatively (may depend on any fence, may allocate)."`
+	Indefinite Bool `fc:"indefinite" doc:"A user/memory/future fence with no guarantee to signal (R18)."`
+}
+
+// Buffer is a GEM object.
+type Buffer struct {
+	P           Pos
+	Name        Str  `fc:"name,required,decl=buffer" doc:"Buffer name."`
+	Device      Str  `fc:"device,ref=device" doc:"Owning device."`
+	VM          Str  `fc:"vm,ref=vm" doc:"VM-private object: shares the VM's dma_resv."`
+	Placement   Str  `fc:"placement,enum=placement" doc:"system or vram (default system)."`
+	PageTable   Bool `fc:"page_table" doc:"A page-table object of its VM (may be evicted and re-allocated; the root is pinned)."`
+	Unpublished Bool `fc:"unpublished" doc:"Not yet visible to other threads: its resv lock makes no class-level dependency."`
+}
+
+// DmaBuf is an exported buffer.
+type DmaBuf struct {
+	P         Pos
+	Name      Str     `fc:"name,required,decl=dmabuf" doc:"dma-buf name."`
+	Buffer    Str     `fc:"buffer,required,ref=buffer" doc:"Exported buffer."`
+	Exporter  Str     `fc:"exporter,required,ref=device" doc:"Exporting device."`
+	Importers StrList `fc:"importers,ref=device" doc:"Importing devices."`
+	Dynamic   Bool    `fc:"dynamic" doc:"Dynamic importer: move_notify is called with the resv held (primer 1.15)."`
+}
+
+// Userptr is a user address range on a device.
+type Userptr struct {
+	P        Pos
+	Name     Str     `fc:"name,required,decl=userptr" doc:"Userptr name."`
+	Device   Str     `fc:"device,required,ref=device" doc:"Device that accesses the range."`
+	VM       Str     `fc:"vm,ref=vm" doc:"VM the range is bound in."`
+	Range    IntList `fc:"range" doc:"[start, end) of the user range, e.g. [0x100000, 0x200000]."`
+	Notifier Str     `fc:"notifier,required,ref=path" doc:"Path run as the mmu interval notifier's invalidate callback."`
+}
+
+// VM is a GPU VM.
+type VM struct {
+	P      Pos
+	Name   Str `fc:"name,required,decl=vm" doc:"VM name; its common dma_resv is referenced by this name."`
+	Device Str `fc:"device,required,ref=device" doc:"Owning device."`
+}
+
+// Job is a GPU job.
+type Job struct {
+	P        Pos
+	Name     Str      `fc:"name,required,decl=job" doc:"Job name."`
+	Entity   Str      `fc:"entity,required,ref=entity" doc:"Entity the job is pushed to."`
+	Fence    Str      `fc:"fence,decl=fence" doc:"Name of the job's out-fence (finished fence). Default: <job>.finished."`
+	Deps     StrList  `fc:"deps,ref=fence|job" doc:"In-fences: the job runs only after these signal."`
+	Buffers  []BufUse `fc:"buffers" doc:"Buffers the job accesses; implicit sync by usage and fence publication."`
+	Submit   Str      `fc:"submit,ref=path" doc:"Path run by the submit ioctl before the job is armed (locking, reservation, allocation)."`
+	RunJob   Str      `fc:"run_job,ref=path" doc:"Path run as drm_sched run_job (signalling code, R16)."`
+	FreeJob  Str      `fc:"free_job,ref=path" doc:"Path run as free_job after the fence signals (signalling code, R16)."`
+	Callback Str      `fc:"callback,ref=path" doc:"Path run as a fence callback when the out-fence signals (atomic context, R25)."`
+	Duration Int      `fc:"duration" doc:"Time the job occupies its engine, in model ticks (default 1)."`
+	Hang     Bool     `fc:"hang" doc:"The job never completes on the hardware; only timeout/reset completes its fence."`
+	Faults   StrList  `fc:"faults,ref=vm|userptr|buffer" doc:"Objects the job touches through GPU page faults (recoverable-fault devices)."`
+}
+
+// BufUse is a buffer used by a job.
+type BufUse struct {
+	P      Pos
+	Buffer Str `fc:"buffer,required,ref=buffer|userptr|dmabuf|vm" doc:"Buffer, userptr, dma-buf or VM resv."`
+	Usage  Str `fc:"usage,enum=usage" doc:"dma_resv usage of the job's fence: KERNEL, WRITE, READ or BOOKKEEP (default READ)."`
+}
+
+// Shrinker is a registered shrinker.
+type Shrinker struct {
+	P     Pos
+	Name  Str `fc:"name,required,decl=shrinker" doc:"Shrinker name."`
+	Count Str `fc:"count,ref=path" doc:"count_objects path."`
+	Scan  Str `fc:"scan,required,ref=path" doc:"scan_objects path (runs under fs_reclaim)."`
+}
+
+// Path is a driver code path.
+type Path struct {
+	P       Pos
+	Name    Str     `fc:"name,required,decl=path" doc:"Path name (a function or callback)."`
+	Context Str     `fc:"context,required,enum=context" doc:"Execution context the path runs in."`
+	Thread  Str     `fc:"thread" doc:"Thread/task name shown in reports (default: the path name)."`
+	Signals StrList `fc:"signals,ref=fence|job" doc:"Fences whose signalling depends on this path: the whole path is their signalling critical section (R1)."`
+	Steps   []Step  `fc:"steps" doc:"Ordered steps."`
+}
+
+// Step is one operation of a path. Exactly one op key is set.
+type Step struct {
+	P Pos
+
+	Lock          Str `fc:"lock,op,ref=lock|buffer|vm|dmabuf" doc:"Acquire a lock (a buffer, dma-buf or VM name means its dma_resv)."`
+	Trylock       Str `fc:"trylock,op,ref=lock|buffer|vm|dmabuf" doc:"Try-acquire a lock: lockdep records no dependency into it."`
+	Unlock        Str `fc:"unlock,op,ref=lock|buffer|vm|dmabuf" doc:"Release a lock."`
+	MightLock     Str `fc:"might_lock,op,ref=lock|buffer|vm|dmabuf" doc:"Record that this path may take the lock (might_lock)."`
+	WWAcquireInit Str `fc:"ww_acquire_init,op" doc:"Start a ww acquire context (drm_exec_init) with this name."`
+	WWAcquireDone Str `fc:"ww_acquire_done,op" doc:"Mark the named context done: nothing more may be locked in it."`
+	WWAcquireFini Str `fc:"ww_acquire_fini,op" doc:"End the named acquire context (drm_exec_fini): unlocks what it still holds."`
+	Alloc         Str `fc:"alloc,op,enum=gfp" doc:"Allocate memory with these GFP flags (e.g. GFP_KERNEL, GFP_NOWAIT, GFP_KERNEL|__GFP_NORETRY)."`
+	MemallocSave  Str `fc:"memalloc_save,op,enum=scope" doc:"Enter a memalloc_nofs/noio/noreclaim scope."`
+	MemallocRest  Str `fc:"memalloc_restore,op,enum=scope" doc:"Leave a memalloc scope."`
+	Wait          Str `fc:"wait,op,ref=fence|job" doc:"dma_fence_wait on a fence (a job name means its out-fence)."`
+	WaitResv      Str `fc:"wait_resv,op,ref=buffer|vm|dmabuf|userptr" doc:"dma_resv_wait_timeout on every fence of the object's resv up to usage:."`
+	Signal        Str `fc:"signal,op,ref=fence|job" doc:"dma_fence_signal."`
+	BeginSig      Str `fc:"begin_signalling,op,ref=fence|job" doc:"dma_fence_begin_signalling for this fence (a read-trylock of the section, case 29)."`
+	EndSig        Str `fc:"end_signalling,op,ref=fence|job" doc:"dma_fence_end_signalling."`
+	Reserve       Str `fc:"reserve_fences,op,ref=buffer|vm|dmabuf" doc:"dma_resv_reserve_fences on the object (count: slots, default 1); may allocate GFP_KERNEL."`
+	AddFence      Str `fc:"add_fence,op,ref=buffer|vm|dmabuf" doc:"dma_resv_add_fence of fence: with usage:."`
+	ReplaceFences Str `fc:"replace_fences,op,ref=buffer|vm|dmabuf" doc:"Replace the object's fences with fence: (old single-exclusive-fence semantics, or dma_resv_replace_fences)."`
+	Pin           Str `fc:"pin,op,ref=buffer|userptr" doc:"Pin the backing pages (get/pin_user_pages for a userptr: takes mmap_lock and allocates)."`
+	Unpin         Str `fc:"unpin,op,ref=buffer|userptr" doc:"Unpin the backing pages."`
+	MapPages      Str `fc:"map_pages,op,ref=buffer|userptr" doc:"Write GPU PTEs for the object in vm: (or its own VM)."`
+	ZapPTEs       Str `fc:"zap_ptes,op,ref=buffer|userptr|vm" doc:"Clear GPU PTEs of the object (a VM: all of them). The TLB still caches them until flushed."`
+	TLBFlush      Str `fc:"tlb_flush,op,ref=vm|device" doc:"Flush the GPU TLB of a VM (or every VM of a device)."`
+	FreePages     Str `fc:"free_pages,op,ref=buffer|userptr" doc:"Return the backing pages to the allocator (or let the core mm free them after the notifier)."`
+	Evict         Str `fc:"evict,op,ref=buffer" doc:"Evict/move the buffer (waits for every fence incl. BOOKKEEP, R28)."`
+	ReadBegin     Str `fc:"read_begin,op,ref=userptr" doc:"mmu_interval_read_begin: may sleep until a running invalidation ends (R9)."`
+	ReadRetry     Str `fc:"read_retry,op,ref=userptr" doc:"mmu_interval_read_retry: must be called under the notifier's lock (R10)."`
+	SetSeq        Str `fc:"set_seq,op,ref=userptr" doc:"mmu_interval_set_seq, from the invalidate callback (R10)."`
+	RegNotifier   Str `fc:"register_notifier,op,ref=userptr" doc:"mmu_interval_notifier_insert (must not hold mmap_lock, R27)."`
+	VMUpdate      Str `fc:"vm_update,op,ref=vm" doc:"Modify the VM's VA tree (drm_gpuva insert/remove) for op: over range:."`
+	WritePTE      Str `fc:"write_ptes,op,ref=vm" doc:"The CPU writes page-table entries of the VM directly (atomic: says whether 64-bit writes are atomic)."`
+	Submit        Str `fc:"submit,op,ref=job" doc:"Arm and push a job (drm_sched_job_arm + push_job): its fence is published."`
+	QueueWork     Str `fc:"queue_work,op,ref=path" doc:"Queue a worker path."`
+	FlushWork     Str `fc:"flush_work,op,ref=path" doc:"flush_work/cancel_work_sync on a worker path: waits for it to finish."`
+	Call          Str `fc:"call,op,ref=path" doc:"Call another path inline."`
+	Sleep         Str `fc:"sleep,op" doc:"Any other sleeping operation (msleep, wait_event); the value says what."`
+	Fail          Str `fc:"fail,op" doc:"The path can fail here (e.g. -ENOMEM, -EINTR) and returns; the value names the error."`
+
+	// Modifiers.
+	Mode          Str     `fc:"mode,enum=mode" doc:"lock/trylock: write (default), read, or recursive_read."`
+	Subclass      Int     `fc:"subclass" doc:"lock: lockdep nesting subclass (*_lock_nested), 0-7."`
+	NestLock      Str     `fc:"nest_lock,ref=lock" doc:"lock: the outer lock that serializes this class's nesting (lockdep nest_lock)."`
+	Ctx           Str     `fc:"ctx" doc:"lock: the ww acquire context (ww_acquire_init name) to lock under."`
+	Interruptible Bool    `fc:"interruptible" doc:"lock/wait: interruptible; may fail with -EINTR."`
+	Unpublished   Bool    `fc:"unpublished" doc:"lock: the instance is not reachable by other threads (new or dying object): no class-level dependency."`
+	Nolockdep     Bool    `fc:"nolockdep" doc:"alloc: __GFP_NOLOCKDEP, suppresses the reclaim annotation."`
+	Usage         Str     `fc:"usage,enum=usage" doc:"wait_resv/add_fence: dma_resv usage (default BOOKKEEP for waits, READ for add)."`
+	Fence         Str     `fc:"fence,ref=fence|job" doc:"add_fence/replace_fences: the fence."`
+	Count         Int     `fc:"count" doc:"reserve_fences: number of slots (default 1)."`
+	VM            Str     `fc:"vm,ref=vm" doc:"map_pages/zap_ptes: the VM."`
+	Op            Str     `fc:"op,enum=vmop" doc:"vm_update: map, unmap or remap."`
+	Range         IntList `fc:"range" doc:"vm_update: [start, end) VA range."`
+	Atomic        Bool    `fc:"atomic" doc:"write_ptes: the CPU writes each PTE atomically."`
+	Nonblock      Bool    `fc:"nonblock" doc:"call from a notifier: the invalidation is non-blockable (OOM reaper)."`
+}
+
+// Action is one workload event.
+type Action struct {
+	P              Pos
+	Submit         Str  `fc:"submit,op,ref=job" doc:"Userspace submits a job (runs its submit path, arms and pushes it)."`
+	Run            Str  `fc:"run,op,ref=path" doc:"A thread runs a path (an ioctl, a worker, an init/priming function)."`
+	Munmap         Str  `fc:"munmap,op,ref=userptr" doc:"Userspace unmaps the range: mmap_lock(write), then the invalidate notifier."`
+	Touch          Str  `fc:"touch,op,ref=userptr|buffer" doc:"The CPU faults on the range or mapped BO: mmap_lock(read), then its fault path."`
+	MemoryPressure Bool `fc:"memory_pressure,op" doc:"Direct reclaim: runs every shrinker and every mmu notifier under fs_reclaim."`
+	OOM            Bool `fc:"oom,op" doc:"The OOM reaper: runs every mmu notifier non-blockably."`
+	Hang           Str  `fc:"hang,op,ref=job" doc:"The job hangs on the GPU: its scheduler's timedout_job runs."`
+	Fault          Str  `fc:"fault,op,ref=vm|userptr|buffer" doc:"A GPU page fault on the object: the device's fault handler runs."`
+	VMBind         Str  `fc:"vm_bind,op,ref=vm" doc:"A VM_BIND ioctl on the VM (op:, range:, buffer:, path:)."`
+	Signal         Str  `fc:"signal,op,ref=fence" doc:"A foreign or user fence signals."`
+
+	Op     Str     `fc:"op,enum=vmop" doc:"vm_bind: map, unmap or remap."`
+	Range  IntList `fc:"range" doc:"vm_bind: [start, end) VA range."`
+	Buffer Str     `fc:"buffer,ref=buffer|userptr" doc:"vm_bind: the object mapped."`
+	Path   Str     `fc:"path,ref=path" doc:"vm_bind: the ioctl path that performs it."`
+	Thread Str     `fc:"thread" doc:"Thread name for the action (default derived from the action)."`
+}
+
+// Expect is one expected verdict.
+type Expect struct {
+	P        Pos
+	Mode     Str             `fc:"mode,enum=analysismode" doc:"Analysis mode the expectation applies to: precise (default) or lockdep."`
+	Clean    Bool            `fc:"clean" doc:"No finding at all (errors or warnings)."`
+	Findings []ExpectFinding `fc:"findings" doc:"Findings that must be produced."`
+	Exact    Bool            `fc:"exact" doc:"No finding beyond those listed."`
+}
+
+// ExpectFinding describes one expected finding.
+type ExpectFinding struct {
+	P        Pos
+	Rule     Str     `fc:"rule,required" doc:"Rule ID (FC001) or name (dependency-cycle)."`
+	Cycle    StrList `fc:"cycle" doc:"The cycle's nodes in order (any rotation)."`
+	Contains StrList `fc:"contains" doc:"Nodes or substrings the cycle or message must contain."`
+	Message  Str     `fc:"message" doc:"Substring of the finding's message."`
+}

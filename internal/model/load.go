@@ -1,0 +1,495 @@
+package model
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+// DefaultMaxBytes is the default input size limit (32 MiB): large enough for
+// generated whole-driver designs, small enough that a hostile file is refused
+// before it costs memory.
+const DefaultMaxBytes = 32 << 20
+
+// Builtin lock classes: the kernel pseudo-locks and core locks fencecheck
+// knows, named exactly as lockdep prints them (primer 1.0). They may be
+// referenced from steps without declaration.
+var Builtins = []string{
+	"fs_reclaim",
+	"mmu_notifier_invalidate_range_start",
+	"dma_fence_map",
+	"reservation_ww_class_acquire",
+	"reservation_ww_class_mutex",
+	"mmap_lock",
+	"i_mmap_rwsem",
+}
+
+// IsBuiltin reports whether name is a built-in kernel lock class.
+func IsBuiltin(name string) bool {
+	for _, b := range Builtins {
+		if b == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Options tune the loader.
+type Options struct {
+	MaxBytes int // 0 means DefaultMaxBytes
+}
+
+// Scenario is a loaded file: the AST plus the name table built while
+// validating it.
+type Scenario struct {
+	File   *File
+	Path   string
+	Source []byte
+	// Kinds maps every declared name to its kind (lock, buffer, fence, …).
+	Kinds map[string]string
+	// DeclPos maps every declared name to where it was declared.
+	DeclPos map[string]Pos
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Load parses and validates one scenario. It never panics: an internal error
+// is returned as a diagnostic. A nil Scenario means the file could not be
+// decoded at all; otherwise the Scenario is usable even if diagnostics were
+// reported (the analysis should not run on a file with errors).
+func Load(path string, data []byte, opt Options) (sc *Scenario, diags []diag.Diagnostic) {
+	defer func() {
+		if r := recover(); r != nil {
+			sc = nil
+			diags = append(diags, diag.Diagnostic{File: path, Pos: Pos{Line: 1, Col: 1}, Rule: rules.YAMLSyntax,
+				Message: fmt.Sprintf("internal error while loading: %v", r)})
+		}
+	}()
+	limit := opt.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBytes
+	}
+	errAt := func(rule string, p Pos, msg string) []diag.Diagnostic {
+		return []diag.Diagnostic{{File: path, Pos: p, Rule: rule, Severity: rules.SeverityOf(rule), Message: msg}}
+	}
+	first := Pos{Line: 1, Col: 1}
+	if len(data) > limit {
+		return nil, errAt(rules.InputLimit, first, fmt.Sprintf("file exceeds the %d-byte size limit (raise it with --max-bytes)", limit))
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errAt(rules.Version, first, "file is empty; a scenario starts with `fencecheck: 1`")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errAt(rules.Version, first, "file holds no YAML document; a scenario starts with `fencecheck: 1`")
+		}
+		return nil, []diag.Diagnostic{syntaxDiag(path, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, errAt(rules.InputLimit, Pos{Line: max(extra.Line, 1), Col: max(extra.Column, 1)}, "file holds more than one YAML document; put one scenario per file")
+	} else if !errors.Is(err, io.EOF) {
+		return nil, []diag.Diagnostic{syntaxDiag(path, err)}
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, errAt(rules.WrongType, Pos{Line: max(root.Line, 1), Col: max(root.Column, 1)},
+			fmt.Sprintf("a scenario must be a mapping starting with `fencecheck: 1`, got %s", kindName(root)))
+	}
+	d := &decoder{file: path}
+	f := &File{}
+	d.decodeStruct(root, reflect.ValueOf(f).Elem(), 0)
+	sc = &Scenario{File: f, Path: path, Source: data, Kinds: map[string]string{}, DeclPos: map[string]Pos{}}
+	if !d.abort {
+		v := &validator{d: d, sc: sc}
+		v.run()
+	}
+	diags = d.diags
+	diag.Sort(diags)
+	return sc, diag.Dedupe(diags)
+}
+
+func syntaxDiag(path string, err error) diag.Diagnostic {
+	msg := err.Error()
+	p := Pos{Line: 1, Col: 1}
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		if n, e := strconv.Atoi(m[1]); e == nil {
+			p.Line = n
+		}
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	return diag.Diagnostic{File: path, Pos: p, Rule: rules.YAMLSyntax, Severity: diag.Error, Message: "invalid YAML: " + msg}
+}
+
+// validator runs the checks that need the whole file: the name table,
+// references, version, and per-path step sanity.
+type validator struct {
+	d  *decoder
+	sc *Scenario
+}
+
+func (v *validator) errorf(rule string, p Pos, format string, args ...any) {
+	v.d.errorf(rule, p, format, args...)
+}
+
+var kindArticle = map[string]string{
+	"lock": "a lock", "device": "a device", "engine": "an engine", "scheduler": "a scheduler",
+	"entity": "an entity", "fence": "a fence", "buffer": "a buffer", "dmabuf": "a dma-buf",
+	"userptr": "a userptr", "vm": "a vm", "job": "a job", "path": "a path", "shrinker": "a shrinker",
+}
+
+func (v *validator) run() {
+	f := v.sc.File
+	if !f.Fencecheck.Set {
+		// the missing-field diagnostic already names the key; say why it matters
+	} else if f.Fencecheck.V != 1 {
+		v.errorf(rules.Version, f.Fencecheck.P, "unsupported format version %d; this fencecheck reads version 1", f.Fencecheck.V)
+	}
+	// Implicit declarations: a job's out-fence.
+	for i := range f.Jobs {
+		j := &f.Jobs[i]
+		if j.Fence.V == "" && j.Name.V != "" {
+			j.Fence = Str{V: j.Name.V + ".finished", P: j.Name.P}
+			v.d.decls = append(v.d.decls, declRec{kind: "fence", name: j.Fence})
+		}
+	}
+	kinds, declPos := v.sc.Kinds, v.sc.DeclPos
+	for _, dc := range v.d.decls {
+		if IsBuiltin(dc.name.V) {
+			v.errorf(rules.DuplicateName, dc.name.P, "%q is a built-in kernel lock class and cannot be redeclared", dc.name.V)
+			continue
+		}
+		if k, dup := kinds[dc.name.V]; dup {
+			v.errorf(rules.DuplicateName, dc.name.P, "name %q is already declared as %s at %s", dc.name.V, kindArticle[k], declPos[dc.name.V])
+			continue
+		}
+		kinds[dc.name.V] = dc.kind
+		declPos[dc.name.V] = dc.name.P
+	}
+	for _, r := range v.d.refs {
+		v.checkRef(r)
+	}
+	v.checkPaths()
+	v.checkMisc()
+}
+
+func (v *validator) checkRef(r refRec) {
+	name := r.name.V
+	k, ok := v.sc.Kinds[name]
+	if !ok && IsBuiltin(name) {
+		k, ok = "lock", true
+	}
+	want := make([]string, len(r.kinds))
+	for i, kk := range r.kinds {
+		want[i] = kindArticle[kk]
+	}
+	wantS := joinOr(want)
+	if !ok {
+		var cands []string
+		for n, kk := range v.sc.Kinds {
+			for _, w := range r.kinds {
+				if kk == w {
+					cands = append(cands, n)
+				}
+			}
+		}
+		for _, w := range r.kinds {
+			if w == "lock" {
+				cands = append(cands, Builtins...)
+			}
+		}
+		v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is not declared (expected %s)%s", r.key, name, wantS, suggest(name, cands))
+		return
+	}
+	for _, w := range r.kinds {
+		if w == k {
+			return
+		}
+	}
+	v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is %s, expected %s", r.key, name, kindArticle[k], wantS)
+}
+
+func joinOr(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return ""
+	case 1:
+		return xs[0]
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
+}
+
+// opModifiers lists which modifier keys each step operation accepts.
+var opModifiers = map[string][]string{
+	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished"},
+	"trylock":          {"mode", "subclass", "unpublished"},
+	"unlock":           {"ctx"},
+	"might_lock":       {"mode", "subclass"},
+	"alloc":            {"nolockdep"},
+	"wait":             {"interruptible"},
+	"wait_resv":        {"usage", "interruptible"},
+	"add_fence":        {"fence", "usage"},
+	"replace_fences":   {"fence", "usage"},
+	"reserve_fences":   {"count"},
+	"map_pages":        {"vm"},
+	"zap_ptes":         {"vm"},
+	"free_pages":       {"vm"},
+	"vm_update":        {"op", "range"},
+	"write_ptes":       {"atomic"},
+	"call":             {"nonblock"},
+	"ww_acquire_init":  {},
+	"begin_signalling": {},
+}
+
+// lockKey identifies a held lock inside one path's simulation: the name and
+// subclass (subclasses are distinct lockdep classes).
+func lockKey(name string, sub int64) string {
+	if sub == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s/%d", name, sub)
+}
+
+func (v *validator) checkPaths() {
+	f := v.sc.File
+	stepMeta := metaOf(reflect.TypeOf(Step{}))
+	calls := map[string][]Str{}
+	for pi := range f.Paths {
+		p := &f.Paths[pi]
+		held := map[string]bool{}
+		ctxs := map[string]bool{}
+		sigs := map[string]int{}
+		scopes := map[string]int{}
+		for si := range p.Steps {
+			s := &p.Steps[si]
+			op, opVal := stepOp(stepMeta, s)
+			if op == "" {
+				continue
+			}
+			v.checkModifiers(stepMeta, s, op)
+			switch op {
+			case "lock", "trylock":
+				if s.Subclass.Set && (s.Subclass.V < 0 || s.Subclass.V > 7) {
+					v.errorf(rules.InvalidValue, s.Subclass.P, "subclass: %d is out of range; lockdep has subclasses 0-7", s.Subclass.V)
+				}
+				if s.Ctx.V != "" && !ctxs[s.Ctx.V] {
+					v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
+				}
+				held[lockKey(opVal.V, s.Subclass.V)] = true
+			case "unlock":
+				k := opVal.V
+				found := false
+				for hk := range held {
+					if hk == k || strings.HasPrefix(hk, k+"/") {
+						delete(held, hk)
+						found = true
+						break
+					}
+				}
+				if !found {
+					v.errorf(rules.BadStep, opVal.P, "unlock of %q, which path %q does not hold at this point (lockdep: bad unlock balance)", k, p.Name.V)
+				}
+			case "ww_acquire_init":
+				if ctxs[opVal.V] {
+					v.errorf(rules.BadStep, opVal.P, "acquire context %q is already initialised in this path", opVal.V)
+				}
+				ctxs[opVal.V] = true
+			case "ww_acquire_done":
+				if !ctxs[opVal.V] {
+					v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q, which is not initialised in path %q", opVal.V, p.Name.V)
+				}
+			case "ww_acquire_fini":
+				if !ctxs[opVal.V] {
+					v.errorf(rules.BadStep, opVal.P, "ww_acquire_fini of %q, which is not initialised in path %q", opVal.V, p.Name.V)
+				}
+				delete(ctxs, opVal.V)
+			case "begin_signalling":
+				sigs[opVal.V]++
+			case "end_signalling":
+				if sigs[opVal.V] == 0 {
+					v.errorf(rules.BadStep, opVal.P, "end_signalling of %q without a matching begin_signalling in path %q", opVal.V, p.Name.V)
+				} else {
+					sigs[opVal.V]--
+				}
+			case "memalloc_save":
+				scopes[opVal.V]++
+			case "memalloc_restore":
+				if scopes[opVal.V] == 0 {
+					v.errorf(rules.BadStep, opVal.P, "memalloc_restore of %q without a matching memalloc_save in path %q", opVal.V, p.Name.V)
+				} else {
+					scopes[opVal.V]--
+				}
+			case "add_fence", "replace_fences":
+				if s.Fence.V == "" {
+					v.errorf(rules.MissingField, s.P, "%s step needs fence:", op)
+				}
+			case "vm_update":
+				if s.Op.V == "" {
+					v.errorf(rules.MissingField, s.P, "vm_update step needs op: (map, unmap or remap)")
+				}
+			case "call":
+				calls[p.Name.V] = append(calls[p.Name.V], opVal)
+			}
+		}
+	}
+	// A path that calls itself, directly or not, would never finish.
+	state := map[string]int{}
+	var visit func(name string) bool
+	visit = func(name string) bool {
+		state[name] = 1
+		for _, c := range calls[name] {
+			switch state[c.V] {
+			case 1:
+				v.errorf(rules.BadStep, c.P, "path %q calls %q, which leads back to it (recursive call)", name, c.V)
+				return true
+			case 0:
+				if visit(c.V) {
+					return true
+				}
+			}
+		}
+		state[name] = 2
+		return false
+	}
+	for _, name := range sortedKeys(calls) {
+		if state[name] == 0 {
+			visit(name)
+		}
+	}
+}
+
+// stepOp returns the step's operation key and value.
+func stepOp(m *typeMeta, s *Step) (string, Str) {
+	rv := reflect.ValueOf(s).Elem()
+	for _, fm := range m.fields {
+		if !fm.op {
+			continue
+		}
+		if sv := rv.Field(fm.index).Interface().(Str); sv.P.Valid() {
+			return fm.key, sv
+		}
+	}
+	return "", Str{}
+}
+
+// Op returns the step's operation key and its value ("" if none).
+func (s *Step) Operation() (string, Str) { return stepOp(metaOf(reflect.TypeOf(Step{})), s) }
+
+// Op returns the action's operation key and its value. Boolean operations
+// (memory_pressure, oom) return their key with an empty value.
+func (a *Action) Operation() (string, Str) {
+	m := metaOf(reflect.TypeOf(Action{}))
+	rv := reflect.ValueOf(a).Elem()
+	for _, fm := range m.fields {
+		if !fm.op {
+			continue
+		}
+		switch fv := rv.Field(fm.index).Interface().(type) {
+		case Str:
+			if fv.P.Valid() {
+				return fm.key, fv
+			}
+		case Bool:
+			if fv.Set {
+				return fm.key, Str{P: fv.P}
+			}
+		}
+	}
+	return "", Str{}
+}
+
+func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
+	allowed := opModifiers[op]
+	rv := reflect.ValueOf(s).Elem()
+	for _, fm := range m.fields {
+		if fm.op {
+			continue
+		}
+		var p Pos
+		switch fv := rv.Field(fm.index).Interface().(type) {
+		case Str:
+			p = fv.P
+		case Int:
+			p = fv.P
+		case Bool:
+			p = fv.P
+		case StrList:
+			if len(fv) > 0 {
+				p = fv[0].P
+			}
+		case IntList:
+			if len(fv) > 0 {
+				p = fv[0].P
+			}
+		}
+		if !p.Valid() {
+			continue
+		}
+		ok := false
+		for _, a := range allowed {
+			if a == fm.key {
+				ok = true
+			}
+		}
+		if !ok {
+			if len(allowed) == 0 {
+				v.errorf(rules.UnknownKey, p, "%s does not apply to a %s step (it takes no modifiers)", fm.key, op)
+			} else {
+				v.errorf(rules.UnknownKey, p, "%s does not apply to a %s step (it takes: %s)", fm.key, op, strings.Join(allowed, ", "))
+			}
+		}
+	}
+}
+
+func (v *validator) checkMisc() {
+	f := v.sc.File
+	for _, a := range f.Workload {
+		op, _ := a.Operation()
+		if op == "vm_bind" && a.Op.V == "" {
+			v.errorf(rules.MissingField, a.P, "vm_bind action needs op: (map, unmap or remap)")
+		}
+		if op != "vm_bind" {
+			for _, s := range []Str{a.Op, a.Buffer, a.Path} {
+				if s.P.Valid() {
+					v.errorf(rules.UnknownKey, s.P, "this key only applies to a vm_bind action")
+				}
+			}
+		}
+	}
+	for _, e := range f.Expect {
+		for _, ef := range e.Findings {
+			if _, ok := rules.Lookup(ef.Rule.V); !ok && ef.Rule.V != "" {
+				var ids []string
+				for _, r := range rules.All() {
+					ids = append(ids, r.ID, r.Name)
+				}
+				v.errorf(rules.InvalidValue, ef.Rule.P, "rule: unknown rule %q (see fencecheck rules)%s", ef.Rule.V, suggest(ef.Rule.V, ids))
+			}
+		}
+		if e.Clean.V && len(e.Findings) > 0 {
+			v.errorf(rules.BadStep, e.Clean.P, "an expectation cannot be clean and list findings")
+		}
+	}
+	for _, l := range f.Locks {
+		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "rwlock" {
+			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock and rwlock only, not %s", l.Kind.V)
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package report
+
+import (
+	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+// SARIF 2.1.0, the subset GitHub code scanning reads: tool.driver.rules with
+// help text, results with a physical location, partialFingerprints, and the
+// deadlock chain as a codeFlow (GitHub renders codeFlows step by step).
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool    sarifTool     `json:"tool"`
+	Results []sarifResult `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifRule struct {
+	ID                   string     `json:"id"`
+	Name                 string     `json:"name"`
+	ShortDescription     sarifText  `json:"shortDescription"`
+	FullDescription      sarifText  `json:"fullDescription"`
+	Help                 sarifText  `json:"help"`
+	DefaultConfiguration sarifLevel `json:"defaultConfiguration"`
+}
+
+type sarifLevel struct {
+	Level string `json:"level"`
+}
+
+type sarifResult struct {
+	RuleID              string            `json:"ruleId"`
+	RuleIndex           int               `json:"ruleIndex"`
+	Level               string            `json:"level"`
+	Message             sarifText         `json:"message"`
+	Locations           []sarifLocation   `json:"locations"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	CodeFlows           []sarifCodeFlow   `json:"codeFlows,omitempty"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation sarifPhysical `json:"physicalLocation"`
+	Message          *sarifText    `json:"message,omitempty"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           sarifRegion   `json:"region"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn"`
+}
+
+type sarifCodeFlow struct {
+	Message     sarifText         `json:"message"`
+	ThreadFlows []sarifThreadFlow `json:"threadFlows"`
+}
+
+type sarifThreadFlow struct {
+	Locations []sarifTFLocation `json:"locations"`
+}
+
+type sarifTFLocation struct {
+	Location sarifLocation `json:"location"`
+}
+
+func sarifLevelOf(s diag.Severity) string {
+	switch s {
+	case diag.Warning:
+		return "warning"
+	case diag.Note:
+		return "note"
+	}
+	return "error"
+}
+
+// sarifURI turns a path into a relative URI reference.
+func sarifURI(p string) string {
+	if p == "-" || p == "" {
+		return "stdin"
+	}
+	u := url.URL{Path: filepath.ToSlash(filepath.Clean(p))}
+	return strings.TrimPrefix(u.String(), "./")
+}
+
+func loc(file string, p diag.Pos, msg string) sarifLocation {
+	l := sarifLocation{PhysicalLocation: sarifPhysical{
+		ArtifactLocation: sarifArtifact{URI: sarifURI(file)},
+		Region:           sarifRegion{StartLine: max(p.Line, 1), StartColumn: max(p.Col, 1)},
+	}}
+	if msg != "" {
+		l.Message = &sarifText{Text: msg}
+	}
+	return l
+}
+
+func writeSARIF(w io.Writer, results []FileResult, opt Options) error {
+	all := rules.All()
+	index := map[string]int{}
+	driver := sarifDriver{Name: "fencecheck", Version: opt.Version,
+		InformationURI: "https://github.com/fencecheck/fencecheck/blob/main/docs/rules.md"}
+	for i, r := range all {
+		index[r.ID] = i
+		driver.Rules = append(driver.Rules, sarifRule{
+			ID: r.ID, Name: r.Name,
+			ShortDescription:     sarifText{Text: r.Summary},
+			FullDescription:      sarifText{Text: r.Doc},
+			Help:                 sarifText{Text: r.Doc + "\n\nFix: " + r.Fix},
+			DefaultConfiguration: sarifLevel{Level: sarifLevelOf(r.Severity)},
+		})
+	}
+	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{}}
+	for _, r := range results {
+		for _, d := range r.Diags {
+			msg := d.Message
+			if len(d.Cycle) > 0 {
+				msg += " Chain: " + strings.Join(append(append([]string{}, d.Cycle...), d.Cycle[0]), " --> ") + "."
+			}
+			if d.Hint != "" {
+				msg += " Fix: " + d.Hint
+			}
+			res := sarifResult{
+				RuleID: d.Rule, RuleIndex: index[d.Rule], Level: sarifLevelOf(d.Severity),
+				Message:             sarifText{Text: msg},
+				Locations:           []sarifLocation{loc(d.File, d.Pos, "")},
+				PartialFingerprints: map[string]string{"primaryLocationLineHash": Fingerprint(d)},
+			}
+			if len(d.Chain) > 0 {
+				var tf sarifThreadFlow
+				for _, st := range d.Chain {
+					tf.Locations = append(tf.Locations, sarifTFLocation{Location: loc(st.File, st.Pos, st.Message)})
+				}
+				res.CodeFlows = []sarifCodeFlow{{Message: sarifText{Text: d.Message}, ThreadFlows: []sarifThreadFlow{tf}}}
+			}
+			run.Results = append(run.Results, res)
+		}
+	}
+	return encodeJSON(w, sarifLog{
+		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
+		Version: "2.1.0",
+		Runs:    []sarifRun{run},
+	})
+}
