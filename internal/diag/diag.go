@@ -93,6 +93,9 @@ type Diagnostic struct {
 	Hint string `json:"hint,omitempty"`
 	// Canonical names the primer's canonical cycle (C1–C15) matched, if any.
 	Canonical string `json:"canonical,omitempty"`
+	// ChainExists is lockdep's three-name "Chain exists of:" line
+	// (next --> parent --> prev), when the cycle has more than two nodes.
+	ChainExists string `json:"chain_exists,omitempty"`
 	// Scenario carries the "possible unsafe scenario" table for cycles.
 	Scenario []string `json:"-"`
 	// Fingerprint identifies the finding across unrelated edits of the file.

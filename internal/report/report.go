@@ -203,6 +203,9 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines []string, d d
 			fmt.Fprintf(b, "-> #%d:\n", n-1-i)
 		}
 		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
+		if !st.Pos.Valid() {
+			where = "kernel prelude (built in, primer 1.3.1)"
+		}
 		ctx := ""
 		if st.Path != "" || st.Context != "" {
 			ctx = fmt.Sprintf(" [%s", st.Path)
@@ -217,12 +220,15 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines []string, d d
 		}
 		fmt.Fprintf(b, "       %s%s%s\n", kind, st.Message, ctx)
 		fmt.Fprintf(b, "       at %s\n", p.pos.Sprint(where))
+		if !st.Pos.Valid() {
+			continue
+		}
 		writeSnippet(b, p, lines, st.Pos, "     ")
 	}
-	if len(d.Cycle) >= 2 {
+	if d.ChainExists != "" {
 		fmt.Fprintln(b)
 		fmt.Fprintln(b, "Chain exists of:")
-		fmt.Fprintf(b, "  %s\n", strings.Join(append(append([]string{}, d.Cycle...), d.Cycle[0]), " --> "))
+		fmt.Fprintf(b, "  %s\n", d.ChainExists)
 	}
 	if len(d.Scenario) > 0 {
 		fmt.Fprintln(b)
@@ -254,6 +260,7 @@ type jsonFinding struct {
 	Mode        string      `json:"mode,omitempty"`
 	Cycle       []string    `json:"cycle,omitempty"`
 	Chain       []diag.Step `json:"chain,omitempty"`
+	ChainExists string      `json:"chain_exists,omitempty"`
 	Canonical   string      `json:"canonical,omitempty"`
 	Hint        string      `json:"hint,omitempty"`
 	Fingerprint string      `json:"fingerprint"`
@@ -283,7 +290,7 @@ func writeJSON(w io.Writer, results []FileResult) error {
 			jf.Findings = append(jf.Findings, jsonFinding{
 				Rule: d.Rule, Name: rule.Name, Severity: d.Severity.String(), Message: d.Message,
 				File: d.File, Line: d.Pos.Line, Column: d.Pos.Col, Mode: d.Mode, Cycle: d.Cycle,
-				Chain: d.Chain, Canonical: d.Canonical, Hint: d.Hint, Fingerprint: Fingerprint(d),
+				Chain: d.Chain, ChainExists: d.ChainExists, Canonical: d.Canonical, Hint: d.Hint, Fingerprint: Fingerprint(d),
 			})
 		}
 		rep.Files = append(rep.Files, jf)

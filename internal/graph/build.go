@@ -1,0 +1,502 @@
+package graph
+
+import (
+	"fmt"
+	"strings"
+
+	gg "gonum.org/v1/gonum/graph"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+type (
+	graphNode = gg.Node
+	graphLine = gg.Line
+	graphEdge = gg.Edge
+)
+
+// conservativeWeight makes the witness search prefer a concrete chain (a
+// modeled notifier waiting on a modeled fence) over the kernel contract's
+// "reclaim may wait on any published fence" when both close a cycle.
+const conservativeWeight = 8
+
+// Build walks every thread of the program with lockdep's acquisition rules
+// and returns the dependency graph plus the findings that are decided at
+// acquisition time (recursive locking, sleeping in atomic context, irq-unsafe
+// locks in IRQ context, ww_mutex misuse, notifier registration under
+// mmap_lock).
+func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
+	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}}
+	b.prelude()
+	b.collectResvFences()
+	for _, t := range p.Threads {
+		if t.Primed && mode == Precise {
+			continue // driver priming asserts an order; precise mode trusts code only (case 09)
+		}
+		b.walk(t)
+	}
+	diag.Sort(b.diags)
+	return b.g, diag.Dedupe(b.diags)
+}
+
+type resvFence struct {
+	fence, usage string
+}
+
+type builder struct {
+	p          *kernel.Program
+	mode       Mode
+	g          *Graph
+	diags      []diag.Diagnostic
+	resvFences map[string][]resvFence
+}
+
+// mapNode maps a node name to the graph node for the mode, and says whether
+// the name is a lockdep-collapsed alias (a fence, notifier or shrinker).
+func (b *builder) mapNode(name string) (string, NodeKind) {
+	if _, ok := b.p.Fences[name]; ok || strings.HasPrefix(name, "fence(") {
+		if b.mode == Lockdep {
+			return kernel.FenceMap, KindPseudo
+		}
+		return name, KindFence
+	}
+	if strings.HasPrefix(name, "notifier(") {
+		if b.mode == Lockdep {
+			return kernel.MMUNotifier, KindPseudo
+		}
+		return name, KindCallback
+	}
+	if strings.HasPrefix(name, "shrinker(") {
+		if b.mode == Lockdep {
+			return kernel.FsReclaim, KindPseudo
+		}
+		return name, KindCallback
+	}
+	switch name {
+	case kernel.FsReclaim, kernel.MMUNotifier, kernel.FenceMap, kernel.WWAcquire:
+		return name, KindPseudo
+	}
+	if strings.HasPrefix(name, "(work_completion)") {
+		return name, KindPseudo
+	}
+	return name, KindLock
+}
+
+func (b *builder) node(name string) string {
+	n, k := b.mapNode(name)
+	b.g.AddNode(n, k)
+	return n
+}
+
+// prelude adds the kernel's fixed orders (primer 1.3.1, 1.9): what
+// dma_resv_lockdep() primes at boot, and that reclaim may call every
+// registered shrinker and mmu notifier.
+func (b *builder) prelude() {
+	const why = "kernel prelude: dma_resv_lockdep() primes this order at boot (primer 1.3.1)"
+	add := func(from, to string, shared bool, weight int, kind EdgeKind, text string, pos model.Pos) {
+		b.g.AddEdge(Edge{From: b.node(from), To: b.node(to), Kind: kind, Text: text, Shared: shared,
+			Weight: weight, Context: "kernel", Path: "dma_resv_lockdep", File: b.p.File, Pos: pos})
+	}
+	none := model.Pos{}
+	add(kernel.MmapLock, kernel.WWAcquire, true, 1, EdgePrimed, why+": mmap_read_lock → ww_acquire_init", none)
+	add(kernel.WWAcquire, kernel.WWMutex, false, 1, EdgePrimed, why+": ww_acquire_init → dma_resv_lock", none)
+	add(kernel.WWMutex, kernel.FsReclaim, false, 1, EdgePrimed, why+": dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)", none)
+	add(kernel.FsReclaim, kernel.IMmapRwsem, false, 1, EdgePrimed, why+": reclaim → i_mmap_lock_write (shrinkers unmapping trylocked BOs)", none)
+	wait := 1
+	if b.mode == Precise {
+		wait = conservativeWeight
+	}
+	if b.p.MMUNotifier {
+		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (primer 1.9)", none)
+		add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
+	} else {
+		add(kernel.FsReclaim, kernel.FenceMap, false, wait, EdgePrimed, why+": shrinkers may wait on any dma_fence (R3; CONFIG_MMU_NOTIFIER=n)", none)
+	}
+	if b.mode != Precise {
+		return
+	}
+	// Precise mode keeps per-callback nodes and per-fence nodes; reclaim
+	// reaches each of them.
+	for _, s := range b.p.Scenario.File.Shrinkers {
+		add(kernel.FsReclaim, kernel.ShrinkerNode(s.Name.V), false, 1, EdgeReclaim, "reclaim may call shrinker "+s.Name.V+" (primer 1.9)", s.Name.P)
+	}
+	for _, u := range b.p.Scenario.File.Userptrs {
+		if b.p.MMUNotifier {
+			add(kernel.MMUNotifier, kernel.NotifierNode(u.Name.V), false, 1, EdgeReclaim, "reclaim or munmap may invalidate "+u.Name.V+": its notifier runs (primer 1.7)", u.Notifier.P)
+		}
+	}
+	for _, name := range b.p.FenceOrder {
+		fi := b.p.Fences[name]
+		// A wait on "some fence" by reclaim (shrinkers, other drivers'
+		// notifiers, TTM eviction) may be a wait on any published fence
+		// (R3, R4).
+		add(kernel.FenceMap, name, false, conservativeWeight, EdgePrimed,
+			"reclaim-time waiters may wait on any published fence, including "+name+" (R3, R4)", fi.Pos)
+		for _, d := range fi.Deps {
+			b.g.AddEdge(Edge{From: b.node(name), To: b.node(d.On), Kind: EdgeFence, Text: d.Why, File: b.p.File, Pos: d.Pos,
+				Path: fi.Job, Context: "drm_sched dependency", Shared: true})
+		}
+	}
+}
+
+// collectResvFences records which fences may sit in each dma_resv, so that
+// a wait on a resv waits on those fences (precise mode).
+func (b *builder) collectResvFences() {
+	for _, t := range b.p.Threads {
+		for _, o := range t.Ops {
+			if o.Kind == kernel.OpAddFence || o.Kind == kernel.OpReplace {
+				b.resvFences[o.Obj] = append(b.resvFences[o.Obj], resvFence{o.Fence, o.Usage})
+			}
+		}
+	}
+}
+
+var usageRank = map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}
+
+type heldLock struct {
+	name      string // graph node
+	orig      string
+	shared    bool
+	recursive bool
+	try       bool
+	unpub     bool
+	section   bool
+	ctx       string
+	pos       model.Pos
+	text      string
+}
+
+type walker struct {
+	b       *builder
+	t       *kernel.Thread
+	held    []heldLock
+	scopes  map[string]int
+	ctxDone map[string]bool
+}
+
+func (b *builder) walk(t *kernel.Thread) {
+	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}}
+	for _, h := range t.Entry {
+		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos,
+			Text: h.Why, Context: t.Context, InPath: t.Root}
+		if h.Section {
+			w.beginSection(op)
+			continue
+		}
+		w.acquire(op, EdgeReclaim)
+	}
+	for _, o := range t.Ops {
+		w.op(o)
+	}
+}
+
+func (w *walker) finding(rule string, o kernel.Op, format string, args ...any) {
+	w.b.diags = append(w.b.diags, diag.Diagnostic{
+		File: w.b.p.File, Pos: o.Pos, Rule: rule, Severity: rules.SeverityOf(rule),
+		Message: fmt.Sprintf(format, args...), Mode: string(w.b.mode),
+		Chain: []diag.Step{{File: w.b.p.File, Pos: o.Pos, Path: o.InPath, Context: w.t.Context, Message: o.Text}},
+	})
+}
+
+func (w *walker) isHeld(node string) int {
+	for i := len(w.held) - 1; i >= 0; i-- {
+		if w.held[i].name == node && !w.held[i].unpub {
+			return i
+		}
+	}
+	return -1
+}
+
+// addEdges records held → to from the most recent held lock, continuing
+// through held trylocks (lockdep's check_prevs_add, primer 4.1).
+func (w *walker) addEdges(held []heldLock, to string, recursive bool, kind EdgeKind, o kernel.Op, weight int) {
+	for i := len(held) - 1; i >= 0; i-- {
+		h := held[i]
+		if h.unpub {
+			continue
+		}
+		k := kind
+		_, fromK := w.b.mapNode(h.orig)
+		_, toK := w.b.mapNode(to)
+		if kind == EdgeWait && fromK == KindFence && toK == KindFence {
+			k = EdgeFence // a wait inside a signalling section: R7
+		}
+		ctx := o.Context
+		if ctx == "" {
+			ctx = w.t.Context
+		}
+		w.b.g.AddEdge(Edge{From: h.name, To: to, Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
+			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight})
+		if !h.try {
+			break
+		}
+	}
+}
+
+func (w *walker) beginSection(o kernel.Op) {
+	node := w.b.node(o.Lock)
+	if w.b.mode == Lockdep && w.isHeld(node) >= 0 {
+		return // dma_fence_begin_signalling() nests: no new acquire
+	}
+	// A read trylock: no edge into the section (case 29).
+	w.held = append(w.held, heldLock{name: node, orig: o.Lock, shared: true, try: true, section: true, pos: o.Pos, text: o.Text})
+}
+
+func (w *walker) endSection(o kernel.Op) {
+	node := w.b.node(o.Fence)
+	for i := len(w.held) - 1; i >= 0; i-- {
+		if w.held[i].section && w.held[i].name == node {
+			w.held = append(w.held[:i], w.held[i+1:]...)
+			return
+		}
+	}
+}
+
+func (w *walker) atomic() bool {
+	return w.t.Atomic
+}
+
+func (w *walker) nonblock(o kernel.Op) bool {
+	return o.Context == "notifier_nonblock"
+}
+
+// sleeping reports a blocking operation in a context that cannot sleep
+// (R25, R8c, C15).
+func (w *walker) sleeping(o kernel.Op, what string) {
+	switch {
+	case w.atomic():
+		w.finding(rules.SleepInAtomic, o, "%s in %s context, which is atomic (R25): sleeping function called from invalid context", what, w.t.Context)
+	case w.nonblock(o):
+		w.finding(rules.SleepInAtomic, o, "%s in a non-blockable mmu notifier invalidation (OOM reaper); the callback must return false instead (R8c, C15)", what)
+	}
+}
+
+func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
+	node := w.b.node(o.Lock)
+	_, nk := w.b.mapNode(o.Lock)
+	collapsed := w.b.mode == Lockdep && nk == KindPseudo && node != o.Lock
+	if collapsed && w.isHeld(node) >= 0 {
+		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
+	}
+	if !o.Try {
+		lk := w.b.p.LockKind(o.Lock)
+		switch lk {
+		case "mutex", "rwsem", "ww_mutex":
+			w.sleeping(o, "taking "+lk+" "+o.Lock)
+		case "spinlock", "rwlock":
+			if w.atomic() && !w.irqSafe(o.Lock) {
+				w.finding(rules.IRQUnsafeLock, o, "%s %s is taken in %s context but not declared irq_safe: lockdep reports inconsistent lock state (HARDIRQ-safe vs -unsafe, R25)", lk, o.Lock, w.t.Context)
+			}
+		}
+		if o.Lock == kernel.WWMutex && o.Ctx == "" && w.heldCtx() != "" {
+			w.finding(rules.WWMisuse, o, "dma_resv locked without the acquire context while context %q is active: mixing ctx and NULL-ctx locking of one ww class is forbidden (R23, C14)", w.heldCtx())
+		}
+		if o.Ctx != "" && w.ctxDone[o.Ctx] {
+			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
+		}
+	}
+	h := heldLock{name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
+		try: o.Try, unpub: o.Unpublished, ctx: o.Ctx, pos: o.Pos, text: o.Text}
+	if !o.Try && !o.Unpublished {
+		if i := w.isHeld(node); i >= 0 {
+			prev := w.held[i]
+			nested := o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) >= 0
+			if !(h.recursive && prev.shared) && !nested {
+				w.b.diags = append(w.b.diags, diag.Diagnostic{
+					File: w.b.p.File, Pos: o.Pos, Rule: rules.RecursiveLocking, Severity: diag.Error, Mode: string(w.b.mode),
+					Message: fmt.Sprintf("possible recursive locking: %s acquires %s while already holding it (thread %s)", o.InPath, node, w.t.Name),
+					Cycle:   []string{node},
+					Chain: []diag.Step{
+						{File: w.b.p.File, Pos: prev.pos, To: node, Kind: "lock", Path: o.InPath, Context: w.t.Context, Message: "first acquired: " + prev.text},
+						{File: w.b.p.File, Pos: o.Pos, To: node, Kind: "lock", Path: o.InPath, Context: w.t.Context, Message: "acquired again: " + o.Text},
+					},
+					Scenario: []string{"       CPU0", "       ----", fmt.Sprintf("  lock(%s);", node), fmt.Sprintf("  lock(%s);", node)},
+					Hint:     "May be due to missing lock nesting notation: give the inner acquisition a subclass (*_lock_nested), lock both under a ww acquire context, or take the class once.",
+				})
+			}
+		}
+		w.addEdges(w.held, node, h.recursive, kind, o, 1)
+	}
+	w.held = append(w.held, h)
+}
+
+func (w *walker) irqSafe(lock string) bool {
+	for _, l := range w.b.p.Scenario.File.Locks {
+		if l.Name.V == lock {
+			return l.IRQSafe.V
+		}
+	}
+	return false
+}
+
+func (w *walker) heldCtx() string {
+	for _, h := range w.held {
+		if h.name == kernel.WWAcquire {
+			return h.ctx
+		}
+	}
+	return ""
+}
+
+func (w *walker) release(lock string) {
+	node := w.b.node(lock)
+	for i := len(w.held) - 1; i >= 0; i-- {
+		if w.held[i].name == node || w.held[i].orig == lock {
+			w.held = append(w.held[:i], w.held[i+1:]...)
+			return
+		}
+	}
+}
+
+// touch is an acquire immediately followed by a release (might_lock, the
+// reclaim annotations, a fence wait).
+func (w *walker) touch(o kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
+	node := w.b.node(lock)
+	w.addEdges(held, node, false, kind, o, weight)
+}
+
+func (w *walker) inReclaim() bool {
+	for _, h := range w.held {
+		if h.name == kernel.FsReclaim || h.orig == kernel.FsReclaim {
+			return true
+		}
+	}
+	return false
+}
+
+// alloc applies the GFP table of primer 1.9: direct-reclaim allocations
+// acquire fs_reclaim (with __GFP_FS) or touch the mmu notifier map; memalloc
+// scopes strip flags; PF_MEMALLOC (inside reclaim) and __GFP_NOLOCKDEP skip
+// the annotation; GFP_NOWAIT/GFP_ATOMIC add nothing (R3, R4).
+func (w *walker) alloc(o kernel.Op) {
+	gfp := o.GFP
+	if w.scopes["noreclaim"] > 0 {
+		return
+	}
+	if w.scopes["noio"] > 0 {
+		gfp &^= model.GFPIO | model.GFPFS
+	}
+	if w.scopes["nofs"] > 0 {
+		gfp &^= model.GFPFS
+	}
+	if gfp&model.GFPDirectReclaim == 0 {
+		return
+	}
+	w.sleeping(o, "a reclaiming allocation "+o.Text)
+	if o.NoLockdep || gfp&model.GFPNoLockdep != 0 || w.inReclaim() {
+		return
+	}
+	if gfp&model.GFPFS != 0 {
+		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
+	} else if w.b.p.MMUNotifier {
+		w.touch(o, kernel.MMUNotifier, EdgeAlloc, w.held, 1)
+	}
+}
+
+// wait records a dma_fence_wait: a write acquire of the fence node (primer
+// 1.1). In lockdep mode __dma_fence_might_wait drops the read hold of
+// dma_fence_map first, so the edge comes from the lock taken inside the
+// section, if any (R7, C12).
+func (w *walker) wait(o kernel.Op, fence string) {
+	held := w.held
+	if w.b.mode == Lockdep {
+		held = nil
+		for _, h := range w.held {
+			if h.name != kernel.FenceMap {
+				held = append(held, h)
+			}
+		}
+	}
+	w.touch(o, fence, EdgeWait, held, 1)
+}
+
+func (w *walker) op(o kernel.Op) {
+	switch o.Kind {
+	case kernel.OpAcquire:
+		w.acquire(o, EdgeLock)
+	case kernel.OpRelease:
+		w.release(o.Lock)
+	case kernel.OpMight:
+		w.touch(o, o.Lock, EdgeLock, w.held, 1)
+	case kernel.OpAlloc:
+		w.alloc(o)
+	case kernel.OpScopeSave:
+		w.scopes[o.Scope]++
+	case kernel.OpScopeRest:
+		if w.scopes[o.Scope] > 0 {
+			w.scopes[o.Scope]--
+		}
+	case kernel.OpWait:
+		w.sleeping(o, "dma_fence_wait("+o.Fence+")")
+		if fi := w.b.p.Fences[o.Fence]; fi != nil && fi.Indefinite && w.inSection() {
+			w.finding(rules.IndefiniteFence, o, "signalling code waits on %s, an indefinite (user/future) fence: the dma_fence it completes may never signal (R18)", o.Fence)
+		}
+		w.wait(o, o.Fence)
+	case kernel.OpWaitResv, kernel.OpEvict:
+		usage := o.Usage
+		if o.Kind == kernel.OpEvict {
+			usage = "BOOKKEEP" // eviction waits for everything (R28)
+		}
+		w.sleeping(o, o.Text)
+		if w.b.mode == Lockdep {
+			w.wait(o, kernel.FenceMap)
+			return
+		}
+		seen := map[string]bool{}
+		for _, rf := range w.b.resvFences[o.Obj] {
+			if usageRank[rf.usage] <= usageRank[usage] && !seen[rf.fence] {
+				seen[rf.fence] = true
+				w.wait(o, rf.fence)
+			}
+		}
+	case kernel.OpBeginSig:
+		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text})
+	case kernel.OpEndSig:
+		w.endSection(o)
+	case kernel.OpWWInit:
+		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: kernel.WWAcquire, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context}, EdgeLock)
+	case kernel.OpWWDone:
+		w.ctxDone[o.Ctx] = true
+	case kernel.OpWWFini:
+		// drm_exec_fini: unlock what the context still holds, then the ctx.
+		for i := len(w.held) - 1; i >= 0; i-- {
+			if w.held[i].ctx == o.Ctx {
+				w.held = append(w.held[:i], w.held[i+1:]...)
+			}
+		}
+		delete(w.ctxDone, o.Ctx)
+	case kernel.OpReserve:
+		// dma_resv_reserve_fences may kmalloc(GFP_KERNEL) (primer 1.4, R13).
+		a := o
+		a.GFP, _ = model.ParseGFP("GFP_KERNEL")
+		a.Text = o.Text + " → kmalloc(GFP_KERNEL)"
+		w.alloc(a)
+	case kernel.OpReadBegin:
+		// mmu_interval_read_begin may sleep until invalidation ends; it
+		// touches the notifier map first (R9).
+		w.sleeping(o, o.Text)
+		w.touch(o, kernel.MMUNotifier, EdgeLock, w.held, 1)
+	case kernel.OpRegNotifier:
+		if i := w.isHeld(kernel.MmapLock); i >= 0 {
+			w.finding(rules.RegisterUnderMM, o, "%s while holding mmap_lock: registration may take mmap_lock itself (R27)", o.Text)
+		}
+		w.touch(o, kernel.MmapLock, EdgeLock, w.held, 1)
+	case kernel.OpFlushWork:
+		w.sleeping(o, "flush_work("+o.Path+")")
+		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
+	case kernel.OpSleep:
+		w.sleeping(o, "a sleeping operation ("+o.Text+")")
+	}
+}
+
+func (w *walker) inSection() bool {
+	for _, h := range w.held {
+		if h.section {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,302 @@
+package graph
+
+import (
+	"container/heap"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/gonum/graph/simple"
+	"gonum.org/v1/gonum/graph/topo"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+// Cycle is one witness cycle: nodes in order and the edge leaving each node.
+type Cycle struct {
+	Nodes []string
+	Edges []*Edge
+	// Next is the index in Nodes of the lock lockdep would be acquiring
+	// when it reports: the target of the most recently recorded edge.
+	Next int
+}
+
+// strong-path states: lockdep only reports closed strong paths, i.e. no edge
+// into a recursive reader followed by an edge out of a node held shared
+// (primer 4.1). A state is a node plus whether it was entered as a
+// recursive reader.
+type state struct {
+	node int64
+	rec  bool
+}
+
+func sid(n int64, rec bool) int64 {
+	if rec {
+		return 2*n + 1
+	}
+	return 2 * n
+}
+
+type arc struct {
+	to int64
+	e  *Edge
+}
+
+// Cycles finds one shortest witness cycle per strongly connected component
+// of the strong-path state graph: Tarjan's SCC (gonum), then a Dijkstra
+// search inside each component. Never enumerates all cycles.
+func (g *Graph) Cycles() []Cycle {
+	g.freeze()
+	nodes := g.Nodes()
+	byID := make([]*Node, len(nodes))
+	for _, n := range nodes {
+		byID[n.id] = n
+	}
+	adj := map[int64][]arc{}
+	sg := simple.NewDirectedGraph()
+	for i := range nodes {
+		sg.AddNode(simple.Node(sid(int64(i), false)))
+		sg.AddNode(simple.Node(sid(int64(i), true)))
+	}
+	for _, e := range g.Edges() { // sorted: deterministic adjacency order
+		u, v := g.nodes[e.From].id, g.nodes[e.To].id
+		for _, rec := range []bool{false, true} {
+			if rec && e.Shared {
+				continue // -(xR)-> followed by -(Sx)->: not a strong path
+			}
+			from, to := sid(u, rec), sid(v, e.Recursive)
+			adj[from] = append(adj[from], arc{to: to, e: e})
+			if !sg.HasEdgeFromTo(from, to) {
+				sg.SetEdge(simple.Edge{F: simple.Node(from), T: simple.Node(to)})
+			}
+		}
+	}
+	var out []Cycle
+	seen := map[string]bool{}
+	for _, comp := range topo.TarjanSCC(sg) {
+		if len(comp) < 2 {
+			continue
+		}
+		in := map[int64]bool{}
+		var ids []int64
+		for _, n := range comp {
+			in[n.ID()] = true
+			ids = append(ids, n.ID())
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		starts := ids
+		if len(starts) > 64 {
+			starts = starts[:1] // bound the cost on huge components: linear overall
+		}
+		var best *Cycle
+		bestCost := 0
+		for _, s := range starts {
+			c, cost := witness(s, in, adj, byID)
+			if c == nil {
+				continue
+			}
+			if best == nil || cost < bestCost || (cost == bestCost && c.key() < best.key()) {
+				best, bestCost = c, cost
+			}
+		}
+		if best == nil {
+			continue
+		}
+		best.canonicalize()
+		k := best.key()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, *best)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	return out
+}
+
+func (c *Cycle) key() string { return strings.Join(c.Nodes, "\x00") }
+
+// canonicalize rotates the cycle to start at its smallest node name (so
+// output is deterministic) and locates Next: the target of the edge with
+// the highest sequence number, i.e. the one lockdep would have added last.
+func (c *Cycle) canonicalize() {
+	n := len(c.Nodes)
+	m := 0
+	for i := 1; i < n; i++ {
+		if c.Nodes[i] < c.Nodes[m] {
+			m = i
+		}
+	}
+	c.Nodes = append(c.Nodes[m:], c.Nodes[:m]...)
+	c.Edges = append(c.Edges[m:], c.Edges[:m]...)
+	last := 0
+	for i, e := range c.Edges {
+		if e.id > c.Edges[last].id && e.Kind != EdgePrimed && e.Kind != EdgeReclaim {
+			last = i
+		}
+	}
+	c.Next = (last + 1) % n
+}
+
+type pqItem struct {
+	id   int64
+	dist int
+}
+
+type pq []pqItem
+
+func (q pq) Len() int { return len(q) }
+func (q pq) Less(i, j int) bool {
+	if q[i].dist != q[j].dist {
+		return q[i].dist < q[j].dist
+	}
+	return q[i].id < q[j].id
+}
+func (q pq) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *pq) Push(x any)   { *q = append(*q, x.(pqItem)) }
+func (q *pq) Pop() any {
+	old := *q
+	it := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return it
+}
+
+// witness returns the cheapest cycle through state s inside the component.
+// Dijkstra with integer weights; ties broken by state ID and adjacency
+// order, so the witness is deterministic (gonum's path package iterates
+// maps, which would make equal-length witnesses vary between runs).
+func witness(s int64, in map[int64]bool, adj map[int64][]arc, byID []*Node) (*Cycle, int) {
+	dist := map[int64]int{}
+	prev := map[int64]arc{}
+	from := map[int64]int64{}
+	q := &pq{}
+	for _, a := range adj[s] {
+		if !in[a.to] {
+			continue
+		}
+		d := a.e.Weight
+		if old, ok := dist[a.to]; !ok || d < old {
+			dist[a.to], prev[a.to], from[a.to] = d, a, s
+			heap.Push(q, pqItem{a.to, d})
+		}
+	}
+	done := map[int64]bool{}
+	for q.Len() > 0 {
+		it := heap.Pop(q).(pqItem)
+		if done[it.id] || it.dist != dist[it.id] {
+			continue
+		}
+		done[it.id] = true
+		if it.id == s {
+			break
+		}
+		for _, a := range adj[it.id] {
+			if !in[a.to] {
+				continue
+			}
+			d := it.dist + a.e.Weight
+			if old, ok := dist[a.to]; !ok || d < old {
+				dist[a.to], prev[a.to], from[a.to] = d, a, it.id
+				heap.Push(q, pqItem{a.to, d})
+			}
+		}
+	}
+	cost, ok := dist[s]
+	if !ok {
+		return nil, 0
+	}
+	// Walk back from s to s.
+	var rev []arc
+	cur := s
+	for i := 0; i <= len(in); i++ {
+		a := prev[cur]
+		rev = append(rev, a)
+		cur = from[cur]
+		if cur == s {
+			break
+		}
+	}
+	c := &Cycle{}
+	for i := len(rev) - 1; i >= 0; i-- {
+		c.Nodes = append(c.Nodes, rev[i].e.From)
+		c.Edges = append(c.Edges, rev[i].e)
+	}
+	return c, cost
+}
+
+// Findings turns cycles into diagnostics with lockdep-shaped explanations.
+func (g *Graph) Findings(file string) []diag.Diagnostic {
+	var out []diag.Diagnostic
+	for _, c := range g.Cycles() {
+		out = append(out, g.cycleDiag(file, c))
+	}
+	return out
+}
+
+func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
+	n := len(c.Nodes)
+	// The chain in lockdep's order: from Next round to the edge that closes
+	// it (the acquisition lockdep would be checking).
+	var chain []diag.Step
+	var order []string
+	for i := 0; i < n; i++ {
+		k := (c.Next + i) % n
+		e := c.Edges[k]
+		order = append(order, c.Nodes[k])
+		msg := e.Text
+		if !e.Pos.Valid() {
+			msg += " (built in)"
+		}
+		chain = append(chain, diag.Step{File: e.File, Pos: e.Pos, From: e.From, To: e.To, Kind: string(e.Kind),
+			Path: e.Path, Context: e.Context, Message: fmt.Sprintf("%s --> %s: %s", e.From, e.To, msg)})
+	}
+	closing := c.Edges[(c.Next+n-1)%n]
+	next, prevNode := order[0], order[n-1]
+	pos := closing.Pos
+	// Point the finding at the most informative step: the closing edge if
+	// it has a position, else the first positioned edge of the chain.
+	if !pos.Valid() {
+		for _, st := range chain {
+			if st.Pos.Valid() {
+				pos = st.Pos
+				break
+			}
+		}
+	}
+	shape, hint := classify(g, c)
+	h := sha256.Sum256([]byte(string(g.Mode) + "\x00" + rules.Cycle + "\x00" + strings.Join(c.Nodes, "\x00")))
+	d := diag.Diagnostic{
+		File: file, Pos: pos, Rule: rules.Cycle, Severity: diag.Error, Mode: string(g.Mode),
+		Message:     fmt.Sprintf("possible circular dependency: %s", strings.Join(append(append([]string{}, order...), order[0]), " --> ")),
+		Cycle:       c.Nodes,
+		Chain:       chain,
+		Canonical:   shape,
+		Hint:        hint,
+		Fingerprint: hex.EncodeToString(h[:8]),
+	}
+	// lockdep's "Chain exists of": next --> parent --> prev, printed only
+	// when the path has an intermediate node (primer 4.2).
+	parent := order[max(n-2, 0)]
+	if n > 2 {
+		d.ChainExists = fmt.Sprintf("%s --> %s --> %s", next, parent, prevNode)
+	}
+	lockOf := func(name string, shared bool) string {
+		if shared {
+			return "rlock(" + name + ");"
+		}
+		return "lock(" + name + ");"
+	}
+	prevShared := closing.Shared
+	d.Scenario = append(d.Scenario,
+		"       CPU0                    CPU1",
+		"       ----                    ----",
+		"  "+lockOf(prevNode, prevShared),
+		"                               "+lockOf(parent, false),
+		"                               "+lockOf(prevNode, prevShared),
+		"  "+lockOf(next, closing.Recursive),
+	)
+	return d
+}

@@ -1,0 +1,201 @@
+// Package graph builds the lockdep-style dependency graph of a compiled
+// scenario and finds its cycles.
+//
+// Nodes are lock classes, kernel pseudo-locks (named exactly as lockdep
+// prints them) and fences; edges are dependencies "To was acquired or waited
+// on while From was held", each with its provenance. The store is gonum's
+// multi.DirectedGraph, so self-loops and parallel labelled edges are
+// representable; SCCs come from gonum's Tarjan.
+package graph
+
+import (
+	"sort"
+
+	"gonum.org/v1/gonum/graph/multi"
+
+	"github.com/fencecheck/fencecheck/internal/model"
+)
+
+// Mode selects the analysis semantics.
+type Mode string
+
+const (
+	// Precise keeps fences apart (one node per fence), adds fence → fence
+	// edges from job dependencies and waits inside signalling sections,
+	// per-notifier and per-shrinker nodes, and ignores driver priming code.
+	Precise Mode = "precise"
+	// Lockdep collapses all fences into dma_fence_map, notifiers into
+	// mmu_notifier_invalidate_range_start and shrinkers into fs_reclaim,
+	// includes priming, and drops what lockdep cannot see (fence → fence).
+	Lockdep Mode = "lockdep"
+)
+
+// NodeKind classifies nodes for reports and DOT grouping.
+type NodeKind string
+
+const (
+	KindLock     NodeKind = "lock"
+	KindPseudo   NodeKind = "pseudo-lock"
+	KindFence    NodeKind = "fence"
+	KindCallback NodeKind = "callback"
+)
+
+// EdgeKind says why an edge exists.
+type EdgeKind string
+
+const (
+	EdgeLock    EdgeKind = "lock"             // acquired while holding
+	EdgeWait    EdgeKind = "wait"             // waited on a fence while holding
+	EdgeAlloc   EdgeKind = "alloc"            // allocation may enter reclaim while holding
+	EdgeFence   EdgeKind = "fence-dependency" // a fence's signalling depends on another fence
+	EdgePrimed  EdgeKind = "primed"           // kernel prelude (dma_resv_lockdep) or driver priming
+	EdgeReclaim EdgeKind = "reclaim"          // reclaim may call this shrinker/notifier
+	EdgeFlush   EdgeKind = "flush"            // flush_work waits for a worker
+)
+
+// Edge is one dependency with its provenance.
+type Edge struct {
+	From, To string
+	Kind     EdgeKind
+	File     string
+	Pos      model.Pos
+	Path     string
+	Context  string
+	Thread   string
+	Text     string
+	// Shared: From was held shared (read); Recursive: To was acquired as a
+	// recursive reader. Together they decide lockdep's strong paths.
+	Shared    bool
+	Recursive bool
+	// Weight biases the witness search away from conservative edges (waits
+	// on "any fence") when a concrete explanation exists.
+	Weight int
+	id     int64
+}
+
+// Node is a graph vertex.
+type Node struct {
+	Name string
+	Kind NodeKind
+	id   int64
+}
+
+// ID implements graph.Node.
+func (n *Node) ID() int64 { return n.id }
+
+// Graph is the dependency graph.
+type Graph struct {
+	Mode  Mode
+	nodes map[string]*Node
+	order []*Node
+	edges []*Edge
+	// dedupe keeps the first edge per (from, to, shared, recursive), as
+	// lockdep keeps the first trace per dependency.
+	dedupe map[edgeKey]*Edge
+	g      *multi.DirectedGraph
+	frozen bool
+}
+
+type edgeKey struct {
+	from, to          string
+	shared, recursive bool
+}
+
+// New returns an empty graph.
+func New(mode Mode) *Graph {
+	return &Graph{Mode: mode, nodes: map[string]*Node{}, dedupe: map[edgeKey]*Edge{}}
+}
+
+// AddNode adds (or returns) the node name.
+func (g *Graph) AddNode(name string, kind NodeKind) *Node {
+	if n, ok := g.nodes[name]; ok {
+		return n
+	}
+	n := &Node{Name: name, Kind: kind}
+	g.nodes[name] = n
+	g.order = append(g.order, n)
+	return n
+}
+
+// AddEdge records a dependency unless an equivalent one exists. It returns
+// whether the edge is new. Self-edges are not recorded: recursive
+// acquisition is detected at acquisition time (lockdep's check_deadlock).
+func (g *Graph) AddEdge(e Edge) bool {
+	if e.From == e.To {
+		return false
+	}
+	k := edgeKey{e.From, e.To, e.Shared, e.Recursive}
+	if _, ok := g.dedupe[k]; ok {
+		return false
+	}
+	if e.Weight == 0 {
+		e.Weight = 1
+	}
+	ep := &e
+	g.dedupe[k] = ep
+	g.edges = append(g.edges, ep)
+	return true
+}
+
+// Nodes returns the nodes sorted by name.
+func (g *Graph) Nodes() []*Node {
+	out := append([]*Node(nil), g.order...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Edges returns the edges in a deterministic order (from, to, kind).
+func (g *Graph) Edges() []*Edge {
+	out := append([]*Edge(nil), g.edges...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		if a.To != b.To {
+			return a.To < b.To
+		}
+		return a.Kind < b.Kind
+	})
+	return out
+}
+
+// Node returns a node by name.
+func (g *Graph) Node(name string) *Node { return g.nodes[name] }
+
+// freeze assigns deterministic IDs (sorted names → 0..n-1) and builds the
+// gonum multigraph, one line per edge.
+func (g *Graph) freeze() {
+	if g.frozen {
+		return
+	}
+	g.frozen = true
+	for i, n := range g.Nodes() {
+		n.id = int64(i)
+	}
+	g.g = multi.NewDirectedGraph()
+	for _, n := range g.order {
+		g.g.AddNode(n)
+	}
+	for i, e := range g.Edges() {
+		e.id = int64(i)
+		g.g.SetLine(line{from: g.nodes[e.From], to: g.nodes[e.To], id: e.id, e: e})
+	}
+}
+
+// line adapts an Edge to gonum's graph.Line.
+type line struct {
+	from, to *Node
+	id       int64
+	e        *Edge
+}
+
+func (l line) From() graphNode { return l.from }
+func (l line) To() graphNode   { return l.to }
+func (l line) ID() int64       { return l.id }
+func (l line) ReversedLine() graphLine {
+	return line{from: l.to, to: l.from, id: l.id, e: l.e}
+}
+func (l line) ReversedEdge() graphEdge {
+	return line{from: l.to, to: l.from, id: l.id, e: l.e}
+}

@@ -1,0 +1,847 @@
+package kernel
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/model"
+)
+
+// Compile lowers a validated scenario to a Program. The scenario must have
+// loaded without errors; Compile trusts names and references.
+func Compile(sc *model.Scenario) *Program {
+	c := &compiler{sc: sc, f: sc.File, p: &Program{
+		Scenario: sc, File: sc.Path, Fences: map[string]*FenceInfo{}, Jobs: map[string]*JobInfo{},
+		MMUNotifier: true,
+	}}
+	if k := c.f.Kernel; k != nil && k.MMUNotifier.Set {
+		c.p.MMUNotifier = k.MMUNotifier.V
+	}
+	c.index()
+	c.fences()
+	c.jobs()
+	c.implicitSync()
+	c.roles()
+	c.workload()
+	c.coverage()
+	return c.p
+}
+
+type compiler struct {
+	sc *model.Scenario
+	f  *model.File
+	p  *Program
+
+	paths      map[string]*model.Path
+	locks      map[string]*model.Lock
+	buffers    map[string]*model.Buffer
+	dmabufs    map[string]*model.DmaBuf
+	userptrs   map[string]*model.Userptr
+	vms        map[string]*model.VM
+	entitySch  map[string]*model.Scheduler
+	schedDev   map[string]string
+	engines    map[string]*model.Engine
+	entityKern map[string]bool
+	// rooted marks paths that some role or action runs as a thread root.
+	rooted map[string]bool
+	called map[string]bool
+}
+
+func (c *compiler) index() {
+	c.paths = map[string]*model.Path{}
+	c.locks = map[string]*model.Lock{}
+	c.buffers = map[string]*model.Buffer{}
+	c.dmabufs = map[string]*model.DmaBuf{}
+	c.userptrs = map[string]*model.Userptr{}
+	c.vms = map[string]*model.VM{}
+	c.entitySch = map[string]*model.Scheduler{}
+	c.schedDev = map[string]string{}
+	c.engines = map[string]*model.Engine{}
+	c.entityKern = map[string]bool{}
+	c.rooted = map[string]bool{}
+	c.called = map[string]bool{}
+	for i := range c.f.Paths {
+		p := &c.f.Paths[i]
+		c.paths[p.Name.V] = p
+		for _, s := range p.Steps {
+			if op, v := s.Operation(); op == "call" {
+				c.called[v.V] = true
+			}
+		}
+	}
+	for i := range c.f.Locks {
+		c.locks[c.f.Locks[i].Name.V] = &c.f.Locks[i]
+	}
+	for i := range c.f.Buffers {
+		c.buffers[c.f.Buffers[i].Name.V] = &c.f.Buffers[i]
+	}
+	for i := range c.f.DmaBufs {
+		c.dmabufs[c.f.DmaBufs[i].Name.V] = &c.f.DmaBufs[i]
+	}
+	for i := range c.f.Userptrs {
+		c.userptrs[c.f.Userptrs[i].Name.V] = &c.f.Userptrs[i]
+	}
+	for i := range c.f.VMs {
+		c.vms[c.f.VMs[i].Name.V] = &c.f.VMs[i]
+	}
+	for di := range c.f.Devices {
+		d := &c.f.Devices[di]
+		for ei := range d.Engines {
+			c.engines[d.Engines[ei].Name.V] = &d.Engines[ei]
+		}
+		for si := range d.Schedulers {
+			s := &d.Schedulers[si]
+			c.schedDev[s.Name.V] = d.Name.V
+			for _, e := range s.Entities {
+				c.entitySch[e.Name.V] = s
+				c.entityKern[e.Name.V] = e.Kernel.V
+			}
+		}
+	}
+}
+
+func (c *compiler) fences() {
+	add := func(fi *FenceInfo) {
+		if _, ok := c.p.Fences[fi.Name]; ok {
+			return
+		}
+		c.p.Fences[fi.Name] = fi
+		c.p.FenceOrder = append(c.p.FenceOrder, fi.Name)
+	}
+	for _, f := range c.f.Fences {
+		ctx := f.Context.V
+		if ctx == "" {
+			ctx = f.Name.V
+		}
+		add(&FenceInfo{Name: f.Name.V, Context: ctx, Seqno: f.Seqno.V, Foreign: f.Foreign.V, Indefinite: f.Indefinite.V, Pos: f.Name.P})
+	}
+	// Job fences: each entity's finished fences form one context, numbered
+	// in submission order (primer 1.2, drm_sched_fence).
+	seq := map[string]int64{}
+	for _, j := range c.f.Jobs {
+		seq[j.Entity.V]++
+		add(&FenceInfo{Name: j.Fence.V, Context: j.Entity.V + ".finished", Seqno: seq[j.Entity.V], Job: j.Name.V, Pos: j.Fence.P})
+	}
+}
+
+// fenceName resolves a fence-or-job reference to a fence name.
+func (c *compiler) fenceName(ref string) string {
+	if c.sc.Kinds[ref] == "job" {
+		for _, j := range c.f.Jobs {
+			if j.Name.V == ref {
+				return j.Fence.V
+			}
+		}
+	}
+	return ref
+}
+
+func (c *compiler) jobs() {
+	for _, j := range c.f.Jobs {
+		sch := c.entitySch[j.Entity.V]
+		ji := &JobInfo{Name: j.Name.V, Fence: j.Fence.V, Entity: j.Entity.V, Hang: j.Hang.V,
+			Duration: 1, Pos: j.Name.P, RunJob: j.RunJob.V, FreeJob: j.FreeJob.V, Callback: j.Callback.V,
+			KernelQ: c.entityKern[j.Entity.V]}
+		if j.Duration.Set && j.Duration.V > 0 {
+			ji.Duration = j.Duration.V
+		}
+		if sch != nil {
+			ji.Scheduler = sch.Name.V
+			ji.Engine = sch.Engine.V
+			ji.Device = c.schedDev[sch.Name.V]
+			ji.Timeout = sch.Timeout.V
+		}
+		for _, d := range j.Deps {
+			fd := FenceDep{On: c.fenceName(d.V), Pos: d.P, Kind: "dependency",
+				Why: fmt.Sprintf("job %s depends on %s", j.Name.V, d.V)}
+			ji.Deps = append(ji.Deps, fd)
+		}
+		c.p.Jobs[j.Name.V] = ji
+		c.p.JobOrder = append(c.p.JobOrder, j.Name.V)
+	}
+}
+
+// resvOf names the dma_resv object behind a buffer-like reference: VM-private
+// buffers share their VM's resv; a dma-buf is its exported buffer's resv.
+func (c *compiler) resvOf(name string) string {
+	if d, ok := c.dmabufs[name]; ok {
+		name = d.Buffer.V
+	}
+	if b, ok := c.buffers[name]; ok && b.VM.V != "" {
+		return b.VM.V
+	}
+	if u, ok := c.userptrs[name]; ok && u.VM.V != "" {
+		return u.VM.V
+	}
+	return name
+}
+
+var usageRank = map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}
+
+// implicitSync adds the dependencies a job gets from the resvs of its
+// buffers, in workload submission order (seed 002, primer 1.3): a job that
+// writes waits for fences up to READ, a reader waits up to WRITE, and every
+// job waits for KERNEL fences (moves and clears).
+func (c *compiler) implicitSync() {
+	type entry struct {
+		fence, usage string
+	}
+	resv := map[string][]entry{}
+	for _, a := range c.f.Workload {
+		if op, v := a.Operation(); op != "submit" {
+			continue
+		} else {
+			var job *model.Job
+			for i := range c.f.Jobs {
+				if c.f.Jobs[i].Name.V == v.V {
+					job = &c.f.Jobs[i]
+				}
+			}
+			if job == nil {
+				continue
+			}
+			ji := c.p.Jobs[job.Name.V]
+			for _, bu := range job.Buffers {
+				usage := bu.Usage.V
+				if usage == "" {
+					usage = "READ"
+				}
+				limit := "KERNEL"
+				switch usage {
+				case "WRITE":
+					limit = "READ"
+				case "READ":
+					limit = "WRITE"
+				case "KERNEL":
+					limit = "BOOKKEEP"
+				}
+				r := c.resvOf(bu.Buffer.V)
+				for _, e := range resv[r] {
+					if usageRank[e.usage] <= usageRank[limit] && e.fence != ji.Fence {
+						ji.Deps = append(ji.Deps, FenceDep{On: e.fence, Pos: bu.Buffer.P, Kind: "implicit-sync",
+							Why: fmt.Sprintf("job %s waits (implicit sync, %s) for %s's %s fence %s", job.Name.V, usage, bu.Buffer.V, e.usage, e.fence)})
+					}
+				}
+				resv[r] = append(resv[r], entry{fence: ji.Fence, usage: usage})
+			}
+		}
+	}
+	for _, name := range c.p.JobOrder {
+		ji := c.p.Jobs[name]
+		if fi := c.p.Fences[ji.Fence]; fi != nil {
+			fi.Deps = ji.Deps
+		}
+	}
+}
+
+// section returns the implicit held entry for a fence signalling section.
+func section(fence, why string, pos model.Pos) Held {
+	return Held{Lock: fence, Mode: Read, Try: true, Section: true, Why: why, Pos: pos}
+}
+
+// NotifierNode and ShrinkerNode name the per-callback pseudo-locks fencecheck
+// adds in precise mode (lockdep has one map for all of them).
+func NotifierNode(userptr string) string { return "notifier(" + userptr + ")" }
+func ShrinkerNode(name string) string    { return "shrinker(" + name + ")" }
+
+// IsAtomicContext reports contexts that cannot sleep (R25).
+func IsAtomicContext(ctx string) bool {
+	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB
+}
+
+// roles creates one thread per callback role: run_job/free_job/callbacks of
+// jobs, timeout handlers, notifiers, shrinkers and fault handlers. They run
+// in the executor when triggered and are always analysed (the model sees
+// every declared path, not only those a test happened to hit).
+func (c *compiler) roles() {
+	schedFences := map[string][]string{}
+	devFaultFences := map[string][]string{}
+	for _, name := range c.p.JobOrder {
+		ji := c.p.Jobs[name]
+		schedFences[ji.Scheduler] = append(schedFences[ji.Scheduler], ji.Fence)
+	}
+	for _, j := range c.f.Jobs {
+		if len(j.Faults) > 0 {
+			ji := c.p.Jobs[j.Name.V]
+			devFaultFences[ji.Device] = append(devFaultFences[ji.Device], ji.Fence)
+		}
+	}
+	for _, name := range c.p.JobOrder {
+		ji := c.p.Jobs[name]
+		if ji.RunJob != "" {
+			// R16: run_job is signalling code for the job's fence.
+			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", []Held{section(ji.Fence, "run_job of "+name+" (R16)", ji.Pos)}, "job-run:"+name)
+		}
+		if ji.FreeJob != "" {
+			// R16: free_job shares the ordered submit workqueue with later
+			// run_jobs, so it is signalling code for every fence of the
+			// scheduler.
+			var hs []Held
+			for _, f := range schedFences[ji.Scheduler] {
+				hs = append(hs, section(f, "free_job on scheduler "+ji.Scheduler+" (R16)", ji.Pos))
+			}
+			c.role(ji.FreeJob, model.CtxFreeJob, "free_job("+name+")", hs, "job-free:"+name)
+		}
+		if ji.Callback != "" {
+			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", []Held{section(ji.Fence, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)", ji.Pos)}, "fence-cb:"+ji.Fence)
+		}
+	}
+	for _, d := range c.f.Devices {
+		for _, s := range d.Schedulers {
+			if s.Timeout.V != "" {
+				var hs []Held
+				for _, f := range schedFences[s.Name.V] {
+					hs = append(hs, section(f, "timedout_job must complete "+f+" (R17)", s.Timeout.P))
+				}
+				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", hs, "timeout:"+s.Name.V)
+			}
+		}
+		if d.MMU != nil && d.MMU.FaultHandler.V != "" {
+			var hs []Held
+			for _, f := range devFaultFences[d.Name.V] {
+				hs = append(hs, section(f, "the faulting job cannot complete until the fault is handled (R19)", d.MMU.FaultHandler.P))
+			}
+			c.role(d.MMU.FaultHandler.V, model.CtxFaultHandler, "gpu_fault("+d.Name.V+")", hs, "fault:"+d.Name.V)
+		}
+	}
+	for _, u := range c.f.Userptrs {
+		c.role(u.Notifier.V, model.CtxNotifier, "notifier("+u.Name.V+")", c.notifierEntry(u.Name.V, u.Notifier.P), "notifier:"+u.Name.V)
+	}
+	for _, s := range c.f.Shrinkers {
+		entry := []Held{{Lock: FsReclaim, Why: "shrinkers run under reclaim (primer 1.9)", Pos: s.Name.P},
+			{Lock: ShrinkerNode(s.Name.V), Why: "shrinker " + s.Name.V, Pos: s.Name.P}}
+		c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+")", entry, "")
+		if s.Count.V != "" {
+			c.role(s.Count.V, model.CtxShrinkCount, "shrinker_count("+s.Name.V+")", entry, "")
+		}
+	}
+}
+
+func (c *compiler) notifierEntry(userptr string, pos model.Pos) []Held {
+	return []Held{
+		{Lock: MMUNotifier, Why: "the core mm holds the notifier map around invalidate callbacks (primer 1.7)", Pos: pos},
+		{Lock: NotifierNode(userptr), Why: "invalidate callback of " + userptr, Pos: pos},
+	}
+}
+
+func (c *compiler) role(path, ctx, name string, entry []Held, trigger string) {
+	p := c.paths[path]
+	if p == nil {
+		return
+	}
+	c.rooted[path] = true
+	t := &Thread{Name: name, Context: ctx, Root: path, Entry: append(entry, c.pathSections(p)...), Pos: p.Name.P, Trigger: trigger}
+	t.Atomic = IsAtomicContext(ctx)
+	t.Ops = c.expand(p, ctx, 0, false)
+	c.p.Threads = append(c.p.Threads, t)
+}
+
+// pathSections is the signalling section a path declares with signals: (R1).
+func (c *compiler) pathSections(p *model.Path) []Held {
+	var hs []Held
+	for _, s := range p.Signals {
+		f := c.fenceName(s.V)
+		hs = append(hs, section(f, "path "+p.Name.V+" signals "+f+" (R1)", s.P))
+	}
+	return hs
+}
+
+// contextEntry is the implicit state of a path run directly in its declared
+// context (workload run: and coverage threads).
+func (c *compiler) contextEntry(p *model.Path) []Held {
+	var hs []Held
+	switch p.Context.V {
+	case model.CtxNotifier:
+		hs = append(hs, c.notifierEntry(p.Name.V, p.Name.P)...)
+	case model.CtxWorker:
+		// process_one_work holds the work's lockdep map around the function
+		// (primer 1.16), so flush_work under a lock the worker takes is C13.
+		hs = append(hs, Held{Lock: "(work_completion)(" + p.Name.V + ")", Why: "worker " + p.Name.V + " runs under its work map", Pos: p.Name.P})
+	case model.CtxShrinkScan, model.CtxShrinkCount, model.CtxReclaim:
+		hs = append(hs, Held{Lock: FsReclaim, Why: "runs under reclaim (primer 1.9)", Pos: p.Name.P})
+	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxFenceCB, model.CtxFaultHandler:
+		if len(p.Signals) == 0 {
+			// Signalling code for a fence the file does not name (R16).
+			hs = append(hs, section("fence("+p.Name.V+")", p.Context.V+" is signalling code (R16)", p.Name.P))
+		}
+	}
+	return append(hs, c.pathSections(p)...)
+}
+
+func (c *compiler) pathThread(p *model.Path, name string, workload bool, order int, pos model.Pos) *Thread {
+	t := &Thread{Name: name, Context: p.Context.V, Root: p.Name.V, Entry: c.contextEntry(p), Pos: pos,
+		Primed: p.Context.V == model.CtxPrime, Workload: workload, Order: order}
+	t.Atomic = IsAtomicContext(p.Context.V)
+	t.Ops = c.expand(p, p.Context.V, 0, t.Primed)
+	return t
+}
+
+// workload turns each action into a thread (or marks a job as hanging).
+func (c *compiler) workload() {
+	for i, a := range c.f.Workload {
+		op, v := a.Operation()
+		threadName := a.Thread.V
+		name := func(def string) string {
+			if threadName != "" {
+				return threadName
+			}
+			return def
+		}
+		switch op {
+		case "run":
+			p := c.paths[v.V]
+			c.rooted[v.V] = true
+			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V), true, i, a.P))
+		case "submit":
+			c.p.Threads = append(c.p.Threads, c.submitThread(v.V, name("submit("+v.V+")"), i, a.P))
+		case "munmap":
+			c.p.Threads = append(c.p.Threads, c.munmapThread(v.V, name("munmap("+v.V+")"), i, a.P, false))
+		case "oom":
+			for _, u := range c.f.Userptrs {
+				c.p.Threads = append(c.p.Threads, c.munmapThread(u.Name.V, name("oom_reaper("+u.Name.V+")"), i, a.P, true))
+			}
+		case "touch":
+			t := &Thread{Name: name("cpu_fault(" + v.V + ")"), Context: model.CtxProcess, Root: "touch", Pos: a.P, Workload: true, Order: i}
+			t.Ops = append(t.Ops, c.synth(OpAcquire, MmapLock, Read, a.P, "mmap_read_lock (CPU page fault)"))
+			if _, isBuf := c.buffers[v.V]; isBuf {
+				t.Ops = append(t.Ops, c.synth(OpAcquire, WWMutex, Write, a.P, "dma_resv_lock of "+v.V+" in the CPU fault handler"))
+				t.Ops = append(t.Ops, c.synth(OpRelease, WWMutex, Write, a.P, "dma_resv_unlock"))
+			}
+			t.Ops = append(t.Ops, c.synth(OpRelease, MmapLock, Read, a.P, "mmap_read_unlock"))
+			c.p.Threads = append(c.p.Threads, t)
+		case "memory_pressure":
+			c.p.Threads = append(c.p.Threads, c.reclaimThread(name("kswapd0"), i, a.P))
+		case "hang":
+			if ji := c.p.Jobs[v.V]; ji != nil {
+				ji.Hang = true
+			}
+		case "fault":
+			dev := c.deviceOf(v.V)
+			for _, d := range c.f.Devices {
+				if d.Name.V == dev && d.MMU != nil && d.MMU.FaultHandler.V != "" {
+					p := c.paths[d.MMU.FaultHandler.V]
+					t := c.pathThread(p, name("gpu_fault("+v.V+")"), true, i, a.P)
+					t.Context = model.CtxFaultHandler
+					c.p.Threads = append(c.p.Threads, t)
+				}
+			}
+		case "vm_bind":
+			if a.Path.V != "" {
+				p := c.paths[a.Path.V]
+				c.rooted[a.Path.V] = true
+				t := c.pathThread(p, name("vm_bind("+v.V+")"), true, i, a.P)
+				c.p.Threads = append(c.p.Threads, t)
+			}
+		case "signal":
+			t := &Thread{Name: name("signal(" + v.V + ")"), Context: model.CtxProcess, Root: "signal", Pos: a.P, Workload: true, Order: i}
+			op := c.synth(OpSignal, "", Write, a.P, "dma_fence_signal("+v.V+")")
+			op.Fence = v.V
+			t.Ops = append(t.Ops, op)
+			c.p.Threads = append(c.p.Threads, t)
+		}
+	}
+}
+
+func (c *compiler) deviceOf(obj string) string {
+	if u, ok := c.userptrs[obj]; ok {
+		return u.Device.V
+	}
+	if v, ok := c.vms[obj]; ok {
+		return v.Device.V
+	}
+	if b, ok := c.buffers[obj]; ok {
+		if b.Device.V != "" {
+			return b.Device.V
+		}
+		if v, ok := c.vms[b.VM.V]; ok {
+			return v.Device.V
+		}
+	}
+	return ""
+}
+
+func (c *compiler) synth(kind OpKind, lock string, mode Mode, pos model.Pos, text string) Op {
+	return Op{Kind: kind, Lock: lock, Mode: mode, Pos: pos, Text: text, Synthetic: true, Context: model.CtxIoctl}
+}
+
+// submitThread models a submission ioctl: the driver's submit path (locking,
+// slot reservation, allocation), then drm_sched_job_arm + push (the fence is
+// published: R2), then the fence is added to every buffer's resv, then every
+// lock still held is released. Without a submit path, drm_exec-style
+// locking and reservation is generated (R13, R23).
+func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thread {
+	var mj *model.Job
+	for i := range c.f.Jobs {
+		if c.f.Jobs[i].Name.V == job {
+			mj = &c.f.Jobs[i]
+		}
+	}
+	ji := c.p.Jobs[job]
+	t := &Thread{Name: name, Context: model.CtxIoctl, Root: "submit", Pos: pos, Workload: true, Order: order}
+	auto := mj.Submit.V == ""
+	if !auto {
+		p := c.paths[mj.Submit.V]
+		c.rooted[mj.Submit.V] = true
+		t.Ops = append(t.Ops, c.expand(p, model.CtxIoctl, 0, false)...)
+	} else if len(mj.Buffers) > 0 {
+		ctx := "exec(" + job + ")"
+		init := c.synth(OpWWInit, WWAcquire, Write, mj.Name.P, "drm_exec_init (ww_acquire_init)")
+		init.Ctx = ctx
+		t.Ops = append(t.Ops, init)
+		seen := map[string]bool{}
+		for _, bu := range mj.Buffers {
+			r := c.resvOf(bu.Buffer.V)
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			l := c.synth(OpAcquire, WWMutex, Write, bu.Buffer.P, "drm_exec_lock_obj("+r+")")
+			l.Obj, l.Ctx, l.NestLock = r, ctx, WWAcquire
+			l.Unpublished = c.unpublished(r)
+			t.Ops = append(t.Ops, l)
+			rs := c.synth(OpReserve, "", Write, bu.Buffer.P, "dma_resv_reserve_fences("+r+", 1)")
+			rs.Obj, rs.Count = r, 1
+			t.Ops = append(t.Ops, rs)
+		}
+		al := c.synth(OpAlloc, "", Write, mj.Name.P, "drm_sched_job_init: kmalloc(GFP_KERNEL)")
+		al.GFP, _ = model.ParseGFP("GFP_KERNEL")
+		t.Ops = append(t.Ops, al)
+	}
+	arm := c.synth(OpSubmit, "", Write, pos, "drm_sched_job_arm + drm_sched_entity_push_job("+job+"): "+ji.Fence+" is published (R2)")
+	arm.Job, arm.Fence = job, ji.Fence
+	t.Ops = append(t.Ops, arm)
+	for _, bu := range mj.Buffers {
+		usage := bu.Usage.V
+		if usage == "" {
+			usage = "READ"
+		}
+		r := c.resvOf(bu.Buffer.V)
+		af := c.synth(OpAddFence, "", Write, bu.Buffer.P, fmt.Sprintf("dma_resv_add_fence(%s, %s, %s)", r, ji.Fence, usage))
+		af.Obj, af.Fence, af.Usage = r, ji.Fence, usage
+		t.Ops = append(t.Ops, af)
+	}
+	t.Ops = append(t.Ops, c.releaseAll(t.Ops, pos)...)
+	return t
+}
+
+// releaseAll releases, innermost first, whatever the ops leave held, and
+// finishes acquire contexts they leave open.
+func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
+	var held []Op
+	var ctxs []string
+	for _, o := range ops {
+		switch o.Kind {
+		case OpAcquire:
+			held = append(held, o)
+		case OpRelease:
+			for i := len(held) - 1; i >= 0; i-- {
+				if held[i].Lock == o.Lock {
+					held = append(held[:i], held[i+1:]...)
+					break
+				}
+			}
+		case OpWWInit:
+			ctxs = append(ctxs, o.Ctx)
+		case OpWWFini:
+			for i := range ctxs {
+				if ctxs[i] == o.Ctx {
+					ctxs = append(ctxs[:i], ctxs[i+1:]...)
+					break
+				}
+			}
+		}
+	}
+	var out []Op
+	for i := len(held) - 1; i >= 0; i-- {
+		r := c.synth(OpRelease, held[i].Lock, held[i].Mode, pos, "unlock "+held[i].Lock)
+		r.Obj = held[i].Obj
+		out = append(out, r)
+	}
+	for i := len(ctxs) - 1; i >= 0; i-- {
+		f := c.synth(OpWWFini, WWAcquire, Write, pos, "drm_exec_fini (ww_acquire_fini)")
+		f.Ctx = ctxs[i]
+		out = append(out, f)
+	}
+	return out
+}
+
+// munmapThread models munmap (or the OOM reaper when nonblock): mmap_lock for
+// write, the notifier map, the userptr's invalidate callback, then the core
+// mm frees the pages (primer 1.7, R20).
+func (c *compiler) munmapThread(userptr, name string, order int, pos model.Pos, nonblock bool) *Thread {
+	u := c.userptrs[userptr]
+	ctx := model.CtxProcess
+	t := &Thread{Name: name, Context: ctx, Root: "munmap", Pos: pos, Workload: true, Order: order}
+	if !nonblock {
+		t.Ops = append(t.Ops, c.synth(OpAcquire, MmapLock, Write, pos, "mmap_write_lock (munmap)"))
+	}
+	t.Ops = append(t.Ops, c.synth(OpAcquire, MMUNotifier, Write, pos, "mmu_notifier_invalidate_range_start"))
+	t.Ops = append(t.Ops, c.synth(OpAcquire, NotifierNode(userptr), Write, pos, "invalidate callback of "+userptr))
+	p := c.paths[u.Notifier.V]
+	body := c.expand(p, model.CtxNotifier, 0, false)
+	if nonblock {
+		for i := range body {
+			body[i].Context = "notifier_nonblock"
+		}
+	}
+	t.Ops = append(t.Ops, body...)
+	t.Ops = append(t.Ops, c.synth(OpRelease, NotifierNode(userptr), Write, pos, "callback returns"))
+	t.Ops = append(t.Ops, c.synth(OpRelease, MMUNotifier, Write, pos, "mmu_notifier_invalidate_range_end"))
+	fp := c.synth(OpFreePages, "", Write, pos, "the core mm frees the pages of "+userptr)
+	fp.Obj = userptr
+	t.Ops = append(t.Ops, fp)
+	if !nonblock {
+		t.Ops = append(t.Ops, c.synth(OpRelease, MmapLock, Write, pos, "mmap_write_unlock"))
+	}
+	return t
+}
+
+// reclaimThread models direct reclaim / kswapd: under fs_reclaim it may run
+// every shrinker and, through try_to_unmap, every mmu notifier (primer 1.9).
+func (c *compiler) reclaimThread(name string, order int, pos model.Pos) *Thread {
+	t := &Thread{Name: name, Context: model.CtxReclaim, Root: "reclaim", Pos: pos, Workload: true, Order: order}
+	t.Ops = append(t.Ops, c.synth(OpAcquire, FsReclaim, Write, pos, "fs_reclaim_acquire (memory pressure)"))
+	for _, s := range c.f.Shrinkers {
+		t.Ops = append(t.Ops, c.synth(OpAcquire, ShrinkerNode(s.Name.V), Write, pos, "shrink_slab: "+s.Name.V))
+		t.Ops = append(t.Ops, c.expand(c.paths[s.Scan.V], model.CtxShrinkScan, 0, false)...)
+		t.Ops = append(t.Ops, c.synth(OpRelease, ShrinkerNode(s.Name.V), Write, pos, "shrinker returns"))
+	}
+	for _, u := range c.f.Userptrs {
+		t.Ops = append(t.Ops, c.synth(OpAcquire, MMUNotifier, Write, pos, "try_to_unmap: mmu_notifier_invalidate_range_start"))
+		t.Ops = append(t.Ops, c.synth(OpAcquire, NotifierNode(u.Name.V), Write, pos, "invalidate callback of "+u.Name.V))
+		t.Ops = append(t.Ops, c.expand(c.paths[u.Notifier.V], model.CtxNotifier, 0, false)...)
+		t.Ops = append(t.Ops, c.synth(OpRelease, NotifierNode(u.Name.V), Write, pos, "callback returns"))
+		t.Ops = append(t.Ops, c.synth(OpRelease, MMUNotifier, Write, pos, "mmu_notifier_invalidate_range_end"))
+	}
+	t.Ops = append(t.Ops, c.synth(OpRelease, FsReclaim, Write, pos, "fs_reclaim_release"))
+	return t
+}
+
+// coverage adds a thread for every path that nothing else runs as a root
+// and no path calls, so that every declared path is analysed.
+func (c *compiler) coverage() {
+	for _, p := range c.f.Paths {
+		if c.rooted[p.Name.V] || c.called[p.Name.V] {
+			continue
+		}
+		t := c.pathThread(c.paths[p.Name.V], threadName(&p), false, 0, p.Name.P)
+		c.p.Threads = append(c.p.Threads, t)
+	}
+	// Stable order: workload threads by action order, then the rest by name.
+	sort.SliceStable(c.p.Threads, func(i, j int) bool {
+		a, b := c.p.Threads[i], c.p.Threads[j]
+		if a.Workload != b.Workload {
+			return a.Workload
+		}
+		if a.Workload {
+			return a.Order < b.Order
+		}
+		return false
+	})
+}
+
+func threadName(p *model.Path) string {
+	if p.Thread.V != "" {
+		return p.Thread.V
+	}
+	return p.Name.V
+}
+
+func (c *compiler) unpublished(obj string) bool {
+	if b, ok := c.buffers[obj]; ok {
+		return b.Unpublished.V
+	}
+	return false
+}
+
+// lockNode maps a lock reference (lock, buffer, VM or dma-buf) to its class
+// node. Every dma_resv is one lockdep class (primer 1.5).
+func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
+	switch c.sc.Kinds[ref] {
+	case "buffer", "vm", "dmabuf":
+		node, obj, ww = WWMutex, c.resvOf(ref), true
+	default:
+		node = ref
+		if l := c.locks[ref]; l != nil && l.Kind.V == "ww_mutex" {
+			ww = true
+			if l.WWClass.V != "" {
+				node = l.WWClass.V + "_mutex"
+			}
+		}
+		if ref == WWMutex {
+			ww = true
+		}
+	}
+	if sub != 0 {
+		node = fmt.Sprintf("%s/%d", node, sub)
+	}
+	return node, obj, ww
+}
+
+// LockKind returns the declared kind of a lock class node ("" for builtins
+// and resvs).
+func (p *Program) LockKind(node string) string {
+	base := node
+	if i := strings.LastIndexByte(node, '/'); i > 0 {
+		base = node[:i]
+	}
+	for _, l := range p.Scenario.File.Locks {
+		if l.Name.V == base {
+			return l.Kind.V
+		}
+	}
+	return ""
+}
+
+// defaultMode is the acquisition mode of a read lock by kind: rwlock readers
+// are recursive in lockdep, rwsem readers are not (locking-selftest.c).
+func (c *compiler) readMode(ref string) Mode {
+	if l := c.locks[ref]; l != nil && l.Kind.V == "rwlock" {
+		return RecursiveRead
+	}
+	return Read
+}
+
+const maxInline = 32
+
+// expand lowers a path's steps to ops, inlining call: steps.
+func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []Op {
+	if p == nil || depth > maxInline {
+		return nil
+	}
+	var ops []Op
+	for _, s := range p.Steps {
+		op, v := s.Operation()
+		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
+			Interruptible: s.Interruptible.V}
+		switch op {
+		case "lock", "trylock", "might_lock":
+			node, obj, ww := c.lockNode(v.V, s.Subclass.V)
+			o.Lock, o.Obj = node, obj
+			o.Kind = OpAcquire
+			if op == "might_lock" {
+				o.Kind = OpMight
+			}
+			o.Try = op == "trylock"
+			switch s.Mode.V {
+			case "read":
+				o.Mode = c.readMode(v.V)
+			case "recursive_read":
+				o.Mode = RecursiveRead
+			}
+			o.NestLock = s.NestLock.V
+			o.Ctx = s.Ctx.V
+			if ww && o.Ctx != "" {
+				o.NestLock = WWAcquire // the ctx's map is the nest_lock (primer 1.5)
+			}
+			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
+		case "unlock":
+			node, obj, _ := c.lockNode(v.V, 0)
+			o.Kind, o.Lock, o.Obj = OpRelease, node, obj
+		case "ww_acquire_init":
+			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
+		case "ww_acquire_done":
+			o.Kind, o.Ctx = OpWWDone, v.V
+		case "ww_acquire_fini":
+			o.Kind, o.Lock, o.Ctx = OpWWFini, WWAcquire, v.V
+		case "alloc":
+			o.Kind = OpAlloc
+			o.GFP, _ = model.ParseGFP(v.V)
+			o.NoLockdep = s.Nolockdep.V
+			o.Text = "kmalloc(" + v.V + ")"
+		case "memalloc_save":
+			o.Kind, o.Scope = OpScopeSave, v.V
+			o.Text = "memalloc_" + v.V + "_save()"
+		case "memalloc_restore":
+			o.Kind, o.Scope = OpScopeRest, v.V
+			o.Text = "memalloc_" + v.V + "_restore()"
+		case "wait":
+			o.Kind, o.Fence = OpWait, c.fenceName(v.V)
+			o.Text = "dma_fence_wait(" + o.Fence + ")"
+		case "wait_resv":
+			o.Kind, o.Obj = OpWaitResv, c.resvOf(v.V)
+			o.Usage = s.Usage.V
+			if o.Usage == "" {
+				o.Usage = "BOOKKEEP"
+			}
+			o.Text = fmt.Sprintf("dma_resv_wait_timeout(%s, %s)", o.Obj, o.Usage)
+		case "signal":
+			o.Kind, o.Fence = OpSignal, c.fenceName(v.V)
+			o.Text = "dma_fence_signal(" + o.Fence + ")"
+		case "begin_signalling":
+			o.Kind, o.Fence = OpBeginSig, c.fenceName(v.V)
+			o.Text = "dma_fence_begin_signalling() for " + o.Fence
+		case "end_signalling":
+			o.Kind, o.Fence = OpEndSig, c.fenceName(v.V)
+			o.Text = "dma_fence_end_signalling() for " + o.Fence
+		case "reserve_fences":
+			o.Kind, o.Obj = OpReserve, c.resvOf(v.V)
+			o.Count = 1
+			if s.Count.Set {
+				o.Count = int(s.Count.V)
+			}
+			o.Text = fmt.Sprintf("dma_resv_reserve_fences(%s, %d)", o.Obj, o.Count)
+		case "add_fence", "replace_fences":
+			o.Kind = OpAddFence
+			if op == "replace_fences" {
+				o.Kind = OpReplace
+			}
+			o.Obj, o.Fence, o.Usage = c.resvOf(v.V), c.fenceName(s.Fence.V), s.Usage.V
+			if o.Usage == "" {
+				o.Usage = "READ"
+			}
+			o.Text = fmt.Sprintf("dma_resv_%s(%s, %s, %s)", map[bool]string{true: "replace_fences", false: "add_fence"}[op == "replace_fences"], o.Obj, o.Fence, o.Usage)
+		case "pin":
+			o.Kind, o.Obj = OpPin, v.V
+		case "unpin":
+			o.Kind, o.Obj = OpUnpin, v.V
+		case "map_pages":
+			o.Kind, o.Obj, o.VM = OpMapPages, v.V, s.VM.V
+		case "zap_ptes":
+			o.Kind, o.Obj, o.VM = OpZapPTEs, v.V, s.VM.V
+		case "tlb_flush":
+			o.Kind, o.Obj = OpTLBFlush, v.V
+		case "free_pages":
+			o.Kind, o.Obj = OpFreePages, v.V
+		case "evict":
+			o.Kind, o.Obj = OpEvict, v.V
+		case "read_begin":
+			o.Kind, o.Obj = OpReadBegin, v.V
+			o.Text = "mmu_interval_read_begin(" + v.V + ")"
+		case "read_retry":
+			o.Kind, o.Obj = OpReadRetry, v.V
+		case "set_seq":
+			o.Kind, o.Obj = OpSetSeq, v.V
+		case "register_notifier":
+			o.Kind, o.Obj = OpRegNotifier, v.V
+			o.Text = "mmu_interval_notifier_insert(" + v.V + ")"
+		case "vm_update":
+			o.Kind, o.Obj, o.VMOp = OpVMUpdate, v.V, s.Op.V
+			for _, r := range s.Range {
+				o.Range = append(o.Range, r.V)
+			}
+		case "write_ptes":
+			o.Kind, o.Obj, o.Atomic = OpWritePTE, v.V, s.Atomic.V
+		case "submit":
+			o.Kind, o.Job = OpSubmit, v.V
+			o.Fence = c.p.Jobs[v.V].Fence
+		case "queue_work":
+			o.Kind, o.Path = OpQueueWork, v.V
+		case "flush_work":
+			o.Kind, o.Path = OpFlushWork, v.V
+			o.Lock = "(work_completion)(" + v.V + ")"
+		case "call":
+			ops = append(ops, c.expand(c.paths[v.V], ctx, depth+1, primed)...)
+			continue
+		case "sleep":
+			o.Kind = OpSleep
+		case "fail":
+			o.Kind = OpFail
+		default:
+			continue
+		}
+		ops = append(ops, o)
+	}
+	return ops
+}

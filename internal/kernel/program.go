@@ -1,0 +1,216 @@
+// Package kernel compiles a scenario onto the modeled kernel: the domain
+// layer (devices, jobs, buffers, userptrs, VMs, workload) is lowered to the
+// path layer (threads of primitive operations), and the kernel's fixed
+// knowledge is added — which contexts are signalling code, what each GFP
+// flag implies, what reclaim may call, and the lockdep priming order.
+//
+// The compiled Program is consumed by internal/graph (the lockdep-style
+// dependency analysis) and internal/exec (execution to completion).
+package kernel
+
+import (
+	"github.com/fencecheck/fencecheck/internal/model"
+)
+
+// Kernel pseudo-lock and core lock classes, named as lockdep prints them
+// (primer 1.0).
+const (
+	FsReclaim   = "fs_reclaim"
+	MMUNotifier = "mmu_notifier_invalidate_range_start"
+	FenceMap    = "dma_fence_map"
+	WWAcquire   = "reservation_ww_class_acquire"
+	WWMutex     = "reservation_ww_class_mutex"
+	MmapLock    = "mmap_lock"
+	IMmapRwsem  = "i_mmap_rwsem"
+)
+
+// OpKind enumerates primitive operations.
+type OpKind int
+
+const (
+	OpAcquire   OpKind = iota // lock, or a pseudo-lock acquire
+	OpRelease                 // unlock
+	OpMight                   // might_lock / touch: acquire + release
+	OpAlloc                   // memory allocation (GFP in Op.GFP)
+	OpScopeSave               // memalloc_*_save
+	OpScopeRest               // memalloc_*_restore
+	OpWait                    // dma_fence_wait on Fence
+	OpWaitResv                // wait for every fence of Obj's resv up to Usage
+	OpSignal                  // dma_fence_signal(Fence)
+	OpBeginSig                // dma_fence_begin_signalling(Fence)
+	OpEndSig                  // dma_fence_end_signalling(Fence)
+	OpWWInit                  // ww_acquire_init(Ctx)
+	OpWWDone                  // ww_acquire_done(Ctx)
+	OpWWFini                  // ww_acquire_fini(Ctx)
+	OpReserve                 // dma_resv_reserve_fences(Obj, Count)
+	OpAddFence                // dma_resv_add_fence(Obj, Fence, Usage)
+	OpReplace                 // replace the fences of Obj with Fence
+	OpPin
+	OpUnpin
+	OpMapPages
+	OpZapPTEs
+	OpTLBFlush
+	OpFreePages
+	OpEvict
+	OpReadBegin
+	OpReadRetry
+	OpSetSeq
+	OpRegNotifier
+	OpVMUpdate
+	OpWritePTE
+	OpSubmit // arm + push a job (publishes its fence)
+	OpQueueWork
+	OpFlushWork
+	OpSleep
+	OpFail
+)
+
+// Mode of an acquisition, in lockdep's terms (primer 4.1).
+type Mode int
+
+const (
+	Write         Mode = iota // exclusive
+	Read                      // non-recursive shared reader
+	RecursiveRead             // recursive reader
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Read:
+		return "read"
+	case RecursiveRead:
+		return "recursive_read"
+	}
+	return "write"
+}
+
+// Op is one primitive operation with its provenance.
+type Op struct {
+	Kind OpKind
+	// Lock is the lock-class node for acquire/release (subclass folded in as
+	// "name/N"). Obj names the buffer/VM/userptr/device for object ops.
+	Lock     string
+	Obj      string
+	Mode     Mode
+	Try      bool
+	NestLock string
+	Ctx      string
+	// Unpublished: the instance is invisible to other threads (R-none;
+	// product brief 3): no class-level edges.
+	Unpublished   bool
+	Interruptible bool
+	GFP           uint32
+	NoLockdep     bool
+	Scope         string
+	Fence         string
+	Usage         string
+	Count         int
+	VM            string
+	VMOp          string
+	Range         []int64
+	Atomic        bool
+	Job           string
+	Path          string // target path for call-like ops (queue/flush work)
+	Text          string // the step as the user wrote it, for reports
+
+	Pos     model.Pos
+	InPath  string // path whose step this is
+	Context string // context the op runs in
+	// Primed marks ops of a driver's lockdep priming function (context
+	// prime): they assert an order, they are not real code (case 09).
+	Primed bool
+	// Synthetic marks ops the compiler generated (job submission, implicit
+	// sync), positioned at the declaration that caused them.
+	Synthetic bool
+}
+
+// Held is a lock or section held when a thread starts: the context's
+// implicit state (e.g. a notifier runs under mmu_notifier_invalidate_range_start).
+type Held struct {
+	Lock string
+	Mode Mode
+	Try  bool
+	// Section marks a fence signalling section (the Lock is the fence).
+	Section bool
+	Why     string
+	Pos     model.Pos
+}
+
+// Thread is one task executing ops.
+type Thread struct {
+	Name    string
+	Context string
+	Root    string // root path, or the action that created the thread
+	Entry   []Held
+	Ops     []Op
+	Pos     model.Pos
+	Primed  bool
+	// Atomic: the context cannot sleep (IRQ, fence callback, non-blockable
+	// notifier).
+	Atomic bool
+	// Workload: created by a workload action (it runs in the executor);
+	// otherwise it is a coverage thread for a declared callback that the
+	// analysis checks on its own, as lockdep would once the path has run.
+	Workload bool
+	// Order is the workload index (for executor start order).
+	Order int
+	// Trigger names what starts the thread in the executor: "" (at start),
+	// "job-ready:<job>" (run_job when deps signalled), etc.
+	Trigger string
+}
+
+// FenceInfo describes a fence the model knows.
+type FenceInfo struct {
+	Name       string
+	Context    string
+	Seqno      int64
+	Foreign    bool
+	Indefinite bool
+	Job        string // producing job, if any
+	Pos        model.Pos
+	// Deps are fences this fence's signalling depends on (job in-fences and
+	// implicit-sync dependencies), with the position that created each.
+	Deps []FenceDep
+}
+
+// FenceDep is a fence → fence dependency.
+type FenceDep struct {
+	On   string
+	Pos  model.Pos
+	Why  string
+	Kind string // "dependency" or "implicit-sync"
+}
+
+// Program is a compiled scenario.
+type Program struct {
+	Scenario *model.Scenario
+	File     string
+	Threads  []*Thread
+	Fences   map[string]*FenceInfo
+	// FenceOrder lists fence names in declaration order.
+	FenceOrder []string
+	// Notifiers maps a userptr to its invalidate path; Shrinkers lists scan
+	// paths. Reclaim may call every one of them (primer 1.9).
+	MMUNotifier bool // CONFIG_MMU_NOTIFIER
+	Jobs        map[string]*JobInfo
+	JobOrder    []string
+}
+
+// JobInfo is a compiled job.
+type JobInfo struct {
+	Name      string
+	Fence     string
+	Entity    string
+	Scheduler string
+	Engine    string
+	Device    string
+	Deps      []FenceDep
+	Hang      bool
+	Duration  int64
+	Pos       model.Pos
+	RunJob    string
+	FreeJob   string
+	Callback  string
+	Timeout   string
+	KernelQ   bool
+}
