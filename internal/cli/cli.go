@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,7 +101,7 @@ Exit status: 0 clean, 1 findings, 2 bad invocation, 3 fatal error.`,
 		Version:       Version,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newLint(e), newCheck(e), newSchema(e), newRules(e), newExplain(e), newVersion(e))
+	root.AddCommand(newLint(e), newCheck(e), newTest(e), newSchema(e), newRules(e), newExplain(e), newVersion(e))
 	return root
 }
 
@@ -245,4 +246,11 @@ func readLimited(p string, max int) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, int64(max)+1))
+}
+
+func encodeJSONTo(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

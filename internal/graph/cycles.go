@@ -134,7 +134,7 @@ func (c *Cycle) canonicalize() {
 	c.Edges = append(c.Edges[m:], c.Edges[:m]...)
 	last := 0
 	for i, e := range c.Edges {
-		if e.id > c.Edges[last].id && e.Kind != EdgePrimed && e.Kind != EdgeReclaim {
+		if e.seq > c.Edges[last].seq && e.Kind != EdgePrimed && e.Kind != EdgeReclaim {
 			last = i
 		}
 	}

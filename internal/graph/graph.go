@@ -71,6 +71,9 @@ type Edge struct {
 	// on "any fence") when a concrete explanation exists.
 	Weight int
 	id     int64
+	// seq is the order the edge was first recorded (lockdep reports the
+	// cycle when its last edge is added).
+	seq int
 }
 
 // Node is a graph vertex.
@@ -132,6 +135,7 @@ func (g *Graph) AddEdge(e Edge) bool {
 		e.Weight = 1
 	}
 	ep := &e
+	ep.seq = len(g.edges)
 	g.dedupe[k] = ep
 	g.edges = append(g.edges, ep)
 	return true

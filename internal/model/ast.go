@@ -300,9 +300,10 @@ type Expect struct {
 
 // ExpectFinding describes one expected finding.
 type ExpectFinding struct {
-	P        Pos
-	Rule     Str     `fc:"rule,required" doc:"Rule ID (FC001) or name (dependency-cycle)."`
-	Cycle    StrList `fc:"cycle" doc:"The cycle's nodes in order (any rotation)."`
-	Contains StrList `fc:"contains" doc:"Nodes or substrings the cycle or message must contain."`
-	Message  Str     `fc:"message" doc:"Substring of the finding's message."`
+	P           Pos
+	Rule        Str     `fc:"rule,required" doc:"Rule ID (FC001) or name (dependency-cycle)."`
+	Cycle       StrList `fc:"cycle" doc:"The cycle's nodes in order (any rotation)."`
+	Contains    StrList `fc:"contains" doc:"Nodes or substrings the cycle or message must contain."`
+	Message     Str     `fc:"message" doc:"Substring of the finding's message."`
+	ChainExists Str     `fc:"chain_exists" doc:"lockdep's three-name Chain exists of: line, e.g. \"fs_reclaim --> mmu_notifier_invalidate_range_start --> dma_fence_map\"."`
 }
