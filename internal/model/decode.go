@@ -205,6 +205,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, depth int) {
 	for _, fm := range m.fields {
 		if fm.required {
 			if _, ok := seen[fm.key]; !ok {
+				if fm.key == "fencecheck" {
+					d.errorf(rules.Version, posOf(n), "missing the format version: a scenario starts with `fencecheck: 1`")
+					continue
+				}
 				d.errorf(rules.MissingField, posOf(n), "%s is missing required key %q", typeLabel(t), fm.key)
 			}
 		}

@@ -450,9 +450,9 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 		}
 		if !ok {
 			if len(allowed) == 0 {
-				v.errorf(rules.UnknownKey, p, "%s does not apply to a %s step (it takes no modifiers)", fm.key, op)
+				v.errorf(rules.UnknownKey, p, "%s does not apply to the %s step (it takes no modifiers)", fm.key, op)
 			} else {
-				v.errorf(rules.UnknownKey, p, "%s does not apply to a %s step (it takes: %s)", fm.key, op, strings.Join(allowed, ", "))
+				v.errorf(rules.UnknownKey, p, "%s does not apply to the %s step (it takes: %s)", fm.key, op, strings.Join(allowed, ", "))
 			}
 		}
 	}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+const repo = "../../"
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"lint library", []string{"lint", repo + "scenarios/"}, ExitOK},
+		{"lint bad file", []string{"lint", repo + "internal/model/testdata/lint/unknown-key.yaml"}, ExitFindings},
+		{"check fixed design", []string{"check", repo + "scenarios/cases/02-i915-error-capture-fixed.yaml"}, ExitOK},
+		{"check deadlock", []string{"check", repo + "scenarios/seeds/01-userptr-cross-device.yaml"}, ExitFindings},
+		{"check deadlock fail-on never", []string{"check", "--fail-on", "never", repo + "scenarios/seeds/01-userptr-cross-device.yaml"}, ExitOK},
+		{"check invalid scenario", []string{"check", repo + "internal/model/testdata/lint/bad-step.yaml"}, ExitFindings},
+		{"unknown flag", []string{"lint", "--bogus", "x.yaml"}, ExitUsage},
+		{"bad format", []string{"lint", "--format", "xml", repo + "scenarios/"}, ExitUsage},
+		{"bad mode", []string{"check", "--mode", "fast", repo + "scenarios/"}, ExitUsage},
+		{"no args", []string{"lint"}, ExitUsage},
+		{"unknown command", []string{"frobnicate"}, ExitUsage},
+		{"missing file", []string{"lint", "does-not-exist.yaml"}, ExitFatal},
+		{"test library", []string{"test", repo + "scenarios/"}, ExitOK},
+		{"explain", []string{"explain", "FC001"}, ExitOK},
+		{"explain unknown", []string{"explain", "FC999"}, ExitUsage},
+		{"schema", []string{"schema"}, ExitOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := run(t, "", c.args...)
+			if code != c.want {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestStdin(t *testing.T) {
+	data, err := os.ReadFile(repo + "scenarios/seeds/01-userptr-cross-device.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := run(t, string(data), "check", "--format", "json", "-")
+	if code != ExitFindings {
+		t.Fatalf("exit %d", code)
+	}
+	var rep struct {
+		Files []struct {
+			File     string
+			Findings []struct {
+				Rule  string
+				Cycle []string
+				Line  int
+			}
+		}
+		Summary struct{ Errors int }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, out)
+	}
+	if rep.Files[0].File != "-" || rep.Summary.Errors != 1 || rep.Files[0].Findings[0].Rule != "FC001" {
+		t.Errorf("unexpected report: %+v", rep)
+	}
+}
+
+func TestLintTextPointsAtTheLine(t *testing.T) {
+	_, out, _ := run(t, "", "lint", "--color", "never", repo+"internal/model/testdata/lint/undefined-ref.yaml")
+	want := "undefined-ref.yaml:10:15: lock: \"vm_lok\" is not declared (expected a lock, a buffer, a vm or a dma-buf); did you mean \"vm_lock\"? [FC-L007]\n        - lock: vm_lok\n                ^\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("missing caret diagnostic; got:\n%s", out)
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("--color never printed escape codes")
+	}
+	_, out, _ = run(t, "", "lint", "--color", "always", repo+"internal/model/testdata/lint/undefined-ref.yaml")
+	if !strings.Contains(out, "\x1b[") {
+		t.Error("--color always printed no escape codes")
+	}
+}
+
+func TestBaseline(t *testing.T) {
+	dir := t.TempDir()
+	bl := filepath.Join(dir, "baseline.txt")
+	bad := repo + "scenarios/seeds/01-userptr-cross-device.yaml"
+	if code, _, errOut := run(t, "", "check", "--write-baseline", bl, bad); code != ExitFindings {
+		t.Fatalf("write-baseline run: exit %d %s", code, errOut)
+	}
+	if code, out, _ := run(t, "", "check", "--baseline", bl, bad); code != ExitOK {
+		t.Errorf("baselined finding still fails: exit %d\n%s", code, out)
+	}
+	// A different finding is not covered by the baseline.
+	other := repo + "scenarios/cases/02-i915-error-capture.yaml"
+	if code, _, _ := run(t, "", "check", "--baseline", bl, other); code != ExitFindings {
+		t.Errorf("new finding hidden by an unrelated baseline: exit %d", code)
+	}
+}
+
+// TestDeterministic: same input, same bytes, in every format.
+func TestDeterministic(t *testing.T) {
+	for _, f := range []string{"text", "json", "sarif", "github"} {
+		_, a, _ := run(t, "", "check", "--format", f, repo+"scenarios/")
+		for i := 0; i < 3; i++ {
+			_, b, _ := run(t, "", "check", "--format", f, repo+"scenarios/")
+			if a != b {
+				t.Fatalf("%s output differs between runs", f)
+			}
+		}
+	}
+}
