@@ -5,6 +5,7 @@ package analysis
 
 import (
 	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
@@ -13,13 +14,21 @@ import (
 // Options select the analysis.
 type Options struct {
 	Mode graph.Mode
+	// Schedules and Seed select the executor's interleavings (exec.Options).
+	Schedules int
+	Seed      uint64
 }
+
+// DefaultSchedules is how many interleavings check explores by default:
+// FIFO plus seven random ones.
+const DefaultSchedules = 8
 
 // Result is the outcome for one scenario.
 type Result struct {
 	Program *kernel.Program
 	Graph   *graph.Graph
 	Diags   []diag.Diagnostic
+	Exec    *exec.Result
 }
 
 // Run analyses a scenario that loaded without errors.
@@ -30,6 +39,17 @@ func Run(sc *model.Scenario, opt Options) *Result {
 	prog := kernel.Compile(sc)
 	g, ds := graph.Build(prog, opt.Mode)
 	ds = append(ds, g.Findings(sc.Path)...)
+	if opt.Schedules == 0 {
+		opt.Schedules = DefaultSchedules
+	}
+	if opt.Seed == 0 {
+		opt.Seed = 1
+	}
+	er := exec.Run(prog, exec.Options{Schedules: opt.Schedules, Seed: opt.Seed, Only: -1})
+	for _, d := range append(exec.Static(prog), er.Findings...) {
+		d.Mode = string(opt.Mode)
+		ds = append(ds, d)
+	}
 	diag.Sort(ds)
-	return &Result{Program: prog, Graph: g, Diags: diag.Dedupe(ds)}
+	return &Result{Program: prog, Graph: g, Diags: diag.Dedupe(ds), Exec: er}
 }

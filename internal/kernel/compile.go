@@ -25,6 +25,7 @@ func Compile(sc *model.Scenario) *Program {
 	c.roles()
 	c.workload()
 	c.coverage()
+	c.p.Reclaim = c.reclaimThread("direct_reclaim", 0, model.Pos{}).Ops
 	return c.p
 }
 
@@ -478,7 +479,7 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 		}
 	}
 	ji := c.p.Jobs[job]
-	t := &Thread{Name: name, Context: model.CtxIoctl, Root: "submit", Pos: pos, Workload: true, Order: order}
+	t := &Thread{Name: name, Context: model.CtxIoctl, Root: "submit", Pos: pos, Workload: true, Order: order, Job: job}
 	auto := mj.Submit.V == ""
 	if !auto {
 		p := c.paths[mj.Submit.V]

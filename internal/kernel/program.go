@@ -154,6 +154,8 @@ type Thread struct {
 	Workload bool
 	// Order is the workload index (for executor start order).
 	Order int
+	// Job is the job a submit thread submits.
+	Job string
 	// Trigger names what starts the thread in the executor: "" (at start),
 	// "job-ready:<job>" (run_job when deps signalled), etc.
 	Trigger string
@@ -194,6 +196,10 @@ type Program struct {
 	MMUNotifier bool // CONFIG_MMU_NOTIFIER
 	Jobs        map[string]*JobInfo
 	JobOrder    []string
+	// Reclaim is what direct reclaim runs: every shrinker and every mmu
+	// notifier under fs_reclaim (primer 1.9). The executor runs it inline
+	// when an allocation enters reclaim.
+	Reclaim []Op
 }
 
 // JobInfo is a compiled job.

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/report"
+)
+
+func newTrace(e *env) *cobra.Command {
+	var o outputFlags
+	var schedules, only int
+	var seed uint64
+	c := &cobra.Command{
+		Use:   "trace [flags] FILE|-",
+		Short: "Execute a scenario and print the timeline per thread and engine",
+		Long: `trace compiles one scenario onto the kernel + GPU model, executes it until
+all work is done or nothing can make progress, and prints every step: which
+thread did what, in which context, holding which locks and inside which
+signalling sections, and the YAML position that caused it.
+
+Schedule 0 is FIFO (the oldest runnable thread runs until it blocks);
+--schedules N adds N-1 random interleavings seeded by --seed. A hang report
+names the schedule; --schedule K replays exactly that one.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.validate([]string{"text", "json"}); err != nil {
+				return err
+			}
+			ins, err := collectInputs(e, args, o.maxBytes)
+			if err != nil {
+				return err
+			}
+			in := ins[0]
+			sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: o.maxBytes})
+			w, closeFn, err := o.writer(e)
+			if err != nil {
+				return err
+			}
+			if sc == nil || hasErrors(ds) {
+				_ = report.Write(w, "text", []report.FileResult{{Path: in.path, Source: in.data, Diags: ds}}, report.Options{Color: o.useColor(w)})
+				_ = closeFn()
+				return errFindings
+			}
+			if only >= schedules {
+				schedules = only + 1
+			}
+			res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: schedules, Seed: seed, Only: only})
+			if o.format == "json" {
+				err = encodeJSONTo(w, struct {
+					File      string           `json:"file"`
+					Seed      uint64           `json:"seed"`
+					Schedules []*exec.Schedule `json:"schedules"`
+				}{in.path, seed, res.Schedules})
+			} else {
+				_, err = fmt.Fprint(w, formatTrace(in.path, res))
+			}
+			if err != nil {
+				return fatalError{err}
+			}
+			if err := closeFn(); err != nil {
+				return fatalError{err}
+			}
+			if len(res.Findings) > 0 {
+				return errFindings
+			}
+			return nil
+		},
+	}
+	o.register(c)
+	c.Flags().IntVar(&schedules, "schedules", 1, "number of schedules: FIFO plus N-1 random interleavings")
+	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the random schedules")
+	c.Flags().IntVar(&only, "schedule", -1, "replay only schedule `K`")
+	return c
+}
+
+func formatTrace(path string, res *exec.Result) string {
+	var b strings.Builder
+	for _, sch := range res.Schedules {
+		kind := "FIFO"
+		if sch.Index > 0 {
+			kind = fmt.Sprintf("random, seed %d", res.Seed)
+		}
+		fmt.Fprintf(&b, "schedule %d (%s): %s, %d steps\n", sch.Index, kind, sch.Outcome, len(sch.Events))
+		for _, ev := range sch.Events {
+			where := ""
+			if ev.Pos.Valid() {
+				where = fmt.Sprintf("  %s:%d:%d", path, ev.Pos.Line, ev.Pos.Col)
+			}
+			state := ""
+			if len(ev.Held) > 0 {
+				state += " held={" + strings.Join(ev.Held, ", ") + "}"
+			}
+			if len(ev.Sections) > 0 {
+				state += " signalling={" + strings.Join(ev.Sections, ", ") + "}"
+			}
+			who := ev.Thread
+			if who == "" {
+				who = "(system)"
+			}
+			fmt.Fprintf(&b, "%5d  %-24s %-14s %-16s %s%s%s\n", ev.Seq, who, ev.Context, ev.Kind, ev.Text, state, where)
+		}
+		// Per-thread timeline: the steps of each thread in order.
+		fmt.Fprintf(&b, "\n  per thread:\n")
+		var order []string
+		steps := map[string][]string{}
+		for _, ev := range sch.Events {
+			who := ev.Thread
+			if who == "" {
+				who = "(system)"
+			}
+			if _, ok := steps[who]; !ok {
+				order = append(order, who)
+			}
+			steps[who] = append(steps[who], fmt.Sprintf("#%d %s", ev.Seq, ev.Kind))
+		}
+		for _, who := range order {
+			fmt.Fprintf(&b, "    %-24s %s\n", who, strings.Join(steps[who], ", "))
+		}
+		var hw []string
+		for _, ev := range sch.Events {
+			if ev.Kind == "hw" || ev.Kind == "signal" || ev.Kind == "timeout" {
+				hw = append(hw, fmt.Sprintf("#%d %s", ev.Seq, ev.Text))
+			}
+		}
+		if len(hw) > 0 {
+			fmt.Fprintf(&b, "  engines and fences:\n")
+			for _, h := range hw {
+				fmt.Fprintf(&b, "    %s\n", h)
+			}
+		}
+		for _, d := range sch.Findings {
+			fmt.Fprintf(&b, "  %s:%d:%d: %s [%s]\n", d.File, d.Pos.Line, d.Pos.Col, d.Message, d.Rule)
+			for _, st := range d.Chain {
+				fmt.Fprintf(&b, "      %s:%d:%d: %s\n", st.File, st.Pos.Line, st.Pos.Col, st.Message)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,1012 @@
+// Package exec executes a compiled scenario on the kernel + GPU model until
+// all work is done or nothing can make progress, under one or more
+// deterministic schedules. It reports what only execution shows: real
+// hangs with their wait-for cycle, fences that never signal, and invariant
+// violations (golden rule, slot reservation, resv locking, signal order).
+//
+// Schedule 0 is FIFO: the oldest runnable thread runs until it blocks or
+// finishes, and reclaim-capable allocations always enter direct reclaim when
+// the workload applies memory pressure. Schedules 1..N-1 pick uniformly
+// among runnable actors with a PCG stream seeded by (seed, schedule), so any
+// reported schedule can be replayed exactly.
+package exec
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/hw"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+// Options select the schedules to run.
+type Options struct {
+	Schedules int    // number of schedules (default 1: FIFO only)
+	Seed      uint64 // seed of the random schedules
+	Only      int    // run only this schedule (for replay); -1 for all
+	MaxSteps  int    // per schedule (default 200000)
+}
+
+// Event is one step of the execution.
+type Event struct {
+	Seq      int       `json:"seq"`
+	Thread   string    `json:"thread"`
+	Context  string    `json:"context"`
+	Kind     string    `json:"kind"`
+	Text     string    `json:"text"`
+	Pos      model.Pos `json:"pos"`
+	Held     []string  `json:"held,omitempty"`
+	Sections []string  `json:"sections,omitempty"`
+	Engine   string    `json:"engine,omitempty"`
+}
+
+// Schedule is the outcome of one schedule.
+type Schedule struct {
+	Index    int               `json:"schedule"`
+	Events   []Event           `json:"events"`
+	Outcome  string            `json:"outcome"` // "completed", "hang", "step-limit"
+	Findings []diag.Diagnostic `json:"-"`
+}
+
+// Result collects all schedules.
+type Result struct {
+	Seed      uint64
+	Schedules []*Schedule
+	// Findings across schedules, deduplicated (a hang found by several
+	// schedules is reported once, with the first schedule that found it).
+	Findings []diag.Diagnostic
+}
+
+// Run executes the program.
+func Run(p *kernel.Program, opt Options) *Result {
+	if opt.Schedules <= 0 {
+		opt.Schedules = 1
+	}
+	if opt.MaxSteps <= 0 {
+		opt.MaxSteps = 200000
+	}
+	res := &Result{Seed: opt.Seed}
+	seen := map[string]bool{}
+	for k := 0; k < opt.Schedules; k++ {
+		if opt.Only >= 0 && k != opt.Only {
+			continue
+		}
+		s := newSim(p, k, opt)
+		sch := s.run()
+		res.Schedules = append(res.Schedules, sch)
+		for _, d := range sch.Findings {
+			key := d.Rule + "\x00" + d.Fingerprint + "\x00" + d.Message
+			if d.Fingerprint != "" {
+				key = d.Rule + "\x00" + d.Fingerprint
+			}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			res.Findings = append(res.Findings, d)
+		}
+	}
+	diag.Sort(res.Findings)
+	return res
+}
+
+type frame struct {
+	ops []kernel.Op
+	pc  int
+	// reclaim marks a direct-reclaim frame (PF_MEMALLOC while it runs).
+	reclaim bool
+}
+
+type held struct {
+	inst    string // lock instance ("" for pseudo-locks)
+	name    string // display name (class)
+	mode    kernel.Mode
+	ctx     string
+	section bool
+	fence   string
+}
+
+type thread struct {
+	id      int
+	name    string
+	context string
+	atomic  bool
+	src     *kernel.Thread
+	frames  []*frame
+	held    []held
+	done    bool
+	blocked *blockOn
+	tickets map[string]int
+	ctxPC   map[string]int // frame pc after ww_acquire_init, per ctx
+	scopes  map[string]int
+	worker  string // root path of a queued worker
+	job     string // job whose run_job this is
+	role    string // "run_job", "free_job", "callback", "timeout", ""
+	slow    string // lock instance to take first after a ww backoff
+}
+
+type blockOn struct {
+	kind  string // "lock", "fence", "work", "invalidation"
+	inst  string
+	fence string
+	op    kernel.Op
+}
+
+type lockState struct {
+	writer  int
+	readers map[int]int
+	ticket  int // ww ticket of the writer (0 = none)
+}
+
+type jobState struct {
+	info      *kernel.JobInfo
+	submitted bool
+	started   bool // run_job thread spawned
+	onEngine  bool
+	done      bool
+	timedOut  bool
+	runThread *thread
+}
+
+type sim struct {
+	p        *kernel.Program
+	k        int
+	opt      Options
+	rng      *rand.Rand
+	threads  []*thread
+	locks    map[string]*lockState
+	fences   map[string]bool
+	lastSeq  map[string]int64
+	resv     map[string][]resvEntry
+	slots    map[string]int
+	jobs     map[string]*jobState
+	engines  map[string]*hw.Engine
+	vms      map[string]*hw.VM
+	mem      *hw.Memory
+	inval    map[string]int // userptr -> running invalidations
+	seq      map[string]int // userptr -> notifier sequence
+	pressure bool
+	ticket   int
+	events   []Event
+	findings []diag.Diagnostic
+	reported map[string]bool
+}
+
+type resvEntry struct {
+	fence, usage string
+}
+
+func newSim(p *kernel.Program, k int, opt Options) *sim {
+	s := &sim{p: p, k: k, opt: opt, locks: map[string]*lockState{}, fences: map[string]bool{},
+		lastSeq: map[string]int64{}, resv: map[string][]resvEntry{}, slots: map[string]int{},
+		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, vms: map[string]*hw.VM{},
+		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{}}
+	if k > 0 {
+		s.rng = rand.New(rand.NewPCG(opt.Seed, uint64(k)))
+	}
+	for _, name := range p.JobOrder {
+		s.jobs[name] = &jobState{info: p.Jobs[name]}
+	}
+	for _, a := range p.Scenario.File.Workload {
+		if a.MemoryPressure.V {
+			s.pressure = true
+		}
+	}
+	for _, t := range p.Threads {
+		// Priming functions assert an order for lockdep; they are not code
+		// that runs concurrently with the driver (case 09).
+		if t.Workload && !t.Primed {
+			s.spawn(t, "")
+		}
+	}
+	return s
+}
+
+func (s *sim) spawn(t *kernel.Thread, role string) *thread {
+	th := &thread{id: len(s.threads), name: t.Name, context: t.Context, atomic: t.Atomic, src: t,
+		tickets: map[string]int{}, ctxPC: map[string]int{}, scopes: map[string]int{}, role: role}
+	ops := make([]kernel.Op, 0, len(t.Entry)+len(t.Ops))
+	for _, h := range t.Entry {
+		if h.Section {
+			ops = append(ops, kernel.Op{Kind: kernel.OpBeginSig, Fence: h.Lock, Pos: h.Pos, Text: h.Why, Synthetic: true})
+		} else {
+			ops = append(ops, kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Pos: h.Pos, Text: h.Why, Synthetic: true})
+		}
+	}
+	ops = append(ops, t.Ops...)
+	th.frames = []*frame{{ops: ops}}
+	s.threads = append(s.threads, th)
+	return th
+}
+
+func (s *sim) event(t *thread, kind, text string, pos model.Pos) {
+	ev := Event{Seq: len(s.events) + 1, Kind: kind, Text: text, Pos: pos}
+	if t != nil {
+		ev.Thread, ev.Context = t.name, t.context
+		for _, h := range t.held {
+			name := h.name
+			if strings.HasPrefix(h.inst, "resv:") {
+				name = "resv(" + strings.TrimPrefix(h.inst, "resv:") + ")"
+			}
+			switch {
+			case h.section:
+				ev.Sections = append(ev.Sections, h.fence)
+			case h.mode == kernel.Write:
+				ev.Held = append(ev.Held, name)
+			default:
+				ev.Held = append(ev.Held, name+"(read)")
+			}
+		}
+	}
+	s.events = append(s.events, ev)
+}
+
+func (s *sim) finding(rule string, pos model.Pos, msg string, chain []diag.Step, hint string) {
+	key := rule + "\x00" + pos.String() + "\x00" + msg
+	if s.reported[key] {
+		return
+	}
+	s.reported[key] = true
+	s.findings = append(s.findings, diag.Diagnostic{File: s.p.File, Pos: pos, Rule: rule, Severity: rules.SeverityOf(rule),
+		Message: msg, Chain: chain, Hint: hint, Mode: "exec"})
+}
+
+// actor is something that can take the next step: a thread, or an engine
+// completing its head job.
+type actor struct {
+	t      *thread
+	engine string
+}
+
+func (s *sim) runnable(t *thread) bool {
+	if t.done {
+		return false
+	}
+	if t.blocked == nil {
+		return true
+	}
+	b := t.blocked
+	switch b.kind {
+	case "lock":
+		return s.canLock(t, b.inst, b.op.Mode)
+	case "fence":
+		return s.fences[b.fence]
+	case "work":
+		for _, o := range s.threads {
+			if o.worker == b.inst && !o.done {
+				return false
+			}
+		}
+		return true
+	case "invalidation":
+		return s.inval[b.inst] == 0
+	case "published":
+		return s.published(b.fence)
+	}
+	return true
+}
+
+// published says whether userspace can hold the fence yet: a job's fence
+// exists once the job is armed; other fences exist from the start.
+func (s *sim) published(fence string) bool {
+	fi := s.p.Fences[fence]
+	if fi == nil || fi.Job == "" {
+		return true
+	}
+	return s.jobs[fi.Job].submitted
+}
+
+func (s *sim) actors() []actor {
+	var out []actor
+	for _, t := range s.threads {
+		if s.runnable(t) {
+			out = append(out, actor{t: t})
+		}
+	}
+	names := make([]string, 0, len(s.engines))
+	for n := range s.engines {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		e := s.engines[n]
+		if j := e.Head(); j != "" && !s.jobs[j].info.Hang {
+			out = append(out, actor{engine: n})
+		}
+	}
+	return out
+}
+
+func (s *sim) run() *Schedule {
+	sch := &Schedule{Index: s.k, Outcome: "completed"}
+	for step := 0; ; step++ {
+		if step >= s.opt.MaxSteps {
+			sch.Outcome = "step-limit"
+			s.finding(rules.Hang, model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (schedule %d)", s.opt.MaxSteps, s.k), nil, "")
+			break
+		}
+		acts := s.actors()
+		if len(acts) == 0 {
+			if s.fallback() {
+				continue
+			}
+			if s.allDone() {
+				break
+			}
+			sch.Outcome = "hang"
+			s.reportHang()
+			break
+		}
+		var a actor
+		if s.rng == nil {
+			a = acts[0]
+		} else {
+			a = acts[s.rng.IntN(len(acts))]
+		}
+		if a.t != nil {
+			a.t.blocked = nil
+			s.stepThread(a.t)
+		} else {
+			s.completeHead(a.engine, false)
+		}
+	}
+	s.liveness()
+	sch.Events = s.events
+	diag.Sort(s.findings)
+	sch.Findings = s.findings
+	return sch
+}
+
+func (s *sim) allDone() bool {
+	for _, t := range s.threads {
+		if !t.done {
+			return false
+		}
+	}
+	return true
+}
+
+// fallback runs what only happens when nothing else can: a hung job's
+// timeout fires (R17), or a foreign fence is signalled by its driver.
+func (s *sim) fallback() bool {
+	names := make([]string, 0, len(s.engines))
+	for n := range s.engines {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		e := s.engines[n]
+		j := e.Head()
+		if j == "" {
+			continue
+		}
+		js := s.jobs[j]
+		if !js.info.Hang || js.timedOut {
+			continue
+		}
+		js.timedOut = true
+		s.event(nil, "timeout", fmt.Sprintf("job %s timed out on %s", j, n), js.info.Pos)
+		if th := s.roleThread("timeout:" + js.info.Scheduler); th != nil {
+			nt := s.spawn(th, "timeout")
+			nt.job = j
+		} else {
+			// No timedout_job: nothing recovers the engine.
+			s.event(nil, "stuck", fmt.Sprintf("no timedout_job for scheduler %s: %s stays on the engine", js.info.Scheduler, j), js.info.Pos)
+		}
+		return true
+	}
+	for _, name := range s.p.FenceOrder {
+		fi := s.p.Fences[name]
+		if fi.Foreign && !fi.Indefinite && !s.fences[name] {
+			s.signal(nil, name, fi.Pos, "the foreign driver signals "+name)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sim) roleThread(trigger string) *kernel.Thread {
+	for _, t := range s.p.Threads {
+		if t.Trigger == trigger {
+			return t
+		}
+	}
+	return nil
+}
+
+func (s *sim) engineOf(j *jobState) *hw.Engine {
+	name := j.info.Engine
+	if name == "" {
+		name = "engine(" + j.info.Entity + ")"
+	}
+	e := s.engines[name]
+	if e == nil {
+		e = &hw.Engine{Name: name}
+		s.engines[name] = e
+	}
+	return e
+}
+
+// completeHead completes the engine's head job: the hardware fence signals
+// from the completion interrupt (R16), then callbacks and free_job run.
+func (s *sim) completeHead(engine string, forced bool) {
+	e := s.engines[engine]
+	j := e.Pop(func(job string) int64 { return s.jobs[job].info.Duration })
+	if j == "" {
+		return
+	}
+	js := s.jobs[j]
+	js.done = true
+	irq := &thread{name: "irq(" + engine + ")", context: model.CtxIRQ, atomic: true}
+	why := "hardware completes " + j
+	if forced {
+		why = "reset force-completes " + j + " (R17)"
+	}
+	s.signal(irq, js.info.Fence, js.info.Pos, why)
+	if th := s.roleThread("job-free:" + j); th != nil {
+		s.spawn(th, "free_job")
+	}
+}
+
+// signal signals a fence, checking per-context order (R14), and starts the
+// fence's callbacks.
+func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
+	if s.fences[fence] {
+		return
+	}
+	fi := s.p.Fences[fence]
+	if fi != nil {
+		for _, name := range s.p.FenceOrder {
+			o := s.p.Fences[name]
+			if o.Context == fi.Context && o.Seqno < fi.Seqno && !s.fences[name] && name != fence {
+				s.finding(rules.OutOfOrderSignal, pos, fmt.Sprintf("%s (context %s, seqno %d) signals before %s (seqno %d) of the same context (R14)", fence, fi.Context, fi.Seqno, name, o.Seqno),
+					[]diag.Step{{File: s.p.File, Pos: pos, Message: why}, {File: s.p.File, Pos: o.Pos, Message: name + " declared here, still unsignalled"}},
+					"Signal fences of one context in seqno order, or give independent work its own context.")
+			}
+		}
+	}
+	s.fences[fence] = true
+	s.event(t, "signal", why+": dma_fence_signal("+fence+")", pos)
+	if th := s.roleThread("fence-cb:" + fence); th != nil {
+		s.spawn(th, "callback")
+	}
+	s.readyJobs()
+}
+
+// readyJobs starts run_job for every submitted job whose dependencies have
+// all signalled (drm_sched resolves dependencies before run_job, primer 1.6).
+func (s *sim) readyJobs() {
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if !js.submitted || js.started {
+			continue
+		}
+		ready := true
+		for _, d := range js.info.Deps {
+			if !s.fences[d.On] {
+				ready = false
+				break
+			}
+		}
+		if !ready {
+			continue
+		}
+		js.started = true
+		th := s.roleThread("job-run:" + name)
+		if th == nil {
+			th = &kernel.Thread{Name: "run_job(" + name + ")", Context: model.CtxRunJob, Pos: js.info.Pos}
+		}
+		nt := s.spawn(th, "run_job")
+		nt.job = name
+		js.runThread = nt
+	}
+}
+
+func (s *sim) isReal(o kernel.Op) bool {
+	if o.Obj != "" {
+		return true
+	}
+	switch o.Lock {
+	case kernel.MmapLock, kernel.IMmapRwsem:
+		return true
+	}
+	switch s.p.LockKind(o.Lock) {
+	case "mutex", "spinlock", "rwsem", "rwlock", "ww_mutex":
+		return true
+	}
+	return false
+}
+
+func instOf(o kernel.Op) string {
+	if o.Obj != "" {
+		return "resv:" + o.Obj
+	}
+	return o.Lock
+}
+
+func (s *sim) canLock(t *thread, inst string, mode kernel.Mode) bool {
+	l := s.locks[inst]
+	if l == nil {
+		return true
+	}
+	if mode == kernel.Write {
+		return l.writer < 0 && len(l.readers) == 0
+	}
+	return l.writer < 0
+}
+
+func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
+	l := s.locks[inst]
+	if l == nil {
+		l = &lockState{writer: -1, readers: map[int]int{}}
+		s.locks[inst] = l
+	}
+	if mode == kernel.Write {
+		l.writer, l.ticket = t.id, ticket
+	} else {
+		l.readers[t.id]++
+	}
+}
+
+func (s *sim) drop(t *thread, inst string) {
+	l := s.locks[inst]
+	if l == nil {
+		return
+	}
+	if l.writer == t.id {
+		l.writer, l.ticket = -1, 0
+	} else if l.readers[t.id] > 0 {
+		l.readers[t.id]--
+		if l.readers[t.id] == 0 {
+			delete(l.readers, t.id)
+		}
+	}
+	if strings.HasPrefix(inst, "resv:") {
+		s.slots[strings.TrimPrefix(inst, "resv:")] = 0 // dma_resv_unlock resets reserved slots (R13)
+	}
+}
+
+func (s *sim) holds(t *thread, inst string) bool {
+	for _, h := range t.held {
+		if h.inst == inst {
+			return true
+		}
+	}
+	return false
+}
+
+// stepThread executes the thread's next op.
+func (s *sim) stepThread(t *thread) {
+	for len(t.frames) > 0 {
+		f := t.frames[len(t.frames)-1]
+		if f.pc < len(f.ops) {
+			break
+		}
+		t.frames = t.frames[:len(t.frames)-1]
+		if f.reclaim {
+			s.event(t, "reclaim", "direct reclaim returns", model.Pos{})
+		}
+	}
+	if len(t.frames) == 0 {
+		s.finish(t)
+		return
+	}
+	f := t.frames[len(t.frames)-1]
+	if t.src != nil && t.src.Job != "" && len(t.frames) == 1 && f.pc == 0 {
+		// Userspace can only pass in-fences it already holds.
+		for _, d := range s.jobs[t.src.Job].info.Deps {
+			if !s.published(d.On) {
+				t.blocked = &blockOn{kind: "published", fence: d.On, op: kernel.Op{Pos: d.Pos, Text: "waiting for userspace to obtain " + d.On}}
+				return
+			}
+		}
+	}
+	o := f.ops[f.pc]
+	if s.exec(t, f, o) {
+		f.pc++
+	}
+}
+
+func (s *sim) finish(t *thread) {
+	t.done = true
+	// A task that returns releases nothing automatically in the kernel; the
+	// model releases what is left so one buggy path does not wedge others,
+	// after saying so.
+	for i := len(t.held) - 1; i >= 0; i-- {
+		h := t.held[i]
+		if h.inst != "" {
+			s.drop(t, h.inst)
+		}
+	}
+	t.held = nil
+	s.event(t, "exit", "returns", model.Pos{})
+	if t.role == "run_job" && t.job != "" {
+		js := s.jobs[t.job]
+		js.onEngine = true
+		e := s.engineOf(js)
+		e.Push(t.job, js.info.Duration)
+		s.event(t, "hw", fmt.Sprintf("%s queued on %s", t.job, e.Name), js.info.Pos)
+	}
+	if t.role == "timeout" && t.job != "" {
+		js := s.jobs[t.job]
+		s.completeHead(s.engineOf(js).Name, true)
+	}
+}
+
+// exec runs one op; it returns false if the thread blocked (the op will be
+// retried when it is runnable again).
+func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
+	switch o.Kind {
+	case kernel.OpAcquire:
+		return s.acquire(t, f, o)
+	case kernel.OpRelease:
+		for i := len(t.held) - 1; i >= 0; i-- {
+			h := t.held[i]
+			if h.name == o.Lock || (o.Obj != "" && h.inst == "resv:"+o.Obj) {
+				if h.inst != "" {
+					s.drop(t, h.inst)
+				}
+				if strings.HasPrefix(h.name, "notifier(") {
+					s.inval[strings.TrimSuffix(strings.TrimPrefix(h.name, "notifier("), ")")]--
+				}
+				t.held = append(t.held[:i], t.held[i+1:]...)
+				break
+			}
+		}
+		s.event(t, "unlock", o.Text, o.Pos)
+	case kernel.OpMight:
+		s.event(t, "might_lock", o.Text, o.Pos)
+	case kernel.OpAlloc:
+		s.alloc(t, o)
+	case kernel.OpReserve:
+		if !s.holds(t, "resv:"+o.Obj) {
+			s.finding(rules.ResvNotLocked, o.Pos, fmt.Sprintf("%s without holding %s's dma_resv lock (thread %s)", o.Text, o.Obj, t.name),
+				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}}, "Lock the object before reserving slots (R13).")
+		}
+		s.slots[o.Obj] += o.Count
+		s.event(t, "reserve", o.Text, o.Pos)
+		a := o
+		a.GFP, _ = model.ParseGFP("GFP_KERNEL")
+		s.alloc(t, a)
+	case kernel.OpScopeSave:
+		t.scopes[o.Scope]++
+		s.event(t, "scope", o.Text, o.Pos)
+	case kernel.OpScopeRest:
+		t.scopes[o.Scope]--
+		s.event(t, "scope", o.Text, o.Pos)
+	case kernel.OpWait:
+		if !s.fences[o.Fence] {
+			t.blocked = &blockOn{kind: "fence", fence: o.Fence, op: o}
+			return false
+		}
+		s.event(t, "wait", o.Text+" (signalled)", o.Pos)
+	case kernel.OpWaitResv, kernel.OpEvict:
+		usage := o.Usage
+		if o.Kind == kernel.OpEvict {
+			usage = "BOOKKEEP"
+		}
+		for _, e := range s.resv[o.Obj] {
+			if usageRank(e.usage) <= usageRank(usage) && !s.fences[e.fence] {
+				t.blocked = &blockOn{kind: "fence", fence: e.fence, op: o}
+				return false
+			}
+		}
+		s.event(t, "wait", o.Text+" (all signalled)", o.Pos)
+		if o.Kind == kernel.OpEvict {
+			s.gpuMayReach(t, o, o.Obj, "evicting "+o.Obj)
+		}
+	case kernel.OpSignal:
+		s.signal(t, o.Fence, o.Pos, o.Text)
+	case kernel.OpBeginSig:
+		t.held = append(t.held, held{name: o.Fence, section: true, fence: o.Fence, mode: kernel.Read})
+		s.event(t, "begin_signalling", o.Text, o.Pos)
+	case kernel.OpEndSig:
+		for i := len(t.held) - 1; i >= 0; i-- {
+			if t.held[i].section && t.held[i].fence == o.Fence {
+				t.held = append(t.held[:i], t.held[i+1:]...)
+				break
+			}
+		}
+		s.event(t, "end_signalling", o.Text, o.Pos)
+	case kernel.OpWWInit:
+		s.ticket++
+		t.tickets[o.Ctx] = s.ticket
+		t.ctxPC[o.Ctx] = f.pc + 1
+		t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ctx})
+		s.event(t, "ww_acquire_init", o.Text, o.Pos)
+	case kernel.OpWWDone:
+		s.event(t, "ww_acquire_done", o.Text, o.Pos)
+	case kernel.OpWWFini:
+		for i := len(t.held) - 1; i >= 0; i-- {
+			if t.held[i].ctx == o.Ctx {
+				if t.held[i].inst != "" {
+					s.drop(t, t.held[i].inst)
+				}
+				t.held = append(t.held[:i], t.held[i+1:]...)
+			}
+		}
+		delete(t.tickets, o.Ctx)
+		s.event(t, "ww_acquire_fini", o.Text, o.Pos)
+	case kernel.OpAddFence, kernel.OpReplace:
+		if !s.holds(t, "resv:"+o.Obj) {
+			s.finding(rules.ResvNotLocked, o.Pos, fmt.Sprintf("%s without holding %s's dma_resv lock (thread %s)", o.Text, o.Obj, t.name),
+				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}}, "Lock the object's dma_resv around dma_resv_add_fence.")
+		}
+		if o.Kind == kernel.OpAddFence {
+			if s.slots[o.Obj] <= 0 {
+				s.finding(rules.MissingSlot, o.Pos, fmt.Sprintf("%s with no reserved slot: dma_resv_add_fence would BUG() (R13)", o.Text),
+					[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
+					"Call reserve_fences on "+o.Obj+" after locking it and before the fence is added.")
+			} else {
+				s.slots[o.Obj]--
+			}
+			s.resv[o.Obj] = append(s.resv[o.Obj], resvEntry{o.Fence, o.Usage})
+		} else {
+			s.resv[o.Obj] = []resvEntry{{o.Fence, o.Usage}}
+		}
+		s.event(t, "resv", o.Text, o.Pos)
+	case kernel.OpPin:
+		s.mem.Pinned[o.Obj]++
+		s.event(t, "pin", o.Text, o.Pos)
+	case kernel.OpUnpin:
+		s.mem.Pinned[o.Obj]--
+		s.event(t, "unpin", o.Text, o.Pos)
+	case kernel.OpMapPages:
+		s.vm(s.vmOf(o)).Map(o.Obj)
+		s.event(t, "pte", o.Text+" (PTEs written)", o.Pos)
+	case kernel.OpZapPTEs:
+		if s.p.Scenario.Kinds[o.Obj] == "vm" {
+			s.vm(o.Obj).Zap("")
+		} else {
+			for _, name := range s.vmNames() {
+				s.vms[name].Zap(o.Obj)
+			}
+		}
+		s.event(t, "pte", o.Text+" (PTEs cleared; TLB not yet flushed)", o.Pos)
+	case kernel.OpTLBFlush:
+		if s.p.Scenario.Kinds[o.Obj] == "vm" {
+			s.vm(o.Obj).Flush()
+		} else {
+			for _, name := range s.vmNames() {
+				s.vms[name].Flush()
+			}
+		}
+		s.event(t, "tlb", o.Text+" (TLB flushed)", o.Pos)
+	case kernel.OpFreePages:
+		s.gpuMayReach(t, o, o.Obj, "freeing the pages of "+o.Obj)
+		s.mem.Freed[o.Obj] = true
+		s.event(t, "free", o.Text, o.Pos)
+	case kernel.OpReadBegin:
+		if s.inval[o.Obj] > 0 {
+			t.blocked = &blockOn{kind: "invalidation", inst: o.Obj, op: o}
+			return false
+		}
+		s.event(t, "read_begin", fmt.Sprintf("%s = seq %d", o.Text, s.seq[o.Obj]), o.Pos)
+	case kernel.OpSetSeq:
+		s.seq[o.Obj]++
+		s.event(t, "set_seq", o.Text, o.Pos)
+	case kernel.OpReadRetry:
+		s.event(t, "read_retry", o.Text, o.Pos)
+	case kernel.OpVMUpdate:
+		var start, end int64
+		if len(o.Range) == 2 {
+			start, end = o.Range[0], o.Range[1]
+		}
+		s.vm(o.Obj).Update(o.VMOp, start, end, o.Obj)
+		s.event(t, "vm_update", o.Text, o.Pos)
+	case kernel.OpSubmit:
+		if js := s.jobs[o.Job]; js != nil && !js.submitted {
+			js.submitted = true
+			s.event(t, "submit", o.Text, o.Pos)
+			s.readyJobs()
+		}
+	case kernel.OpQueueWork:
+		for _, th := range s.p.Threads {
+			if th.Root == o.Path && !th.Workload {
+				nt := s.spawn(th, "")
+				nt.worker = o.Path
+				break
+			}
+		}
+		s.event(t, "queue_work", o.Text, o.Pos)
+	case kernel.OpFlushWork:
+		for _, w := range s.threads {
+			if w.worker == o.Path && !w.done {
+				t.blocked = &blockOn{kind: "work", inst: o.Path, op: o}
+				return false
+			}
+		}
+		s.event(t, "flush_work", o.Text, o.Pos)
+	default:
+		s.event(t, "step", o.Text, o.Pos)
+	}
+	return true
+}
+
+func usageRank(u string) int {
+	return map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}[u]
+}
+
+func (s *sim) vmNames() []string {
+	out := make([]string, 0, len(s.vms))
+	for n := range s.vms {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *sim) vm(name string) *hw.VM {
+	v := s.vms[name]
+	if v == nil {
+		v = hw.NewVM(name)
+		s.vms[name] = v
+	}
+	return v
+}
+
+// vmOf picks the VM a mapping goes into: the step's vm:, the object's VM,
+// or the object's own GPU mapping.
+func (s *sim) vmOf(o kernel.Op) string {
+	if o.VM != "" {
+		return o.VM
+	}
+	f := s.p.Scenario.File
+	for _, u := range f.Userptrs {
+		if u.Name.V == o.Obj && u.VM.V != "" {
+			return u.VM.V
+		}
+	}
+	for _, b := range f.Buffers {
+		if b.Name.V == o.Obj && b.VM.V != "" {
+			return b.VM.V
+		}
+	}
+	return "gpu-mapping(" + o.Obj + ")"
+}
+
+// gpuMayReach checks the golden rule (R20) before pages are freed or moved:
+// no PTE may map them, no zap may be waiting for its TLB flush, and no
+// running job that uses them may still be executing.
+func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
+	for _, name := range s.vmNames() {
+		if why := s.vms[name].Reachable(obj); why != "" {
+			s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why),
+				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
+				"Zap the PTEs and complete the TLB flush before the pages go back to the allocator (R20).")
+		}
+	}
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if !js.onEngine || s.fences[js.info.Fence] {
+			continue
+		}
+		for _, bu := range s.jobBuffers(name) {
+			if bu == obj {
+				s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, is still running (%s unsignalled) (R20)", what, name, js.info.Fence),
+					[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text},
+						{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
+					"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (seed 002).")
+			}
+		}
+	}
+}
+
+func (s *sim) jobBuffers(job string) []string {
+	var out []string
+	for _, j := range s.p.Scenario.File.Jobs {
+		if j.Name.V == job {
+			for _, b := range j.Buffers {
+				out = append(out, b.Buffer.V)
+				for _, d := range s.p.Scenario.File.DmaBufs {
+					if d.Name.V == b.Buffer.V {
+						out = append(out, d.Buffer.V)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// alloc enters direct reclaim when the workload applies memory pressure and
+// the allocation may direct-reclaim (primer 1.9): schedule 0 always does,
+// random schedules decide by coin. Reclaim runs every shrinker and notifier
+// inline, with PF_MEMALLOC so it does not recurse.
+func (s *sim) alloc(t *thread, o kernel.Op) {
+	s.event(t, "alloc", o.Text, o.Pos)
+	if !s.pressure || o.GFP&model.GFPDirectReclaim == 0 || t.scopes["noreclaim"] > 0 {
+		return
+	}
+	for _, f := range t.frames {
+		if f.reclaim {
+			return
+		}
+	}
+	if t.context == model.CtxReclaim || t.context == model.CtxShrinkScan || t.context == model.CtxShrinkCount {
+		return
+	}
+	if s.rng != nil && s.rng.IntN(2) == 0 {
+		return
+	}
+	body := append([]kernel.Op(nil), s.p.Reclaim...)
+	for i := range body {
+		if body[i].Pos == (model.Pos{}) {
+			body[i].Pos = o.Pos
+		}
+	}
+	s.event(t, "reclaim", "memory pressure: "+o.Text+" enters direct reclaim", o.Pos)
+	t.frames = append(t.frames, &frame{ops: body, reclaim: true})
+}
+
+func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
+	if !s.isReal(o) {
+		t.held = append(t.held, held{name: o.Lock, mode: o.Mode, ctx: o.Ctx})
+		if strings.HasPrefix(o.Lock, "notifier(") {
+			s.inval[strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")]++
+		}
+		s.event(t, "lock", o.Text, o.Pos)
+		return true
+	}
+	inst := instOf(o)
+	if o.Ctx != "" && s.holds(t, inst) {
+		s.event(t, "lock", o.Text+" (-EALREADY: already locked in this context)", o.Pos)
+		return true
+	}
+	if !s.canLock(t, inst, o.Mode) {
+		if o.Try {
+			s.event(t, "trylock", o.Text+" (contended: fails)", o.Pos)
+			s.skipToUnlock(f, o)
+			return false
+		}
+		l := s.locks[inst]
+		if tk := t.tickets[o.Ctx]; o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst {
+			// Wait-Die: the younger transaction backs off with -EDEADLK,
+			// drops every lock of its context and relocks the contended one
+			// first (drm_exec, R23).
+			for i := len(t.held) - 1; i >= 0; i-- {
+				if t.held[i].ctx == o.Ctx && t.held[i].inst != "" {
+					s.drop(t, t.held[i].inst)
+					t.held = append(t.held[:i], t.held[i+1:]...)
+				}
+			}
+			s.event(t, "backoff", fmt.Sprintf("%s: -EDEADLK (older ticket holds it); unlock all and retry with %s first", o.Text, inst), o.Pos)
+			t.slow = inst
+			f.pc = t.ctxPC[o.Ctx]
+			t.blocked = &blockOn{kind: "lock", inst: inst, op: o}
+			// The slow lock is taken when the thread next runs.
+			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), o), f.ops[f.pc:]...)
+			return false
+		}
+		t.blocked = &blockOn{kind: "lock", inst: inst, op: o}
+		return false
+	}
+	if t.slow == inst {
+		t.slow = ""
+	}
+	s.take(t, inst, o.Mode, t.tickets[o.Ctx])
+	t.held = append(t.held, held{inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx})
+	kind := "lock"
+	if o.Try {
+		kind = "trylock"
+	}
+	s.event(t, kind, o.Text, o.Pos)
+	return true
+}
+
+// skipToUnlock makes a failed trylock skip the guarded region up to and
+// including the matching unlock, as "if (!trylock) skip" code does.
+func (s *sim) skipToUnlock(f *frame, o kernel.Op) {
+	for i := f.pc + 1; i < len(f.ops); i++ {
+		if f.ops[i].Kind == kernel.OpRelease && (f.ops[i].Lock == o.Lock && f.ops[i].Obj == o.Obj) {
+			f.pc = i + 1
+			return
+		}
+	}
+	f.pc = len(f.ops)
+}
