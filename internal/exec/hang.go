@@ -298,6 +298,15 @@ func (s *sim) liveness() {
 			waited[t.blocked.fence] = true
 		}
 	}
+	// The scheduler waits for the dependencies of submitted jobs.
+	for _, jn := range s.p.JobOrder {
+		js := s.jobs[jn]
+		if js.submitted && !js.started {
+			for _, d := range js.info.Deps {
+				waited[d.On] = true
+			}
+		}
+	}
 	for _, name := range s.p.FenceOrder {
 		if s.fences[name] {
 			continue

@@ -1,0 +1,295 @@
+package exec_test
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+func compile(t *testing.T, src string) *kernel.Program {
+	t.Helper()
+	sc, ds := model.Load("t.yaml", []byte(src), model.Options{})
+	if sc == nil || len(ds) > 0 {
+		t.Fatalf("scenario does not load: %+v", ds)
+	}
+	return kernel.Compile(sc)
+}
+
+func byRule(ds []diag.Diagnostic, rule string) []diag.Diagnostic {
+	var out []diag.Diagnostic
+	for _, d := range ds {
+		if d.Rule == rule {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+const abba = `fencecheck: 1
+locks:
+  - {name: A, kind: mutex}
+  - {name: B, kind: mutex}
+paths:
+  - name: t1
+    context: ioctl
+    steps: [{lock: A}, {lock: B}, {unlock: B}, {unlock: A}]
+  - name: t2
+    context: ioctl
+    steps: [{lock: B}, {lock: A}, {unlock: A}, {unlock: B}]
+workload:
+  - run: t1
+  - run: t2
+`
+
+func TestABBAHangsUnderSomeSchedule(t *testing.T) {
+	p := compile(t, abba)
+	fifo := exec.Run(p, exec.Options{Schedules: 1, Only: -1})
+	if len(fifo.Findings) != 0 || fifo.Schedules[0].Outcome != "completed" {
+		t.Fatalf("FIFO schedule should complete: %+v", fifo.Findings)
+	}
+	res := exec.Run(p, exec.Options{Schedules: 32, Seed: 1, Only: -1})
+	hangs := byRule(res.Findings, rules.Hang)
+	if len(hangs) != 1 {
+		t.Fatalf("want one distinct hang, got %d: %+v", len(hangs), res.Findings)
+	}
+	h := hangs[0]
+	for _, want := range []string{"t1", "t2", "A", "B"} {
+		found := false
+		for _, n := range h.Cycle {
+			if n == want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("hang cycle %v does not name %s", h.Cycle, want)
+		}
+	}
+	// The hang names its schedule, and replaying that schedule alone
+	// reproduces it.
+	var k int
+	if _, err := parseSchedule(h.Message, &k); err != nil {
+		t.Fatalf("no schedule in %q", h.Message)
+	}
+	again := exec.Run(p, exec.Options{Schedules: k + 1, Seed: 1, Only: k})
+	if len(byRule(again.Findings, rules.Hang)) != 1 {
+		t.Errorf("replaying schedule %d does not hang", k)
+	}
+}
+
+func parseSchedule(msg string, k *int) (int, error) {
+	i := strings.Index(msg, "schedule ")
+	if i < 0 {
+		return 0, os.ErrNotExist
+	}
+	n := 0
+	for _, c := range msg[i+len("schedule "):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	*k = n
+	return n, nil
+}
+
+const depNeverSignals = `fencecheck: 1
+devices:
+  - name: gpu
+    engines: [{name: gfx}]
+    schedulers: [{name: s, engine: gfx, entities: [{name: q}]}]
+fences:
+  - {name: user_fence, indefinite: true}
+jobs:
+  - {name: job_B, entity: q, fence: fence_B, deps: [user_fence]}
+paths:
+  - name: waiter
+    context: ioctl
+    steps: [{wait: fence_B}]
+workload:
+  - submit: job_B
+  - run: waiter
+`
+
+func TestDependencyNeverSignals(t *testing.T) {
+	res := exec.Run(compile(t, depNeverSignals), exec.Options{Schedules: 1, Only: -1})
+	un := byRule(res.Findings, rules.Unsignalled)
+	got := map[string]string{}
+	for _, d := range un {
+		got[strings.Fields(d.Message)[1]] = d.Message
+	}
+	if !strings.Contains(got["fence_B"], "cannot run until its dependency user_fence signals") {
+		t.Errorf("fence_B: want the dependency as reason, got %q", got["fence_B"])
+	}
+	if !strings.Contains(got["user_fence"], "indefinite") {
+		t.Errorf("user_fence: want 'indefinite' as reason, got %q", got["user_fence"])
+	}
+	if len(byRule(res.Findings, rules.Hang)) != 1 {
+		t.Errorf("the waiter is stuck forever: want a hang finding, got %+v", res.Findings)
+	}
+}
+
+const unbind = `fencecheck: 1
+devices:
+  - name: gpu
+    engines: [{name: gfx}]
+vms:
+  - {name: vm, device: gpu}
+userptrs:
+  - {name: uptr, device: gpu, vm: vm, notifier: inval}
+paths:
+  - name: bind
+    context: ioctl
+    steps: [{map_pages: uptr}]
+  - name: inval
+    context: notifier
+    steps:
+      - zap_ptes: uptr
+STEPS
+workload:
+  - run: bind
+  - munmap: uptr
+`
+
+func TestGoldenRuleUnmapBeforeFlush(t *testing.T) {
+	bad := strings.Replace(unbind, "STEPS\n", "", 1) // no TLB flush before the core mm frees
+	res := exec.Run(compile(t, bad), exec.Options{Schedules: 1, Only: -1})
+	g := byRule(res.Findings, rules.GoldenRule)
+	if len(g) != 1 || !strings.Contains(g[0].Message, "TLB has not been flushed") {
+		t.Fatalf("want one golden-rule finding about the TLB, got %+v", res.Findings)
+	}
+	if g[0].Pos.Line != 19 { // the munmap action, where the core mm frees the pages
+		t.Errorf("golden-rule finding at line %d, want 19 (munmap)", g[0].Pos.Line)
+	}
+	good := strings.Replace(unbind, "STEPS\n", "      - tlb_flush: vm\n", 1)
+	res = exec.Run(compile(t, good), exec.Options{Schedules: 4, Seed: 1, Only: -1})
+	if len(res.Findings) != 0 {
+		t.Errorf("flush first should be clean, got %+v", res.Findings)
+	}
+}
+
+const contention = `fencecheck: 1
+buffers:
+  - {name: bo1}
+  - {name: bo2}
+paths:
+  - name: exec1
+    context: ioctl
+    steps:
+      - ww_acquire_init: c
+      - {lock: bo1, ctx: c}
+      - {lock: bo2, ctx: c}
+      - ww_acquire_fini: c
+  - name: exec2
+    context: ioctl
+    steps:
+      - ww_acquire_init: c
+      - {lock: bo2, ctx: c}
+      - {lock: bo1, ctx: c}
+      - ww_acquire_fini: c
+workload:
+  - run: exec1
+  - run: exec2
+`
+
+func TestDrmExecBacksOffAndCompletes(t *testing.T) {
+	res := exec.Run(compile(t, contention), exec.Options{Schedules: 32, Seed: 7, Only: -1})
+	backoffs := 0
+	for _, s := range res.Schedules {
+		if s.Outcome != "completed" {
+			t.Errorf("schedule %d: %s", s.Index, s.Outcome)
+		}
+		for _, e := range s.Events {
+			if e.Kind == "backoff" {
+				backoffs++
+			}
+		}
+	}
+	if backoffs == 0 {
+		t.Error("no schedule contended: the test does not exercise -EDEADLK backoff")
+	}
+	if len(res.Findings) != 0 {
+		t.Errorf("drm_exec under contention must not hang: %+v", res.Findings)
+	}
+}
+
+func TestResvRules(t *testing.T) {
+	src := `fencecheck: 1
+buffers: [{name: bo}]
+fences:
+  - {name: f1, context: ring, seqno: 1}
+  - {name: f2, context: ring, seqno: 2}
+paths:
+  - name: p
+    context: ioctl
+    steps:
+      - lock: bo
+      - add_fence: bo
+        fence: f1
+      - unlock: bo
+      - add_fence: bo
+        fence: f2
+      - signal: f2
+      - signal: f1
+workload:
+  - run: p
+`
+	res := exec.Run(compile(t, src), exec.Options{Schedules: 1, Only: -1})
+	for rule, line := range map[string]int{rules.MissingSlot: 11, rules.ResvNotLocked: 14, rules.OutOfOrderSignal: 16} {
+		ds := byRule(res.Findings, rule)
+		if len(ds) == 0 || ds[0].Pos.Line != line {
+			t.Errorf("%s: want a finding at line %d, got %+v", rule, line, ds)
+		}
+	}
+}
+
+func TestTimeoutForceCompletes(t *testing.T) {
+	src := `fencecheck: 1
+devices:
+  - name: gpu
+    engines: [{name: gfx}]
+    schedulers: [{name: s, engine: gfx, entities: [{name: q}], TIMEOUT}]
+jobs:
+  - {name: j, entity: q}
+paths:
+  - {name: reset, context: timedout_job, steps: [{alloc: GFP_NOWAIT}]}
+workload:
+  - submit: j
+  - hang: j
+`
+	with := exec.Run(compile(t, strings.Replace(src, ", TIMEOUT", ", timedout_job: reset", 1)), exec.Options{Schedules: 1, Only: -1})
+	if len(with.Findings) != 0 {
+		t.Errorf("timeout recovery should complete the fence: %+v", with.Findings)
+	}
+	without := exec.Run(compile(t, strings.Replace(src, ", TIMEOUT", "", 1)), exec.Options{Schedules: 1, Only: -1})
+	un := byRule(without.Findings, rules.Unsignalled)
+	if len(un) != 1 || !strings.Contains(un[0].Message, "nothing recovers it") {
+		t.Errorf("without timedout_job the fence must stay unsignalled with the reason: %+v", without.Findings)
+	}
+}
+
+// TestTracesAreDeterministic: the same scenario and schedule give identical
+// traces.
+func TestTracesAreDeterministic(t *testing.T) {
+	data, err := os.ReadFile("../../scenarios/seeds/01-userptr-cross-device.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := model.Load("seed01.yaml", data, model.Options{})
+	var first []byte
+	for i := 0; i < 5; i++ {
+		res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: 6, Seed: 3, Only: -1})
+		b, _ := json.Marshal(res.Schedules)
+		if i == 0 {
+			first = b
+		} else if string(b) != string(first) {
+			t.Fatal("traces differ between runs")
+		}
+	}
+}

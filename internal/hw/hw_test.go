@@ -1,0 +1,54 @@
+package hw
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestVMUpdateSplitMerge follows gpuvm's split semantics: a map over part of
+// an existing mapping leaves prev/next remainders; an unmap in the middle
+// splits one mapping into two; remap replaces the range.
+func TestVMUpdateSplitMerge(t *testing.T) {
+	v := NewVM("vm")
+	v.Update("map", 0x0, 0x4000, "bo1")
+	v.Update("map", 0x1000, 0x2000, "bo2")
+	want := []Mapping{{0x0, 0x1000, "bo1"}, {0x1000, 0x2000, "bo2"}, {0x2000, 0x4000, "bo1"}}
+	if !reflect.DeepEqual(v.Tree, want) {
+		t.Fatalf("map split: got %+v want %+v", v.Tree, want)
+	}
+	v.Update("unmap", 0x800, 0x3000, "")
+	want = []Mapping{{0x0, 0x800, "bo1"}, {0x3000, 0x4000, "bo1"}}
+	if !reflect.DeepEqual(v.Tree, want) {
+		t.Fatalf("unmap: got %+v want %+v", v.Tree, want)
+	}
+	v.Update("remap", 0x0, 0x4000, "bo3")
+	want = []Mapping{{0x0, 0x4000, "bo3"}}
+	if !reflect.DeepEqual(v.Tree, want) {
+		t.Fatalf("remap: got %+v want %+v", v.Tree, want)
+	}
+}
+
+func TestPTEAndTLB(t *testing.T) {
+	v := NewVM("vm")
+	v.Map("bo")
+	if v.Reachable("bo") == "" {
+		t.Fatal("mapped object must be reachable")
+	}
+	v.Zap("bo")
+	if v.Reachable("bo") == "" {
+		t.Fatal("zapped but unflushed object must still be reachable through the TLB")
+	}
+	v.Flush()
+	if r := v.Reachable("bo"); r != "" {
+		t.Fatalf("after the flush nothing reaches it, got %q", r)
+	}
+}
+
+func TestEngineInOrder(t *testing.T) {
+	e := &Engine{Name: "gfx"}
+	e.Push("a", 1)
+	e.Push("b", 1)
+	if e.Head() != "a" || e.Pop(func(string) int64 { return 1 }) != "a" || e.Head() != "b" {
+		t.Fatal("engine must complete jobs in push order")
+	}
+}
