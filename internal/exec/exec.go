@@ -98,8 +98,10 @@ func Run(p *kernel.Program, opt Options) *Result {
 type frame struct {
 	ops []kernel.Op
 	pc  int
-	// reclaim marks a direct-reclaim frame (PF_MEMALLOC while it runs).
+	// reclaim marks a direct-reclaim frame (PF_MEMALLOC while it runs);
+	// why is the allocation that entered it.
 	reclaim bool
+	why     string
 }
 
 type held struct {
@@ -941,7 +943,7 @@ func (s *sim) alloc(t *thread, o kernel.Op) {
 		}
 	}
 	s.event(t, "reclaim", "memory pressure: "+o.Text+" enters direct reclaim", o.Pos)
-	t.frames = append(t.frames, &frame{ops: body, reclaim: true})
+	t.frames = append(t.frames, &frame{ops: body, reclaim: true, why: o.Text + " at " + o.Pos.String()})
 }
 
 func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {

@@ -131,8 +131,15 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 		Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s → back to %s", s.k, s.opt.Seed,
 			strings.Join(names, " → "), names[0]),
 		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, cycleSig(cyc))...),
-		Hint: fmt.Sprintf("Threads %s wait for each other. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d", strings.Join(threads, ", "), s.k+1, s.opt.Seed, s.k),
+		Hint: fmt.Sprintf("%s Replay with: fencecheck trace --schedules %d --seed %d --schedule %d", waitText(threads), s.k+1, s.opt.Seed, s.k),
 	})
+}
+
+func waitText(threads []string) string {
+	if len(threads) == 1 {
+		return "Thread " + threads[0] + " waits, through this chain, for itself."
+	}
+	return "Threads " + strings.Join(threads, ", ") + " wait for each other."
 }
 
 func (s *sim) threadKey(t *thread) string { return fmt.Sprintf("thread:%s#%d", t.name, t.id) }
@@ -152,11 +159,11 @@ func (s *sim) describe(key string) *waitNode {
 		n.step = diag.Step{File: s.p.File, Pos: o.Pos, From: t.name, Path: o.InPath, Context: t.context, Kind: b.kind}
 		switch b.kind {
 		case "lock":
-			n.step.Message = fmt.Sprintf("thread %s (%s) blocks in %s", t.name, t.context, o.Text)
+			n.step.Message = fmt.Sprintf("thread %s (%s) blocks in %s%s", t.name, t.context, o.Text, inReclaim(t))
 			n.step.To = b.inst
 			n.next = "lock:" + b.inst
 		case "fence":
-			n.step.Message = fmt.Sprintf("thread %s (%s) waits for %s in %s", t.name, t.context, b.fence, o.Text)
+			n.step.Message = fmt.Sprintf("thread %s (%s) waits for %s in %s%s", t.name, t.context, b.fence, o.Text, inReclaim(t))
 			n.step.To = b.fence
 			n.next = "fence:" + b.fence
 		case "work":
@@ -260,6 +267,17 @@ func (s *sim) describe(key string) *waitNode {
 		}
 	}
 	return n
+}
+
+// inReclaim says, for a thread blocked inside direct reclaim, which
+// allocation entered it.
+func inReclaim(t *thread) string {
+	for _, f := range t.frames {
+		if f.reclaim {
+			return ", inside direct reclaim entered by " + f.why
+		}
+	}
+	return ""
 }
 
 func heldName(t *thread, name string) bool {

@@ -273,7 +273,7 @@ func (v *validator) checkPaths() {
 	calls := map[string][]Str{}
 	for pi := range f.Paths {
 		p := &f.Paths[pi]
-		held := map[string]bool{}
+		held := map[string]int{}
 		ctxs := map[string]bool{}
 		sigs := map[string]int{}
 		scopes := map[string]int{}
@@ -292,13 +292,13 @@ func (v *validator) checkPaths() {
 				if s.Ctx.V != "" && !ctxs[s.Ctx.V] {
 					v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
 				}
-				held[lockKey(opVal.V, s.Subclass.V)] = true
+				held[lockKey(opVal.V, s.Subclass.V)]++
 			case "unlock":
 				k := opVal.V
 				found := false
-				for hk := range held {
-					if hk == k || strings.HasPrefix(hk, k+"/") {
-						delete(held, hk)
+				for _, hk := range sortedKeys(held) {
+					if held[hk] > 0 && (hk == k || strings.HasPrefix(hk, k+"/")) {
+						held[hk]--
 						found = true
 						break
 					}

@@ -1,0 +1,223 @@
+package graph_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+func analyse(t *testing.T, src string, mode graph.Mode) (*graph.Graph, []diag.Diagnostic) {
+	t.Helper()
+	sc, ds := model.Load("t.yaml", []byte("fencecheck: 1\n"+src), model.Options{})
+	if sc == nil || len(ds) > 0 {
+		t.Fatalf("scenario does not load: %+v", ds)
+	}
+	g, fs := graph.Build(kernel.Compile(sc), mode)
+	return g, append(fs, g.Findings("t.yaml")...)
+}
+
+func rulesOf(ds []diag.Diagnostic) string {
+	var out []string
+	for _, d := range ds {
+		s := d.Rule
+		if len(d.Cycle) > 0 {
+			s += "[" + strings.Join(d.Cycle, ",") + "]"
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+const twoLocks = `locks:
+  - {name: A, kind: KIND}
+  - {name: B, kind: KIND}
+paths:
+  - name: t1
+    context: ioctl
+    steps: [{lock: A, MODE1}, {lock: B, MODE2}, {unlock: B}, {unlock: A}]
+  - name: t2
+    context: ioctl
+    steps: [{lock: B, MODE3}, {lock: A, MODE4}, {unlock: A}, {unlock: B}]
+`
+
+func variant(kind string, modes ...string) string {
+	s := strings.ReplaceAll(twoLocks, "KIND", kind)
+	for i, m := range modes {
+		s = strings.Replace(s, ", MODE"+string(rune('1'+i)), m, 1)
+	}
+	return s
+}
+
+// TestLockdepSemantics checks the acquisition rules of primer 4.1 on ABBA
+// variants: which ones lockdep reports and which it must not.
+func TestLockdepSemantics(t *testing.T) {
+	cases := []struct {
+		name  string
+		src   string
+		cycle bool
+	}{
+		{"mutex ABBA", variant("mutex", "", "", "", ""), true},
+		{"trylock adds no edge", strings.Replace(variant("mutex", "", "", "", ""), "{lock: A}, {unlock: A}, {unlock: B}", "{trylock: A}, {unlock: A}, {unlock: B}", 1), false},
+		{"rwsem read/read is still a deadlock (non-recursive readers)", variant("rwsem", ", mode: read", ", mode: read", ", mode: read", ", mode: read"), true},
+		{"rwlock readers are recursive: R-R inversion is fine", variant("rwlock", ", mode: read", ", mode: read", ", mode: read", ", mode: read"), false},
+		{"rwlock read vs write inversion deadlocks", variant("rwlock", ", mode: read", "", "", ""), true},
+		{"subclasses are distinct classes: A->B/1 and B->A/1 do not invert", strings.ReplaceAll(variant("mutex", "", ", subclass: 1", "", ""), "{lock: B}, {lock: A}", "{lock: B}, {lock: A, subclass: 1}"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, mode := range []graph.Mode{graph.Precise, graph.Lockdep} {
+				_, ds := analyse(t, c.src, mode)
+				got := false
+				for _, d := range ds {
+					if d.Rule == rules.Cycle {
+						got = true
+					}
+				}
+				if got != c.cycle {
+					t.Errorf("%s mode: cycle=%v, want %v (%s)", mode, got, c.cycle, rulesOf(ds))
+				}
+			}
+		})
+	}
+}
+
+func TestRecursiveLocking(t *testing.T) {
+	src := `locks: [{name: A, kind: mutex}, {name: R, kind: rwlock}]
+buffers: [{name: bo1}, {name: bo2}]
+paths:
+  - name: aa
+    context: ioctl
+    steps: [{lock: A}, {lock: A}, {unlock: A}, {unlock: A}]
+  - name: nested
+    context: ioctl
+    steps: [{lock: A}, {lock: A, subclass: 1}, {unlock: A}, {unlock: A}]
+  - name: rr
+    context: ioctl
+    steps: [{lock: R, mode: read}, {lock: R, mode: read}, {unlock: R}, {unlock: R}]
+  - name: ww
+    context: ioctl
+    steps: [{ww_acquire_init: c}, {lock: bo1, ctx: c}, {lock: bo2, ctx: c}, {ww_acquire_fini: c}]
+  - name: ww_no_ctx
+    context: ioctl
+    steps: [{lock: bo1}, {lock: bo2}, {unlock: bo2}, {unlock: bo1}]
+`
+	_, ds := analyse(t, src, graph.Lockdep)
+	var aa []int
+	for _, d := range ds {
+		if d.Rule == rules.RecursiveLocking {
+			aa = append(aa, d.Pos.Line)
+		}
+	}
+	// Line 7: A twice. Line 19: two resvs without a ww context (same class,
+	// no nest_lock). Not: subclass (10), recursive read (13), ww ctx (16).
+	if len(aa) != 2 || aa[0] != 7 || aa[1] != 19 {
+		t.Errorf("recursive locking at lines %v, want [7 19]; all: %s", aa, rulesOf(ds))
+	}
+	for _, d := range ds {
+		if d.Rule == rules.WWMisuse {
+			t.Errorf("ww misuse reported without an active context: %s", d.Message)
+		}
+	}
+}
+
+// TestSignallingSectionIsATrylock: entering a section under a lock makes no
+// edge (case 29); waiting on the fence under the lock does (C1).
+func TestSignallingSectionIsATrylock(t *testing.T) {
+	base := `locks: [{name: L, kind: mutex}]
+fences: [{name: f}]
+paths:
+  - name: upper
+    context: ioctl
+    steps: [{lock: L}, {OP: f}, {unlock: L}]
+  - name: signaller
+    context: worker
+    signals: [f]
+    steps: [{lock: L}, {unlock: L}]
+`
+	for _, mode := range []graph.Mode{graph.Precise, graph.Lockdep} {
+		_, ds := analyse(t, strings.Replace(base, "{OP: f}", "{begin_signalling: f}, {end_signalling: f}", 1), mode)
+		if len(ds) != 0 {
+			t.Errorf("%s: begin_signalling under L must add no dependency: %s", mode, rulesOf(ds))
+		}
+		_, ds = analyse(t, strings.Replace(base, "{OP: f}", "{wait: f}", 1), mode)
+		if len(ds) != 1 || ds[0].Rule != rules.Cycle || !strings.Contains(ds[0].Canonical, "C1") {
+			t.Errorf("%s: wait under L must be C1: %s", mode, rulesOf(ds))
+		}
+	}
+}
+
+// TestGFPTable follows primer 1.9: which allocations in a signalling section
+// are cycles.
+func TestGFPTable(t *testing.T) {
+	for gfp, want := range map[string]bool{
+		"GFP_KERNEL": true, "GFP_NOFS": true, "GFP_NOIO": true, "GFP_KERNEL | __GFP_NORETRY": true,
+		"GFP_NOWAIT": false, "GFP_ATOMIC": false, "__GFP_KSWAPD_RECLAIM": false, "GFP_KERNEL | __GFP_NOLOCKDEP": false,
+	} {
+		src := "fences: [{name: f}]\npaths:\n  - {name: p, context: worker, signals: [f], steps: [{alloc: \"" + gfp + "\"}]}\n"
+		for _, mode := range []graph.Mode{graph.Precise, graph.Lockdep} {
+			_, ds := analyse(t, src, mode)
+			if got := len(ds) > 0; got != want {
+				t.Errorf("%s in a signalling section (%s mode): cycle=%v, want %v %s", gfp, mode, got, want, rulesOf(ds))
+			}
+		}
+	}
+	// A memalloc_noreclaim scope makes GFP_KERNEL safe; nofs does not.
+	scoped := "fences: [{name: f}]\npaths:\n  - {name: p, context: worker, signals: [f], steps: [{memalloc_save: SCOPE}, {alloc: GFP_KERNEL}, {memalloc_restore: SCOPE}]}\n"
+	if _, ds := analyse(t, strings.ReplaceAll(scoped, "SCOPE", "noreclaim"), graph.Lockdep); len(ds) != 0 {
+		t.Errorf("noreclaim scope: %s", rulesOf(ds))
+	}
+	if _, ds := analyse(t, strings.ReplaceAll(scoped, "SCOPE", "nofs"), graph.Lockdep); len(ds) == 0 {
+		t.Error("nofs scope still direct-reclaims and must be reported (R4)")
+	}
+}
+
+func TestSleepInAtomic(t *testing.T) {
+	src := `locks: [{name: M, kind: mutex}, {name: S, kind: spinlock}, {name: SI, kind: spinlock, irq_safe: true}]
+fences: [{name: f}]
+paths:
+  - name: cb
+    context: fence_callback
+    signals: [f]
+    steps: [{lock: SI}, {unlock: SI}, {lock: S}, {unlock: S}, {lock: M}, {unlock: M}, {alloc: GFP_ATOMIC}, {alloc: GFP_KERNEL}]
+`
+	_, ds := analyse(t, src, graph.Precise)
+	count := map[string][]int{}
+	for _, d := range ds {
+		count[d.Rule] = append(count[d.Rule], d.Pos.Col)
+	}
+	// Columns: S at 49, M at 79, GFP_KERNEL at 133 (the flow-style line 8).
+	if len(count[rules.IRQUnsafeLock]) != 1 || len(count[rules.SleepInAtomic]) != 2 {
+		t.Errorf("want 1 irq-unsafe (spinlock S) and 2 sleep-in-atomic (mutex M, GFP_KERNEL), got %v", count)
+	}
+}
+
+// TestDeterministicWitness: the same graph yields the same cycles and
+// fingerprints across runs, whatever map order gonum iterates in.
+func TestDeterministicWitness(t *testing.T) {
+	src := `locks: [{name: A, kind: mutex}, {name: B, kind: mutex}, {name: C, kind: mutex}, {name: D, kind: mutex}]
+paths:
+  - {name: p1, context: ioctl, steps: [{lock: A}, {lock: B}, {unlock: B}, {unlock: A}]}
+  - {name: p2, context: ioctl, steps: [{lock: B}, {lock: C}, {unlock: C}, {unlock: B}]}
+  - {name: p3, context: ioctl, steps: [{lock: C}, {lock: A}, {unlock: A}, {unlock: C}]}
+  - {name: p4, context: ioctl, steps: [{lock: C}, {lock: D}, {unlock: D}, {unlock: C}]}
+  - {name: p5, context: ioctl, steps: [{lock: D}, {lock: A}, {unlock: A}, {unlock: D}]}
+`
+	_, first := analyse(t, src, graph.Precise)
+	if len(first) != 1 {
+		t.Fatalf("one SCC, one finding: %s", rulesOf(first))
+	}
+	if got := strings.Join(first[0].Cycle, ","); got != "A,B,C" {
+		t.Errorf("shortest witness through the smallest node: got %s, want A,B,C", got)
+	}
+	for i := 0; i < 20; i++ {
+		_, again := analyse(t, src, graph.Precise)
+		if again[0].Fingerprint != first[0].Fingerprint || strings.Join(again[0].Cycle, ",") != strings.Join(first[0].Cycle, ",") {
+			t.Fatal("witness or fingerprint changed between runs")
+		}
+	}
+}
