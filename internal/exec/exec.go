@@ -177,6 +177,11 @@ type sim struct {
 	events   []Event
 	findings []diag.Diagnostic
 	reported map[string]bool
+	// entityQ is each entity's push order; seqno is each armed job fence's
+	// sequence number, assigned at drm_sched_job_arm (primer 1.2).
+	entityQ  map[string][]string
+	seqno    map[string]int64
+	entitySq map[string]int64
 }
 
 type resvEntry struct {
@@ -187,7 +192,13 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 	s := &sim{p: p, k: k, opt: opt, locks: map[string]*lockState{}, fences: map[string]bool{},
 		lastSeq: map[string]int64{}, resv: map[string][]resvEntry{}, slots: map[string]int{},
 		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, vms: map[string]*hw.VM{},
-		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{}}
+		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
+		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}}
+	for _, name := range p.FenceOrder {
+		if fi := p.Fences[name]; fi.Job == "" {
+			s.seqno[name] = fi.Seqno
+		}
+	}
 	if k > 0 {
 		s.rng = rand.New(rand.NewPCG(opt.Seed, uint64(k)))
 	}
@@ -317,7 +328,7 @@ func (s *sim) actors() []actor {
 	sort.Strings(names)
 	for _, n := range names {
 		e := s.engines[n]
-		if j := e.Head(); j != "" && !s.jobs[j].info.Hang {
+		if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
 			out = append(out, actor{engine: n})
 		}
 	}
@@ -371,6 +382,22 @@ func (s *sim) allDone() bool {
 		}
 	}
 	return true
+}
+
+// faultPending: a job that touches objects through recoverable page faults
+// stalls while a fault handler of its device is still running (R19, seed
+// 004).
+func (s *sim) faultPending(job string) bool {
+	js := s.jobs[job]
+	if !js.info.Faults {
+		return false
+	}
+	for _, t := range s.threads {
+		if !t.done && t.context == model.CtxFaultHandler && t.src != nil && t.src.Device == js.info.Device {
+			return true
+		}
+	}
+	return false
 }
 
 // fallback runs what only happens when nothing else can: a hung job's
@@ -462,11 +489,12 @@ func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
 		return
 	}
 	fi := s.p.Fences[fence]
-	if fi != nil {
+	if sq, ok := s.seqno[fence]; fi != nil && ok {
 		for _, name := range s.p.FenceOrder {
 			o := s.p.Fences[name]
-			if o.Context == fi.Context && o.Seqno < fi.Seqno && !s.fences[name] && name != fence {
-				s.finding(rules.OutOfOrderSignal, pos, fmt.Sprintf("%s (context %s, seqno %d) signals before %s (seqno %d) of the same context (R14)", fence, fi.Context, fi.Seqno, name, o.Seqno),
+			osq, armed := s.seqno[name]
+			if armed && o.Context == fi.Context && osq < sq && !s.fences[name] && name != fence {
+				s.finding(rules.OutOfOrderSignal, pos, fmt.Sprintf("%s (context %s, seqno %d) signals before %s (seqno %d) of the same context (R14)", fence, fi.Context, sq, name, osq),
 					[]diag.Step{{File: s.p.File, Pos: pos, Message: why}, {File: s.p.File, Pos: o.Pos, Message: name + " declared here, still unsignalled"}},
 					"Signal fences of one context in seqno order, or give independent work its own context.")
 			}
@@ -493,6 +521,21 @@ func (s *sim) readyJobs() {
 			if !s.fences[d.On] {
 				ready = false
 				break
+			}
+		}
+		// The entity is a FIFO, and the scheduler calls run_job from one
+		// ordered work item: one run_job at a time (primer 1.6).
+		for _, prev := range s.entityQ[js.info.Entity] {
+			if prev == name {
+				break
+			}
+			if !s.jobs[prev].started {
+				ready = false
+			}
+		}
+		for _, other := range s.jobs {
+			if other.runThread != nil && !other.runThread.done && other.info.Scheduler == js.info.Scheduler && js.info.Scheduler != "" {
+				ready = false
 			}
 		}
 		if !ready {
@@ -633,6 +676,7 @@ func (s *sim) finish(t *thread) {
 		e := s.engineOf(js)
 		e.Push(t.job, js.info.Duration)
 		s.event(t, "hw", fmt.Sprintf("%s queued on %s", t.job, e.Name), js.info.Pos)
+		s.readyJobs()
 	}
 	if t.role == "timeout" && t.job != "" {
 		js := s.jobs[t.job]
@@ -804,6 +848,9 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpSubmit:
 		if js := s.jobs[o.Job]; js != nil && !js.submitted {
 			js.submitted = true
+			s.entityQ[js.info.Entity] = append(s.entityQ[js.info.Entity], o.Job)
+			s.entitySq[js.info.Entity]++
+			s.seqno[js.info.Fence] = s.entitySq[js.info.Entity]
 			s.event(t, "submit", o.Text, o.Pos)
 			s.readyJobs()
 		}
@@ -885,12 +932,12 @@ func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
 	}
 	for _, name := range s.p.JobOrder {
 		js := s.jobs[name]
-		if !js.onEngine || s.fences[js.info.Fence] {
+		if !js.submitted || s.fences[js.info.Fence] {
 			continue
 		}
 		for _, bu := range s.jobBuffers(name) {
 			if bu == obj {
-				s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, is still running (%s unsignalled) (R20)", what, name, js.info.Fence),
+				s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, has not completed (%s unsignalled) (R20)", what, name, js.info.Fence),
 					[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text},
 						{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
 					"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (seed 002).")

@@ -235,6 +235,16 @@ func (s *sim) describe(key string) *waitNode {
 						break
 					}
 				}
+				if n.next == "" {
+					for _, other := range s.p.JobOrder {
+						o := s.jobs[other]
+						if o.runThread != nil && !o.runThread.done && o.info.Scheduler == js.info.Scheduler && other != fi.Job {
+							n.step.Message = fmt.Sprintf("%s is job %s's fence; the job waits for scheduler %s, whose run_job is busy with %s", fence, fi.Job, js.info.Scheduler, other)
+							n.next = s.threadKey(o.runThread)
+							break
+						}
+					}
+				}
 			case js.runThread != nil && !js.runThread.done:
 				n.step.Message = fmt.Sprintf("%s is job %s's fence; it signals after run_job, which is running in %s", fence, fi.Job, js.runThread.name)
 				n.next = s.threadKey(js.runThread)

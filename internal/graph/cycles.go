@@ -76,6 +76,13 @@ func (g *Graph) Cycles() []Cycle {
 	}
 	var out []Cycle
 	seen := map[string]bool{}
+	for _, e := range g.Edges() {
+		if e.From == e.To {
+			c := Cycle{Nodes: []string{e.From}, Edges: []*Edge{e}}
+			seen[c.key()] = true
+			out = append(out, c)
+		}
+	}
 	for _, comp := range topo.TarjanSCC(sg) {
 		if len(comp) < 2 {
 			continue

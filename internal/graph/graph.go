@@ -124,7 +124,9 @@ func (g *Graph) AddNode(name string, kind NodeKind) *Node {
 // whether the edge is new. Self-edges are not recorded: recursive
 // acquisition is detected at acquisition time (lockdep's check_deadlock).
 func (g *Graph) AddEdge(e Edge) bool {
-	if e.From == e.To {
+	if e.From == e.To && !(e.Kind == EdgeFence && g.nodes[e.From] != nil && g.nodes[e.From].Kind == KindFence) {
+		// A fence whose signalling waits for itself is kept: it is the
+		// shortest possible cycle. Lock self-edges are recursive locking.
 		return false
 	}
 	k := edgeKey{e.From, e.To, e.Shared, e.Recursive}

@@ -143,7 +143,7 @@ func (c *compiler) jobs() {
 		sch := c.entitySch[j.Entity.V]
 		ji := &JobInfo{Name: j.Name.V, Fence: j.Fence.V, Entity: j.Entity.V, Hang: j.Hang.V,
 			Duration: 1, Pos: j.Name.P, RunJob: j.RunJob.V, FreeJob: j.FreeJob.V, Callback: j.Callback.V,
-			KernelQ: c.entityKern[j.Entity.V]}
+			KernelQ: c.entityKern[j.Entity.V], Faults: len(j.Faults) > 0}
 		if j.Duration.Set && j.Duration.V > 0 {
 			ji.Duration = j.Duration.V
 		}
@@ -189,6 +189,7 @@ func (c *compiler) implicitSync() {
 		fence, usage string
 	}
 	resv := map[string][]entry{}
+	lastOnEntity := map[string]string{}
 	for _, a := range c.f.Workload {
 		if op, v := a.Operation(); op != "submit" {
 			continue
@@ -203,6 +204,13 @@ func (c *compiler) implicitSync() {
 				continue
 			}
 			ji := c.p.Jobs[job.Name.V]
+			// An entity is a FIFO: its jobs run in push order, so each job
+			// depends on the previous one (primer 1.6, R15).
+			if prev, ok := lastOnEntity[ji.Entity]; ok && prev != ji.Fence {
+				ji.Deps = append(ji.Deps, FenceDep{On: prev, Pos: job.Entity.P, Kind: "entity-order",
+					Why: fmt.Sprintf("job %s is queued on entity %s behind %s (entities run in order)", job.Name.V, ji.Entity, prev)})
+			}
+			lastOnEntity[ji.Entity] = ji.Fence
 			for _, bu := range job.Buffers {
 				usage := bu.Usage.V
 				if usage == "" {
@@ -225,6 +233,28 @@ func (c *compiler) implicitSync() {
 					}
 				}
 				resv[r] = append(resv[r], entry{fence: ji.Fence, usage: usage})
+			}
+		}
+	}
+	// A job submitted from a path (a notifier's page-table update, a
+	// worker) may be pushed behind any job the workload queues on the same
+	// entity.
+	inWorkload := map[string]bool{}
+	for _, a := range c.f.Workload {
+		if op, v := a.Operation(); op == "submit" {
+			inWorkload[v.V] = true
+		}
+	}
+	for _, j := range c.f.Jobs {
+		if inWorkload[j.Name.V] {
+			continue
+		}
+		ji := c.p.Jobs[j.Name.V]
+		for _, other := range c.p.JobOrder {
+			oj := c.p.Jobs[other]
+			if other != j.Name.V && inWorkload[other] && oj.Entity == ji.Entity {
+				ji.Deps = append(ji.Deps, FenceDep{On: oj.Fence, Pos: j.Entity.P, Kind: "entity-order",
+					Why: fmt.Sprintf("job %s may be queued on entity %s behind %s (entities run in order)", j.Name.V, ji.Entity, other)})
 			}
 		}
 	}
@@ -424,6 +454,10 @@ func (c *compiler) workload() {
 					p := c.paths[d.MMU.FaultHandler.V]
 					t := c.pathThread(p, name("gpu_fault("+v.V+")"), true, i, a.P)
 					t.Context = model.CtxFaultHandler
+					t.Device = dev
+					// The handler is signalling code for every job that
+					// faults on this device (R19).
+					t.Entry = append(t.Entry, c.faultSections(dev, a.P)...)
 					c.p.Threads = append(c.p.Threads, t)
 				}
 			}
@@ -442,6 +476,17 @@ func (c *compiler) workload() {
 			c.p.Threads = append(c.p.Threads, t)
 		}
 	}
+}
+
+func (c *compiler) faultSections(dev string, pos model.Pos) []Held {
+	var hs []Held
+	for _, name := range c.p.JobOrder {
+		ji := c.p.Jobs[name]
+		if ji.Faults && ji.Device == dev {
+			hs = append(hs, section(ji.Fence, "the faulting job "+name+" cannot complete until the fault is handled (R19)", pos))
+		}
+	}
+	return hs
 }
 
 func (c *compiler) deviceOf(obj string) string {

@@ -156,6 +156,8 @@ type Thread struct {
 	Order int
 	// Job is the job a submit thread submits.
 	Job string
+	// Device is the device a fault-handler thread serves.
+	Device string
 	// Trigger names what starts the thread in the executor: "" (at start),
 	// "job-ready:<job>" (run_job when deps signalled), etc.
 	Trigger string
@@ -219,4 +221,7 @@ type JobInfo struct {
 	Callback  string
 	Timeout   string
 	KernelQ   bool
+	// Faults: the job accesses memory through recoverable GPU page faults
+	// and stalls until the device's fault handler resolves them.
+	Faults bool
 }
