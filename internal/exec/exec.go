@@ -130,6 +130,8 @@ type thread struct {
 	job     string // job whose run_job this is
 	role    string // "run_job", "free_job", "callback", "timeout", ""
 	slow    string // lock instance to take first after a ww backoff
+	// faultStarted: a fault-handler thread has seen its fault.
+	faultStarted bool
 }
 
 type blockOn struct {
@@ -300,6 +302,8 @@ func (s *sim) runnable(t *thread) bool {
 		return s.inval[b.inst] == 0
 	case "published":
 		return s.published(b.fence)
+	case "gpu-fault":
+		return s.faultingJobRunning(b.inst) || !s.faultingJobPending(b.inst)
 	}
 	return true
 }
@@ -384,6 +388,30 @@ func (s *sim) allDone() bool {
 	return true
 }
 
+// faultingJobRunning: a GPU page fault comes from a job executing on the
+// device.
+func (s *sim) faultingJobRunning(dev string) bool {
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if js.info.Faults && js.info.Device == dev && js.onEngine && !js.done {
+			return true
+		}
+	}
+	return false
+}
+
+// faultingJobPending: some job that faults on the device has not completed
+// yet (so a fault may still come).
+func (s *sim) faultingJobPending(dev string) bool {
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if js.info.Faults && js.info.Device == dev && !js.done {
+			return true
+		}
+	}
+	return false
+}
+
 // faultPending: a job that touches objects through recoverable page faults
 // stalls while a fault handler of its device is still running (R19, seed
 // 004).
@@ -393,7 +421,7 @@ func (s *sim) faultPending(job string) bool {
 		return false
 	}
 	for _, t := range s.threads {
-		if !t.done && t.context == model.CtxFaultHandler && t.src != nil && t.src.Device == js.info.Device {
+		if !t.done && t.faultStarted && t.src.Device == js.info.Device {
 			return true
 		}
 	}
@@ -642,6 +670,21 @@ func (s *sim) stepThread(t *thread) {
 		return
 	}
 	f := t.frames[len(t.frames)-1]
+	if t.src != nil && t.src.Device != "" && len(t.frames) == 1 && f.pc == 0 && !t.faultStarted {
+		if !s.faultingJobRunning(t.src.Device) {
+			if !s.faultingJobPending(t.src.Device) {
+				// Every job that could fault has completed: no fault.
+				s.event(t, "fault", "no job is executing on "+t.src.Device+": the fault does not happen in this schedule", t.src.Pos)
+				t.frames = nil
+				s.finish(t)
+				return
+			}
+			t.blocked = &blockOn{kind: "gpu-fault", inst: t.src.Device, op: kernel.Op{Pos: t.src.Pos, Text: "waiting for a job to fault on " + t.src.Device}}
+			return
+		}
+		t.faultStarted = true
+		s.event(t, "fault", "GPU page fault on "+t.src.Device+": the faulting job stalls until it is handled", t.src.Pos)
+	}
 	if t.src != nil && t.src.Job != "" && len(t.frames) == 1 && f.pc == 0 {
 		// Userspace can only pass in-fences it already holds.
 		for _, d := range s.jobs[t.src.Job].info.Deps {
@@ -744,7 +787,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		}
 		s.event(t, "wait", o.Text+" (all signalled)", o.Pos)
 		if o.Kind == kernel.OpEvict {
-			s.gpuMayReach(t, o, o.Obj, "evicting "+o.Obj)
+			s.gpuMayReach(t, o, o.Buffer, "evicting "+o.Buffer)
 		}
 	case kernel.OpSignal:
 		s.signal(t, o.Fence, o.Pos, o.Text)

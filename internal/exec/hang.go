@@ -250,7 +250,15 @@ func (s *sim) describe(key string) *waitNode {
 				n.next = s.threadKey(js.runThread)
 			case js.onEngine && !js.done:
 				e := s.engineOf(js)
-				if h := e.Head(); h != fi.Job && h != "" {
+				if s.faultPending(fi.Job) {
+					for _, o := range s.threads {
+						if !o.done && o.faultStarted && o.src.Device == js.info.Device {
+							n.step.Message = fmt.Sprintf("%s is job %s's fence; the job is stalled on a GPU page fault that %s is handling (R19)", fence, fi.Job, o.name)
+							n.next = s.threadKey(o)
+							break
+						}
+					}
+				} else if h := e.Head(); h != fi.Job && h != "" {
 					n.step.Message = fmt.Sprintf("%s is job %s's fence; the job is queued on %s behind %s", fence, fi.Job, e.Name, h)
 					n.next = "fence:" + s.jobs[h].info.Fence
 				} else {

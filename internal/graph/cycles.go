@@ -62,6 +62,9 @@ func (g *Graph) Cycles() []Cycle {
 		sg.AddNode(simple.Node(sid(int64(i), true)))
 	}
 	for _, e := range g.Edges() { // sorted: deterministic adjacency order
+		if e.From == e.To {
+			continue // self-loops are one-node cycles, reported below; simple graphs reject them
+		}
 		u, v := g.nodes[e.From].id, g.nodes[e.To].id
 		for _, rec := range []bool{false, true} {
 			if rec && e.Shared {

@@ -391,7 +391,16 @@ func (c *compiler) contextEntry(p *model.Path) []Held {
 		hs = append(hs, Held{Lock: "(work_completion)(" + p.Name.V + ")", Why: "worker " + p.Name.V + " runs under its work map", Pos: p.Name.P})
 	case model.CtxShrinkScan, model.CtxShrinkCount, model.CtxReclaim:
 		hs = append(hs, Held{Lock: FsReclaim, Why: "runs under reclaim (primer 1.9)", Pos: p.Name.P})
-	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxFenceCB, model.CtxFaultHandler:
+	case model.CtxFaultHandler:
+		for _, d := range c.f.Devices {
+			if d.MMU != nil && d.MMU.FaultHandler.V == p.Name.V {
+				hs = append(hs, c.faultSections(d.Name.V, p.Name.P)...)
+			}
+		}
+		if len(hs) == 0 && len(p.Signals) == 0 {
+			hs = append(hs, section("fence("+p.Name.V+")", "a fault handler is signalling code for the faulting job (R19)", p.Name.P))
+		}
+	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxFenceCB:
 		if len(p.Signals) == 0 {
 			// Signalling code for a fence the file does not name (R16).
 			hs = append(hs, section("fence("+p.Name.V+")", p.Context.V+" is signalling code (R16)", p.Name.P))
@@ -455,9 +464,6 @@ func (c *compiler) workload() {
 					t := c.pathThread(p, name("gpu_fault("+v.V+")"), true, i, a.P)
 					t.Context = model.CtxFaultHandler
 					t.Device = dev
-					// The handler is signalling code for every job that
-					// faults on this device (R19).
-					t.Entry = append(t.Entry, c.faultSections(dev, a.P)...)
 					c.p.Threads = append(c.p.Threads, t)
 				}
 			}
@@ -851,7 +857,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		case "free_pages":
 			o.Kind, o.Obj = OpFreePages, v.V
 		case "evict":
-			o.Kind, o.Obj = OpEvict, v.V
+			o.Kind, o.Obj, o.Buffer = OpEvict, c.resvOf(v.V), v.V
 		case "read_begin":
 			o.Kind, o.Obj = OpReadBegin, v.V
 			o.Text = "mmu_interval_read_begin(" + v.V + ")"

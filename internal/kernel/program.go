@@ -111,6 +111,7 @@ type Op struct {
 	Atomic        bool
 	Job           string
 	Path          string // target path for call-like ops (queue/flush work)
+	Buffer        string // the object itself, when Obj is the resv it shares
 	Text          string // the step as the user wrote it, for reports
 
 	Pos     model.Pos
