@@ -24,12 +24,29 @@ type Verdict struct {
 // Verify runs the analysis in every mode the scenario's expectations name
 // and compares the findings with them.
 func Verify(sc *model.Scenario) Verdict {
+	return VerifyWithLint(sc, nil)
+}
+
+// VerifyWithLint is Verify for a file that may have lint errors: a file
+// with errors is not analysed, and its expectations are compared with the
+// lint diagnostics instead (so a litmus test can expect, say, lockdep's
+// "bad unlock balance", which the loader reports).
+func VerifyWithLint(sc *model.Scenario, lint []diag.Diagnostic) Verdict {
 	v := Verdict{File: sc.Path, Status: "pass"}
 	if len(sc.File.Expect) == 0 {
 		v.Status = "none"
 		return v
 	}
+	var lintErrs []diag.Diagnostic
+	for _, d := range lint {
+		if d.Severity == diag.Error {
+			lintErrs = append(lintErrs, d)
+		}
+	}
 	cache := map[graph.Mode][]diag.Diagnostic{}
+	if len(lintErrs) > 0 {
+		cache[graph.Precise], cache[graph.Lockdep] = lint, lint
+	}
 	for _, e := range sc.File.Expect {
 		mode := graph.Precise
 		if e.Mode.V == "lockdep" {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	gg "gonum.org/v1/gonum/graph"
@@ -38,8 +39,73 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 		}
 		b.walk(t)
 	}
+	b.irqConflicts()
 	diag.Sort(b.diags)
 	return b.g, diag.Dedupe(b.diags)
+}
+
+// irqUse is how a spinlock/rwlock class is used in and out of IRQ context.
+type irqUse struct {
+	inIRQ      []kernel.Op // acquisitions in IRQ/callback context
+	irqWrite   bool
+	outWrite   bool
+	outAny     bool
+	ctx        string
+	irqSafeAll bool
+}
+
+func (b *builder) recordIRQUsage(o kernel.Op, atomic bool, ctx string, declaredSafe bool) {
+	if b.irqUse == nil {
+		b.irqUse = map[string]*irqUse{}
+	}
+	u := b.irqUse[o.Lock]
+	if u == nil {
+		u = &irqUse{irqSafeAll: declaredSafe}
+		b.irqUse[o.Lock] = u
+	}
+	if atomic {
+		u.inIRQ = append(u.inIRQ, o)
+		u.ctx = ctx
+		if o.Mode == kernel.Write {
+			u.irqWrite = true
+		}
+		return
+	}
+	u.outAny = true
+	if o.Mode == kernel.Write {
+		u.outWrite = true
+	}
+}
+
+// irqConflicts applies lockdep's single-lock state rule (primer 4.1, R25): a
+// class used in hardirq context must not also be taken with interrupts
+// enabled, except that read-after-read on an rwlock cannot deadlock. A lock
+// declared irq_safe is always taken with interrupts disabled.
+func (b *builder) irqConflicts() {
+	for _, name := range sortedKeys(b.irqUse) {
+		u := b.irqUse[name]
+		if len(u.inIRQ) == 0 || u.irqSafeAll || !u.outAny {
+			continue
+		}
+		if !u.irqWrite && !u.outWrite {
+			continue
+		}
+		o := u.inIRQ[0]
+		b.diags = append(b.diags, diag.Diagnostic{File: b.p.File, Pos: o.Pos, Rule: rules.IRQUnsafeLock, Severity: rules.SeverityOf(rules.IRQUnsafeLock),
+			Mode:    string(b.mode),
+			Message: fmt.Sprintf("%s is taken in %s context and elsewhere with interrupts enabled: inconsistent lock state, {IN-HARDIRQ} vs {HARDIRQ-ON} (R25)", name, u.ctx),
+			Chain:   []diag.Step{{File: b.p.File, Pos: o.Pos, Path: o.InPath, Context: u.ctx, Message: o.Text}},
+			Hint:    "Take the lock with spin_lock_irqsave everywhere (declare it irq_safe) or move the work out of the IRQ/callback."})
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 type resvFence struct {
@@ -52,6 +118,7 @@ type builder struct {
 	g          *Graph
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
+	irqUse     map[string]*irqUse
 }
 
 // mapNode maps a node name to the graph node for the mode, and says whether
@@ -287,8 +354,14 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		case "mutex", "rwsem", "ww_mutex":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
 		case "spinlock", "rwlock":
-			if w.atomic() && !w.irqSafe(o.Lock) {
-				w.finding(rules.IRQUnsafeLock, o, "%s %s is taken in %s context but not declared irq_safe: lockdep reports inconsistent lock state (HARDIRQ-safe vs -unsafe, R25)", lk, o.Lock, w.t.Context)
+			w.b.recordIRQUsage(o, w.atomic(), w.t.Context, w.irqSafe(o.Lock))
+		}
+		if o.Ctx != "" && o.Lock == kernel.WWMutex {
+			for _, h := range w.held {
+				if h.name == kernel.WWMutex && h.ctx == "" && !h.unpub {
+					w.finding(rules.WWMisuse, o, "dma_resv locked under acquire context %q while a dma_resv locked without a context is held: mixing ctx and NULL-ctx locking of one ww class is forbidden (R23, C14)", o.Ctx)
+					break
+				}
 			}
 		}
 		if o.Lock == kernel.WWMutex && o.Ctx == "" && w.heldCtx() != "" {

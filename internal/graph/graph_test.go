@@ -184,13 +184,17 @@ paths:
     context: fence_callback
     signals: [f]
     steps: [{lock: SI}, {unlock: SI}, {lock: S}, {unlock: S}, {lock: M}, {unlock: M}, {alloc: GFP_ATOMIC}, {alloc: GFP_KERNEL}]
+  - name: process
+    context: ioctl
+    steps: [{lock: S}, {unlock: S}, {lock: SI}, {unlock: SI}]
 `
 	_, ds := analyse(t, src, graph.Precise)
 	count := map[string][]int{}
 	for _, d := range ds {
 		count[d.Rule] = append(count[d.Rule], d.Pos.Col)
 	}
-	// Columns: S at 49, M at 79, GFP_KERNEL at 133 (the flow-style line 8).
+	// S is taken in the callback and with interrupts on elsewhere; SI is
+	// declared irq_safe; M and GFP_KERNEL sleep.
 	if len(count[rules.IRQUnsafeLock]) != 1 || len(count[rules.SleepInAtomic]) != 2 {
 		t.Errorf("want 1 irq-unsafe (spinlock S) and 2 sleep-in-atomic (mutex M, GFP_KERNEL), got %v", count)
 	}

@@ -347,3 +347,20 @@ func FuzzLoad(f *testing.F) {
 }
 
 var _ = lineRe
+
+// TestSelftestDoubleUnlock: the double-unlock cases of the kernel's
+// locking-selftest.c (ported by tools/selftestgen) are lint errors by
+// design — lockdep's "bad unlock balance" — pointing at the second unlock.
+func TestSelftestDoubleUnlock(t *testing.T) {
+	files, _ := filepath.Glob("testdata/selftest/double-unlock-*.yaml")
+	if len(files) != 6 {
+		t.Fatalf("want the 6 double-unlock cases, found %d", len(files))
+	}
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		_, ds := model.Load(f, data, model.Options{})
+		if len(ds) != 1 || ds[0].Rule != rules.BadStep || ds[0].Pos.Line != 14 {
+			t.Errorf("%s: want one bad-step at the second unlock (line 14), got:\n%s", f, render(ds))
+		}
+	}
+}
