@@ -97,7 +97,7 @@ func TestStdin(t *testing.T) {
 
 func TestLintTextPointsAtTheLine(t *testing.T) {
 	_, out, _ := run(t, "", "lint", "--color", "never", repo+"internal/model/testdata/lint/undefined-ref.yaml")
-	want := "undefined-ref.yaml:10:15: lock: \"vm_lok\" is not declared (expected a lock, a buffer, a vm or a dma-buf); did you mean \"vm_lock\"? [FC-L007]\n        - lock: vm_lok\n                ^\n"
+	want := "undefined-ref.yaml:10:15: lock: \"vm_lok\" is not declared (expected a lock, a buffer, a vm, a dma-buf or a userptr); did you mean \"vm_lock\"? [FC-L007]\n        - lock: vm_lok\n                ^\n"
 	if !strings.Contains(out, want) {
 		t.Errorf("missing caret diagnostic; got:\n%s", out)
 	}

@@ -132,6 +132,18 @@ type thread struct {
 	slow    string // lock instance to take first after a ww backoff
 	// faultStarted: a fault-handler thread has seen its fault.
 	faultStarted bool
+	// readBegin records, per userptr, where mmu_interval_read_begin ran
+	// and the sequence it saw, so a failed read_retry can loop (R10).
+	readBegin map[string]readMark
+	// reclaimed marks allocation sites that already entered reclaim.
+	reclaimed map[model.Pos]bool
+	// invalActive: userptrs this thread is invalidating until range_end.
+	invalActive []string
+}
+
+type readMark struct {
+	frame, pc, held int
+	seq             int
 }
 
 type blockOn struct {
@@ -173,6 +185,7 @@ type sim struct {
 	vms      map[string]*hw.VM
 	mem      *hw.Memory
 	inval    map[string]int // userptr -> running invalidations
+	unmapped map[string]bool
 	seq      map[string]int // userptr -> notifier sequence
 	pressure bool
 	ticket   int
@@ -195,7 +208,7 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 		lastSeq: map[string]int64{}, resv: map[string][]resvEntry{}, slots: map[string]int{},
 		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, vms: map[string]*hw.VM{},
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
-		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}}
+		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{}}
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
 			s.seqno[name] = fi.Seqno
@@ -546,6 +559,9 @@ func (s *sim) readyJobs() {
 		}
 		ready := true
 		for _, d := range js.info.Deps {
+			if d.Kind == "entity-order" {
+				continue // enforced below from the real push order
+			}
 			if !s.fences[d.On] {
 				ready = false
 				break
@@ -686,9 +702,10 @@ func (s *sim) stepThread(t *thread) {
 		s.event(t, "fault", "GPU page fault on "+t.src.Device+": the faulting job stalls until it is handled", t.src.Pos)
 	}
 	if t.src != nil && t.src.Job != "" && len(t.frames) == 1 && f.pc == 0 {
-		// Userspace can only pass in-fences it already holds.
+		// Userspace can only pass in-fences it already holds. (Entity order
+		// is not an in-fence; the executor tracks the FIFO itself.)
 		for _, d := range s.jobs[t.src.Job].info.Deps {
-			if !s.published(d.On) {
+			if d.Kind != "entity-order" && !s.published(d.On) {
 				t.blocked = &blockOn{kind: "published", fence: d.On, op: kernel.Op{Pos: d.Pos, Text: "waiting for userspace to obtain " + d.On}}
 				return
 			}
@@ -740,8 +757,11 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				if h.inst != "" {
 					s.drop(t, h.inst)
 				}
-				if strings.HasPrefix(h.name, "notifier(") {
-					s.inval[strings.TrimSuffix(strings.TrimPrefix(h.name, "notifier("), ")")]--
+				if h.name == kernel.MMUNotifier {
+					for _, u := range t.invalActive {
+						s.inval[u]--
+					}
+					t.invalActive = nil
 				}
 				t.held = append(t.held[:i], t.held[i+1:]...)
 				break
@@ -870,17 +890,46 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.gpuMayReach(t, o, o.Obj, "freeing the pages of "+o.Obj)
 		s.mem.Freed[o.Obj] = true
 		s.event(t, "free", o.Text, o.Pos)
+	case kernel.OpMunmap:
+		s.unmapped[o.Obj] = true
+		s.event(t, "munmap", o.Text, o.Pos)
 	case kernel.OpReadBegin:
+		if s.unmapped[o.Obj] {
+			// The range is gone: getting its pages fails and the ioctl
+			// returns -EFAULT, releasing what it holds.
+			s.event(t, "fail", o.Text+": the range is unmapped, the ioctl fails with -EFAULT", o.Pos)
+			t.frames = nil
+			s.finish(t)
+			return false
+		}
 		if s.inval[o.Obj] > 0 {
 			t.blocked = &blockOn{kind: "invalidation", inst: o.Obj, op: o}
 			return false
 		}
+		if t.readBegin == nil {
+			t.readBegin = map[string]readMark{}
+		}
+		t.readBegin[o.Obj] = readMark{frame: len(t.frames) - 1, pc: f.pc, held: len(t.held), seq: s.seq[o.Obj]}
 		s.event(t, "read_begin", fmt.Sprintf("%s = seq %d", o.Text, s.seq[o.Obj]), o.Pos)
 	case kernel.OpSetSeq:
 		s.seq[o.Obj]++
 		s.event(t, "set_seq", o.Text, o.Pos)
 	case kernel.OpReadRetry:
-		s.event(t, "read_retry", o.Text, o.Pos)
+		m, ok := t.readBegin[o.Obj]
+		if ok && s.seq[o.Obj] != m.seq && m.frame == len(t.frames)-1 {
+			// An invalidation ran since read_begin: drop what was taken
+			// since, and go again (the HMM retry loop, primer 1.8).
+			for i := len(t.held) - 1; i >= m.held; i-- {
+				if t.held[i].inst != "" {
+					s.drop(t, t.held[i].inst)
+				}
+				t.held = t.held[:i]
+			}
+			s.event(t, "read_retry", o.Text+": the range was invalidated, retry from read_begin", o.Pos)
+			f.pc = m.pc
+			return false
+		}
+		s.event(t, "read_retry", o.Text+" (no invalidation)", o.Pos)
 	case kernel.OpVMUpdate:
 		var start, end int64
 		if len(o.Range) == 2 {
@@ -1023,9 +1072,19 @@ func (s *sim) alloc(t *thread, o kernel.Op) {
 	if t.context == model.CtxReclaim || t.context == model.CtxShrinkScan || t.context == model.CtxShrinkCount {
 		return
 	}
+	// Reclaim frees memory: an allocation site that has entered direct
+	// reclaim once succeeds afterwards, so retry loops (read_retry after an
+	// invalidation) make progress.
+	if t.reclaimed[o.Pos] {
+		return
+	}
 	if s.rng != nil && s.rng.IntN(2) == 0 {
 		return
 	}
+	if t.reclaimed == nil {
+		t.reclaimed = map[model.Pos]bool{}
+	}
+	t.reclaimed[o.Pos] = true
 	body := append([]kernel.Op(nil), s.p.Reclaim...)
 	for i := range body {
 		if body[i].Pos == (model.Pos{}) {
@@ -1040,7 +1099,11 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 	if !s.isReal(o) {
 		t.held = append(t.held, held{name: o.Lock, mode: o.Mode, ctx: o.Ctx})
 		if strings.HasPrefix(o.Lock, "notifier(") {
-			s.inval[strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")]++
+			// The interval stays invalidating until invalidate_range_end
+			// (the release of the notifier map), not just the callback.
+			u := strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")
+			s.inval[u]++
+			t.invalActive = append(t.invalActive, u)
 		}
 		s.event(t, "lock", o.Text, o.Pos)
 		return true

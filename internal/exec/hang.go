@@ -228,7 +228,7 @@ func (s *sim) describe(key string) *waitNode {
 				n.step.Message = fmt.Sprintf("%s belongs to job %s, which is never submitted", fence, fi.Job)
 			case !js.started:
 				for _, d := range js.info.Deps {
-					if !s.fences[d.On] {
+					if d.Kind != "entity-order" && !s.fences[d.On] {
 						n.step.Message = fmt.Sprintf("%s is job %s's fence; the job cannot run until its dependency %s signals", fence, fi.Job, d.On)
 						n.step.Pos, n.step.To = d.Pos, d.On
 						n.next = "fence:" + d.On
@@ -339,7 +339,9 @@ func (s *sim) liveness() {
 		js := s.jobs[jn]
 		if js.submitted && !js.started {
 			for _, d := range js.info.Deps {
-				waited[d.On] = true
+				if d.Kind != "entity-order" {
+					waited[d.On] = true
+				}
 			}
 		}
 	}

@@ -627,6 +627,9 @@ func (c *compiler) munmapThread(userptr, name string, order int, pos model.Pos, 
 	t := &Thread{Name: name, Context: ctx, Root: "munmap", Pos: pos, Workload: true, Order: order}
 	if !nonblock {
 		t.Ops = append(t.Ops, c.synth(OpAcquire, MmapLock, Write, pos, "mmap_write_lock (munmap)"))
+		um := c.synth(OpMunmap, "", Write, pos, "the VMA of "+userptr+" is detached")
+		um.Obj = userptr
+		t.Ops = append(t.Ops, um)
 	}
 	t.Ops = append(t.Ops, c.synth(OpAcquire, MMUNotifier, Write, pos, "mmu_notifier_invalidate_range_start"))
 	t.Ops = append(t.Ops, c.synth(OpAcquire, NotifierNode(userptr), Write, pos, "invalidate callback of "+userptr))
@@ -711,7 +714,7 @@ func (c *compiler) unpublished(obj string) bool {
 // node. Every dma_resv is one lockdep class (primer 1.5).
 func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	switch c.sc.Kinds[ref] {
-	case "buffer", "vm", "dmabuf":
+	case "buffer", "vm", "dmabuf", "userptr":
 		node, obj, ww = WWMutex, c.resvOf(ref), true
 	default:
 		node = ref

@@ -63,6 +63,7 @@ const (
 	OpFlushWork
 	OpSleep
 	OpFail
+	OpMunmap // the user range is removed (munmap detaches the VMA first)
 )
 
 // Mode of an acquisition, in lockdep's terms (primer 4.1).

@@ -212,10 +212,10 @@ type Path struct {
 type Step struct {
 	P Pos
 
-	Lock          Str `fc:"lock,op,ref=lock|buffer|vm|dmabuf" doc:"Acquire a lock (a buffer, dma-buf or VM name means its dma_resv)."`
-	Trylock       Str `fc:"trylock,op,ref=lock|buffer|vm|dmabuf" doc:"Try-acquire a lock: lockdep records no dependency into it."`
-	Unlock        Str `fc:"unlock,op,ref=lock|buffer|vm|dmabuf" doc:"Release a lock."`
-	MightLock     Str `fc:"might_lock,op,ref=lock|buffer|vm|dmabuf" doc:"Record that this path may take the lock (might_lock)."`
+	Lock          Str `fc:"lock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Acquire a lock (a buffer, dma-buf, VM or userptr name means its dma_resv)."`
+	Trylock       Str `fc:"trylock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Try-acquire a lock: lockdep records no dependency into it."`
+	Unlock        Str `fc:"unlock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Release a lock."`
+	MightLock     Str `fc:"might_lock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Record that this path may take the lock (might_lock)."`
 	WWAcquireInit Str `fc:"ww_acquire_init,op" doc:"Start a ww acquire context (drm_exec_init) with this name."`
 	WWAcquireDone Str `fc:"ww_acquire_done,op" doc:"Mark the named context done: nothing more may be locked in it."`
 	WWAcquireFini Str `fc:"ww_acquire_fini,op" doc:"End the named acquire context (drm_exec_fini): unlocks what it still holds."`
@@ -227,9 +227,9 @@ type Step struct {
 	Signal        Str `fc:"signal,op,ref=fence|job" doc:"dma_fence_signal."`
 	BeginSig      Str `fc:"begin_signalling,op,ref=fence|job" doc:"dma_fence_begin_signalling for this fence (a read-trylock of the section, case 29)."`
 	EndSig        Str `fc:"end_signalling,op,ref=fence|job" doc:"dma_fence_end_signalling."`
-	Reserve       Str `fc:"reserve_fences,op,ref=buffer|vm|dmabuf" doc:"dma_resv_reserve_fences on the object (count: slots, default 1); may allocate GFP_KERNEL."`
-	AddFence      Str `fc:"add_fence,op,ref=buffer|vm|dmabuf" doc:"dma_resv_add_fence of fence: with usage:."`
-	ReplaceFences Str `fc:"replace_fences,op,ref=buffer|vm|dmabuf" doc:"Replace the object's fences with fence: (old single-exclusive-fence semantics, or dma_resv_replace_fences)."`
+	Reserve       Str `fc:"reserve_fences,op,ref=buffer|vm|dmabuf|userptr" doc:"dma_resv_reserve_fences on the object (count: slots, default 1); may allocate GFP_KERNEL."`
+	AddFence      Str `fc:"add_fence,op,ref=buffer|vm|dmabuf|userptr" doc:"dma_resv_add_fence of fence: with usage:."`
+	ReplaceFences Str `fc:"replace_fences,op,ref=buffer|vm|dmabuf|userptr" doc:"Replace the object's fences with fence: (old single-exclusive-fence semantics, or dma_resv_replace_fences)."`
 	Pin           Str `fc:"pin,op,ref=buffer|userptr" doc:"Pin the backing pages (get/pin_user_pages for a userptr: takes mmap_lock and allocates)."`
 	Unpin         Str `fc:"unpin,op,ref=buffer|userptr" doc:"Unpin the backing pages."`
 	MapPages      Str `fc:"map_pages,op,ref=buffer|userptr" doc:"Write GPU PTEs for the object in vm: (or its own VM)."`

@@ -271,6 +271,16 @@ func (v *validator) checkPaths() {
 	f := v.sc.File
 	stepMeta := metaOf(reflect.TypeOf(Step{}))
 	calls := map[string][]Str{}
+	// Helpers reached through call: run under their caller's acquire
+	// contexts.
+	called := map[string]bool{}
+	for pi := range f.Paths {
+		for si := range f.Paths[pi].Steps {
+			if op, v := stepOp(stepMeta, &f.Paths[pi].Steps[si]); op == "call" {
+				called[v.V] = true
+			}
+		}
+	}
 	for pi := range f.Paths {
 		p := &f.Paths[pi]
 		held := map[string]int{}
@@ -289,7 +299,7 @@ func (v *validator) checkPaths() {
 				if s.Subclass.Set && (s.Subclass.V < 0 || s.Subclass.V > 7) {
 					v.errorf(rules.InvalidValue, s.Subclass.P, "subclass: %d is out of range; lockdep has subclasses 0-7", s.Subclass.V)
 				}
-				if s.Ctx.V != "" && !ctxs[s.Ctx.V] {
+				if s.Ctx.V != "" && !ctxs[s.Ctx.V] && !called[p.Name.V] {
 					v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
 				}
 				held[lockKey(opVal.V, s.Subclass.V)]++
