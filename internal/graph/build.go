@@ -396,14 +396,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	w.held = append(w.held, h)
 }
 
-func (w *walker) irqSafe(lock string) bool {
-	for _, l := range w.b.p.Scenario.File.Locks {
-		if l.Name.V == lock {
-			return l.IRQSafe.V
-		}
-	}
-	return false
-}
+func (w *walker) irqSafe(lock string) bool { return w.b.p.IRQSafe(lock) }
 
 func (w *walker) heldCtx() string {
 	for _, h := range w.held {

@@ -55,12 +55,9 @@ func (g *Graph) Cycles() []Cycle {
 	for _, n := range nodes {
 		byID[n.id] = n
 	}
-	adj := map[int64][]arc{}
-	sg := simple.NewDirectedGraph()
-	for i := range nodes {
-		sg.AddNode(simple.Node(sid(int64(i), false)))
-		sg.AddNode(simple.Node(sid(int64(i), true)))
-	}
+	nstates := int64(2 * len(nodes))
+	adj := make([][]arc, nstates)
+	radj := make([][]int64, nstates)
 	for _, e := range g.Edges() { // sorted: deterministic adjacency order
 		if e.From == e.To {
 			continue // self-loops are one-node cycles, reported below; simple graphs reject them
@@ -72,8 +69,26 @@ func (g *Graph) Cycles() []Cycle {
 			}
 			from, to := sid(u, rec), sid(v, e.Recursive)
 			adj[from] = append(adj[from], arc{to: to, e: e})
-			if !sg.HasEdgeFromTo(from, to) {
-				sg.SetEdge(simple.Edge{F: simple.Node(from), T: simple.Node(to)})
+			radj[to] = append(radj[to], from)
+		}
+	}
+	// Only nodes with both an incoming and an outgoing edge can lie on a
+	// cycle: peel the others off in linear time so that Tarjan (gonum)
+	// only sees the cyclic core. Acyclic designs of any size end here.
+	alive := trimAcyclic(adj, radj)
+	sg := simple.NewDirectedGraph()
+	for id := int64(0); id < nstates; id++ {
+		if alive[id] {
+			sg.AddNode(simple.Node(id))
+		}
+	}
+	for from := int64(0); from < nstates; from++ {
+		if !alive[from] {
+			continue
+		}
+		for _, a := range adj[from] {
+			if alive[a.to] && !sg.HasEdgeFromTo(from, a.to) {
+				sg.SetEdge(simple.Edge{F: simple.Node(from), T: simple.Node(a.to)})
 			}
 		}
 	}
@@ -174,11 +189,51 @@ func (q *pq) Pop() any {
 	return it
 }
 
+// trimAcyclic marks the states that survive repeatedly removing states
+// without an incoming or outgoing edge among the survivors.
+func trimAcyclic(adj [][]arc, radj [][]int64) []bool {
+	n := len(adj)
+	in := make([]int, n)
+	out := make([]int, n)
+	alive := make([]bool, n)
+	var queue []int64
+	for i := 0; i < n; i++ {
+		out[i] = len(adj[i])
+		in[i] = len(radj[i])
+		alive[i] = true
+		if in[i] == 0 || out[i] == 0 {
+			alive[i] = false
+			queue = append(queue, int64(i))
+		}
+	}
+	for len(queue) > 0 {
+		v := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, a := range adj[v] {
+			if alive[a.to] {
+				if in[a.to]--; in[a.to] == 0 {
+					alive[a.to] = false
+					queue = append(queue, a.to)
+				}
+			}
+		}
+		for _, u := range radj[v] {
+			if alive[u] {
+				if out[u]--; out[u] == 0 {
+					alive[u] = false
+					queue = append(queue, u)
+				}
+			}
+		}
+	}
+	return alive
+}
+
 // witness returns the cheapest cycle through state s inside the component.
 // Dijkstra with integer weights; ties broken by state ID and adjacency
 // order, so the witness is deterministic (gonum's path package iterates
 // maps, which would make equal-length witnesses vary between runs).
-func witness(s int64, in map[int64]bool, adj map[int64][]arc, byID []*Node) (*Cycle, int) {
+func witness(s int64, in map[int64]bool, adj [][]arc, byID []*Node) (*Cycle, int) {
 	dist := map[int64]int{}
 	prev := map[int64]arc{}
 	from := map[int64]int64{}

@@ -9,7 +9,9 @@
 package graph
 
 import (
+	"slices"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/gonum/graph/multi"
 
@@ -95,7 +97,7 @@ type Graph struct {
 	// dedupe keeps the first edge per (from, to, shared, recursive), as
 	// lockdep keeps the first trace per dependency.
 	dedupe map[edgeKey]*Edge
-	g      *multi.DirectedGraph
+	sorted []*Edge
 	frozen bool
 }
 
@@ -150,19 +152,27 @@ func (g *Graph) Nodes() []*Node {
 	return out
 }
 
-// Edges returns the edges in a deterministic order (from, to, kind).
+// Edges returns the edges in a deterministic order (from, to, kind, then
+// recording order). The sorted slice is cached until an edge is added; do
+// not modify it.
 func (g *Graph) Edges() []*Edge {
+	if g.sorted != nil && len(g.sorted) == len(g.edges) {
+		return g.sorted
+	}
 	out := append([]*Edge(nil), g.edges...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.From != b.From {
-			return a.From < b.From
+	slices.SortFunc(out, func(a, b *Edge) int {
+		if c := strings.Compare(a.From, b.From); c != 0 {
+			return c
 		}
-		if a.To != b.To {
-			return a.To < b.To
+		if c := strings.Compare(a.To, b.To); c != 0 {
+			return c
 		}
-		return a.Kind < b.Kind
+		if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
+			return c
+		}
+		return a.seq - b.seq
 	})
+	g.sorted = out
 	return out
 }
 
@@ -179,14 +189,23 @@ func (g *Graph) freeze() {
 	for i, n := range g.Nodes() {
 		n.id = int64(i)
 	}
-	g.g = multi.NewDirectedGraph()
-	for _, n := range g.order {
-		g.g.AddNode(n)
-	}
 	for i, e := range g.Edges() {
 		e.id = int64(i)
-		g.g.SetLine(line{from: g.nodes[e.From], to: g.nodes[e.To], id: e.id, e: e})
 	}
+}
+
+// Multigraph returns the graph as a gonum multigraph: one line per
+// dependency, parallel lines and self-loops kept (used for export).
+func (g *Graph) Multigraph() *multi.DirectedGraph {
+	g.freeze()
+	mg := multi.NewDirectedGraph()
+	for _, n := range g.order {
+		mg.AddNode(n)
+	}
+	for _, e := range g.Edges() {
+		mg.SetLine(line{from: g.nodes[e.From], to: g.nodes[e.To], id: e.id, e: e})
+	}
+	return mg
 }
 
 // line adapts an Edge to gonum's graph.Line.

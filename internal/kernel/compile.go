@@ -65,14 +65,19 @@ func (c *compiler) index() {
 	for i := range c.f.Paths {
 		p := &c.f.Paths[i]
 		c.paths[p.Name.V] = p
-		for _, s := range p.Steps {
-			if op, v := s.Operation(); op == "call" {
+		for si := range p.Steps {
+			if op, v := p.Steps[si].Operation(); op == "call" {
 				c.called[v.V] = true
 			}
 		}
 	}
+	c.p.lockKinds = map[string]string{}
+	c.p.irqSafe = map[string]bool{}
 	for i := range c.f.Locks {
-		c.locks[c.f.Locks[i].Name.V] = &c.f.Locks[i]
+		l := &c.f.Locks[i]
+		c.locks[l.Name.V] = l
+		c.p.lockKinds[l.Name.V] = l.Kind.V
+		c.p.irqSafe[l.Name.V] = l.IRQSafe.V
 	}
 	for i := range c.f.Buffers {
 		c.buffers[c.f.Buffers[i].Name.V] = &c.f.Buffers[i]
@@ -735,19 +740,19 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 }
 
 // LockKind returns the declared kind of a lock class node ("" for builtins
-// and resvs).
+// and resvs). Subclass nodes ("name/1") have their class's kind.
 func (p *Program) LockKind(node string) string {
-	base := node
-	if i := strings.LastIndexByte(node, '/'); i > 0 {
-		base = node[:i]
+	if k, ok := p.lockKinds[node]; ok {
+		return k
 	}
-	for _, l := range p.Scenario.File.Locks {
-		if l.Name.V == base {
-			return l.Kind.V
-		}
+	if i := strings.LastIndexByte(node, '/'); i > 0 {
+		return p.lockKinds[node[:i]]
 	}
 	return ""
 }
+
+// IRQSafe reports whether a lock class is declared irq_safe.
+func (p *Program) IRQSafe(node string) bool { return p.irqSafe[node] }
 
 // defaultMode is the acquisition mode of a read lock by kind: rwlock readers
 // are recursive in lockdep, rwsem readers are not (locking-selftest.c).
@@ -765,8 +770,9 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 	if p == nil || depth > maxInline {
 		return nil
 	}
-	var ops []Op
-	for _, s := range p.Steps {
+	ops := make([]Op, 0, len(p.Steps))
+	for si := range p.Steps {
+		s := &p.Steps[si]
 		op, v := s.Operation()
 		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
 			Interruptible: s.Interruptible.V}

@@ -200,6 +200,9 @@ type Program struct {
 	MMUNotifier bool // CONFIG_MMU_NOTIFIER
 	Jobs        map[string]*JobInfo
 	JobOrder    []string
+	// lockKinds caches LockKind (it is asked once per acquisition).
+	lockKinds map[string]string
+	irqSafe   map[string]bool
 	// Reclaim is what direct reclaim runs: every shrinker and every mmu
 	// notifier under fs_reclaim (primer 1.9). The executor runs it inline
 	// when an allocation enters reclaim.

@@ -392,11 +392,24 @@ func stepOp(m *typeMeta, s *Step) (string, Str) {
 		if !fm.op {
 			continue
 		}
-		if sv := rv.Field(fm.index).Interface().(Str); sv.P.Valid() {
-			return fm.key, sv
+		if f := rv.Field(fm.index); fieldPos(f).Valid() {
+			return fm.key, f.Interface().(Str)
 		}
 	}
 	return "", Str{}
+}
+
+// fieldPos reads the position of a Str, Int, Bool or list field without
+// boxing it (this runs for every field of every step).
+func fieldPos(f reflect.Value) Pos {
+	if f.Kind() == reflect.Slice {
+		if f.Len() == 0 {
+			return Pos{}
+		}
+		f = f.Index(0)
+	}
+	p := f.Field(1)
+	return Pos{Line: int(p.Field(0).Int()), Col: int(p.Field(1).Int())}
 }
 
 // Op returns the step's operation key and its value ("" if none).
@@ -432,23 +445,7 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 		if fm.op {
 			continue
 		}
-		var p Pos
-		switch fv := rv.Field(fm.index).Interface().(type) {
-		case Str:
-			p = fv.P
-		case Int:
-			p = fv.P
-		case Bool:
-			p = fv.P
-		case StrList:
-			if len(fv) > 0 {
-				p = fv[0].P
-			}
-		case IntList:
-			if len(fv) > 0 {
-				p = fv[0].P
-			}
-		}
+		p := fieldPos(rv.Field(fm.index))
 		if !p.Valid() {
 			continue
 		}

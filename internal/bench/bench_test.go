@@ -1,0 +1,120 @@
+// Package bench measures each pipeline stage on generated designs:
+// go test ./internal/bench -bench . -benchmem (see docs/performance.md).
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/analysis"
+	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/gen"
+	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/report"
+)
+
+// sizes: lockdep scale (MAX_LOCKDEP_KEYS classes, MAX_LOCKDEP_ENTRIES
+// dependencies) and 10x; 100x is in BenchmarkAnalysis100x.
+var sizes = []struct {
+	name          string
+	classes, deps int
+}{
+	{"lockdep-1x", 8192, 32768},
+	{"lockdep-10x", 81920, 327680},
+}
+
+var (
+	cacheMu sync.Mutex
+	cache   = map[string][]byte{}
+)
+
+func randomYAML(classes, deps int) []byte {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	k := fmt.Sprint(classes, deps)
+	if b, ok := cache[k]; ok {
+		return b
+	}
+	b := []byte(gen.Random(classes, deps, false, 1))
+	cache[k] = b
+	return b
+}
+
+func load(b *testing.B, data []byte) *model.Scenario {
+	sc, ds := model.Load("bench.yaml", data, model.Options{MaxBytes: 1 << 30})
+	if sc == nil || len(ds) > 0 {
+		b.Fatalf("generated design does not load: %v", ds)
+	}
+	return sc
+}
+
+func BenchmarkStages(b *testing.B) {
+	for _, sz := range sizes {
+		data := randomYAML(sz.classes, sz.deps)
+		b.Run(sz.name+"/load", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				load(b, data)
+			}
+		})
+		sc := load(b, data)
+		b.Run(sz.name+"/compile", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				kernel.Compile(sc)
+			}
+		})
+		prog := kernel.Compile(sc)
+		b.Run(sz.name+"/execute", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				exec.Run(prog, exec.Options{Schedules: analysis.DefaultSchedules, Seed: 1, Only: -1})
+			}
+		})
+		b.Run(sz.name+"/graph-build", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				graph.Build(prog, graph.Precise)
+			}
+		})
+		b.Run(sz.name+"/cycles", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				g, _ := graph.Build(prog, graph.Precise)
+				b.StartTimer()
+				g.Findings("bench.yaml")
+			}
+		})
+		res := analysis.Run(sc, analysis.Options{})
+		b.Run(sz.name+"/report", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				var buf bytes.Buffer
+				_ = report.Write(&buf, "json", []report.FileResult{{Path: "bench.yaml", Source: data, Diags: res.Diags}}, report.Options{})
+			}
+		})
+		b.Run(sz.name+"/end-to-end", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				analysis.Run(load(b, data), analysis.Options{})
+			}
+		})
+	}
+}
+
+// BenchmarkChain is the family the SPIN comparison uses (perf-anchors.md):
+// N devices in a dependency chain with K bystander threads, end to end.
+func BenchmarkChain(b *testing.B) {
+	for _, n := range []int{2, 4, 8, 16, 32, 64} {
+		for _, k := range []int{0, 4, 16} {
+			for _, fixed := range []bool{false, true} {
+				data := []byte(gen.Chain(n, k, fixed))
+				name := fmt.Sprintf("N=%d/K=%d/%s", n, k, map[bool]string{true: "fixed", false: "deadlock"}[fixed])
+				b.Run(name, func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						analysis.Run(load(b, data), analysis.Options{})
+					}
+				})
+			}
+		}
+	}
+}
