@@ -9,6 +9,9 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
 )
 
 // Chain writes the chain family: device i's job waits on device i-1's fence
@@ -302,4 +305,78 @@ func Driver(f int) string {
 	b.WriteString("  - memory_pressure: true\n")
 	b.WriteString("expect:\n  - {mode: precise, clean: true}\n")
 	return b.String()
+}
+
+// RandomProgram builds, without YAML, the compiled program of a random
+// design with the same shape as Random: nested acquisitions in one global
+// order, some allocations and fence waits under the locks. It exists so
+// that the analysis can be measured at sizes whose YAML would exceed the
+// loader's size limit (100x lockdep scale).
+func RandomProgram(classes, deps int, cycle bool, seed uint64) *kernel.Program {
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	p := &kernel.Program{Scenario: &model.Scenario{File: &model.File{}, Kinds: map[string]string{}},
+		File: "generated", Fences: map[string]*kernel.FenceInfo{}, Jobs: map[string]*kernel.JobInfo{}, MMUNotifier: true}
+	names := make([]string, classes)
+	for i := range names {
+		names[i] = fmt.Sprintf("L%d", i)
+	}
+	fences := max(classes/64, 1)
+	for i := 0; i < fences; i++ {
+		n := fmt.Sprintf("F%d", i)
+		p.Fences[n] = &kernel.FenceInfo{Name: n, Context: n}
+		p.FenceOrder = append(p.FenceOrder, n)
+	}
+	type edge struct{ a, b int }
+	seen := map[edge]bool{}
+	n, line := 0, 0
+	var first edge
+	for n < deps && line < deps*4 {
+		line++
+		m := 2 + r.IntN(4)
+		pick := map[int]bool{}
+		for len(pick) < m {
+			pick[r.IntN(classes)] = true
+		}
+		seq := make([]int, 0, m)
+		for k := range pick {
+			seq = append(seq, k)
+		}
+		sort.Ints(seq)
+		t := &kernel.Thread{Name: fmt.Sprintf("p%d", line), Context: model.CtxIoctl, Root: "generated"}
+		pos := model.Pos{Line: line, Col: 1}
+		for i, c := range seq {
+			t.Ops = append(t.Ops, kernel.Op{Kind: kernel.OpAcquire, Lock: names[c], Pos: pos, InPath: t.Name, Text: "lock " + names[c]})
+			if i > 0 {
+				e := edge{seq[i-1], c}
+				if !seen[e] {
+					seen[e] = true
+					n++
+					if n == 1 {
+						first = e
+					}
+				}
+			}
+		}
+		switch r.IntN(8) {
+		case 0:
+			gfp, _ := model.ParseGFP("GFP_KERNEL")
+			t.Ops = append(t.Ops, kernel.Op{Kind: kernel.OpAlloc, GFP: gfp, Pos: pos, InPath: t.Name, Text: "kmalloc(GFP_KERNEL)"})
+		case 1:
+			f := fmt.Sprintf("F%d", r.IntN(fences))
+			t.Ops = append(t.Ops, kernel.Op{Kind: kernel.OpWait, Fence: f, Pos: pos, InPath: t.Name, Text: "dma_fence_wait(" + f + ")"})
+		}
+		for i := len(seq) - 1; i >= 0; i-- {
+			t.Ops = append(t.Ops, kernel.Op{Kind: kernel.OpRelease, Lock: names[seq[i]], Pos: pos, InPath: t.Name})
+		}
+		p.Threads = append(p.Threads, t)
+	}
+	if cycle && n > 0 {
+		pos := model.Pos{Line: line + 1, Col: 1}
+		t := &kernel.Thread{Name: "inversion", Context: model.CtxIoctl, Root: "generated", Ops: []kernel.Op{
+			{Kind: kernel.OpAcquire, Lock: names[first.b], Pos: pos, InPath: "inversion"},
+			{Kind: kernel.OpAcquire, Lock: names[first.a], Pos: pos, InPath: "inversion"},
+		}}
+		p.Threads = append(p.Threads, t)
+	}
+	return p
 }
