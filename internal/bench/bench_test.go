@@ -5,6 +5,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -125,14 +126,26 @@ func BenchmarkChain(b *testing.B) {
 func BenchmarkAnalysis(b *testing.B) {
 	for _, f := range []int{1, 2, 10, 100} {
 		for _, cyc := range []bool{false, true} {
-			prog := gen.RandomProgram(8192*f, 32768*f, cyc, 1)
 			name := fmt.Sprintf("x%d/%s", f, map[bool]string{true: "cycle", false: "acyclic"}[cyc])
 			b.Run(name, func(b *testing.B) {
+				prog := gen.RandomProgram(8192*f, 32768*f, cyc, 1)
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				b.ResetTimer()
 				var found int
+				var g *graph.Graph
 				for i := 0; i < b.N; i++ {
-					g, _ := graph.Build(prog, graph.Precise)
+					g, _ = graph.Build(prog, graph.Precise)
 					found = len(g.Findings("generated"))
 				}
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				// Live heap the analysis keeps (the graph), beyond the input.
+				b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "graph-MB")
+				runtime.KeepAlive(g)
+				runtime.KeepAlive(prog)
 				if (found > 0) != cyc {
 					b.Fatalf("cycle=%v but %d findings", cyc, found)
 				}

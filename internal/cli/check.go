@@ -92,15 +92,8 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 					results[i].Diags = kept
 				}
 			}
-			w, closeFn, err := o.writer(e)
-			if err != nil {
+			if err := o.emit(e, results); err != nil {
 				return err
-			}
-			if err := report.Write(w, o.format, results, report.Options{Color: o.useColor(w), Version: Version}); err != nil {
-				return fatalError{err}
-			}
-			if err := closeFn(); err != nil {
-				return fatalError{err}
 			}
 			if failing(results, failOn) {
 				return errFindings

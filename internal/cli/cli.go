@@ -254,3 +254,40 @@ func encodeJSONTo(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
+
+// emit writes results in the chosen format to the chosen destination.
+func (o *outputFlags) emit(e *env, results []report.FileResult) error {
+	w, closeFn, err := o.writer(e)
+	if err != nil {
+		return err
+	}
+	if err := report.Write(w, o.format, results, report.Options{Color: o.useColor(w), Version: Version}); err != nil {
+		return fatalError{err}
+	}
+	if err := closeFn(); err != nil {
+		return fatalError{err}
+	}
+	return nil
+}
+
+// loadOne reads the single FILE|- argument of graph and trace. A file that
+// does not load cleanly is reported as lint would, with errFindings.
+func (o *outputFlags) loadOne(e *env, args []string) (*model.Scenario, error) {
+	ins, err := collectInputs(e, args, o.maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	in := ins[0]
+	sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: o.maxBytes})
+	if sc == nil || hasErrors(ds) {
+		saved := o.format
+		o.format = "text"
+		err := o.emit(e, []report.FileResult{{Path: in.path, Source: in.data, Diags: ds}})
+		o.format = saved
+		if err != nil {
+			return nil, err
+		}
+		return nil, errFindings
+	}
+	return sc, nil
+}

@@ -5,8 +5,6 @@ import (
 
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/kernel"
-	"github.com/fencecheck/fencecheck/internal/model"
-	"github.com/fencecheck/fencecheck/internal/report"
 )
 
 func newGraph(e *env) *cobra.Command {
@@ -36,20 +34,13 @@ position that created it. --cycles keeps only what lies on cycles.`,
 			if err != nil {
 				return err
 			}
-			ins, err := collectInputs(e, args, o.maxBytes)
+			sc, err := o.loadOne(e, args)
 			if err != nil {
 				return err
 			}
-			in := ins[0]
-			sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: o.maxBytes})
 			w, closeFn, err := o.writer(e)
 			if err != nil {
 				return err
-			}
-			if sc == nil || hasErrors(ds) {
-				_ = report.Write(w, "text", []report.FileResult{{Path: in.path, Source: in.data, Diags: ds}}, report.Options{})
-				_ = closeFn()
-				return errFindings
 			}
 			g, _ := graph.Build(kernel.Compile(sc), m)
 			if o.format == "json" {
@@ -57,7 +48,7 @@ position that created it. --cycles keeps only what lies on cycles.`,
 			} else {
 				title := sc.File.Name.V
 				if title == "" {
-					title = in.path
+					title = sc.Path
 				}
 				var b []byte
 				if b, err = g.DOT(title+" ("+string(m)+" mode)", cycles); err == nil {

@@ -35,15 +35,8 @@ line and a caret. Exit status: 0 clean, 1 problems, 2 bad invocation, 3 fatal.`,
 				_, ds := model.Load(in.path, in.data, model.Options{MaxBytes: o.maxBytes})
 				results = append(results, report.FileResult{Path: in.path, Source: in.data, Diags: ds})
 			}
-			w, closeFn, err := o.writer(e)
-			if err != nil {
+			if err := o.emit(e, results); err != nil {
 				return err
-			}
-			if err := report.Write(w, o.format, results, report.Options{Color: o.useColor(w), Version: Version}); err != nil {
-				return fatalError{err}
-			}
-			if err := closeFn(); err != nil {
-				return fatalError{err}
 			}
 			if errs, warns := report.Count(results); errs+warns > 0 {
 				return errFindings

@@ -8,8 +8,6 @@ import (
 
 	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/kernel"
-	"github.com/fencecheck/fencecheck/internal/model"
-	"github.com/fencecheck/fencecheck/internal/report"
 )
 
 func newTrace(e *env) *cobra.Command {
@@ -32,20 +30,13 @@ names the schedule; --schedule K replays exactly that one.`,
 			if err := o.validate([]string{"text", "json"}); err != nil {
 				return err
 			}
-			ins, err := collectInputs(e, args, o.maxBytes)
+			sc, err := o.loadOne(e, args)
 			if err != nil {
 				return err
 			}
-			in := ins[0]
-			sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: o.maxBytes})
 			w, closeFn, err := o.writer(e)
 			if err != nil {
 				return err
-			}
-			if sc == nil || hasErrors(ds) {
-				_ = report.Write(w, "text", []report.FileResult{{Path: in.path, Source: in.data, Diags: ds}}, report.Options{Color: o.useColor(w)})
-				_ = closeFn()
-				return errFindings
 			}
 			if only >= schedules {
 				schedules = only + 1
@@ -56,9 +47,9 @@ names the schedule; --schedule K replays exactly that one.`,
 					File      string           `json:"file"`
 					Seed      uint64           `json:"seed"`
 					Schedules []*exec.Schedule `json:"schedules"`
-				}{in.path, seed, res.Schedules})
+				}{sc.Path, seed, res.Schedules})
 			} else {
-				_, err = fmt.Fprint(w, formatTrace(in.path, res))
+				_, err = fmt.Fprint(w, formatTrace(sc.Path, res))
 			}
 			if err != nil {
 				return fatalError{err}
