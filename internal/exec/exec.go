@@ -13,8 +13,9 @@ package exec
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
@@ -338,12 +339,7 @@ func (s *sim) actors() []actor {
 			out = append(out, actor{t: t})
 		}
 	}
-	names := make([]string, 0, len(s.engines))
-	for n := range s.engines {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(s.engines)) {
 		e := s.engines[n]
 		if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
 			out = append(out, actor{engine: n})
@@ -444,12 +440,7 @@ func (s *sim) faultPending(job string) bool {
 // fallback runs what only happens when nothing else can: a hung job's
 // timeout fires (R17), or a foreign fence is signalled by its driver.
 func (s *sim) fallback() bool {
-	names := make([]string, 0, len(s.engines))
-	for n := range s.engines {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(s.engines)) {
 		e := s.engines[n]
 		j := e.Head()
 		if j == "" {
@@ -973,14 +964,7 @@ func usageRank(u string) int {
 	return map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}[u]
 }
 
-func (s *sim) vmNames() []string {
-	out := make([]string, 0, len(s.vms))
-	for n := range s.vms {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func (s *sim) vmNames() []string { return slices.Sorted(maps.Keys(s.vms)) }
 
 func (s *sim) vm(name string) *hw.VM {
 	v := s.vms[name]

@@ -2,7 +2,8 @@ package graph
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	gg "gonum.org/v1/gonum/graph"
@@ -82,7 +83,7 @@ func (b *builder) recordIRQUsage(o kernel.Op, atomic bool, ctx string, declaredS
 // enabled, except that read-after-read on an rwlock cannot deadlock. A lock
 // declared irq_safe is always taken with interrupts disabled.
 func (b *builder) irqConflicts() {
-	for _, name := range sortedKeys(b.irqUse) {
+	for _, name := range slices.Sorted(maps.Keys(b.irqUse)) {
 		u := b.irqUse[name]
 		if len(u.inIRQ) == 0 || u.irqSafeAll || !u.outAny {
 			continue
@@ -97,15 +98,6 @@ func (b *builder) irqConflicts() {
 			Chain:   []diag.Step{{File: b.p.File, Pos: o.Pos, Path: o.InPath, Context: u.ctx, Message: o.Text}},
 			Hint:    "Take the lock with spin_lock_irqsave everywhere (declare it irq_safe) or move the work out of the IRQ/callback."})
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type resvFence struct {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -306,7 +308,7 @@ func (v *validator) checkPaths() {
 			case "unlock":
 				k := opVal.V
 				found := false
-				for _, hk := range sortedKeys(held) {
+				for _, hk := range slices.Sorted(maps.Keys(held)) {
 					if held[hk] > 0 && (hk == k || strings.HasPrefix(hk, k+"/")) {
 						held[hk]--
 						found = true
@@ -378,7 +380,7 @@ func (v *validator) checkPaths() {
 		state[name] = 2
 		return false
 	}
-	for _, name := range sortedKeys(calls) {
+	for _, name := range slices.Sorted(maps.Keys(calls)) {
 		if state[name] == 0 {
 			visit(name)
 		}
