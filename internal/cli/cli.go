@@ -92,9 +92,16 @@ func newRoot(e *env) *cobra.Command {
 		Long: `fencecheck checks a GPU driver design, written as a YAML scenario, for the
 deadlocks lockdep would report — and the fence-signalling ones it cannot see.
 
-  fencecheck lint   FILE|DIR|-   validate scenario files
-  fencecheck schema              print the JSON Schema of the format
+  fencecheck check  FILE|DIR|-   full analysis: deadlocks and rule violations (the CI gate)
+  fencecheck lint   FILE|DIR|-   parse and validate only
+  fencecheck test   FILE|DIR     compare findings with each scenario's expect: section
+  fencecheck trace  FILE         execute and print the timeline
+  fencecheck graph  FILE         dependency graph as Graphviz DOT or JSON
+  fencecheck gen    chain|random|driver   generate scenarios
+  fencecheck rules / explain ID  the rule catalog
+  fencecheck schema              JSON Schema of the scenario format
 
+Docs: docs/scenario-format.md, docs/model.md, docs/rules.md.
 Exit status: 0 clean, 1 findings, 2 bad invocation, 3 fatal error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -225,3 +225,30 @@ paths:
 		}
 	}
 }
+
+// TestIndefiniteAndRegistration covers FC013 (a signalling path waits on an
+// indefinite fence, R18) and FC014 (notifier registration under mmap_lock,
+// R27), each with its fixed counterpart.
+func TestIndefiniteAndRegistration(t *testing.T) {
+	cases := []struct {
+		name, src, rule string
+		want            bool
+	}{
+		{"wait on a user fence in signalling code", "fences: [{name: f}, {name: user_fence, indefinite: true}]\npaths:\n  - {name: p, context: worker, signals: [f], steps: [{wait: user_fence}]}\n", rules.IndefiniteFence, true},
+		{"wait on the user fence in the ioctl, before publication", "fences: [{name: f}, {name: user_fence, indefinite: true}]\npaths:\n  - {name: p, context: ioctl, steps: [{wait: user_fence}, {begin_signalling: f}, {end_signalling: f}]}\n", rules.IndefiniteFence, false},
+		{"register under mmap_lock", "devices: [{name: gpu}]\nuserptrs: [{name: u, device: gpu, notifier: inv}]\npaths:\n  - {name: inv, context: notifier, steps: []}\n  - {name: p, context: ioctl, steps: [{lock: mmap_lock}, {register_notifier: u}, {unlock: mmap_lock}]}\n", rules.RegisterUnderMM, true},
+		{"register before taking mmap_lock", "devices: [{name: gpu}]\nuserptrs: [{name: u, device: gpu, notifier: inv}]\npaths:\n  - {name: inv, context: notifier, steps: []}\n  - {name: p, context: ioctl, steps: [{register_notifier: u}, {lock: mmap_lock}, {unlock: mmap_lock}]}\n", rules.RegisterUnderMM, false},
+	}
+	for _, c := range cases {
+		_, ds := analyse(t, c.src, graph.Precise)
+		got := false
+		for _, d := range ds {
+			if d.Rule == c.rule {
+				got = true
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s: %s reported=%v, want %v (%s)", c.name, c.rule, got, c.want, rulesOf(ds))
+		}
+	}
+}
