@@ -62,8 +62,8 @@ func (g *Graph) Cycles() []Cycle {
 		if e.From == e.To {
 			continue // self-loops are one-node cycles, reported below; simple graphs reject them
 		}
-		u, v := g.nodes[e.From].id, g.nodes[e.To].id
-		for _, rec := range []bool{false, true} {
+		u, v := e.from.id, e.to.id
+		for _, rec := range [2]bool{false, true} {
 			if rec && e.Shared {
 				continue // -(xR)-> followed by -(Sx)->: not a strong path
 			}

@@ -76,6 +76,8 @@ type Edge struct {
 	// seq is the order the edge was first recorded (lockdep reports the
 	// cycle when its last edge is added).
 	seq int
+	// from and to are the endpoints, so hot loops need no name lookups.
+	from, to *Node
 }
 
 // Node is a graph vertex.
@@ -98,6 +100,7 @@ type Graph struct {
 	// lockdep keeps the first trace per dependency.
 	dedupe map[edgeKey]*Edge
 	sorted []*Edge
+	idsFor int
 	frozen bool
 }
 
@@ -140,6 +143,7 @@ func (g *Graph) AddEdge(e Edge) bool {
 	}
 	ep := &e
 	ep.seq = len(g.edges)
+	ep.from, ep.to = g.nodes[e.From], g.nodes[e.To]
 	g.dedupe[k] = ep
 	g.edges = append(g.edges, ep)
 	return true
@@ -159,13 +163,16 @@ func (g *Graph) Edges() []*Edge {
 	if g.sorted != nil && len(g.sorted) == len(g.edges) {
 		return g.sorted
 	}
+	g.assignIDs()
 	out := append([]*Edge(nil), g.edges...)
+	// Node IDs follow name order, so comparing IDs orders by name without
+	// comparing strings.
 	slices.SortFunc(out, func(a, b *Edge) int {
-		if c := strings.Compare(a.From, b.From); c != 0 {
-			return c
+		if a.from.id != b.from.id {
+			return int(a.from.id - b.from.id)
 		}
-		if c := strings.Compare(a.To, b.To); c != 0 {
-			return c
+		if a.to.id != b.to.id {
+			return int(a.to.id - b.to.id)
 		}
 		if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
 			return c
@@ -179,16 +186,25 @@ func (g *Graph) Edges() []*Edge {
 // Node returns a node by name.
 func (g *Graph) Node(name string) *Node { return g.nodes[name] }
 
-// freeze assigns deterministic IDs (sorted names → 0..n-1) and builds the
-// gonum multigraph, one line per edge.
+// assignIDs numbers the nodes in name order (deterministic IDs for gonum
+// and DOT), once the node set is final.
+func (g *Graph) assignIDs() {
+	if g.idsFor == len(g.order) {
+		return
+	}
+	g.idsFor = len(g.order)
+	for i, n := range g.Nodes() {
+		n.id = int64(i)
+	}
+}
+
+// freeze assigns deterministic node and edge IDs.
 func (g *Graph) freeze() {
 	if g.frozen {
 		return
 	}
 	g.frozen = true
-	for i, n := range g.Nodes() {
-		n.id = int64(i)
-	}
+	g.assignIDs()
 	for i, e := range g.Edges() {
 		e.id = int64(i)
 	}
