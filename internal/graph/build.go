@@ -31,7 +31,7 @@ const conservativeWeight = 8
 // locks in IRQ context, ww_mutex misuse, notifier registration under
 // mmap_lock).
 func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
-	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}}
+	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: map[string]nodeInfo{}}
 	b.prelude()
 	b.collectResvFences()
 	for _, t := range p.Threads {
@@ -111,6 +111,7 @@ type builder struct {
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
 	irqUse     map[string]*irqUse
+	cache      map[string]nodeInfo
 }
 
 // mapNode maps a node name to the graph node for the mode, and says whether
@@ -144,10 +145,33 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 	return name, KindLock
 }
 
-func (b *builder) node(name string) string {
-	n, k := b.mapNode(name)
-	b.g.AddNode(n, k)
-	return n
+// nodeInfo is a name resolved once: its graph node for the mode, and the
+// kind of the name itself (a fence stays a fence even when lockdep mode
+// collapses it into dma_fence_map).
+type nodeInfo struct {
+	n    *Node
+	kind NodeKind
+}
+
+func (b *builder) info(name string) nodeInfo {
+	if ni, ok := b.cache[name]; ok {
+		return ni
+	}
+	m, k := b.mapNode(name)
+	_, own := b.mapNodePrecise(name)
+	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own}
+	b.cache[name] = ni
+	return ni
+}
+
+func (b *builder) node(name string) string { return b.info(name).n.Name }
+
+// mapNodePrecise is the kind a name has before any lockdep collapsing.
+func (b *builder) mapNodePrecise(name string) (string, NodeKind) {
+	saved := b.mode
+	b.mode = Precise
+	defer func() { b.mode = saved }()
+	return b.mapNode(name)
 }
 
 // prelude adds the kernel's fixed orders (primer 1.3.1, 1.9): what
@@ -216,6 +240,7 @@ func (b *builder) collectResvFences() {
 var usageRank = map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}
 
 type heldLock struct {
+	ni        nodeInfo
 	name      string // graph node
 	orig      string
 	shared    bool
@@ -271,23 +296,21 @@ func (w *walker) isHeld(node string) int {
 
 // addEdges records held → to from the most recent held lock, continuing
 // through held trylocks (lockdep's check_prevs_add, primer 4.1).
-func (w *walker) addEdges(held []heldLock, to string, recursive bool, kind EdgeKind, o kernel.Op, weight int) {
+func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind EdgeKind, o kernel.Op, weight int) {
 	for i := len(held) - 1; i >= 0; i-- {
 		h := held[i]
 		if h.unpub {
 			continue
 		}
 		k := kind
-		_, fromK := w.b.mapNode(h.orig)
-		_, toK := w.b.mapNode(to)
-		if kind == EdgeWait && fromK == KindFence && toK == KindFence {
+		if kind == EdgeWait && h.ni.kind == KindFence && to.kind == KindFence {
 			k = EdgeFence // a wait inside a signalling section: R7
 		}
 		ctx := o.Context
 		if ctx == "" {
 			ctx = w.t.Context
 		}
-		w.b.g.AddEdge(Edge{From: h.name, To: to, Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
+		w.b.g.addEdge(h.ni.n, to.n, Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
 			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight})
 		if !h.try {
 			break
@@ -296,12 +319,13 @@ func (w *walker) addEdges(held []heldLock, to string, recursive bool, kind EdgeK
 }
 
 func (w *walker) beginSection(o kernel.Op) {
-	node := w.b.node(o.Lock)
+	ni := w.b.info(o.Lock)
+	node := ni.n.Name
 	if w.b.mode == Lockdep && w.isHeld(node) >= 0 {
 		return // dma_fence_begin_signalling() nests: no new acquire
 	}
 	// A read trylock: no edge into the section (case 29).
-	w.held = append(w.held, heldLock{name: node, orig: o.Lock, shared: true, try: true, section: true, pos: o.Pos, text: o.Text})
+	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: true, section: true, pos: o.Pos, text: o.Text})
 }
 
 func (w *walker) endSection(o kernel.Op) {
@@ -334,9 +358,9 @@ func (w *walker) sleeping(o kernel.Op, what string) {
 }
 
 func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
-	node := w.b.node(o.Lock)
-	_, nk := w.b.mapNode(o.Lock)
-	collapsed := w.b.mode == Lockdep && nk == KindPseudo && node != o.Lock
+	ni := w.b.info(o.Lock)
+	node := ni.n.Name
+	collapsed := w.b.mode == Lockdep && ni.n.Kind == KindPseudo && node != o.Lock
 	if collapsed && w.isHeld(node) >= 0 {
 		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
 	}
@@ -363,7 +387,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
 		}
 	}
-	h := heldLock{name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
+	h := heldLock{ni: ni, name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
 		try: o.Try, unpub: o.Unpublished, ctx: o.Ctx, pos: o.Pos, text: o.Text}
 	if !o.Try && !o.Unpublished {
 		if i := w.isHeld(node); i >= 0 {
@@ -383,7 +407,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 				})
 			}
 		}
-		w.addEdges(w.held, node, h.recursive, kind, o, 1)
+		w.addEdges(w.held, ni, h.recursive, kind, o, 1)
 	}
 	w.held = append(w.held, h)
 }
@@ -412,8 +436,7 @@ func (w *walker) release(lock string) {
 // touch is an acquire immediately followed by a release (might_lock, the
 // reclaim annotations, a fence wait).
 func (w *walker) touch(o kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
-	node := w.b.node(lock)
-	w.addEdges(held, node, false, kind, o, weight)
+	w.addEdges(held, w.b.info(lock), false, kind, o, weight)
 }
 
 func (w *walker) inReclaim() bool {

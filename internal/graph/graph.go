@@ -85,7 +85,13 @@ type Node struct {
 	Name string
 	Kind NodeKind
 	id   int64
+	// out holds the node's outgoing edges while it has few, so that the
+	// duplicate check stays in cache; high-degree nodes use the graph map.
+	out []*Edge
 }
+
+// smallDegree bounds the linear duplicate scan per node.
+const smallDegree = 16
 
 // ID implements graph.Node.
 func (n *Node) ID() int64 { return n.id }
@@ -105,7 +111,7 @@ type Graph struct {
 }
 
 type edgeKey struct {
-	from, to          string
+	from, to          *Node
 	shared, recursive bool
 }
 
@@ -129,22 +135,50 @@ func (g *Graph) AddNode(name string, kind NodeKind) *Node {
 // whether the edge is new. Self-edges are not recorded: recursive
 // acquisition is detected at acquisition time (lockdep's check_deadlock).
 func (g *Graph) AddEdge(e Edge) bool {
-	if e.From == e.To && !(e.Kind == EdgeFence && g.nodes[e.From] != nil && g.nodes[e.From].Kind == KindFence) {
+	from, to := g.nodes[e.From], g.nodes[e.To]
+	if from == nil || to == nil {
+		return false
+	}
+	return g.addEdge(from, to, e)
+}
+
+// addEdge is AddEdge with the endpoints already resolved; the walk calls it
+// once per dependency, so it avoids name lookups.
+func (g *Graph) addEdge(from, to *Node, e Edge) bool {
+	if from == to && !(e.Kind == EdgeFence && from.Kind == KindFence) {
 		// A fence whose signalling waits for itself is kept: it is the
 		// shortest possible cycle. Lock self-edges are recursive locking.
 		return false
 	}
-	k := edgeKey{e.From, e.To, e.Shared, e.Recursive}
-	if _, ok := g.dedupe[k]; ok {
+	k := edgeKey{from, to, e.Shared, e.Recursive}
+	if len(from.out) < smallDegree {
+		for _, o := range from.out {
+			if o.to == to && o.Shared == e.Shared && o.Recursive == e.Recursive {
+				return false
+			}
+		}
+	} else if _, ok := g.dedupe[k]; ok {
 		return false
 	}
 	if e.Weight == 0 {
 		e.Weight = 1
 	}
+	e.From, e.To = from.Name, to.Name
 	ep := &e
 	ep.seq = len(g.edges)
-	ep.from, ep.to = g.nodes[e.From], g.nodes[e.To]
-	g.dedupe[k] = ep
+	ep.from, ep.to = from, to
+	switch {
+	case len(from.out) < smallDegree-1:
+		from.out = append(from.out, ep)
+	case len(from.out) == smallDegree-1:
+		// Switch this node to the map: move its edges there.
+		from.out = append(from.out, ep)
+		for _, o := range from.out {
+			g.dedupe[edgeKey{o.from, o.to, o.Shared, o.Recursive}] = o
+		}
+	default:
+		g.dedupe[k] = ep
+	}
 	g.edges = append(g.edges, ep)
 	return true
 }
