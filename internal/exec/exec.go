@@ -543,6 +543,12 @@ func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
 // readyJobs starts run_job for every submitted job whose dependencies have
 // all signalled (drm_sched resolves dependencies before run_job, primer 1.6).
 func (s *sim) readyJobs() {
+	busy := map[string]bool{} // schedulers whose run_job is running
+	for _, js := range s.jobs {
+		if js.runThread != nil && !js.runThread.done {
+			busy[js.info.Scheduler] = true
+		}
+	}
 	for _, name := range s.p.JobOrder {
 		js := s.jobs[name]
 		if !js.submitted || js.started {
@@ -568,15 +574,14 @@ func (s *sim) readyJobs() {
 				ready = false
 			}
 		}
-		for _, other := range s.jobs {
-			if other.runThread != nil && !other.runThread.done && other.info.Scheduler == js.info.Scheduler && js.info.Scheduler != "" {
-				ready = false
-			}
+		if js.info.Scheduler != "" && busy[js.info.Scheduler] {
+			ready = false
 		}
 		if !ready {
 			continue
 		}
 		js.started = true
+		busy[js.info.Scheduler] = true
 		th := s.roleThread("job-run:" + name)
 		if th == nil {
 			th = &kernel.Thread{Name: "run_job(" + name + ")", Context: model.CtxRunJob, Pos: js.info.Pos}
