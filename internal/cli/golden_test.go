@@ -138,3 +138,55 @@ func TestDOTRenders(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileNamesAreEscaped: names from the scenario reach DOT, JSON and
+// SARIF escaped — quotes, braces, newlines, arrows and non-ASCII.
+func TestHostileNamesAreEscaped(t *testing.T) {
+	src := `fencecheck: 1
+locks:
+  - {name: "a\"b{c}", kind: mutex}
+  - {name: "x -> y\ny; digraph z {", kind: mutex}
+  - {name: "é€ <html>&", kind: mutex}
+paths:
+  - {name: p1, context: ioctl, steps: [{lock: "a\"b{c}"}, {lock: "x -> y\ny; digraph z {"}, {unlock: "x -> y\ny; digraph z {"}, {unlock: "a\"b{c}"}]}
+  - {name: p2, context: ioctl, steps: [{lock: "x -> y\ny; digraph z {"}, {lock: "é€ <html>&"}, {unlock: "é€ <html>&"}, {unlock: "x -> y\ny; digraph z {"}]}
+  - {name: p3, context: ioctl, steps: [{lock: "é€ <html>&"}, {lock: "a\"b{c}"}, {unlock: "a\"b{c}"}, {unlock: "é€ <html>&"}]}
+`
+	code, out, errOut := run(t, src, "graph", "-")
+	if code != ExitOK {
+		t.Fatalf("graph: exit %d %s", code, errOut)
+	}
+	if dot, err := exec.LookPath("dot"); err == nil {
+		cmd := exec.Command(dot, "-Tsvg")
+		cmd.Stdin = bytes.NewReader([]byte(out))
+		if svg, err := cmd.Output(); err != nil || !bytes.Contains(svg, []byte("<svg")) {
+			t.Errorf("graphviz rejects the escaped DOT: %v\n%s", err, out)
+		}
+	} else {
+		t.Fatal("graphviz 'dot' not found")
+	}
+	_, out, _ = run(t, src, "check", "--format", "json", "-")
+	var rep struct {
+		Files []struct{ Findings []struct{ Cycle []string } }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON does not parse: %v", err)
+	}
+	if len(rep.Files[0].Findings) == 0 || len(rep.Files[0].Findings[0].Cycle) != 3 {
+		t.Fatalf("want the three-lock cycle, got %+v", rep)
+	}
+	names := map[string]bool{}
+	for _, n := range rep.Files[0].Findings[0].Cycle {
+		names[n] = true
+	}
+	for _, n := range []string{"a\"b{c}", "x -> y\ny; digraph z {", "é€ <html>&"} {
+		if !names[n] {
+			t.Errorf("JSON lost the name %q: %v", n, rep.Files[0].Findings[0].Cycle)
+		}
+	}
+	_, out, _ = run(t, src, "check", "--format", "sarif", "-")
+	var doc any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("SARIF does not parse: %v", err)
+	}
+}
