@@ -112,7 +112,8 @@ func (v *VM) Reachable(obj string) string {
 // Update applies a VM_BIND operation to the VA tree with gpuvm's split and
 // merge semantics (primer 1.11): map inserts [start,end) after splitting any
 // overlapping mapping into prev/next remainders; unmap removes the range,
-// keeping the non-overlapping remainders; remap is unmap then map.
+// keeping the non-overlapping remainders; remap is unmap then map; a mapping
+// contiguous with a neighbour of the same object merges with it.
 func (v *VM) Update(op string, start, end int64, obj string) {
 	if end <= start {
 		return
@@ -134,7 +135,17 @@ func (v *VM) Update(op string, start, end int64, obj string) {
 		out = append(out, Mapping{Start: start, End: end, Obj: obj})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
-	v.Tree = out
+	// Merge: contiguous mappings of the same object become one gpuva, as
+	// drm_gpuvm_sm_map() does when a new mapping extends a neighbour.
+	merged := out[:0]
+	for _, m := range out {
+		if n := len(merged); n > 0 && merged[n-1].Obj == m.Obj && merged[n-1].End == m.Start {
+			merged[n-1].End = m.End
+			continue
+		}
+		merged = append(merged, m)
+	}
+	v.Tree = merged
 }
 
 // Memory tracks backing pages of buffers and userptrs.

@@ -26,6 +26,17 @@ func TestVMUpdateSplitMerge(t *testing.T) {
 	if !reflect.DeepEqual(v.Tree, want) {
 		t.Fatalf("remap: got %+v want %+v", v.Tree, want)
 	}
+	// Merge: mapping the same object next to itself extends the gpuva.
+	v.Update("map", 0x4000, 0x6000, "bo3")
+	want = []Mapping{{0x0, 0x6000, "bo3"}}
+	if !reflect.DeepEqual(v.Tree, want) {
+		t.Fatalf("merge: got %+v want %+v", v.Tree, want)
+	}
+	// ... but not next to another object.
+	v.Update("map", 0x6000, 0x7000, "bo4")
+	if len(v.Tree) != 2 {
+		t.Fatalf("different objects must not merge: %+v", v.Tree)
+	}
 }
 
 func TestPTEAndTLB(t *testing.T) {
