@@ -252,3 +252,71 @@ func TestIndefiniteAndRegistration(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonicalClassification: one minimal design per canonical cycle of
+// the primer (section 3), each classified as that shape.
+func TestCanonicalClassification(t *testing.T) {
+	cases := []struct{ shape, src string }{
+		{"C1", `locks: [{name: A, kind: mutex}]
+fences: [{name: f}]
+paths:
+  - {name: waiter, context: ioctl, steps: [{lock: A}, {wait: f}, {unlock: A}]}
+  - {name: signaller, context: worker, signals: [f], steps: [{lock: A}, {unlock: A}]}
+`},
+		{"C2", `buffers: [{name: bo}]
+fences: [{name: f}]
+paths:
+  - {name: signaller, context: worker, signals: [f], steps: [{lock: bo}, {unlock: bo}]}
+`},
+		{"C3", `fences: [{name: f}]
+paths:
+  - {name: signaller, context: worker, signals: [f], steps: [{alloc: GFP_KERNEL}]}
+`},
+		{"C4", `fences: [{name: f}]
+paths:
+  - {name: signaller, context: worker, signals: [f], steps: [{alloc: GFP_NOIO}]}
+`},
+		{"C6/C9", `locks: [{name: notifier_lock, kind: rwsem}]
+devices: [{name: gpu}]
+userptrs: [{name: u, device: gpu, notifier: inv}]
+paths:
+  - {name: inv, context: notifier, steps: [{lock: notifier_lock}, {unlock: notifier_lock}]}
+  - {name: exec, context: ioctl, steps: [{lock: notifier_lock, mode: read}, {alloc: GFP_KERNEL}, {unlock: notifier_lock}]}
+`},
+		{"C7", `buffers: [{name: bo}]
+paths:
+  - {name: gup_under_resv, context: ioctl, steps: [{lock: bo}, {lock: mmap_lock, mode: read}, {unlock: mmap_lock}, {unlock: bo}]}
+`},
+		{"C8", `buffers: [{name: bo}]
+shrinkers: [{name: s, scan: scan}]
+paths:
+  - {name: scan, context: shrinker_scan, steps: [{lock: bo}, {unlock: bo}]}
+`},
+		{"C13", `locks: [{name: L, kind: mutex}]
+paths:
+  - {name: work, context: worker, steps: [{lock: L}, {unlock: L}]}
+  - {name: teardown, context: ioctl, steps: [{lock: L}, {flush_work: work}, {unlock: L}]}
+`},
+		{"lock-order inversion", `locks: [{name: A, kind: mutex}, {name: B, kind: mutex}]
+paths:
+  - {name: p, context: ioctl, steps: [{lock: A}, {lock: B}, {unlock: B}, {unlock: A}]}
+  - {name: q, context: ioctl, steps: [{lock: B}, {lock: A}, {unlock: A}, {unlock: B}]}
+`},
+	}
+	for _, c := range cases {
+		_, ds := analyse(t, c.src, graph.Precise)
+		var got []string
+		ok := false
+		for _, d := range ds {
+			if d.Rule == rules.Cycle {
+				got = append(got, d.Canonical)
+				if strings.HasPrefix(d.Canonical, c.shape) {
+					ok = true
+				}
+			}
+		}
+		if !ok {
+			t.Errorf("%s: classified as %q (%s)", c.shape, got, rulesOf(ds))
+		}
+	}
+}
