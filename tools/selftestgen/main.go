@@ -129,7 +129,7 @@ func single(file, fn, what string, locks map[string]string, steps []step, succes
 		paths: map[string]pathDef{"selftest": {context: "kthread", steps: steps}}, pathOrder: []string{"selftest"}}
 }
 
-func main() {
+func allCases() []testcase {
 	var cases []testcase
 	patterns := []struct{ name, pairs, what string }{
 		{"ABBA", "AB BA", "A-B-B-A deadlock: LOCK_UNLOCK_2(A, B); LOCK_UNLOCK_2(B, A)."},
@@ -204,19 +204,37 @@ func main() {
 		}
 	}
 	cases = append(cases, wwCases()...)
-	for _, tc := range cases {
+	return cases
+}
+
+// generate writes every case below root and returns the paths written.
+func generate(root string) ([]string, error) {
+	var written []string
+	for _, tc := range allCases() {
 		dir := tc.dir
 		if dir == "" {
 			dir = "scenarios/lockdep-selftest"
 		}
+		dir = filepath.Join(root, dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			panic(err)
+			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(dir, tc.file), []byte(tc.yaml()), 0o644); err != nil {
-			panic(err)
+		p := filepath.Join(dir, tc.file)
+		if err := os.WriteFile(p, []byte(tc.yaml()), 0o644); err != nil {
+			return nil, err
 		}
+		written = append(written, p)
 	}
-	fmt.Printf("wrote %d test cases\n", len(cases))
+	return written, nil
+}
+
+func main() {
+	written, err := generate(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "selftestgen:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("wrote %d test cases\n", len(written))
 }
 
 // wwCases ports the ww_mutex matrix of ww_tests(): o and o2 are ww_mutexes
