@@ -41,7 +41,7 @@ names the schedule; --schedule K replays exactly that one.`,
 			if only >= schedules {
 				schedules = only + 1
 			}
-			res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: schedules, Seed: seed, Only: only})
+			res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: schedules, Seed: seed, Only: only, Trace: true})
 			if o.format == "json" {
 				err = encodeJSONTo(w, struct {
 					File      string           `json:"file"`

@@ -13,7 +13,6 @@ package exec
 
 import (
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -30,7 +29,10 @@ type Options struct {
 	Schedules int    // number of schedules (default 1: FIFO only)
 	Seed      uint64 // seed of the random schedules
 	Only      int    // run only this schedule (for replay); -1 for all
-	MaxSteps  int    // per schedule (default 200000)
+	MaxSteps  int    // per schedule (default: proportional to the program)
+	// Trace keeps every event (fencecheck trace); without it only the
+	// findings are kept, so large designs run in bounded memory.
+	Trace bool
 }
 
 // Event is one step of the execution.
@@ -69,7 +71,7 @@ func Run(p *kernel.Program, opt Options) *Result {
 		opt.Schedules = 1
 	}
 	if opt.MaxSteps <= 0 {
-		opt.MaxSteps = 200000
+		opt.MaxSteps = stepBudget(p)
 	}
 	res := &Result{Seed: opt.Seed}
 	seen := map[string]bool{}
@@ -94,6 +96,22 @@ func Run(p *kernel.Program, opt Options) *Result {
 	}
 	diag.Sort(res.Findings)
 	return res
+}
+
+// stepBudget bounds one schedule: every op of every thread, plus one direct
+// reclaim (every shrinker and notifier) per allocation site, with a wide
+// margin. It only guards against livelock; a correct design never gets near.
+func stepBudget(p *kernel.Program) int {
+	ops, allocs := 0, 0
+	for _, t := range p.Threads {
+		ops += len(t.Entry) + len(t.Ops)
+		for _, o := range t.Ops {
+			if o.Kind == kernel.OpAlloc || o.Kind == kernel.OpReserve {
+				allocs++
+			}
+		}
+	}
+	return 100000 + 10*(ops+allocs*(len(p.Reclaim)+1))
 }
 
 type frame struct {
@@ -133,11 +151,13 @@ type thread struct {
 	slow    string // lock instance to take first after a ww backoff
 	// faultStarted: a fault-handler thread has seen its fault.
 	faultStarted bool
+	// woken: something the thread is blocked on changed (a lock was
+	// released, a fence signalled) since it blocked, so it is worth
+	// re-checking; threads that were not woken are skipped cheaply.
+	woken bool
 	// readBegin records, per userptr, where mmu_interval_read_begin ran
 	// and the sequence it saw, so a failed read_retry can loop (R10).
 	readBegin map[string]readMark
-	// reclaimed marks allocation sites that already entered reclaim.
-	reclaimed map[model.Pos]bool
 	// invalActive: userptrs this thread is invalidating until range_end.
 	invalActive []string
 }
@@ -193,6 +213,16 @@ type sim struct {
 	events   []Event
 	findings []diag.Diagnostic
 	reported map[string]bool
+	live     []*thread // threads not yet done, in creation order
+	// engineNames and vmList are the engines' and VMs' names, sorted.
+	engineNames, vmList []string
+	// lockWaiters and fenceWaiters are the wait queues (by lock instance
+	// and fence).
+	lockWaiters  map[string][]*thread
+	fenceWaiters map[string][]*thread
+	// reclaimed marks allocation sites that already entered reclaim.
+	reclaimed map[model.Pos]bool
+	steps     int // events so far (also when not tracing)
 	// entityQ is each entity's push order; seqno is each armed job fence's
 	// sequence number, assigned at drm_sched_job_arm (primer 1.2).
 	entityQ  map[string][]string
@@ -209,7 +239,8 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 		lastSeq: map[string]int64{}, resv: map[string][]resvEntry{}, slots: map[string]int{},
 		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, vms: map[string]*hw.VM{},
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
-		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{}}
+		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
+		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{}}
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
 			s.seqno[name] = fi.Seqno
@@ -250,10 +281,15 @@ func (s *sim) spawn(t *kernel.Thread, role string) *thread {
 	ops = append(ops, t.Ops...)
 	th.frames = []*frame{{ops: ops}}
 	s.threads = append(s.threads, th)
+	s.live = append(s.live, th)
 	return th
 }
 
 func (s *sim) event(t *thread, kind, text string, pos model.Pos) {
+	s.steps++
+	if !s.opt.Trace {
+		return
+	}
 	ev := Event{Seq: len(s.events) + 1, Kind: kind, Text: text, Pos: pos}
 	if t != nil {
 		ev.Thread, ev.Context = t.name, t.context
@@ -302,9 +338,17 @@ func (s *sim) runnable(t *thread) bool {
 	b := t.blocked
 	switch b.kind {
 	case "lock":
-		return s.canLock(t, b.inst, b.op.Mode)
+		if !t.woken {
+			return false
+		}
+		if s.canLock(t, b.inst, b.op.Mode) {
+			return true
+		}
+		// Another thread took the lock first: wait for the next release.
+		s.block(t, b)
+		return false
 	case "fence":
-		return s.fences[b.fence]
+		return t.woken && s.fences[b.fence]
 	case "work":
 		for _, o := range s.threads {
 			if o.worker == b.inst && !o.done {
@@ -322,6 +366,25 @@ func (s *sim) runnable(t *thread) bool {
 	return true
 }
 
+// block parks t on what it waits for; a lock or fence wait is re-checked
+// only once that lock is released or that fence signals.
+func (s *sim) block(t *thread, b *blockOn) {
+	t.blocked, t.woken = b, false
+	switch b.kind {
+	case "lock":
+		s.lockWaiters[b.inst] = append(s.lockWaiters[b.inst], t)
+	case "fence":
+		s.fenceWaiters[b.fence] = append(s.fenceWaiters[b.fence], t)
+	}
+}
+
+func (s *sim) wake(waiters map[string][]*thread, key string) {
+	for _, w := range waiters[key] {
+		w.woken = true
+	}
+	delete(waiters, key)
+}
+
 // published says whether userspace can hold the fence yet: a job's fence
 // exists once the job is armed; other fences exist from the start.
 func (s *sim) published(fence string) bool {
@@ -334,12 +397,26 @@ func (s *sim) published(fence string) bool {
 
 func (s *sim) actors() []actor {
 	var out []actor
-	for _, t := range s.threads {
-		if s.runnable(t) {
-			out = append(out, actor{t: t})
+	// Drop finished threads from the live list, keeping creation order.
+	live := s.live[:0]
+	for _, t := range s.live {
+		if !t.done {
+			live = append(live, t)
 		}
 	}
-	for _, n := range slices.Sorted(maps.Keys(s.engines)) {
+	s.live = live
+	for _, t := range s.live {
+		if s.runnable(t) {
+			out = append(out, actor{t: t})
+			if s.rng == nil {
+				break // FIFO: the oldest runnable thread is the only candidate
+			}
+		}
+	}
+	if s.rng == nil && len(out) > 0 {
+		return out
+	}
+	for _, n := range s.engineNames {
 		e := s.engines[n]
 		if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
 			out = append(out, actor{engine: n})
@@ -440,7 +517,7 @@ func (s *sim) faultPending(job string) bool {
 // fallback runs what only happens when nothing else can: a hung job's
 // timeout fires (R17), or a foreign fence is signalled by its driver.
 func (s *sim) fallback() bool {
-	for _, n := range slices.Sorted(maps.Keys(s.engines)) {
+	for _, n := range s.engineNames {
 		e := s.engines[n]
 		j := e.Head()
 		if j == "" {
@@ -489,6 +566,7 @@ func (s *sim) engineOf(j *jobState) *hw.Engine {
 	if e == nil {
 		e = &hw.Engine{Name: name}
 		s.engines[name] = e
+		s.engineNames = insertSorted(s.engineNames, name)
 	}
 	return e
 }
@@ -533,6 +611,7 @@ func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
 		}
 	}
 	s.fences[fence] = true
+	s.wake(s.fenceWaiters, fence)
 	s.event(t, "signal", why+": dma_fence_signal("+fence+")", pos)
 	if th := s.roleThread("fence-cb:" + fence); th != nil {
 		s.spawn(th, "callback")
@@ -643,6 +722,7 @@ func (s *sim) drop(t *thread, inst string) {
 	if l == nil {
 		return
 	}
+	s.wake(s.lockWaiters, inst)
 	if l.writer == t.id {
 		l.writer, l.ticket = -1, 0
 	} else if l.readers[t.id] > 0 {
@@ -786,7 +866,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.event(t, "scope", o.Text, o.Pos)
 	case kernel.OpWait:
 		if !s.fences[o.Fence] {
-			t.blocked = &blockOn{kind: "fence", fence: o.Fence, op: o}
+			s.block(t, &blockOn{kind: "fence", fence: o.Fence, op: o})
 			return false
 		}
 		s.event(t, "wait", o.Text+" (signalled)", o.Pos)
@@ -797,7 +877,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		}
 		for _, e := range s.resv[o.Obj] {
 			if usageRank(e.usage) <= usageRank(usage) && !s.fences[e.fence] {
-				t.blocked = &blockOn{kind: "fence", fence: e.fence, op: o}
+				s.block(t, &blockOn{kind: "fence", fence: e.fence, op: o})
 				return false
 			}
 		}
@@ -969,13 +1049,21 @@ func usageRank(u string) int {
 	return map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}[u]
 }
 
-func (s *sim) vmNames() []string { return slices.Sorted(maps.Keys(s.vms)) }
+func (s *sim) vmNames() []string { return s.vmList }
+
+// insertSorted adds name to a sorted slice (engines and VMs are few and
+// created rarely; lookups happen every step).
+func insertSorted(list []string, name string) []string {
+	i, _ := slices.BinarySearch(list, name)
+	return slices.Insert(list, i, name)
+}
 
 func (s *sim) vm(name string) *hw.VM {
 	v := s.vms[name]
 	if v == nil {
 		v = hw.NewVM(name)
 		s.vms[name] = v
+		s.vmList = insertSorted(s.vmList, name)
 	}
 	return v
 }
@@ -1062,18 +1150,15 @@ func (s *sim) alloc(t *thread, o kernel.Op) {
 		return
 	}
 	// Reclaim frees memory: an allocation site that has entered direct
-	// reclaim once succeeds afterwards, so retry loops (read_retry after an
-	// invalidation) make progress.
-	if t.reclaimed[o.Pos] {
+	// reclaim once succeeds afterwards, for every thread, so retry loops
+	// (read_retry after an invalidation) make progress.
+	if s.reclaimed[o.Pos] {
 		return
 	}
 	if s.rng != nil && s.rng.IntN(2) == 0 {
 		return
 	}
-	if t.reclaimed == nil {
-		t.reclaimed = map[model.Pos]bool{}
-	}
-	t.reclaimed[o.Pos] = true
+	s.reclaimed[o.Pos] = true
 	body := append([]kernel.Op(nil), s.p.Reclaim...)
 	for i := range body {
 		if body[i].Pos == (model.Pos{}) {
@@ -1122,12 +1207,12 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 			s.event(t, "backoff", fmt.Sprintf("%s: -EDEADLK (older ticket holds it); unlock all and retry with %s first", o.Text, inst), o.Pos)
 			t.slow = inst
 			f.pc = t.ctxPC[o.Ctx]
-			t.blocked = &blockOn{kind: "lock", inst: inst, op: o}
+			s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
 			// The slow lock is taken when the thread next runs.
 			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), o), f.ops[f.pc:]...)
 			return false
 		}
-		t.blocked = &blockOn{kind: "lock", inst: inst, op: o}
+		s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
 		return false
 	}
 	if t.slow == inst {

@@ -199,7 +199,7 @@ workload:
 `
 
 func TestDrmExecBacksOffAndCompletes(t *testing.T) {
-	res := exec.Run(compile(t, contention), exec.Options{Schedules: 32, Seed: 7, Only: -1})
+	res := exec.Run(compile(t, contention), exec.Options{Schedules: 32, Seed: 7, Only: -1, Trace: true})
 	backoffs := 0
 	for _, s := range res.Schedules {
 		if s.Outcome != "completed" {
@@ -284,7 +284,7 @@ func TestTracesAreDeterministic(t *testing.T) {
 	sc, _ := model.Load("seed01.yaml", data, model.Options{})
 	var first []byte
 	for i := 0; i < 5; i++ {
-		res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: 6, Seed: 3, Only: -1})
+		res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: 6, Seed: 3, Only: -1, Trace: true})
 		b, _ := json.Marshal(res.Schedules)
 		if i == 0 {
 			first = b
