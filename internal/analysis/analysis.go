@@ -23,6 +23,24 @@ type Options struct {
 // FIFO plus seven random ones.
 const DefaultSchedules = 8
 
+// AutoSchedules keeps the default exploration for designs of ordinary size
+// and shrinks it (never below FIFO plus one random schedule) for very large
+// generated designs, where each schedule costs seconds; --schedules
+// overrides it.
+func AutoSchedules(p *kernel.Program) int {
+	ops := 0
+	for _, t := range p.Threads {
+		if t.Workload {
+			ops += len(t.Ops)
+		}
+	}
+	const budget = 8 * 5000 // workload ops x schedules explored by default
+	if ops <= budget/DefaultSchedules {
+		return DefaultSchedules
+	}
+	return max(2, budget/ops)
+}
+
 // Result is the outcome for one scenario.
 type Result struct {
 	Program *kernel.Program
@@ -40,7 +58,7 @@ func Run(sc *model.Scenario, opt Options) *Result {
 	g, ds := graph.Build(prog, opt.Mode)
 	ds = append(ds, g.Findings(sc.Path)...)
 	if opt.Schedules == 0 {
-		opt.Schedules = DefaultSchedules
+		opt.Schedules = AutoSchedules(prog)
 	}
 	if opt.Seed == 0 {
 		opt.Seed = 1

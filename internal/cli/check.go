@@ -25,6 +25,8 @@ type checkFlags struct {
 	failOn        string
 	baseline      string
 	writeBaseline string
+	schedules     int
+	seed          uint64
 }
 
 func parseMode(s string) (graph.Mode, error) {
@@ -75,7 +77,7 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 					return fatalError{err}
 				}
 			}
-			results := checkAll(ins, mode, o.maxBytes)
+			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed}, o.maxBytes)
 			if o.writeBaseline != "" {
 				if err := writeBaseline(o.writeBaseline, results); err != nil {
 					return fatalError{err}
@@ -106,6 +108,8 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 	c.Flags().StringVar(&o.failOn, "fail-on", "warning", "lowest severity that fails the run: error, warning or never")
 	c.Flags().StringVar(&o.baseline, "baseline", "", "ignore findings whose fingerprints are listed in `FILE`")
 	c.Flags().StringVar(&o.writeBaseline, "write-baseline", "", "write the fingerprints of all current findings to `FILE`")
+	c.Flags().IntVar(&o.schedules, "schedules", 0, "interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs)")
+	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules")
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -115,7 +119,7 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 // independent, and results are stored by input index so the output order
 // (and bytes) do not depend on scheduling. A file with lint errors is
 // reported with those errors only: analysing a broken design would mislead.
-func checkAll(ins []input, mode graph.Mode, maxBytes int) []report.FileResult {
+func checkAll(ins []input, opt analysis.Options, maxBytes int) []report.FileResult {
 	results := make([]report.FileResult, len(ins))
 	workers := min(runtime.GOMAXPROCS(0), len(ins))
 	next := make(chan int)
@@ -125,7 +129,7 @@ func checkAll(ins []input, mode graph.Mode, maxBytes int) []report.FileResult {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = checkOne(ins[i], mode, maxBytes)
+				results[i] = checkOne(ins[i], opt, maxBytes)
 			}
 		}()
 	}
@@ -137,13 +141,13 @@ func checkAll(ins []input, mode graph.Mode, maxBytes int) []report.FileResult {
 	return results
 }
 
-func checkOne(in input, mode graph.Mode, maxBytes int) report.FileResult {
+func checkOne(in input, opt analysis.Options, maxBytes int) report.FileResult {
 	sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: maxBytes})
 	r := report.FileResult{Path: in.path, Source: in.data, Diags: ds}
 	if sc == nil || hasErrors(ds) {
 		return r
 	}
-	res := analysis.Run(sc, analysis.Options{Mode: mode})
+	res := analysis.Run(sc, opt)
 	r.Diags = append(r.Diags, res.Diags...)
 	diag.Sort(r.Diags)
 	return r

@@ -121,6 +121,7 @@ type frame struct {
 	// why is the allocation that entered it.
 	reclaim bool
 	why     string
+	origin  model.Pos
 }
 
 type held struct {
@@ -153,8 +154,9 @@ type thread struct {
 	faultStarted bool
 	// woken: something the thread is blocked on changed (a lock was
 	// released, a fence signalled) since it blocked, so it is worth
-	// re-checking; threads that were not woken are skipped cheaply.
-	woken bool
+	// re-checking. parked: it waits in a lock or fence queue and is not on
+	// the scan list until woken.
+	woken, parked bool
 	// readBegin records, per userptr, where mmu_interval_read_begin ran
 	// and the sequence it saw, so a failed read_retry can loop (R10).
 	readBegin map[string]readMark
@@ -216,6 +218,10 @@ type sim struct {
 	live     []*thread // threads not yet done, in creation order
 	// engineNames and vmList are the engines' and VMs' names, sorted.
 	engineNames, vmList []string
+	// mappedIn: object -> VMs whose page tables ever mapped it (sorted);
+	// usedBy: object -> jobs that access it.
+	mappedIn map[string][]string
+	usedBy   map[string][]string
 	// lockWaiters and fenceWaiters are the wait queues (by lock instance
 	// and fence).
 	lockWaiters  map[string][]*thread
@@ -240,7 +246,9 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, vms: map[string]*hw.VM{},
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
-		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{}}
+		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
+		mappedIn: map[string][]string{}}
+	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
 			s.seqno[name] = fi.Seqno
@@ -373,14 +381,25 @@ func (s *sim) block(t *thread, b *blockOn) {
 	switch b.kind {
 	case "lock":
 		s.lockWaiters[b.inst] = append(s.lockWaiters[b.inst], t)
+		t.parked = true
 	case "fence":
 		s.fenceWaiters[b.fence] = append(s.fenceWaiters[b.fence], t)
+		t.parked = true
 	}
 }
 
+// wake puts the waiters back on the scan list, in creation order so that
+// the FIFO schedule still finds the oldest runnable thread first.
 func (s *sim) wake(waiters map[string][]*thread, key string) {
 	for _, w := range waiters[key] {
 		w.woken = true
+		if w.parked && !w.done {
+			w.parked = false
+			i, _ := slices.BinarySearchFunc(s.live, w.id, func(t *thread, id int) int { return t.id - id })
+			if i >= len(s.live) || s.live[i] != w {
+				s.live = slices.Insert(s.live, i, w)
+			}
+		}
 	}
 	delete(waiters, key)
 }
@@ -397,10 +416,11 @@ func (s *sim) published(fence string) bool {
 
 func (s *sim) actors() []actor {
 	var out []actor
-	// Drop finished threads from the live list, keeping creation order.
+	// Drop finished and parked threads from the scan list, keeping
+	// creation order; parked threads come back when woken.
 	live := s.live[:0]
 	for _, t := range s.live {
-		if !t.done {
+		if !t.done && !t.parked {
 			live = append(live, t)
 		}
 	}
@@ -942,13 +962,17 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.mem.Pinned[o.Obj]--
 		s.event(t, "unpin", o.Text, o.Pos)
 	case kernel.OpMapPages:
-		s.vm(s.vmOf(o)).Map(o.Obj)
+		vm := s.vmOf(o)
+		s.vm(vm).Map(o.Obj)
+		if !slices.Contains(s.mappedIn[o.Obj], vm) {
+			s.mappedIn[o.Obj] = insertSorted(s.mappedIn[o.Obj], vm)
+		}
 		s.event(t, "pte", o.Text+" (PTEs written)", o.Pos)
 	case kernel.OpZapPTEs:
 		if s.p.Scenario.Kinds[o.Obj] == "vm" {
 			s.vm(o.Obj).Zap("")
 		} else {
-			for _, name := range s.vmNames() {
+			for _, name := range s.mappedIn[o.Obj] {
 				s.vms[name].Zap(o.Obj)
 			}
 		}
@@ -1092,44 +1116,44 @@ func (s *sim) vmOf(o kernel.Op) string {
 // no PTE may map them, no zap may be waiting for its TLB flush, and no
 // running job that uses them may still be executing.
 func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
-	for _, name := range s.vmNames() {
+	for _, name := range s.mappedIn[obj] {
 		if why := s.vms[name].Reachable(obj); why != "" {
 			s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why),
 				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
 				"Zap the PTEs and complete the TLB flush before the pages go back to the allocator (R20).")
 		}
 	}
-	for _, name := range s.p.JobOrder {
+	for _, name := range s.usedBy[obj] {
 		js := s.jobs[name]
 		if !js.submitted || s.fences[js.info.Fence] {
 			continue
 		}
-		for _, bu := range s.jobBuffers(name) {
-			if bu == obj {
-				s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, has not completed (%s unsignalled) (R20)", what, name, js.info.Fence),
-					[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text},
-						{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
-					"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (seed 002).")
-			}
-		}
+		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, has not completed (%s unsignalled) (R20)", what, name, js.info.Fence),
+			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text},
+				{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
+			"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (seed 002).")
 	}
 }
 
-func (s *sim) jobBuffers(job string) []string {
-	var out []string
+// indexUses records, once, which jobs access each object (a dma-buf also
+// names its exported buffer), for the golden-rule check.
+func (s *sim) indexUses() {
+	s.usedBy = map[string][]string{}
+	exported := map[string]string{}
+	for _, d := range s.p.Scenario.File.DmaBufs {
+		exported[d.Name.V] = d.Buffer.V
+	}
 	for _, j := range s.p.Scenario.File.Jobs {
-		if j.Name.V == job {
-			for _, b := range j.Buffers {
-				out = append(out, b.Buffer.V)
-				for _, d := range s.p.Scenario.File.DmaBufs {
-					if d.Name.V == b.Buffer.V {
-						out = append(out, d.Buffer.V)
-					}
+		seen := map[string]bool{}
+		for _, b := range j.Buffers {
+			for _, obj := range []string{b.Buffer.V, exported[b.Buffer.V]} {
+				if obj != "" && !seen[obj] {
+					seen[obj] = true
+					s.usedBy[obj] = append(s.usedBy[obj], j.Name.V)
 				}
 			}
 		}
 	}
-	return out
 }
 
 // alloc enters direct reclaim when the workload applies memory pressure and
@@ -1159,14 +1183,10 @@ func (s *sim) alloc(t *thread, o kernel.Op) {
 		return
 	}
 	s.reclaimed[o.Pos] = true
-	body := append([]kernel.Op(nil), s.p.Reclaim...)
-	for i := range body {
-		if body[i].Pos == (model.Pos{}) {
-			body[i].Pos = o.Pos
-		}
-	}
 	s.event(t, "reclaim", "memory pressure: "+o.Text+" enters direct reclaim", o.Pos)
-	t.frames = append(t.frames, &frame{ops: body, reclaim: true, why: o.Text + " at " + o.Pos.String()})
+	// The reclaim body is shared, not copied; its synthetic steps report the
+	// position of the allocation that entered reclaim.
+	t.frames = append(t.frames, &frame{ops: s.p.Reclaim, reclaim: true, origin: o.Pos, why: o.Text + " at " + o.Pos.String()})
 }
 
 func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
