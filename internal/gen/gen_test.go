@@ -70,7 +70,7 @@ func TestRandomFamily(t *testing.T) {
 }
 
 func TestDriverFamily(t *testing.T) {
-	for _, f := range []int{1, 2, 5} {
+	for _, f := range []int{1, 2, 5, 20} {
 		sc := load(t, "driver", gen.Driver(f))
 		if v := analysis.Verify(sc); v.Status != "pass" {
 			t.Errorf("driver x%d: %+v", f, v.Problems)
