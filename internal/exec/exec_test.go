@@ -293,3 +293,30 @@ func TestTracesAreDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestLivenessChainStopsAtRepeat: an unsignalled fence caught in a hang
+// explains itself once around the cycle, not repeatedly.
+func TestLivenessChainStopsAtRepeat(t *testing.T) {
+	data, err := os.ReadFile("../../scenarios/seeds/01-userptr-cross-device.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := model.Load("seed01.yaml", data, model.Options{})
+	res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: 1, Only: -1})
+	un := byRule(res.Findings, rules.Unsignalled)
+	if len(un) != 2 {
+		t.Fatalf("want fence_A and fence_B unsignalled, got %+v", un)
+	}
+	for _, d := range un {
+		seen := map[string]bool{}
+		for _, st := range d.Chain {
+			if seen[st.Message] {
+				t.Errorf("%s: chain repeats %q", d.Message, st.Message)
+			}
+			seen[st.Message] = true
+		}
+		if len(d.Chain) != 3 {
+			t.Errorf("%s: want the 3-step wait-for chain, got %d steps", d.Message, len(d.Chain))
+		}
+	}
+}

@@ -131,7 +131,7 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 		Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s → back to %s", s.k, s.opt.Seed,
 			strings.Join(names, " → "), names[0]),
 		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, cycleSig(cyc))...),
-		Hint: fmt.Sprintf("%s Replay with: fencecheck trace --schedules %d --seed %d --schedule %d", waitText(threads), s.k+1, s.opt.Seed, s.k),
+		Hint: fmt.Sprintf("%s Break one wait in this chain; the dependency-cycle (FC001) report for the same design names the edge to change and how. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d", waitText(threads), s.k+1, s.opt.Seed, s.k),
 	})
 }
 
@@ -356,7 +356,11 @@ func (s *sim) liveness() {
 		}
 		n := s.describe("fence:" + name)
 		chain := []diag.Step{n.step}
-		for k, i := n.next, 0; k != "" && i < 8; i++ {
+		// Follow what the fence waits for until the chain ends or comes
+		// back to a node already shown (a hang cycle, reported on its own).
+		seen := map[string]bool{"fence:" + name: true}
+		for k := n.next; k != "" && !seen[k]; {
+			seen[k] = true
 			nn := s.describe(k)
 			chain = append(chain, nn.step)
 			k = nn.next

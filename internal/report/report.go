@@ -185,9 +185,12 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines []string, d d
 		fmt.Fprintf(b, "fencecheck (%s mode) %s\n", d.Mode, d.File)
 	}
 	fmt.Fprintln(b, strings.Repeat("-", 54))
-	if len(d.Cycle) > 0 {
+	switch {
+	case d.Rule == rules.Hang:
+		fmt.Fprintln(b, "the wait-for cycle when execution stopped (each wait with the step that made it):")
+	case len(d.Cycle) > 0:
 		fmt.Fprintln(b, "the dependency chain (in order, each edge with the step that made it):")
-	} else {
+	default:
 		fmt.Fprintln(b, "how it happens:")
 	}
 	fmt.Fprintln(b)
