@@ -765,6 +765,22 @@ func (c *compiler) readMode(ref string) Mode {
 
 const maxInline = 32
 
+// objectOps are the steps that act on one named object (buffer, userptr,
+// VM or device) with no further lowering.
+var objectOps = map[string]OpKind{
+	"pin": OpPin, "unpin": OpUnpin, "map_pages": OpMapPages, "zap_ptes": OpZapPTEs,
+	"tlb_flush": OpTLBFlush, "free_pages": OpFreePages, "read_begin": OpReadBegin,
+	"read_retry": OpReadRetry, "set_seq": OpSetSeq, "register_notifier": OpRegNotifier,
+	"vm_update": OpVMUpdate, "write_ptes": OpWritePTE,
+}
+
+// kernelName is the kernel function a step stands for, when reports should
+// name it rather than the step.
+var kernelName = map[string]string{
+	"read_begin":        "mmu_interval_read_begin",
+	"register_notifier": "mmu_interval_notifier_insert",
+}
+
 // expand lowers a path's steps to ops, inlining call: steps.
 func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []Op {
 	if p == nil || depth > maxInline {
@@ -776,6 +792,19 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		op, v := s.Operation()
 		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
 			Interruptible: s.Interruptible.V}
+		if k, ok := objectOps[op]; ok {
+			// An operation on a named object; the loader has already
+			// rejected modifiers that do not apply to it.
+			o.Kind, o.Obj, o.VM, o.VMOp, o.Atomic = k, v.V, s.VM.V, s.Op.V, s.Atomic.V
+			for _, r := range s.Range {
+				o.Range = append(o.Range, r.V)
+			}
+			if name := kernelName[op]; name != "" {
+				o.Text = name + "(" + v.V + ")"
+			}
+			ops = append(ops, o)
+			continue
+		}
 		switch op {
 		case "lock", "trylock", "might_lock":
 			node, obj, ww := c.lockNode(v.V, s.Subclass.V)
@@ -853,37 +882,8 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				o.Usage = "READ"
 			}
 			o.Text = fmt.Sprintf("dma_resv_%s(%s, %s, %s)", map[bool]string{true: "replace_fences", false: "add_fence"}[op == "replace_fences"], o.Obj, o.Fence, o.Usage)
-		case "pin":
-			o.Kind, o.Obj = OpPin, v.V
-		case "unpin":
-			o.Kind, o.Obj = OpUnpin, v.V
-		case "map_pages":
-			o.Kind, o.Obj, o.VM = OpMapPages, v.V, s.VM.V
-		case "zap_ptes":
-			o.Kind, o.Obj, o.VM = OpZapPTEs, v.V, s.VM.V
-		case "tlb_flush":
-			o.Kind, o.Obj = OpTLBFlush, v.V
-		case "free_pages":
-			o.Kind, o.Obj = OpFreePages, v.V
 		case "evict":
 			o.Kind, o.Obj, o.Buffer = OpEvict, c.resvOf(v.V), v.V
-		case "read_begin":
-			o.Kind, o.Obj = OpReadBegin, v.V
-			o.Text = "mmu_interval_read_begin(" + v.V + ")"
-		case "read_retry":
-			o.Kind, o.Obj = OpReadRetry, v.V
-		case "set_seq":
-			o.Kind, o.Obj = OpSetSeq, v.V
-		case "register_notifier":
-			o.Kind, o.Obj = OpRegNotifier, v.V
-			o.Text = "mmu_interval_notifier_insert(" + v.V + ")"
-		case "vm_update":
-			o.Kind, o.Obj, o.VMOp = OpVMUpdate, v.V, s.Op.V
-			for _, r := range s.Range {
-				o.Range = append(o.Range, r.V)
-			}
-		case "write_ptes":
-			o.Kind, o.Obj, o.Atomic = OpWritePTE, v.V, s.Atomic.V
 		case "submit":
 			o.Kind, o.Job = OpSubmit, v.V
 			o.Fence = c.p.Jobs[v.V].Fence

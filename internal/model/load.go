@@ -252,7 +252,6 @@ var opModifiers = map[string][]string{
 	"reserve_fences":   {"count"},
 	"map_pages":        {"vm"},
 	"zap_ptes":         {"vm"},
-	"free_pages":       {"vm"},
 	"vm_update":        {"op", "range"},
 	"write_ptes":       {"atomic"},
 	"call":             {"nonblock"},
