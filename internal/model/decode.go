@@ -13,8 +13,9 @@ import (
 	"github.com/fencecheck/fencecheck/internal/rules"
 )
 
-// maxDepth bounds the nesting the walker follows. The format itself is at
-// most seven levels deep; anything deeper is hostile or broken input.
+// maxDepth bounds the nesting the walker follows. The walker only descends
+// into keys the format defines (at most seven levels), so this is a
+// defensive guard for future format changes, not a limit users meet.
 const maxDepth = 64
 
 // fieldMeta is the parsed form of one struct field's tags.

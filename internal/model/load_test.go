@@ -289,6 +289,8 @@ func TestHostileInputs(t *testing.T) {
 		{"billion laughs", bomb, rules.YAMLAlias},
 		{"recursive alias", "fencecheck: 1\nlocks: &x [*x]\n", rules.YAMLAlias},
 		{"deep nesting", "fencecheck: 1\nname: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n", rules.YAMLSyntax},
+		// 200 levels under a key the format does not define: reported once,
+		// never walked (see TestDeepNestingIsNotWalked).
 		{"deep mappings", "fencecheck: 1\nkernel:\n" + deepMap(200), rules.UnknownKey},
 		{"random bytes", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", rules.YAMLSyntax},
 		{"empty", "", rules.Version},
@@ -362,5 +364,22 @@ func TestSelftestDoubleUnlock(t *testing.T) {
 		if len(ds) != 1 || ds[0].Rule != rules.BadStep || ds[0].Pos.Line != 14 {
 			t.Errorf("%s: want one bad-step at the second unlock (line 14), got:\n%s", f, render(ds))
 		}
+	}
+}
+
+// TestDeepNestingIsNotWalked: the loader descends only into keys the format
+// defines, so hostile nesting yields one diagnostic at its root, whatever
+// its depth, and parsing beyond the YAML parser's own limit is a syntax
+// error rather than a stack overflow.
+func TestDeepNestingIsNotWalked(t *testing.T) {
+	for _, depth := range []int{10, 200, 2000} {
+		_, ds := model.Load("deep.yaml", []byte("fencecheck: 1\nkernel:\n"+deepMap(depth)), model.Options{})
+		if len(ds) != 1 || ds[0].Rule != rules.UnknownKey || ds[0].Pos.Line != 3 {
+			t.Errorf("depth %d: want one unknown-key at line 3, got:\n%s", depth, render(ds))
+		}
+	}
+	_, ds := model.Load("deep.yaml", []byte("fencecheck: 1\nname: "+strings.Repeat("[", 20000)+strings.Repeat("]", 20000)+"\n"), model.Options{})
+	if len(ds) != 1 || ds[0].Rule != rules.YAMLSyntax || !strings.Contains(ds[0].Message, "depth") {
+		t.Errorf("20,000 levels: want the parser's depth error, got:\n%s", render(ds))
 	}
 }

@@ -108,7 +108,7 @@ var catalog = []Rule{
 		Fix:     "Replace the alias with the value, or factor shared steps into a path and `call:` it."},
 	{ID: InputLimit, Name: "input-limit", Category: "lint", Severity: diag.Error,
 		Summary: "the input exceeds a safety limit",
-		Doc:     "Files larger than the size limit (32 MiB by default, --max-bytes), nested deeper than 64 levels, or holding more than one YAML document are refused before analysis so that no input can exhaust memory or time.",
+		Doc:     "Files larger than the size limit (32 MiB by default, --max-bytes) or holding more than one YAML document are refused before analysis so that no input can exhaust memory or time. (Deep nesting needs no limit of its own: the loader only descends into keys the format defines, and the YAML parser refuses nesting deeper than 10,000 levels.)",
 		Fix:     "Split the scenario, or raise --max-bytes if the file is genuinely that large."},
 	{ID: Version, Name: "format-version", Category: "lint", Severity: diag.Error,
 		Summary: "the top-level `fencecheck:` version is missing or unsupported",
