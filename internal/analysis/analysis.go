@@ -4,11 +4,14 @@
 package analysis
 
 import (
+	"fmt"
+
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
 )
 
 // Options select the analysis.
@@ -28,17 +31,38 @@ const DefaultSchedules = 8
 // generated designs, where each schedule costs seconds; --schedules
 // overrides it.
 func AutoSchedules(p *kernel.Program) int {
+	ops := workloadOps(p)
+	const budget = 8 * 5000 // workload ops x schedules explored by default
+	if ops <= budget/DefaultSchedules {
+		return DefaultSchedules
+	}
+	return max(2, budget/ops)
+}
+
+func workloadOps(p *kernel.Program) int {
 	ops := 0
 	for _, t := range p.Threads {
 		if t.Workload {
 			ops += len(t.Ops)
 		}
 	}
-	const budget = 8 * 5000 // workload ops x schedules explored by default
-	if ops <= budget/DefaultSchedules {
-		return DefaultSchedules
+	return ops
+}
+
+// ExecBudget bounds schedules x workload steps for an explicit --schedules,
+// so that no flag value can make one file run for hours.
+const ExecBudget = 50_000_000
+
+// ExecBudgetSchedules is the most schedules the execution budget allows.
+func ExecBudgetSchedules(p *kernel.Program) int {
+	return max(1, ExecBudget/max(1, workloadOps(p)))
+}
+
+func maxSteps(sc *model.Scenario) int {
+	if sc.MaxSteps > 0 {
+		return sc.MaxSteps
 	}
-	return max(2, budget/ops)
+	return model.DefaultMaxSteps
 }
 
 // Result is the outcome for one scenario.
@@ -55,10 +79,19 @@ func Run(sc *model.Scenario, opt Options) *Result {
 		opt.Mode = graph.Precise
 	}
 	prog := kernel.Compile(sc)
+	if prog.OverBudget {
+		return &Result{Program: prog, Diags: []diag.Diagnostic{{File: sc.Path, Pos: model.Pos{Line: 1, Col: 1},
+			Rule: rules.InputLimit, Severity: rules.SeverityOf(rules.InputLimit),
+			Message: fmt.Sprintf("the design compiles to more than %d steps once every path is expanded for every job and callback that runs it; not analysed (the budget is 4x --max-steps)", 4*maxSteps(sc))}}}
+	}
 	g, ds := graph.Build(prog, opt.Mode)
 	ds = append(ds, g.Findings(sc.Path)...)
 	if opt.Schedules == 0 {
 		opt.Schedules = AutoSchedules(prog)
+	} else if limit := ExecBudgetSchedules(prog); opt.Schedules > limit {
+		ds = append(ds, diag.Diagnostic{File: sc.Path, Pos: model.Pos{Line: 1, Col: 1}, Rule: rules.InputLimit, Severity: diag.Warning,
+			Message: fmt.Sprintf("--schedules %d exceeds the execution budget for this design (%d steps per schedule); explored %d schedules", opt.Schedules, workloadOps(prog), limit)})
+		opt.Schedules = limit
 	}
 	if opt.Seed == 0 {
 		opt.Seed = 1

@@ -119,10 +119,10 @@ func match(file string, e model.Expect, got []diag.Diagnostic, mode graph.Mode) 
 		}
 		used[found] = true
 	}
-	if e.Exact.V {
+	if !e.AllowExtra.V {
 		for i, d := range got {
 			if !used[i] {
-				fail(e.Exact.P, "unexpected finding %s at %s: %s", d.Rule, d.Pos, d.Message)
+				fail(e.P, "unexpected finding %s at %s: %s (list it, or set allow_extra: true)", d.Rule, d.Pos, d.Message)
 			}
 		}
 	}

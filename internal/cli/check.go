@@ -1,14 +1,9 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
-	"os"
-	"runtime"
-	"sort"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -17,10 +12,12 @@ import (
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/report"
+	"github.com/fencecheck/fencecheck/internal/rules"
 )
 
 type checkFlags struct {
 	outputFlags
+	scan          scanFlags
 	mode          string
 	failOn        string
 	baseline      string
@@ -28,6 +25,25 @@ type checkFlags struct {
 	schedules     int
 	seed          uint64
 }
+
+// scanFlags shape directory scans and name files for baselines.
+type scanFlags struct {
+	excludes []string
+	root     string
+}
+
+func (s *scanFlags) register(c *cobra.Command) {
+	c.Flags().StringArrayVar(&s.excludes, "exclude", nil, "skip files and directories matching `GLOB` in directory scans (repeatable; matched against the path below the directory and the base name)")
+	c.Flags().StringVar(&s.root, "root", ".", "project root: fingerprints name files relative to `DIR`, and file arguments may not be symlinks leading outside it")
+}
+
+func (s *scanFlags) options(in inputFlags) scanOptions {
+	return scanOptions{maxBytes: in.maxBytes, excludes: s.excludes, root: s.root}
+}
+
+// MaxSchedules bounds --schedules (and trace's): each schedule is a full
+// execution of the design.
+const MaxSchedules = 10_000
 
 func parseMode(s string) (graph.Mode, error) {
 	switch s {
@@ -53,10 +69,17 @@ that caused it.
 trusts code over priming annotations; --mode lockdep predicts what a lockdep
 kernel would print.
 
+Directory scans skip hidden directories, --exclude matches, symlinks that
+lead outside the directory and special files (each skipped entry is
+reported), and YAML files that are not scenarios. Every input is untrusted:
+see docs/security.md for the limits (--max-bytes, --max-steps, --schedules).
+
 Exit status: 0 nothing to report, 1 findings at or above --fail-on (or an
-invalid scenario), 2 bad invocation, 3 fatal error.`,
+invalid scenario), 2 bad invocation, 3 an input could not be read, an output
+could not be written, or fencecheck failed on a file (every other file is
+still reported).`,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.validate(report.Formats); err != nil {
+			if err := o.validate(); err != nil {
 				return err
 			}
 			mode, err := parseMode(o.mode)
@@ -67,35 +90,54 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 			if err != nil {
 				return err
 			}
-			ins, err := collectInputs(e, args, o.maxBytes)
+			if o.schedules < 0 || o.schedules > MaxSchedules {
+				return usageError{fmt.Errorf("--schedules %d: want 1 to %d (0: the default)", o.schedules, MaxSchedules)}
+			}
+			// Outputs are checked before the analysis, so that a bad path
+			// fails in a second, not after the work.
+			if sameFile(o.output, o.writeBaseline) {
+				return usageError{fmt.Errorf("-o and --write-baseline name the same file %s", o.output)}
+			}
+			for _, p := range []string{o.output, o.writeBaseline} {
+				if err := checkOutputPath(p); err != nil {
+					return fatalError{err}
+				}
+			}
+			var base *baseline
+			if o.baseline != "" {
+				if base, err = readBaseline(o.baseline); err != nil {
+					return fatalError{err}
+				}
+			}
+			ins, err := collectInputs(e, args, o.scan.options(o.inputFlags))
 			if err != nil {
 				return err
 			}
-			var accepted map[string]bool
-			if o.baseline != "" {
-				if accepted, err = readBaseline(o.baseline); err != nil {
-					return fatalError{err}
-				}
-			}
-			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed}, o.maxBytes)
+			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed}, o.loadOptions())
+			stampFingerprints(results, o.scan.root)
+			// Each output is written even if another fails.
+			var errs []error
 			if o.writeBaseline != "" {
-				if err := writeBaseline(o.writeBaseline, results); err != nil {
-					return fatalError{err}
+				if err := writeFileSafe(o.writeBaseline, baselineText(results)); err != nil {
+					errs = append(errs, fmt.Errorf("--write-baseline: %w", err))
 				}
 			}
-			if accepted != nil {
-				for i := range results {
-					kept := results[i].Diags[:0]
-					for _, d := range results[i].Diags {
-						if !accepted[report.Fingerprint(d)] {
-							kept = append(kept, d)
-						}
-					}
-					results[i].Diags = kept
-				}
+			var ropt report.Options
+			if base != nil {
+				stats := base.apply(results)
+				ropt.Baseline = &stats
 			}
-			if err := o.emit(e, results); err != nil {
-				return err
+			if err := o.emit(e, results, ropt); err != nil {
+				errs = append(errs, err)
+			}
+			if len(errs) > 0 {
+				for _, err := range errs[:len(errs)-1] {
+					fmt.Fprintf(e.stderr, "fencecheck: %v\n", unwrapFatal(err))
+				}
+				return fatalError{unwrapFatal(errs[len(errs)-1])}
+			}
+			if incomplete(results) {
+				return errFatalFindings
 			}
 			if failing(results, failOn) {
 				return errFindings
@@ -103,54 +145,60 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 			return nil
 		},
 	}
-	o.register(c)
+	o.register(c, report.Formats, true)
+	o.scan.register(c)
 	c.Flags().StringVar(&o.mode, "mode", "precise", "analysis mode: precise or lockdep")
 	c.Flags().StringVar(&o.failOn, "fail-on", "warning", "lowest severity that fails the run: error, warning or never")
 	c.Flags().StringVar(&o.baseline, "baseline", "", "ignore findings whose fingerprints are listed in `FILE`")
 	c.Flags().StringVar(&o.writeBaseline, "write-baseline", "", "write the fingerprints of all current findings to `FILE`")
-	c.Flags().IntVar(&o.schedules, "schedules", 0, "interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs)")
+	c.Flags().IntVar(&o.schedules, "schedules", 0, fmt.Sprintf("interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs; at most %d)", MaxSchedules))
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules")
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
-// checkAll loads and analyses each input, on all cores: each file is
-// independent, and results are stored by input index so the output order
-// (and bytes) do not depend on scheduling. A file with lint errors is
-// reported with those errors only: analysing a broken design would mislead.
-func checkAll(ins []input, opt analysis.Options, maxBytes int) []report.FileResult {
-	results := make([]report.FileResult, len(ins))
-	workers := min(runtime.GOMAXPROCS(0), len(ins))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i] = checkOne(ins[i], opt, maxBytes)
-			}
-		}()
+func unwrapFatal(err error) error {
+	var fe fatalError
+	if errors.As(err, &fe) {
+		return fe.error
 	}
-	for i := range ins {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return results
+	return err
 }
 
-func checkOne(in input, opt analysis.Options, maxBytes int) report.FileResult {
-	sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: maxBytes})
-	r := report.FileResult{Path: in.path, Source: in.data, Diags: ds}
-	if sc == nil || hasErrors(ds) {
+// checkAll loads and analyses each input (eachInput: all cores, input
+// order, one file in memory per worker, panics contained). A file with
+// lint errors is reported with those errors only: analysing a broken design
+// would mislead.
+func checkAll(ins []input, opt analysis.Options, lo model.Options) []report.FileResult {
+	return eachInput(ins, func(in input) report.FileResult {
+		return checkOne(in, opt, lo)
+	}, func(in input, msg string) report.FileResult {
+		return report.FileResult{Path: in.path, Diags: []diag.Diagnostic{internalError(in.path, msg)}}
+	})
+}
+
+func checkOne(in input, opt analysis.Options, lo model.Options) report.FileResult {
+	r, sc := loadInput(in, lo)
+	if sc == nil || hasErrors(r.Diags) {
 		return r
 	}
 	res := analysis.Run(sc, opt)
 	r.Diags = append(r.Diags, res.Diags...)
 	diag.Sort(r.Diags)
 	return r
+}
+
+// incomplete: some input could not be read or analysed (exit 3).
+func incomplete(results []report.FileResult) bool {
+	for _, r := range results {
+		for _, d := range r.Diags {
+			if d.Rule == rules.Unreadable || d.Rule == rules.InternalError {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasErrors(ds []diag.Diagnostic) bool {
@@ -188,43 +236,6 @@ func failing(results []report.FileResult, lvl failLevel) bool {
 	}
 	errs, warns := report.Count(results)
 	return errs > 0 || (lvl == failWarning && warns > 0)
-}
-
-// Baselines are text files with one fingerprint per line; # starts a
-// comment. Fingerprints leave positions out, so unrelated edits keep them.
-func readBaseline(path string) (map[string]bool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
-		if line != "" {
-			out[strings.Fields(line)[0]] = true
-		}
-	}
-	return out, sc.Err()
-}
-
-func writeBaseline(path string, results []report.FileResult) error {
-	var lines []string
-	for _, r := range results {
-		for _, d := range r.Diags {
-			lines = append(lines, fmt.Sprintf("%s  # %s %s: %s", report.Fingerprint(d), d.Rule, d.File, firstLine(d.Message)))
-		}
-	}
-	sort.Strings(lines)
-	var b strings.Builder
-	b.WriteString("# fencecheck baseline: fingerprints of accepted findings (one per line)\n")
-	for _, l := range lines {
-		b.WriteString(l + "\n")
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func firstLine(s string) string {

@@ -4,14 +4,13 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/mattn/go-isatty"
@@ -38,8 +37,12 @@ type usageError struct{ error }
 // fatalError marks an unreadable input or internal failure (exit 3).
 type fatalError struct{ error }
 
-// findingsError means the run completed and found problems (exit 1).
+// errFindings means the run completed and found problems (exit 1).
 var errFindings = errors.New("findings")
+
+// errFatalFindings means every input was reported, but the verdict is
+// incomplete: an input could not be read, or analysing one failed (exit 3).
+var errFatalFindings = errors.New("incomplete")
 
 type env struct {
 	stdin          io.Reader
@@ -70,6 +73,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	switch {
 	case errors.Is(err, errFindings):
 		return ExitFindings
+	case errors.Is(err, errFatalFindings):
+		return ExitFatal
 	case errors.As(err, &fe):
 		fmt.Fprintf(stderr, "fencecheck: %v\n", fe.error)
 		return ExitFatal
@@ -109,35 +114,78 @@ Exit status: 0 clean, 1 findings, 2 bad invocation, 3 fatal error.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newLint(e), newCheck(e), newTest(e), newTrace(e), newGraph(e), newGen(e), newSchema(e), newRules(e), newExplain(e), newVersion(e))
+	root.InitDefaultCompletionCmd()
+	strictParents(root)
 	return root
 }
 
-// outputFlags are the flags shared by commands that print diagnostics.
-type outputFlags struct {
-	format   string
-	output   string
-	color    string
-	maxBytes int
-}
-
-func (o *outputFlags) register(c *cobra.Command) {
-	c.Flags().StringVar(&o.format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
-	c.Flags().StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	c.Flags().StringVar(&o.color, "color", "auto", "colour: auto, always or never (NO_COLOR is honoured)")
-	c.Flags().IntVar(&o.maxBytes, "max-bytes", model.DefaultMaxBytes, "refuse input files larger than `N` bytes")
-	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(report.Formats, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
-}
-
-func (o *outputFlags) validate(formats []string) error {
-	ok := false
-	for _, f := range formats {
-		if f == o.format {
-			ok = true
+// strictParents makes every command that only groups subcommands (gen,
+// completion) refuse an unknown subcommand or a missing one with exit 2;
+// cobra's default prints help and exits 0, so "gen foo" in a script would
+// silently succeed.
+func strictParents(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		strictParents(sub)
+	}
+	if c.HasParent() && c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(c *cobra.Command, args []string) error {
+			var names []string
+			for _, s := range c.Commands() {
+				if s.IsAvailableCommand() {
+					names = append(names, s.Name())
+				}
+			}
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("%s needs a subcommand: %s", c.CommandPath(), strings.Join(names, ", "))}
+			}
+			return usageError{fmt.Errorf("%s: unknown subcommand %q (want one of %s)", c.CommandPath(), args[0], strings.Join(names, ", "))}
 		}
 	}
-	if !ok {
-		return usageError{fmt.Errorf("unknown --format %q (want one of %s)", o.format, strings.Join(formats, ", "))}
+}
+
+// outputFlags are the flags shared by commands that print a report. Each
+// command registers only the formats it supports, and --color only where
+// it colours anything.
+type outputFlags struct {
+	format  string
+	output  string
+	color   string
+	formats []string
+	inputFlags
+}
+
+func (o *outputFlags) register(c *cobra.Command, formats []string, color bool) {
+	o.formats = formats
+	c.Flags().StringVar(&o.format, "format", formats[0], "output format: "+strings.Join(formats, ", "))
+	c.Flags().StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output (never through a symlink)")
+	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+	o.color = "never"
+	if color {
+		c.Flags().StringVar(&o.color, "color", "auto", "colour: auto, always or never (NO_COLOR is honoured)")
+		_ = c.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	}
+	o.inputFlags.register(c)
+}
+
+// inputFlags bound what an input may cost (docs/security.md).
+type inputFlags struct {
+	maxBytes int
+	maxSteps int
+}
+
+func (i *inputFlags) register(c *cobra.Command) {
+	c.Flags().IntVar(&i.maxBytes, "max-bytes", model.DefaultMaxBytes, "refuse input files larger than `N` bytes")
+	c.Flags().IntVar(&i.maxSteps, "max-steps", model.DefaultMaxSteps, "refuse designs whose paths expand to more than `N` steps after call: inlining")
+}
+
+func (i *inputFlags) loadOptions() model.Options {
+	return model.Options{MaxBytes: i.maxBytes, MaxSteps: i.maxSteps}
+}
+
+func (o *outputFlags) validate() error {
+	if !slices.Contains(o.formats, o.format) {
+		return usageError{fmt.Errorf("unknown --format %q (want one of %s)", o.format, strings.Join(o.formats, ", "))}
 	}
 	switch o.color {
 	case "auto", "always", "never":
@@ -147,19 +195,10 @@ func (o *outputFlags) validate(formats []string) error {
 	if o.maxBytes <= 0 {
 		return usageError{fmt.Errorf("--max-bytes must be positive")}
 	}
+	if o.maxSteps <= 0 {
+		return usageError{fmt.Errorf("--max-steps must be positive")}
+	}
 	return nil
-}
-
-// writer opens the report destination.
-func (o *outputFlags) writer(e *env) (io.Writer, func() error, error) {
-	if o.output == "" || o.output == "-" {
-		return e.stdout, func() error { return nil }, nil
-	}
-	f, err := os.Create(o.output)
-	if err != nil {
-		return nil, nil, fatalError{err}
-	}
-	return f, f.Close, nil
 }
 
 // useColor decides colour for the stream we actually write to (not just
@@ -181,80 +220,6 @@ func (o *outputFlags) useColor(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// input is one scenario source.
-type input struct {
-	path string
-	data []byte
-}
-
-// collectInputs expands FILE|DIR|- arguments into scenario files, in a
-// deterministic order: arguments in the order given, directory contents
-// sorted. Directories contribute *.yaml and *.yml files.
-func collectInputs(e *env, args []string, maxBytes int) ([]input, error) {
-	if len(args) == 0 {
-		return nil, usageError{errors.New("no input: give scenario files, directories, or - for standard input")}
-	}
-	var out []input
-	for _, a := range args {
-		if a == "-" {
-			data, err := io.ReadAll(io.LimitReader(e.stdin, int64(maxBytes)+1))
-			if err != nil {
-				return nil, fatalError{fmt.Errorf("reading standard input: %w", err)}
-			}
-			out = append(out, input{path: "-", data: data})
-			continue
-		}
-		st, err := os.Stat(a)
-		if err != nil {
-			return nil, fatalError{err}
-		}
-		if !st.IsDir() {
-			data, err := readLimited(a, maxBytes)
-			if err != nil {
-				return nil, fatalError{err}
-			}
-			out = append(out, input{path: a, data: data})
-			continue
-		}
-		var files []string
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-				files = append(files, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fatalError{err}
-		}
-		sort.Strings(files)
-		if len(files) == 0 {
-			return nil, usageError{fmt.Errorf("%s: no .yaml or .yml files in directory", a)}
-		}
-		for _, p := range files {
-			data, err := readLimited(p, maxBytes)
-			if err != nil {
-				return nil, fatalError{err}
-			}
-			out = append(out, input{path: p, data: data})
-		}
-	}
-	return out, nil
-}
-
-// readLimited reads at most max+1 bytes, so an oversized file is detected
-// without reading all of it into memory.
-func readLimited(p string, max int) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, int64(max)+1))
-}
-
 func encodeJSONTo(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -263,15 +228,27 @@ func encodeJSONTo(w io.Writer, v any) error {
 }
 
 // emit writes results in the chosen format to the chosen destination.
-func (o *outputFlags) emit(e *env, results []report.FileResult) error {
-	w, closeFn, err := o.writer(e)
-	if err != nil {
-		return err
+func (o *outputFlags) emit(e *env, results []report.FileResult, opt report.Options) error {
+	opt.Version = Version
+	return o.write(e, func(w io.Writer, color bool) error {
+		opt.Color = color
+		return report.Write(w, o.format, results, opt)
+	})
+}
+
+// write renders to standard output, or to -o FILE safely (writeFileSafe).
+func (o *outputFlags) write(e *env, render func(w io.Writer, color bool) error) error {
+	if o.output == "" || o.output == "-" {
+		if err := render(e.stdout, o.useColor(e.stdout)); err != nil {
+			return fatalError{err}
+		}
+		return nil
 	}
-	if err := report.Write(w, o.format, results, report.Options{Color: o.useColor(w), Version: Version}); err != nil {
+	var b bytes.Buffer
+	if err := render(&b, o.useColor(nil)); err != nil {
 		return fatalError{err}
 	}
-	if err := closeFn(); err != nil {
+	if err := writeFileSafe(o.output, b.Bytes()); err != nil {
 		return fatalError{err}
 	}
 	return nil
@@ -280,19 +257,21 @@ func (o *outputFlags) emit(e *env, results []report.FileResult) error {
 // loadOne reads the single FILE|- argument of graph and trace. A file that
 // does not load cleanly is reported as lint would, with errFindings.
 func (o *outputFlags) loadOne(e *env, args []string) (*model.Scenario, error) {
-	ins, err := collectInputs(e, args, o.maxBytes)
+	ins, err := collectInputs(e, args, scanOptions{maxBytes: o.maxBytes})
 	if err != nil {
 		return nil, err
 	}
-	in := ins[0]
-	sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: o.maxBytes})
-	if sc == nil || hasErrors(ds) {
+	r, sc := loadInput(ins[0], o.loadOptions())
+	if sc == nil || hasErrors(r.Diags) {
 		saved := o.format
 		o.format = "text"
-		err := o.emit(e, []report.FileResult{{Path: in.path, Source: in.data, Diags: ds}})
+		err := o.emit(e, []report.FileResult{r}, report.Options{})
 		o.format = saved
 		if err != nil {
 			return nil, err
+		}
+		if incomplete([]report.FileResult{r}) {
+			return nil, errFatalFindings
 		}
 		return nil, errFindings
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +16,7 @@ func newGen(e *env) *cobra.Command {
 			_, err := fmt.Fprint(e.stdout, s)
 			return err
 		}
-		if err := os.WriteFile(output, []byte(s), 0o644); err != nil {
+		if err := writeFileSafe(output, []byte(s)); err != nil {
 			return fatalError{err}
 		}
 		return nil

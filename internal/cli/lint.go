@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/report"
 	"github.com/fencecheck/fencecheck/internal/rules"
@@ -13,6 +14,7 @@ import (
 
 func newLint(e *env) *cobra.Command {
 	var o outputFlags
+	var scan scanFlags
 	c := &cobra.Command{
 		Use:   "lint [flags] FILE|DIR|-...",
 		Short: "Parse and validate scenario files (no analysis)",
@@ -23,20 +25,29 @@ duplicate keys, types, required keys, names and references, enumerated values
 Text output is compiler-style, file:line:col: message [rule], with the source
 line and a caret. Exit status: 0 clean, 1 problems, 2 bad invocation, 3 fatal.`,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.validate(report.Formats); err != nil {
+			if err := o.validate(); err != nil {
 				return err
 			}
-			ins, err := collectInputs(e, args, o.maxBytes)
+			ins, err := collectInputs(e, args, scan.options(o.inputFlags))
 			if err != nil {
 				return err
 			}
-			var results []report.FileResult
-			for _, in := range ins {
-				_, ds := model.Load(in.path, in.data, model.Options{MaxBytes: o.maxBytes})
-				results = append(results, report.FileResult{Path: in.path, Source: in.data, Diags: ds})
+			lo := o.loadOptions()
+			results := eachInput(ins, func(in input) report.FileResult {
+				r, _ := loadInput(in, lo)
+				return r
+			}, func(in input, msg string) report.FileResult {
+				return report.FileResult{Path: in.path, Diags: []diag.Diagnostic{internalError(in.path, msg)}}
+			})
+			stampFingerprints(results, scan.root)
+			if err := checkOutputPath(o.output); err != nil {
+				return fatalError{err}
 			}
-			if err := o.emit(e, results); err != nil {
+			if err := o.emit(e, results, report.Options{}); err != nil {
 				return err
+			}
+			if incomplete(results) {
+				return errFatalFindings
 			}
 			if errs, warns := report.Count(results); errs+warns > 0 {
 				return errFindings
@@ -44,7 +55,8 @@ line and a caret. Exit status: 0 clean, 1 problems, 2 bad invocation, 3 fatal.`,
 			return nil
 		},
 	}
-	o.register(c)
+	o.register(c, report.Formats, true)
+	scan.register(c)
 	return c
 }
 

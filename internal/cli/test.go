@@ -2,54 +2,58 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fencecheck/fencecheck/internal/analysis"
 	"github.com/fencecheck/fencecheck/internal/diag"
-	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/rules"
+	"github.com/fencecheck/fencecheck/internal/safetext"
 )
 
 func newTest(e *env) *cobra.Command {
 	var o outputFlags
+	var scan scanFlags
 	c := &cobra.Command{
 		Use:   "test [flags] FILE|DIR|-...",
 		Short: "Run scenarios and compare their findings with their expect: sections",
 		Long: `test analyses each scenario in every mode its expect: section names and
 compares the findings with the expectations (rule, cycle, contained nodes,
-message, clean). It prints one PASS/FAIL line per file and a summary.
+message, clean). A file fails if an expected finding is missing or if it has
+a finding its expectation does not list (unless it says allow_extra: true). It prints one PASS/FAIL line per file and a summary.
 Files without expectations are listed as NOEXPECT and do not fail the run.
 
 Exit status: 0 all expectations met, 1 a mismatch or an invalid file,
 2 bad invocation, 3 fatal error.`,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.validate([]string{"text", "json"}); err != nil {
+			if err := o.validate(); err != nil {
 				return err
 			}
-			ins, err := collectInputs(e, args, o.maxBytes)
+			if err := checkOutputPath(o.output); err != nil {
+				return fatalError{err}
+			}
+			ins, err := collectInputs(e, args, scan.options(o.inputFlags))
 			if err != nil {
 				return err
 			}
-			var verdicts []analysis.Verdict
-			for _, in := range ins {
-				sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: o.maxBytes})
-				if sc != nil && len(sc.File.Expect) > 0 && onlyStepErrors(ds) {
-					verdicts = append(verdicts, analysis.VerifyWithLint(sc, ds))
-					continue
+			lo := o.loadOptions()
+			verdicts := eachInput(ins, func(in input) analysis.Verdict {
+				r, sc := loadInput(in, lo)
+				if sc != nil && len(sc.File.Expect) > 0 && onlyStepErrors(r.Diags) {
+					return analysis.VerifyWithLint(sc, r.Diags)
 				}
-				if sc == nil || hasErrors(ds) {
-					verdicts = append(verdicts, analysis.Verdict{File: in.path, Status: "fail", Problems: ds,
-						Summary: []string{"invalid scenario"}})
-					continue
+				if sc == nil || hasErrors(r.Diags) {
+					if len(r.Diags) == 1 && r.Diags[0].Rule == rules.NotAScenario {
+						return analysis.Verdict{File: in.path, Status: "none", Problems: r.Diags, Summary: []string{"not a scenario"}}
+					}
+					return analysis.Verdict{File: in.path, Status: "fail", Problems: r.Diags, Summary: []string{"invalid scenario"}}
 				}
-				verdicts = append(verdicts, analysis.Verify(sc))
-			}
-			w, closeFn, err := o.writer(e)
-			if err != nil {
-				return err
-			}
+				return analysis.Verify(sc)
+			}, func(in input, msg string) analysis.Verdict {
+				return analysis.Verdict{File: in.path, Status: "fail", Problems: []diag.Diagnostic{internalError(in.path, msg)}, Summary: []string{"internal error"}}
+			})
 			pass, fail, none := 0, 0, 0
 			for _, v := range verdicts {
 				switch v.Status {
@@ -61,29 +65,27 @@ Exit status: 0 all expectations met, 1 a mismatch or an invalid file,
 					none++
 				}
 			}
-			if o.format == "json" {
-				out := struct {
-					Results []analysis.Verdict `json:"results"`
-					Summary map[string]int     `json:"summary"`
-				}{verdicts, map[string]int{"pass": pass, "fail": fail, "noexpect": none}}
-				if err := encodeJSONTo(w, out); err != nil {
-					return fatalError{err}
+			err = o.write(e, func(w io.Writer, _ bool) error {
+				if o.format == "json" {
+					out := struct {
+						Results []analysis.Verdict `json:"results"`
+						Summary map[string]int     `json:"summary"`
+					}{verdicts, map[string]int{"pass": pass, "fail": fail, "noexpect": none}}
+					return encodeJSONTo(w, out)
 				}
-			} else {
 				var b strings.Builder
 				for _, v := range verdicts {
-					fmt.Fprintf(&b, "%-8s %s  (%s)\n", strings.ToUpper(map[string]string{"pass": "pass", "fail": "fail", "none": "noexpect"}[v.Status]), v.File, strings.Join(v.Summary, "; "))
+					fmt.Fprintf(&b, "%-8s %s  (%s)\n", strings.ToUpper(map[string]string{"pass": "pass", "fail": "fail", "none": "noexpect"}[v.Status]), safetext.Path(v.File), safetext.Clean(strings.Join(v.Summary, "; ")))
 					for _, p := range v.Problems {
-						fmt.Fprintf(&b, "    %s:%d:%d: %s [%s]\n", p.File, p.Pos.Line, p.Pos.Col, p.Message, p.Rule)
+						fmt.Fprintf(&b, "    %s:%d:%d: %s [%s]\n", safetext.Clean(p.File), p.Pos.Line, p.Pos.Col, safetext.Clean(p.Message), p.Rule)
 					}
 				}
 				fmt.Fprintf(&b, "%d passed, %d failed, %d without expectations\n", pass, fail, none)
-				if _, err := fmt.Fprint(w, b.String()); err != nil {
-					return fatalError{err}
-				}
-			}
-			if err := closeFn(); err != nil {
-				return fatalError{err}
+				_, err := io.WriteString(w, b.String())
+				return err
+			})
+			if err != nil {
+				return err
 			}
 			if fail > 0 {
 				return errFindings
@@ -91,7 +93,8 @@ Exit status: 0 all expectations met, 1 a mismatch or an invalid file,
 			return nil
 		},
 	}
-	o.register(c)
+	o.register(c, []string{"text", "json"}, false)
+	scan.register(c)
 	return c
 }
 

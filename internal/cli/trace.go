@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/safetext"
 )
 
 func newTrace(e *env) *cobra.Command {
@@ -27,14 +29,16 @@ Schedule 0 is FIFO (the oldest runnable thread runs until it blocks);
 names the schedule; --schedule K replays exactly that one.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.validate([]string{"text", "json"}); err != nil {
+			if err := o.validate(); err != nil {
 				return err
+			}
+			if schedules < 1 || schedules > MaxSchedules || only < -1 || only >= MaxSchedules {
+				return usageError{fmt.Errorf("--schedules wants 1 to %d and --schedule 0 to %d", MaxSchedules, MaxSchedules-1)}
+			}
+			if err := checkOutputPath(o.output); err != nil {
+				return fatalError{err}
 			}
 			sc, err := o.loadOne(e, args)
-			if err != nil {
-				return err
-			}
-			w, closeFn, err := o.writer(e)
 			if err != nil {
 				return err
 			}
@@ -42,20 +46,19 @@ names the schedule; --schedule K replays exactly that one.`,
 				schedules = only + 1
 			}
 			res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: schedules, Seed: seed, Only: only, Trace: true})
-			if o.format == "json" {
-				err = encodeJSONTo(w, struct {
-					File      string           `json:"file"`
-					Seed      uint64           `json:"seed"`
-					Schedules []*exec.Schedule `json:"schedules"`
-				}{sc.Path, seed, res.Schedules})
-			} else {
-				_, err = fmt.Fprint(w, formatTrace(sc.Path, res))
-			}
+			err = o.write(e, func(w io.Writer, _ bool) error {
+				if o.format == "json" {
+					return encodeJSONTo(w, struct {
+						File      string           `json:"file"`
+						Seed      uint64           `json:"seed"`
+						Schedules []*exec.Schedule `json:"schedules"`
+					}{sc.Path, seed, res.Schedules})
+				}
+				_, err := io.WriteString(w, formatTrace(sc.Path, res))
+				return err
+			})
 			if err != nil {
-				return fatalError{err}
-			}
-			if err := closeFn(); err != nil {
-				return fatalError{err}
+				return err
 			}
 			if len(res.Findings) > 0 {
 				return errFindings
@@ -63,21 +66,26 @@ names the schedule; --schedule K replays exactly that one.`,
 			return nil
 		},
 	}
-	o.register(c)
+	o.register(c, []string{"text", "json"}, false)
 	c.Flags().IntVar(&schedules, "schedules", 1, "number of schedules: FIFO plus N-1 random interleavings")
 	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the random schedules")
 	c.Flags().IntVar(&only, "schedule", -1, "replay only schedule `K`")
 	return c
 }
 
+// formatTrace renders the timeline. Every line is passed through
+// safetext.Clean: thread names, step texts and the path come from the
+// scenario and must not reach a terminal or CI log raw.
 func formatTrace(path string, res *exec.Result) string {
-	var b strings.Builder
+	path = safetext.Path(path)
+	var raw strings.Builder
+	b := &raw
 	for _, sch := range res.Schedules {
 		kind := "FIFO"
 		if sch.Index > 0 {
 			kind = fmt.Sprintf("random, seed %d", res.Seed)
 		}
-		fmt.Fprintf(&b, "schedule %d (%s): %s, %d steps\n", sch.Index, kind, sch.Outcome, len(sch.Events))
+		fmt.Fprintf(b, "schedule %d (%s): %s, %d steps\n", sch.Index, kind, sch.Outcome, len(sch.Events))
 		for _, ev := range sch.Events {
 			where := ""
 			if ev.Pos.Valid() {
@@ -94,10 +102,10 @@ func formatTrace(path string, res *exec.Result) string {
 			if who == "" {
 				who = "(system)"
 			}
-			fmt.Fprintf(&b, "%5d  %-24s %-14s %-16s %s%s%s\n", ev.Seq, who, ev.Context, ev.Kind, ev.Text, state, where)
+			fmt.Fprintf(b, "%5d  %-24s %-14s %-16s %s%s%s\n", ev.Seq, who, ev.Context, ev.Kind, ev.Text, state, where)
 		}
 		// Per-thread timeline: the steps of each thread in order.
-		fmt.Fprintf(&b, "\n  per thread:\n")
+		fmt.Fprintf(b, "\n  per thread:\n")
 		var order []string
 		steps := map[string][]string{}
 		for _, ev := range sch.Events {
@@ -111,7 +119,7 @@ func formatTrace(path string, res *exec.Result) string {
 			steps[who] = append(steps[who], fmt.Sprintf("#%d %s", ev.Seq, ev.Kind))
 		}
 		for _, who := range order {
-			fmt.Fprintf(&b, "    %-24s %s\n", who, strings.Join(steps[who], ", "))
+			fmt.Fprintf(b, "    %-24s %s\n", who, strings.Join(steps[who], ", "))
 		}
 		var hw []string
 		for _, ev := range sch.Events {
@@ -120,18 +128,22 @@ func formatTrace(path string, res *exec.Result) string {
 			}
 		}
 		if len(hw) > 0 {
-			fmt.Fprintf(&b, "  engines and fences:\n")
+			fmt.Fprintf(b, "  engines and fences:\n")
 			for _, h := range hw {
-				fmt.Fprintf(&b, "    %s\n", h)
+				fmt.Fprintf(b, "    %s\n", h)
 			}
 		}
 		for _, d := range sch.Findings {
-			fmt.Fprintf(&b, "  %s:%d:%d: %s [%s]\n", d.File, d.Pos.Line, d.Pos.Col, d.Message, d.Rule)
+			fmt.Fprintf(b, "  %s:%d:%d: %s [%s]\n", d.File, d.Pos.Line, d.Pos.Col, d.Message, d.Rule)
 			for _, st := range d.Chain {
-				fmt.Fprintf(&b, "      %s:%d:%d: %s\n", st.File, st.Pos.Line, st.Pos.Col, st.Message)
+				fmt.Fprintf(b, "      %s:%d:%d: %s\n", st.File, st.Pos.Line, st.Pos.Col, st.Message)
 			}
 		}
 		b.WriteString("\n")
 	}
-	return b.String()
+	lines := strings.Split(raw.String(), "\n")
+	for i, l := range lines {
+		lines[i] = safetext.Clean(l)
+	}
+	return strings.Join(lines, "\n")
 }

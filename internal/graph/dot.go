@@ -3,15 +3,24 @@ package graph
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	gg "gonum.org/v1/gonum/graph"
 	"gonum.org/v1/gonum/graph/encoding"
 	"gonum.org/v1/gonum/graph/encoding/dot"
 	"gonum.org/v1/gonum/graph/multi"
+
+	"github.com/fencecheck/fencecheck/internal/safetext"
 )
 
-// dotNode and dotLine carry DOT names and attributes; gonum's encoder does
-// the quoting and escaping of names taken from the scenario.
+// dotNode and dotLine carry DOT names and attributes. Every string taken
+// from the scenario is quoted here, not left to gonum's encoder: the encoder
+// passes a string of the form <...> through unquoted as an HTML ID, so a
+// lock named `<x> [URL="javascript:..." image="/etc/hostname"]; <y>` would
+// inject attributes (and Graphviz would read the image file). A quoted DOT
+// string has one escape, \", and the encoder keeps a string that is
+// already validly quoted as it is.
 type dotNode struct {
 	id    int64
 	name  string
@@ -20,7 +29,19 @@ type dotNode struct {
 }
 
 func (n dotNode) ID() int64     { return n.id }
-func (n dotNode) DOTID() string { return n.name }
+func (n dotNode) DOTID() string { return dotQuote(n.name) }
+
+// dotQuote returns s as a double-quoted DOT string with control characters
+// shown visibly (safetext.Clean) and quotes and backslashes escaped. The
+// line breaks fencecheck puts into labels itself stay line breaks (\n, a
+// centred line in Graphviz).
+func dotQuote(s string) string {
+	parts := strings.Split(s, "\n")
+	for i, p := range parts {
+		parts[i] = safetext.Clean(p)
+	}
+	return strconv.Quote(strings.Join(parts, "\n"))
+}
 func (n dotNode) Attributes() []encoding.Attribute {
 	shape, color := "box", "black"
 	switch n.kind {
@@ -60,7 +81,7 @@ func (l dotLine) Attributes() []encoding.Attribute {
 	if l.e.Path != "" && l.e.Path != "dma_resv_lockdep" {
 		label += "\n" + l.e.Path
 	}
-	attrs := []encoding.Attribute{{Key: "label", Value: label}, {Key: "tooltip", Value: l.e.Text}}
+	attrs := []encoding.Attribute{{Key: "label", Value: dotQuote(label)}, {Key: "tooltip", Value: dotQuote(l.e.Text)}}
 	switch {
 	case l.cycle:
 		attrs = append(attrs, encoding.Attribute{Key: "color", Value: "red"}, encoding.Attribute{Key: "penwidth", Value: "2"})
@@ -78,7 +99,7 @@ type cluster struct {
 
 func (c cluster) DOTID() string { return "cluster_" + c.name }
 func (c cluster) DOTAttributers() (graph, node, edge encoding.Attributer) {
-	return attrs{{Key: "label", Value: c.label}, {Key: "style", Value: "rounded"}}, attrs{}, attrs{}
+	return attrs{{Key: "label", Value: dotQuote(c.label)}, {Key: "style", Value: "rounded"}}, attrs{}, attrs{}
 }
 
 type attrs []encoding.Attribute
@@ -93,7 +114,7 @@ type dotGraph struct {
 
 func (g dotGraph) Structure() []dot.Multigraph { return g.clusters }
 func (g dotGraph) DOTAttributers() (graph, node, edge encoding.Attributer) {
-	return attrs{{Key: "rankdir", Value: "LR"}, {Key: "label", Value: g.title}, {Key: "labelloc", Value: "t"}},
+	return attrs{{Key: "rankdir", Value: "LR"}, {Key: "label", Value: dotQuote(g.title)}, {Key: "labelloc", Value: "t"}},
 		attrs{{Key: "fontname", Value: "Helvetica"}}, attrs{{Key: "fontname", Value: "Helvetica"}, {Key: "fontsize", Value: "10"}}
 }
 

@@ -18,6 +18,7 @@ func Compile(sc *model.Scenario) *Program {
 	if k := c.f.Kernel; k != nil && k.MMUNotifier.Set {
 		c.p.MMUNotifier = k.MMUNotifier.V
 	}
+	c.budget = compileBudget(sc)
 	c.index()
 	c.fences()
 	c.jobs()
@@ -47,6 +48,20 @@ type compiler struct {
 	// rooted marks paths that some role or action runs as a thread root.
 	rooted map[string]bool
 	called map[string]bool
+	// budget is how many more steps expand may produce (OverBudget).
+	budget int64
+}
+
+// compileBudget bounds the compiled program. The loader already bounds the
+// sum of the paths' inlined sizes (--max-steps); roles multiply it (every
+// job on a scheduler runs its run_job path), so the program may be a few
+// times larger, never unboundedly.
+func compileBudget(sc *model.Scenario) int64 {
+	n := sc.MaxSteps
+	if n <= 0 {
+		n = model.DefaultMaxSteps
+	}
+	return 4 * int64(n)
 }
 
 func (c *compiler) index() {
@@ -784,6 +799,10 @@ var kernelName = map[string]string{
 // expand lowers a path's steps to ops, inlining call: steps.
 func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []Op {
 	if p == nil || depth > maxInline {
+		return nil
+	}
+	if c.budget -= int64(len(p.Steps)); c.budget < 0 {
+		c.p.OverBudget = true
 		return nil
 	}
 	ops := make([]Op, 0, len(p.Steps))

@@ -207,6 +207,10 @@ type Program struct {
 	// notifier under fs_reclaim (primer 1.9). The executor runs it inline
 	// when an allocation enters reclaim.
 	Reclaim []Op
+	// OverBudget: expanding the design's paths for all their roles would
+	// exceed the compile budget; the program is incomplete and must not be
+	// analysed (the analysis reports FC-L011 instead).
+	OverBudget bool
 }
 
 // JobInfo is a compiled job.

@@ -114,7 +114,7 @@ type Entity struct {
 type MMU struct {
 	P                 Pos
 	RecoverableFaults Bool `fc:"recoverable_faults" doc:"The GPU retries faulting accesses and the driver handles faults (R19)."`
-	Levels            Int  `fc:"levels" doc:"Page-table levels (root directory stays resident; default 2)."`
+	Levels            Int  `fc:"levels,min=1,max=6" doc:"Page-table levels (root directory stays resident; default 2)."`
 	FaultHandler      Str  `fc:"fault_handler,ref=path" doc:"Path run in fault_handler context for a GPU page fault."`
 }
 
@@ -123,7 +123,7 @@ type Fence struct {
 	P          Pos
 	Name       Str  `fc:"name,required,decl=fence" doc:"Fence name."`
 	Context    Str  `fc:"context" doc:"Fence context (timeline); fences of one context signal in seqno order (R14). Default: its own."`
-	Seqno      Int  `fc:"seqno" doc:"Sequence number within the context."`
+	Seqno      Int  `fc:"seqno,min=0" doc:"Sequence number within the context."`
 	Foreign    Bool `fc:"foreign" doc:"Signalled by a driver outside the model; treated conservatively (may depend on any fence, may allocate)."`
 	Indefinite Bool `fc:"indefinite" doc:"A user/memory/future fence with no guarantee to signal (R18)."`
 }
@@ -155,7 +155,7 @@ type Userptr struct {
 	Name     Str     `fc:"name,required,decl=userptr" doc:"Userptr name."`
 	Device   Str     `fc:"device,required,ref=device" doc:"Device that accesses the range."`
 	VM       Str     `fc:"vm,ref=vm" doc:"VM the range is bound in."`
-	Range    IntList `fc:"range" doc:"[start, end) of the user range, e.g. [0x100000, 0x200000]."`
+	Range    IntList `fc:"range,min=0" doc:"[start, end) of the user range, e.g. [0x100000, 0x200000]."`
 	Notifier Str     `fc:"notifier,required,ref=path" doc:"Path run as the mmu interval notifier's invalidate callback."`
 }
 
@@ -178,7 +178,7 @@ type Job struct {
 	RunJob   Str      `fc:"run_job,ref=path" doc:"Path run as drm_sched run_job (signalling code, R16)."`
 	FreeJob  Str      `fc:"free_job,ref=path" doc:"Path run as free_job after the fence signals (signalling code, R16)."`
 	Callback Str      `fc:"callback,ref=path" doc:"Path run as a fence callback when the out-fence signals (atomic context, R25)."`
-	Duration Int      `fc:"duration" doc:"Time the job occupies its engine, in model ticks (default 1)."`
+	Duration Int      `fc:"duration,min=1,max=1000000" doc:"Time the job occupies its engine, in model ticks (default 1)."`
 	Hang     Bool     `fc:"hang" doc:"The job never completes on the hardware; only timeout/reset completes its fence."`
 	Faults   StrList  `fc:"faults,ref=vm|userptr|buffer" doc:"Objects the job touches through GPU page faults (recoverable-fault devices)."`
 }
@@ -252,7 +252,7 @@ type Step struct {
 
 	// Modifiers.
 	Mode          Str     `fc:"mode,enum=mode" doc:"lock/trylock: write (default), read, or recursive_read."`
-	Subclass      Int     `fc:"subclass" doc:"lock: lockdep nesting subclass (*_lock_nested), 0-7."`
+	Subclass      Int     `fc:"subclass,min=0,max=7" doc:"lock: lockdep nesting subclass (*_lock_nested), 0-7."`
 	NestLock      Str     `fc:"nest_lock,ref=lock" doc:"lock: the outer lock that serializes this class's nesting (lockdep nest_lock)."`
 	Ctx           Str     `fc:"ctx" doc:"lock: the ww acquire context (ww_acquire_init name) to lock under."`
 	Interruptible Bool    `fc:"interruptible" doc:"lock/wait: interruptible; may fail with -EINTR."`
@@ -260,10 +260,10 @@ type Step struct {
 	Nolockdep     Bool    `fc:"nolockdep" doc:"alloc: __GFP_NOLOCKDEP, suppresses the reclaim annotation."`
 	Usage         Str     `fc:"usage,enum=usage" doc:"wait_resv/add_fence: dma_resv usage (default BOOKKEEP for waits, READ for add)."`
 	Fence         Str     `fc:"fence,ref=fence|job" doc:"add_fence/replace_fences: the fence."`
-	Count         Int     `fc:"count" doc:"reserve_fences: number of slots (default 1)."`
+	Count         Int     `fc:"count,min=1,max=65536" doc:"reserve_fences: number of slots (default 1)."`
 	VM            Str     `fc:"vm,ref=vm" doc:"map_pages/zap_ptes: the VM."`
 	Op            Str     `fc:"op,enum=vmop" doc:"vm_update: map, unmap or remap."`
-	Range         IntList `fc:"range" doc:"vm_update: [start, end) VA range."`
+	Range         IntList `fc:"range,min=0" doc:"vm_update: [start, end) VA range."`
 	Atomic        Bool    `fc:"atomic" doc:"write_ptes: the CPU writes each PTE atomically."`
 	Nonblock      Bool    `fc:"nonblock" doc:"call from a notifier: the invalidation is non-blockable (OOM reaper)."`
 }
@@ -283,7 +283,7 @@ type Action struct {
 	Signal         Str  `fc:"signal,op,ref=fence" doc:"A foreign or user fence signals."`
 
 	Op     Str     `fc:"op,enum=vmop" doc:"vm_bind: map, unmap or remap."`
-	Range  IntList `fc:"range" doc:"vm_bind: [start, end) VA range."`
+	Range  IntList `fc:"range,min=0" doc:"vm_bind: [start, end) VA range."`
 	Buffer Str     `fc:"buffer,ref=buffer|userptr" doc:"vm_bind: the object mapped."`
 	Path   Str     `fc:"path,ref=path" doc:"vm_bind: the ioctl path that performs it."`
 	Thread Str     `fc:"thread" doc:"Thread name for the action (default derived from the action)."`
@@ -295,7 +295,10 @@ type Expect struct {
 	Mode     Str             `fc:"mode,enum=analysismode" doc:"Analysis mode the expectation applies to: precise (default) or lockdep."`
 	Clean    Bool            `fc:"clean" doc:"No finding at all (errors or warnings)."`
 	Findings []ExpectFinding `fc:"findings" doc:"Findings that must be produced."`
-	Exact    Bool            `fc:"exact" doc:"No finding beyond those listed."`
+	Exact    Bool            `fc:"exact" doc:"No finding beyond those listed (the default; kept for old files)."`
+	// AllowExtra relaxes the default: fencecheck test fails a file whose
+	// findings include anything its expectation does not name.
+	AllowExtra Bool `fc:"allow_extra" doc:"Accept findings beyond those listed (default false: any unlisted finding fails the test)."`
 }
 
 // ExpectFinding describes one expected finding.

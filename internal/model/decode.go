@@ -2,7 +2,9 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/rules"
+	"github.com/fencecheck/fencecheck/internal/safetext"
 )
 
 // maxDepth bounds the nesting the walker follows. The walker only descends
@@ -29,6 +32,8 @@ type fieldMeta struct {
 	decl     string
 	doc      string
 	typ      reflect.Type
+	// min and max bound integer values (tags min=N, max=N); nil: none.
+	min, max *int64
 }
 
 type typeMeta struct {
@@ -77,6 +82,16 @@ func metaOf(t reflect.Type) *typeMeta {
 				fm.ref = strings.Split(p[4:], "|")
 			case strings.HasPrefix(p, "decl="):
 				fm.decl = p[5:]
+			case strings.HasPrefix(p, "min="), strings.HasPrefix(p, "max="):
+				v, err := strconv.ParseInt(p[4:], 0, 64)
+				if err != nil {
+					panic("model: bad bound in tag " + tag)
+				}
+				if p[:3] == "min" {
+					fm.min = &v
+				} else {
+					fm.max = &v
+				}
 			}
 		}
 		m.byKey[fm.key] = len(m.fields)
@@ -281,7 +296,7 @@ func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, fm fieldMeta, depth
 		d.record(fm, s)
 		return
 	case intType:
-		if iv, ok := d.scalarInt(n, fm.key); ok {
+		if iv, ok := d.scalarInt(n, fm); ok {
 			f.Set(reflect.ValueOf(iv))
 		}
 		return
@@ -289,7 +304,7 @@ func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, fm fieldMeta, depth
 		var list IntList
 		switch n.Kind {
 		case yaml.ScalarNode:
-			if iv, ok := d.scalarInt(n, fm.key); ok {
+			if iv, ok := d.scalarInt(n, fm); ok {
 				list = append(list, iv)
 			}
 		case yaml.SequenceNode:
@@ -297,7 +312,7 @@ func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, fm fieldMeta, depth
 				if d.rejectAlias(e) {
 					continue
 				}
-				if iv, ok := d.scalarInt(e, fm.key); ok {
+				if iv, ok := d.scalarInt(e, fm); ok {
 					list = append(list, iv)
 				}
 			}
@@ -374,18 +389,34 @@ func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, fm fieldMeta, depth
 	}
 }
 
-func (d *decoder) scalarInt(n *yaml.Node, key string) (Int, bool) {
+func (d *decoder) scalarInt(n *yaml.Node, fm fieldMeta) (Int, bool) {
+	key := fm.key
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && bigIntRe.MatchString(n.Value) {
+		// yaml.v3 resolves an integer too large for int64 as a float.
+		d.errorf(rules.WrongType, posOf(n), "%s: integer %s is out of range (at most %d)", key, n.Value, int64(math.MaxInt64))
+		return Int{}, false
+	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
 		d.errorf(rules.WrongType, posOf(n), "%s: expected an integer, got %s", key, kindName(n))
 		return Int{}, false
 	}
 	iv, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil {
-		d.errorf(rules.WrongType, posOf(n), "%s: integer %q out of range", key, n.Value)
+		d.errorf(rules.WrongType, posOf(n), "%s: integer %s is out of range (at most %d)", key, n.Value, int64(math.MaxInt64))
+		return Int{}, false
+	}
+	if fm.min != nil && iv < *fm.min {
+		d.errorf(rules.InvalidValue, posOf(n), "%s: %d is too small (at least %d)", key, iv, *fm.min)
+		return Int{}, false
+	}
+	if fm.max != nil && iv > *fm.max {
+		d.errorf(rules.InvalidValue, posOf(n), "%s: %d is too large (at most %d)", key, iv, *fm.max)
 		return Int{}, false
 	}
 	return Int{V: iv, P: posOf(n), Set: true}, true
 }
+
+var bigIntRe = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
 
 func (d *decoder) scalarString(n *yaml.Node, key string) (Str, bool) {
 	if n.Kind != yaml.ScalarNode {
@@ -415,6 +446,15 @@ func (d *decoder) checkEnum(fm fieldMeta, s Str) {
 }
 
 func (d *decoder) record(fm fieldMeta, s Str) {
+	if fm.decl != "" || len(fm.ref) > 0 {
+		// Names reach terminals, CI logs and pictures; lockdep's class
+		// names are printable strings such as &vm->lock. A control
+		// character in one is an attack on the output, not a name.
+		if r, bad := safetext.Unsafe(s.V); bad {
+			d.errorf(rules.InvalidValue, s.P, "%s: name %s contains the control character %U; names must be printable text such as &vm->lock", fm.key, safetext.Clean(strconv.Quote(s.V)), r)
+			return
+		}
+	}
 	if fm.decl != "" && s.V != "" {
 		d.decls = append(d.decls, declRec{kind: fm.decl, name: s})
 	}

@@ -49,7 +49,15 @@ func IsBuiltin(name string) bool {
 // Options tune the loader.
 type Options struct {
 	MaxBytes int // 0 means DefaultMaxBytes
+	MaxSteps int // 0 means DefaultMaxSteps
 }
+
+// DefaultMaxSteps bounds the steps of all paths after `call:` inlining
+// (--max-steps). Inlining multiplies: seven paths each calling the next ten
+// times are 1.4 KB of YAML and ten million steps. A million steps is far
+// beyond any hand-written design and the generated lockdep-scale ones
+// (about 100,000), and is analysed in seconds.
+const DefaultMaxSteps = 1_000_000
 
 // Scenario is a loaded file: the AST plus the name table built while
 // validating it.
@@ -61,6 +69,9 @@ type Scenario struct {
 	Kinds map[string]string
 	// DeclPos maps every declared name to where it was declared.
 	DeclPos map[string]Pos
+	// MaxSteps is the --max-steps the file was loaded with (0: default); the
+	// compiler bounds its output by it.
+	MaxSteps int
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -116,9 +127,12 @@ func Load(path string, data []byte, opt Options) (sc *Scenario, diags []diag.Dia
 	d := &decoder{file: path}
 	f := &File{}
 	d.decodeStruct(root, reflect.ValueOf(f).Elem(), 0)
-	sc = &Scenario{File: f, Path: path, Source: data, Kinds: map[string]string{}, DeclPos: map[string]Pos{}}
+	sc = &Scenario{File: f, Path: path, Source: data, Kinds: map[string]string{}, DeclPos: map[string]Pos{}, MaxSteps: opt.MaxSteps}
 	if !d.abort {
-		v := &validator{d: d, sc: sc}
+		v := &validator{d: d, sc: sc, maxSteps: opt.MaxSteps}
+		if v.maxSteps <= 0 {
+			v.maxSteps = DefaultMaxSteps
+		}
 		v.run()
 	}
 	diags = d.diags
@@ -143,8 +157,9 @@ func syntaxDiag(path string, err error) diag.Diagnostic {
 // validator runs the checks that need the whole file: the name table,
 // references, version, and per-path step sanity.
 type validator struct {
-	d  *decoder
-	sc *Scenario
+	d        *decoder
+	sc       *Scenario
+	maxSteps int
 }
 
 func (v *validator) errorf(rule string, p Pos, format string, args ...any) {
@@ -379,11 +394,62 @@ func (v *validator) checkPaths() {
 		state[name] = 2
 		return false
 	}
+	recursive := false
 	for _, name := range slices.Sorted(maps.Keys(calls)) {
-		if state[name] == 0 {
-			visit(name)
+		if state[name] == 0 && visit(name) {
+			recursive = true
 		}
 	}
+	if !recursive {
+		v.checkExpansion(calls)
+	}
+}
+
+// checkExpansion bounds the program that call: inlining produces, before
+// anything is inlined: the size of each path is computed once (memoised,
+// saturating), so a file that would expand exponentially costs time linear
+// in its length to refuse.
+func (v *validator) checkExpansion(calls map[string][]Str) {
+	limit := int64(v.maxSteps)
+	f := v.sc.File
+	steps := map[string]int64{}
+	for i := range f.Paths {
+		steps[f.Paths[i].Name.V] = int64(len(f.Paths[i].Steps) - len(calls[f.Paths[i].Name.V]))
+	}
+	size := map[string]int64{}
+	var sizeOf func(name string) int64
+	sizeOf = func(name string) int64 {
+		if n, ok := size[name]; ok {
+			return n
+		}
+		n := steps[name]
+		for _, c := range calls[name] {
+			n += sizeOf(c.V)
+			if n > limit {
+				n = limit + 1
+				break
+			}
+		}
+		size[name] = n
+		return n
+	}
+	var total int64
+	for i := range f.Paths {
+		p := &f.Paths[i]
+		n := sizeOf(p.Name.V)
+		total = min(total+n, limit+1)
+		if total > limit {
+			v.errorf(rules.InputLimit, p.Name.P, "the paths expand to more than %d steps after call: inlining (path %q alone: %s); raise --max-steps if the design is genuinely this large", limit, p.Name.V, sizeText(n, limit))
+			return
+		}
+	}
+}
+
+func sizeText(n, limit int64) string {
+	if n > limit {
+		return fmt.Sprintf("more than %d", limit)
+	}
+	return fmt.Sprintf("%d", n)
 }
 
 // stepOp returns the step's operation key and value.

@@ -82,14 +82,14 @@ func fieldSchema(fm fieldMeta, defs map[string]any) map[string]any {
 	case strType:
 		return scalarSchema("string", fm.enum)
 	case intType:
-		return map[string]any{"type": "integer"}
+		return intSchema(fm)
 	case boolType:
 		return map[string]any{"type": "boolean"}
 	case strListType:
 		item := scalarSchema("string", fm.enum)
 		return map[string]any{"oneOf": []any{item, map[string]any{"type": "array", "items": item}}}
 	case intListType:
-		item := map[string]any{"type": "integer"}
+		item := intSchema(fm)
 		return map[string]any{"oneOf": []any{item, map[string]any{"type": "array", "items": item}}}
 	}
 	t := fm.typ
@@ -177,4 +177,15 @@ func joinList(xs []string) string {
 		b.WriteString("`" + x + "`")
 	}
 	return b.String()
+}
+
+func intSchema(fm fieldMeta) map[string]any {
+	m := map[string]any{"type": "integer"}
+	if fm.min != nil {
+		m["minimum"] = *fm.min
+	}
+	if fm.max != nil {
+		m["maximum"] = *fm.max
+	}
+	return m
 }

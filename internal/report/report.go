@@ -16,6 +16,7 @@ import (
 
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/rules"
+	"github.com/fencecheck/fencecheck/internal/safetext"
 )
 
 // FileResult is what one input produced.
@@ -23,12 +24,31 @@ type FileResult struct {
 	Path   string
 	Source []byte
 	Diags  []diag.Diagnostic
+	// Scenario: the file decoded as a scenario (a mapping with the
+	// `fencecheck:` key). Source lines are quoted under diagnostics only
+	// then: a file that is not a scenario may be anything a symlink or a
+	// hostile tree put there, and its lines are not ours to echo.
+	Scenario bool
 }
 
 // Options for the writers.
 type Options struct {
 	Color   bool
 	Version string
+	// Baseline, when a baseline was applied, says what it did.
+	Baseline *BaselineStats
+}
+
+// BaselineStats reports what --baseline suppressed.
+type BaselineStats struct {
+	Entries    int `json:"entries"`    // fingerprints in the baseline file
+	Suppressed int `json:"suppressed"` // findings hidden because their fingerprint is listed
+	Unmatched  int `json:"unmatched"`  // baseline entries that matched no finding (stale)
+}
+
+func (b BaselineStats) String() string {
+	return fmt.Sprintf("%d finding(s) suppressed by baseline, %d baseline entr%s matched nothing",
+		b.Suppressed, b.Unmatched, map[bool]string{true: "y", false: "ies"}[b.Unmatched == 1])
 }
 
 // Formats lists the accepted --format values for diagnostics.
@@ -40,8 +60,60 @@ func Fingerprint(d diag.Diagnostic) string {
 	if d.Fingerprint != "" {
 		return d.Fingerprint
 	}
-	h := sha256.Sum256([]byte(d.Rule + "\x00" + d.File + "\x00" + d.Mode + "\x00" + d.Message))
+	return hash(d.Rule, d.File, d.Mode, d.Message)
+}
+
+// FileFingerprint is the fingerprint a baseline stores: the finding's own
+// (position-free) fingerprint bound to the file it is in, named by its
+// cleaned path relative to the project root. The same bug copied into a new
+// file is therefore a new finding, and "./a.yaml", "a.yaml" and an absolute
+// path to it are one file.
+func FileFingerprint(rel string, d diag.Diagnostic) string {
+	inner := d.Fingerprint
+	if inner == "" {
+		inner = hash(d.Rule, d.Mode, d.Message)
+	}
+	return hash(d.Rule, rel, inner)
+}
+
+func hash(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(h[:8])
+}
+
+// clean returns a copy of d whose every text field is safe to print
+// (safetext.Clean): names and file names come from untrusted input.
+func clean(d diag.Diagnostic) diag.Diagnostic {
+	d.File = safetext.Path(d.File)
+	d.Message = safetext.Clean(d.Message)
+	d.Hint = safetext.Clean(d.Hint)
+	d.Canonical = safetext.Clean(d.Canonical)
+	d.ChainExists = safetext.Clean(d.ChainExists)
+	d.Cycle = cleanAll(d.Cycle)
+	d.Scenario = cleanAll(d.Scenario)
+	if len(d.Chain) > 0 {
+		chain := make([]diag.Step, len(d.Chain))
+		for i, st := range d.Chain {
+			st.File = safetext.Path(st.File)
+			st.From, st.To = safetext.Clean(st.From), safetext.Clean(st.To)
+			st.Kind, st.Path = safetext.Clean(st.Kind), safetext.Clean(st.Path)
+			st.Context, st.Message = safetext.Clean(st.Context), safetext.Clean(st.Message)
+			chain[i] = st
+		}
+		d.Chain = chain
+	}
+	return d
+}
+
+func cleanAll(xs []string) []string {
+	if len(xs) == 0 {
+		return xs
+	}
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = safetext.Clean(x)
+	}
+	return out
 }
 
 // Write renders results in the named format.
@@ -50,7 +122,7 @@ func Write(w io.Writer, format string, results []FileResult, opt Options) error 
 	case "text":
 		return writeText(w, results, opt)
 	case "json":
-		return writeJSON(w, results)
+		return writeJSON(w, results, opt)
 	case "sarif":
 		return writeSARIF(w, results, opt)
 	case "github":
@@ -99,8 +171,12 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 	p := newPalette(opt.Color)
 	var b strings.Builder
 	for _, r := range results {
-		lines := strings.Split(string(r.Source), "\n")
+		var lines []string
+		if r.Scenario {
+			lines = strings.Split(string(r.Source), "\n")
+		}
 		for _, d := range r.Diags {
+			d = clean(d)
 			if len(d.Cycle) > 0 || len(d.Chain) > 0 {
 				writeSplat(&b, p, r, lines, d)
 				continue
@@ -111,6 +187,9 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 	errs, warns := Count(results)
 	if errs+warns > 0 {
 		fmt.Fprintf(&b, "%d error(s), %d warning(s) in %d file(s)\n", errs, warns, len(results))
+	}
+	if opt.Baseline != nil {
+		fmt.Fprintln(&b, opt.Baseline.String())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -278,13 +357,14 @@ type jsonReport struct {
 	Version int        `json:"version"`
 	Files   []jsonFile `json:"files"`
 	Summary struct {
-		Files    int `json:"files"`
-		Errors   int `json:"errors"`
-		Warnings int `json:"warnings"`
+		Files    int            `json:"files"`
+		Errors   int            `json:"errors"`
+		Warnings int            `json:"warnings"`
+		Baseline *BaselineStats `json:"baseline,omitempty"`
 	} `json:"summary"`
 }
 
-func writeJSON(w io.Writer, results []FileResult) error {
+func writeJSON(w io.Writer, results []FileResult, opt Options) error {
 	rep := jsonReport{Version: 1, Files: []jsonFile{}}
 	for _, r := range results {
 		jf := jsonFile{File: r.Path, Findings: []jsonFinding{}}
@@ -300,6 +380,7 @@ func writeJSON(w io.Writer, results []FileResult) error {
 	}
 	rep.Summary.Files = len(results)
 	rep.Summary.Errors, rep.Summary.Warnings = Count(results)
+	rep.Summary.Baseline = opt.Baseline
 	return encodeJSON(w, rep)
 }
 
@@ -316,6 +397,7 @@ func writeGitHub(w io.Writer, results []FileResult) error {
 	var b strings.Builder
 	for _, r := range results {
 		for _, d := range r.Diags {
+			d = clean(d)
 			level := "error"
 			switch d.Severity {
 			case diag.Warning:

@@ -46,6 +46,7 @@ type sarifRule struct {
 	ShortDescription     sarifText  `json:"shortDescription"`
 	FullDescription      sarifText  `json:"fullDescription"`
 	Help                 sarifText  `json:"help"`
+	HelpURI              string     `json:"helpUri"`
 	DefaultConfiguration sarifLevel `json:"defaultConfiguration"`
 }
 
@@ -60,6 +61,7 @@ type sarifResult struct {
 	Message             sarifText         `json:"message"`
 	Locations           []sarifLocation   `json:"locations"`
 	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	BaselineState       string            `json:"baselineState,omitempty"`
 	CodeFlows           []sarifCodeFlow   `json:"codeFlows,omitempty"`
 }
 
@@ -125,11 +127,19 @@ func loc(file string, p diag.Pos, msg string) sarifLocation {
 	return l
 }
 
+// RulesURL is where each rule is documented; SARIF viewers link every
+// result's rule to its section (the anchor is the lower-cased rule ID).
+const RulesURL = "https://github.com/fencecheck/fencecheck/blob/main/docs/rules.md"
+
+// FingerprintKey names fencecheck's fingerprint in SARIF partialFingerprints
+// (versioned, so a future change of the scheme cannot match old results).
+const FingerprintKey = "fencecheck/v1"
+
 func writeSARIF(w io.Writer, results []FileResult, opt Options) error {
 	all := rules.All()
 	index := map[string]int{}
 	driver := sarifDriver{Name: "fencecheck", Version: opt.Version,
-		InformationURI: "https://github.com/fencecheck/fencecheck/blob/main/docs/rules.md"}
+		InformationURI: RulesURL}
 	for i, r := range all {
 		index[r.ID] = i
 		driver.Rules = append(driver.Rules, sarifRule{
@@ -137,12 +147,15 @@ func writeSARIF(w io.Writer, results []FileResult, opt Options) error {
 			ShortDescription:     sarifText{Text: r.Summary},
 			FullDescription:      sarifText{Text: r.Doc},
 			Help:                 sarifText{Text: r.Doc + "\n\nFix: " + r.Fix},
+			HelpURI:              RulesURL + "#" + strings.ToLower(r.ID),
 			DefaultConfiguration: sarifLevel{Level: sarifLevelOf(r.Severity)},
 		})
 	}
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{}}
 	for _, r := range results {
 		for _, d := range r.Diags {
+			fp := Fingerprint(d)
+			d = clean(d)
 			msg := d.Message
 			if len(d.Cycle) > 0 {
 				msg += " Chain: " + strings.Join(append(append([]string{}, d.Cycle...), d.Cycle[0]), " --> ") + "."
@@ -152,9 +165,16 @@ func writeSARIF(w io.Writer, results []FileResult, opt Options) error {
 			}
 			res := sarifResult{
 				RuleID: d.Rule, RuleIndex: index[d.Rule], Level: sarifLevelOf(d.Severity),
-				Message:             sarifText{Text: msg},
-				Locations:           []sarifLocation{loc(d.File, d.Pos, "")},
-				PartialFingerprints: map[string]string{"primaryLocationLineHash": Fingerprint(d)},
+				Message:   sarifText{Text: msg},
+				Locations: []sarifLocation{loc(d.File, d.Pos, "")},
+				// A key of our own: primaryLocationLineHash is GitHub's, computed
+				// by the upload action from the source line.
+				PartialFingerprints: map[string]string{FingerprintKey: fp},
+			}
+			if opt.Baseline != nil {
+				// Findings the baseline accepted are not reported at all;
+				// every result left is new relative to it.
+				res.BaselineState = "new"
 			}
 			if len(d.Chain) > 0 {
 				var tf sarifThreadFlow

@@ -43,6 +43,10 @@ const (
 	YAMLAlias     = "FC-L010"
 	InputLimit    = "FC-L011"
 	Version       = "FC-L012"
+	Unreadable    = "FC-L013"
+	SkippedInput  = "FC-L014"
+	NotAScenario  = "FC-L015"
+	InternalError = "FC-L016"
 )
 
 // Analysis rule IDs.
@@ -108,12 +112,29 @@ var catalog = []Rule{
 		Fix:     "Replace the alias with the value, or factor shared steps into a path and `call:` it."},
 	{ID: InputLimit, Name: "input-limit", Category: "lint", Severity: diag.Error,
 		Summary: "the input exceeds a safety limit",
-		Doc:     "Files larger than the size limit (32 MiB by default, --max-bytes) or holding more than one YAML document are refused before analysis so that no input can exhaust memory or time. (Deep nesting needs no limit of its own: the loader only descends into keys the format defines, and the YAML parser refuses nesting deeper than 10,000 levels.)",
-		Fix:     "Split the scenario, or raise --max-bytes if the file is genuinely that large."},
+		Doc:     "Every input is untrusted (docs/security.md), so each kind of work has a bound: files larger than the size limit (32 MiB by default, --max-bytes) or holding more than one YAML document are refused; a design whose paths expand, after `call:` inlining, to more steps than --max-steps (1,000,000 by default) is refused before it is compiled; an exploration whose schedules times steps would exceed the execution budget runs fewer schedules and says so. (Deep nesting needs no limit of its own: the loader only descends into keys the format defines, and the YAML parser refuses nesting deeper than 10,000 levels.)",
+		Fix:     "Split the scenario or factor repeated `call:` chains, or raise the limit named in the message if the design is genuinely that large."},
 	{ID: Version, Name: "format-version", Category: "lint", Severity: diag.Error,
 		Summary: "the top-level `fencecheck:` version is missing or unsupported",
 		Doc:     "Every scenario starts with `fencecheck: 1` so that later format versions can change meaning without misreading old files.",
 		Fix:     "Add `fencecheck: 1` at the top of the file."},
+
+	{ID: Unreadable, Name: "unreadable-input", Category: "input", Severity: diag.Error,
+		Summary: "an input file could not be read",
+		Doc:     "The file does not exist, is not readable, or reading it failed. The other inputs are still checked and reported; the run exits 3 because its verdict is incomplete.",
+		Fix:     "Fix the path or the permissions, or exclude the file (--exclude)."},
+	{ID: SkippedInput, Name: "skipped-input", Category: "input", Severity: diag.Warning,
+		Summary: "an input was skipped because reading it would be unsafe",
+		Doc:     "Directory scans and file arguments never follow a symbolic link to a file outside the directory being scanned (or, for a file argument, outside --root), never read special files (FIFOs, devices, sockets: a FIFO would block the run forever), and report symlink loops. A design in a pull request cannot make fencecheck read, and echo, a file outside the tree.",
+		Fix:     "Commit the scenario itself instead of a link to it, or exclude the entry (--exclude)."},
+	{ID: NotAScenario, Name: "not-a-scenario", Category: "input", Severity: diag.Note,
+		Summary: "a YAML file found by a directory scan is not a fencecheck scenario",
+		Doc:     "A directory may hold other YAML (CI configuration, compose files). A file without a top-level `fencecheck:` line is reported once and skipped, not linted key by key, and none of its lines are quoted. Named explicitly on the command line, such a file is an error (format-version).",
+		Fix:     "Nothing, if the file is not a design; otherwise start it with `fencecheck: 1`. Use --exclude to silence it."},
+	{ID: InternalError, Name: "internal-error", Category: "input", Severity: diag.Error,
+		Summary: "fencecheck failed on this file (a bug in fencecheck)",
+		Doc:     "A panic while analysing one file is contained: that file gets this finding and every other file is still analysed and reported. The run exits 3. Please report it with the file.",
+		Fix:     "Report the bug with the scenario; the other files' verdicts are unaffected."},
 
 	{ID: Cycle, Name: "dependency-cycle", Category: "cycle", Severity: diag.Error,
 		Summary: "the lock/wait/fence dependency graph has a cycle",
