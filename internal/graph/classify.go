@@ -6,8 +6,8 @@ import (
 	"github.com/fencecheck/fencecheck/internal/kernel"
 )
 
-// classify matches a witness cycle against the primer's canonical cycles
-// (section 3) and returns the shape and a concrete fix hint. The tests are
+// classify matches a witness cycle against the canonical cycles C1–C15 of
+// docs/kernel-rules.md and returns the shape and a concrete fix hint. The tests are
 // ordered from the most specific shape to the most generic.
 func classify(g *Graph, c Cycle) (shape, hint string) {
 	has := map[string]bool{}
