@@ -177,3 +177,18 @@ func TestCitationsResolve(t *testing.T) {
 		t.Fatalf("scanned only %d files; is the repository root right?", scanned)
 	}
 }
+
+// TestCatalogCitesInTree keeps the rule explanations (printed by explain,
+// SARIF and docs/rules.md) free of the numbering of out-of-tree reference
+// material ("seed 003", "case 22"): they cite kernel rules, kernel sources
+// or files of this repository.
+func TestCatalogCitesInTree(t *testing.T) {
+	re := regexp.MustCompile(`\b(seeds?|cases?) [0-9]{2,3}\b`)
+	for _, r := range All() {
+		for _, s := range []string{r.Summary, r.Doc, r.Fix} {
+			if m := re.FindString(s); m != "" {
+				t.Errorf("%s cites %q, which names no document in the repository", r.ID, m)
+			}
+		}
+	}
+}
