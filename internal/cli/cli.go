@@ -106,7 +106,8 @@ deadlocks lockdep would report — and the fence-signalling ones it cannot see.
   fencecheck rules / explain ID  the rule catalog
   fencecheck schema              JSON Schema of the scenario format
 
-Docs: docs/scenario-format.md, docs/model.md, docs/rules.md.
+Docs: docs/scenario-format.md, docs/model.md, docs/rules.md,
+docs/kernel-rules.md (the kernel rules R1-R28, cycles C1-C15, facts K1-K18).
 Exit status: 0 clean, 1 findings, 2 bad invocation, 3 fatal error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

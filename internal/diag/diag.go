@@ -91,7 +91,7 @@ type Diagnostic struct {
 	Chain []Step `json:"chain,omitempty"`
 	// Hint is a concrete suggestion for a fix.
 	Hint string `json:"hint,omitempty"`
-	// Canonical names the primer's canonical cycle (C1–C15) matched, if any.
+	// Canonical names the canonical cycle (C1–C15 of docs/kernel-rules.md) matched, if any.
 	Canonical string `json:"canonical,omitempty"`
 	// ChainExists is lockdep's three-name "Chain exists of:" line
 	// (next --> parent --> prev), when the cycle has more than two nodes.

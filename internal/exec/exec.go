@@ -230,7 +230,7 @@ type sim struct {
 	reclaimed map[model.Pos]bool
 	steps     int // events so far (also when not tracing)
 	// entityQ is each entity's push order; seqno is each armed job fence's
-	// sequence number, assigned at drm_sched_job_arm (primer 1.2).
+	// sequence number, assigned at drm_sched_job_arm (K3).
 	entityQ  map[string][]string
 	seqno    map[string]int64
 	entitySq map[string]int64
@@ -640,7 +640,7 @@ func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
 }
 
 // readyJobs starts run_job for every submitted job whose dependencies have
-// all signalled (drm_sched resolves dependencies before run_job, primer 1.6).
+// all signalled (drm_sched resolves dependencies before run_job, K8).
 func (s *sim) readyJobs() {
 	busy := map[string]bool{} // schedulers whose run_job is running
 	for _, js := range s.jobs {
@@ -664,7 +664,7 @@ func (s *sim) readyJobs() {
 			}
 		}
 		// The entity is a FIFO, and the scheduler calls run_job from one
-		// ordered work item: one run_job at a time (primer 1.6).
+		// ordered work item: one run_job at a time (K8).
 		for _, prev := range s.entityQ[js.info.Entity] {
 			if prev == name {
 				break
@@ -1018,7 +1018,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		m, ok := t.readBegin[o.Obj]
 		if ok && s.seq[o.Obj] != m.seq && m.frame == len(t.frames)-1 {
 			// An invalidation ran since read_begin: drop what was taken
-			// since, and go again (the HMM retry loop, primer 1.8).
+			// since, and go again (the HMM retry loop, K10).
 			for i := len(t.held) - 1; i >= m.held; i-- {
 				if t.held[i].inst != "" {
 					s.drop(t, t.held[i].inst)
@@ -1131,7 +1131,7 @@ func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
 		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, has not completed (%s unsignalled) (R20)", what, name, js.info.Fence),
 			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text},
 				{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
-			"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (seed 002).")
+			"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (K4).")
 	}
 }
 
@@ -1157,7 +1157,7 @@ func (s *sim) indexUses() {
 }
 
 // alloc enters direct reclaim when the workload applies memory pressure and
-// the allocation may direct-reclaim (primer 1.9): schedule 0 always does,
+// the allocation may direct-reclaim (K11): schedule 0 always does,
 // random schedules decide by coin. Reclaim runs every shrinker and notifier
 // inline, with PF_MEMALLOC so it does not recurse.
 func (s *sim) alloc(t *thread, o kernel.Op) {

@@ -52,7 +52,7 @@ func Static(p *kernel.Program) []diag.Diagnostic {
 			}
 			if o.Kind == kernel.OpWritePTE && !o.Atomic && recoverable[vmDev[o.Obj]] {
 				add(diag.Diagnostic{File: p.File, Pos: o.Pos, Rule: rules.NonAtomicPTE, Severity: rules.SeverityOf(rules.NonAtomicPTE),
-					Message: fmt.Sprintf("the CPU writes PTEs of %s non-atomically while device %s may retry faults on them: the GPU can read a torn 64-bit entry (seed 000)", o.Obj, vmDev[o.Obj]),
+					Message: fmt.Sprintf("the CPU writes PTEs of %s non-atomically while device %s may retry faults on them: the GPU can read a torn 64-bit entry", o.Obj, vmDev[o.Obj]),
 					Chain:   []diag.Step{{File: p.File, Pos: o.Pos, Path: o.InPath, Context: t.Context, Message: o.Text}},
 					Hint:    "Update page tables through the kernel paging engine (a kernel-only entity), or write PTEs atomically."})
 			}

@@ -78,7 +78,7 @@ func (b *builder) recordIRQUsage(o kernel.Op, atomic bool, ctx string, declaredS
 	}
 }
 
-// irqConflicts applies lockdep's single-lock state rule (primer 4.1, R25): a
+// irqConflicts applies lockdep's single-lock state rule (K16, R25): a
 // class used in hardirq context must not also be taken with interrupts
 // enabled, except that read-after-read on an rwlock cannot deadlock. A lock
 // declared irq_safe is always taken with interrupts disabled.
@@ -174,11 +174,11 @@ func (b *builder) mapNodePrecise(name string) (string, NodeKind) {
 	return b.mapNode(name)
 }
 
-// prelude adds the kernel's fixed orders (primer 1.3.1, 1.9): what
+// prelude adds the kernel's fixed orders (K5, K11): what
 // dma_resv_lockdep() primes at boot, and that reclaim may call every
 // registered shrinker and mmu notifier.
 func (b *builder) prelude() {
-	const why = "kernel prelude: dma_resv_lockdep() primes this order at boot (primer 1.3.1)"
+	const why = "kernel prelude: dma_resv_lockdep() primes this order at boot (K5)"
 	add := func(from, to string, shared bool, weight int, kind EdgeKind, text string, pos model.Pos) {
 		b.g.AddEdge(Edge{From: b.node(from), To: b.node(to), Kind: kind, Text: text, Shared: shared,
 			Weight: weight, Context: "kernel", Path: "dma_resv_lockdep", File: b.p.File, Pos: pos})
@@ -193,7 +193,7 @@ func (b *builder) prelude() {
 		wait = conservativeWeight
 	}
 	if b.p.MMUNotifier {
-		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (primer 1.9)", none)
+		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none)
 		add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
 	} else {
 		add(kernel.FsReclaim, kernel.FenceMap, false, wait, EdgePrimed, why+": shrinkers may wait on any dma_fence (R3; CONFIG_MMU_NOTIFIER=n)", none)
@@ -204,11 +204,11 @@ func (b *builder) prelude() {
 	// Precise mode keeps per-callback nodes and per-fence nodes; reclaim
 	// reaches each of them.
 	for _, s := range b.p.Scenario.File.Shrinkers {
-		add(kernel.FsReclaim, kernel.ShrinkerNode(s.Name.V), false, 1, EdgeReclaim, "reclaim may call shrinker "+s.Name.V+" (primer 1.9)", s.Name.P)
+		add(kernel.FsReclaim, kernel.ShrinkerNode(s.Name.V), false, 1, EdgeReclaim, "reclaim may call shrinker "+s.Name.V+" (K11)", s.Name.P)
 	}
 	for _, u := range b.p.Scenario.File.Userptrs {
 		if b.p.MMUNotifier {
-			add(kernel.MMUNotifier, kernel.NotifierNode(u.Name.V), false, 1, EdgeReclaim, "reclaim or munmap may invalidate "+u.Name.V+": its notifier runs (primer 1.7)", u.Notifier.P)
+			add(kernel.MMUNotifier, kernel.NotifierNode(u.Name.V), false, 1, EdgeReclaim, "reclaim or munmap may invalidate "+u.Name.V+": its notifier runs (K9)", u.Notifier.P)
 		}
 	}
 	for _, name := range b.p.FenceOrder {
@@ -295,7 +295,7 @@ func (w *walker) isHeld(node string) int {
 }
 
 // addEdges records held → to from the most recent held lock, continuing
-// through held trylocks (lockdep's check_prevs_add, primer 4.1).
+// through held trylocks (lockdep's check_prevs_add, K16).
 func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind EdgeKind, o kernel.Op, weight int) {
 	for i := len(held) - 1; i >= 0; i-- {
 		h := held[i]
@@ -448,7 +448,7 @@ func (w *walker) inReclaim() bool {
 	return false
 }
 
-// alloc applies the GFP table of primer 1.9: direct-reclaim allocations
+// alloc applies the GFP table of K11: direct-reclaim allocations
 // acquire fs_reclaim (with __GFP_FS) or touch the mmu notifier map; memalloc
 // scopes strip flags; PF_MEMALLOC (inside reclaim) and __GFP_NOLOCKDEP skip
 // the annotation; GFP_NOWAIT/GFP_ATOMIC add nothing (R3, R4).
@@ -477,8 +477,8 @@ func (w *walker) alloc(o kernel.Op) {
 	}
 }
 
-// wait records a dma_fence_wait: a write acquire of the fence node (primer
-// 1.1). In lockdep mode __dma_fence_might_wait drops the read hold of
+// wait records a dma_fence_wait: a write acquire of the fence node (K2).
+// In lockdep mode __dma_fence_might_wait drops the read hold of
 // dma_fence_map first, so the edge comes from the lock taken inside the
 // section, if any (R7, C12).
 func (w *walker) wait(o kernel.Op, fence string) {
@@ -550,7 +550,7 @@ func (w *walker) op(o kernel.Op) {
 		}
 		delete(w.ctxDone, o.Ctx)
 	case kernel.OpReserve:
-		// dma_resv_reserve_fences may kmalloc(GFP_KERNEL) (primer 1.4, R13).
+		// dma_resv_reserve_fences may kmalloc(GFP_KERNEL) (K6, R13).
 		a := o
 		a.GFP, _ = model.ParseGFP("GFP_KERNEL")
 		a.Text = o.Text + " → kmalloc(GFP_KERNEL)"

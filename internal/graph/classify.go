@@ -6,8 +6,8 @@ import (
 	"github.com/fencecheck/fencecheck/internal/kernel"
 )
 
-// classify matches a witness cycle against the primer's canonical cycles
-// (section 3) and returns the shape and a concrete fix hint. The tests are
+// classify matches a witness cycle against the canonical cycles C1–C15 of
+// docs/kernel-rules.md and returns the shape and a concrete fix hint. The tests are
 // ordered from the most specific shape to the most generic.
 func classify(g *Graph, c Cycle) (shape, hint string) {
 	has := map[string]bool{}
@@ -86,7 +86,7 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 			where = " The allocation is at " + posText(a) + " (" + a.Text + ")."
 		}
 		return "C6/C9: a lock taken in a notifier or shrinker is held across a reclaiming allocation",
-			"Any lock the notifier/shrinker takes becomes a lock under which GFP_KERNEL cannot be used: allocate before taking it, split the lock, or use GFP_ATOMIC/GFP_NOWAIT (R8, R12, case 22)." + where
+			"Any lock the notifier/shrinker takes becomes a lock under which GFP_KERNEL cannot be used: allocate before taking it, split the lock, or use GFP_ATOMIC/GFP_NOWAIT (R8, R12)." + where
 	case fenceLike:
 		return "fence dependency cycle",
 			"A fence's signalling depends, through the chain shown, on something that waits for it. Break the edge that makes signalling code depend on a waiter (R6)."

@@ -26,7 +26,7 @@ type Cycle struct {
 
 // strong-path states: lockdep only reports closed strong paths, i.e. no edge
 // into a recursive reader followed by an edge out of a node held shared
-// (primer 4.1). A state is a node plus whether it was entered as a
+// (K16). A state is a node plus whether it was entered as a
 // recursive reader.
 type state struct {
 	node int64
@@ -343,7 +343,7 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 		Fingerprint: hex.EncodeToString(h[:8]),
 	}
 	// lockdep's "Chain exists of": next --> parent --> prev, printed only
-	// when the path has an intermediate node (primer 4.2).
+	// when the path has an intermediate node (K17).
 	parent := order[max(n-2, 0)]
 	if n > 2 {
 		d.ChainExists = fmt.Sprintf("%s --> %s --> %s", next, parent, prevNode)

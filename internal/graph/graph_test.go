@@ -54,7 +54,7 @@ func variant(kind string, modes ...string) string {
 	return s
 }
 
-// TestLockdepSemantics checks the acquisition rules of primer 4.1 on ABBA
+// TestLockdepSemantics checks the acquisition rules of K16 on ABBA
 // variants: which ones lockdep reports and which it must not.
 func TestLockdepSemantics(t *testing.T) {
 	cases := []struct {
@@ -152,7 +152,7 @@ paths:
 	}
 }
 
-// TestGFPTable follows primer 1.9: which allocations in a signalling section
+// TestGFPTable follows K11: which allocations in a signalling section
 // are cycles.
 func TestGFPTable(t *testing.T) {
 	for gfp, want := range map[string]bool{
@@ -265,7 +265,7 @@ func TestIndefiniteAndRegistration(t *testing.T) {
 }
 
 // TestCanonicalClassification: one minimal design per canonical cycle of
-// the primer (section 3), each classified as that shape.
+// docs/kernel-rules.md (C1–C15), each classified as that shape.
 func TestCanonicalClassification(t *testing.T) {
 	cases := []struct{ shape, src string }{
 		{"C1", `locks: [{name: A, kind: mutex}]

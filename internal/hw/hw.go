@@ -7,7 +7,7 @@ package hw
 import "sort"
 
 // Engine is a hardware ring: it executes the jobs pushed to it strictly in
-// order (primer 1.6, R14: one ring completes its fences in order).
+// order (K8, R14: one ring completes its fences in order).
 type Engine struct {
 	Name  string
 	Queue []string // job names, head is running
@@ -58,7 +58,7 @@ const (
 
 // VM is a GPU address space: the root page directory stays resident while
 // the VM lives; lower levels are page-table objects that can be evicted and
-// re-allocated (primer 1.14).
+// re-allocated (K13).
 type VM struct {
 	Name string
 	PTEs map[string]PTE
@@ -110,7 +110,7 @@ func (v *VM) Reachable(obj string) string {
 }
 
 // Update applies a VM_BIND operation to the VA tree with gpuvm's split and
-// merge semantics (primer 1.11): map inserts [start,end) after splitting any
+// merge semantics (K12): map inserts [start,end) after splitting any
 // overlapping mapping into prev/next remainders; unmap removes the range,
 // keeping the non-overlapping remainders; remap is unmap then map; a mapping
 // contiguous with a neighbour of the same object merges with it.

@@ -138,7 +138,7 @@ func (c *compiler) fences() {
 		add(&FenceInfo{Name: f.Name.V, Context: ctx, Seqno: f.Seqno.V, Foreign: f.Foreign.V, Indefinite: f.Indefinite.V, Pos: f.Name.P})
 	}
 	// Job fences: each entity's finished fences form one context, numbered
-	// in submission order (primer 1.2, drm_sched_fence).
+	// in submission order (K3, drm_sched_fence).
 	seq := map[string]int64{}
 	for _, j := range c.f.Jobs {
 		seq[j.Entity.V]++
@@ -201,7 +201,7 @@ func (c *compiler) resvOf(name string) string {
 var usageRank = map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}
 
 // implicitSync adds the dependencies a job gets from the resvs of its
-// buffers, in workload submission order (seed 002, primer 1.3): a job that
+// buffers, in workload submission order (seed 002, K4): a job that
 // writes waits for fences up to READ, a reader waits up to WRITE, and every
 // job waits for KERNEL fences (moves and clears).
 func (c *compiler) implicitSync() {
@@ -225,7 +225,7 @@ func (c *compiler) implicitSync() {
 			}
 			ji := c.p.Jobs[job.Name.V]
 			// An entity is a FIFO: its jobs run in push order, so each job
-			// depends on the previous one (primer 1.6, R15).
+			// depends on the previous one (K8, R15).
 			if prev, ok := lastOnEntity[ji.Entity]; ok && prev != ji.Fence {
 				ji.Deps = append(ji.Deps, FenceDep{On: prev, Pos: job.Entity.P, Kind: "entity-order",
 					Why: fmt.Sprintf("job %s is queued on entity %s behind %s (entities run in order)", job.Name.V, ji.Entity, prev)})
@@ -360,7 +360,7 @@ func (c *compiler) roles() {
 		c.role(u.Notifier.V, model.CtxNotifier, "notifier("+u.Name.V+")", c.notifierEntry(u.Name.V, u.Notifier.P), "notifier:"+u.Name.V)
 	}
 	for _, s := range c.f.Shrinkers {
-		entry := []Held{{Lock: FsReclaim, Why: "shrinkers run under reclaim (primer 1.9)", Pos: s.Name.P},
+		entry := []Held{{Lock: FsReclaim, Why: "shrinkers run under reclaim (K11)", Pos: s.Name.P},
 			{Lock: ShrinkerNode(s.Name.V), Why: "shrinker " + s.Name.V, Pos: s.Name.P}}
 		c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+")", entry, "")
 		if s.Count.V != "" {
@@ -371,7 +371,7 @@ func (c *compiler) roles() {
 
 func (c *compiler) notifierEntry(userptr string, pos model.Pos) []Held {
 	return []Held{
-		{Lock: MMUNotifier, Why: "the core mm holds the notifier map around invalidate callbacks (primer 1.7)", Pos: pos},
+		{Lock: MMUNotifier, Why: "the core mm holds the notifier map around invalidate callbacks (K9)", Pos: pos},
 		{Lock: NotifierNode(userptr), Why: "invalidate callback of " + userptr, Pos: pos},
 	}
 }
@@ -407,10 +407,10 @@ func (c *compiler) contextEntry(p *model.Path) []Held {
 		hs = append(hs, c.notifierEntry(p.Name.V, p.Name.P)...)
 	case model.CtxWorker:
 		// process_one_work holds the work's lockdep map around the function
-		// (primer 1.16), so flush_work under a lock the worker takes is C13.
+		// (K15), so flush_work under a lock the worker takes is C13.
 		hs = append(hs, Held{Lock: "(work_completion)(" + p.Name.V + ")", Why: "worker " + p.Name.V + " runs under its work map", Pos: p.Name.P})
 	case model.CtxShrinkScan, model.CtxShrinkCount, model.CtxReclaim:
-		hs = append(hs, Held{Lock: FsReclaim, Why: "runs under reclaim (primer 1.9)", Pos: p.Name.P})
+		hs = append(hs, Held{Lock: FsReclaim, Why: "runs under reclaim (K11)", Pos: p.Name.P})
 	case model.CtxFaultHandler:
 		for _, d := range c.f.Devices {
 			if d.MMU != nil && d.MMU.FaultHandler.V == p.Name.V {
@@ -640,7 +640,7 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 
 // munmapThread models munmap (or the OOM reaper when nonblock): mmap_lock for
 // write, the notifier map, the userptr's invalidate callback, then the core
-// mm frees the pages (primer 1.7, R20).
+// mm frees the pages (K9, R20).
 func (c *compiler) munmapThread(userptr, name string, order int, pos model.Pos, nonblock bool) *Thread {
 	u := c.userptrs[userptr]
 	ctx := model.CtxProcess
@@ -673,7 +673,7 @@ func (c *compiler) munmapThread(userptr, name string, order int, pos model.Pos, 
 }
 
 // reclaimThread models direct reclaim / kswapd: under fs_reclaim it may run
-// every shrinker and, through try_to_unmap, every mmu notifier (primer 1.9).
+// every shrinker and, through try_to_unmap, every mmu notifier (K11).
 func (c *compiler) reclaimThread(name string, order int, pos model.Pos) *Thread {
 	t := &Thread{Name: name, Context: model.CtxReclaim, Root: "reclaim", Pos: pos, Workload: true, Order: order}
 	t.Ops = append(t.Ops, c.synth(OpAcquire, FsReclaim, Write, pos, "fs_reclaim_acquire (memory pressure)"))
@@ -731,7 +731,7 @@ func (c *compiler) unpublished(obj string) bool {
 }
 
 // lockNode maps a lock reference (lock, buffer, VM or dma-buf) to its class
-// node. Every dma_resv is one lockdep class (primer 1.5).
+// node. Every dma_resv is one lockdep class (K7).
 func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	switch c.sc.Kinds[ref] {
 	case "buffer", "vm", "dmabuf", "userptr":
@@ -842,7 +842,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.NestLock = s.NestLock.V
 			o.Ctx = s.Ctx.V
 			if ww && o.Ctx != "" {
-				o.NestLock = WWAcquire // the ctx's map is the nest_lock (primer 1.5)
+				o.NestLock = WWAcquire // the ctx's map is the nest_lock (K7)
 			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
 		case "unlock":

@@ -13,7 +13,7 @@ import (
 )
 
 // Kernel pseudo-lock and core lock classes, named as lockdep prints them
-// (primer 1.0).
+// (K1).
 const (
 	FsReclaim   = "fs_reclaim"
 	MMUNotifier = "mmu_notifier_invalidate_range_start"
@@ -66,7 +66,7 @@ const (
 	OpMunmap // the user range is removed (munmap detaches the VMA first)
 )
 
-// Mode of an acquisition, in lockdep's terms (primer 4.1).
+// Mode of an acquisition, in lockdep's terms (K16).
 type Mode int
 
 const (
@@ -196,7 +196,7 @@ type Program struct {
 	// FenceOrder lists fence names in declaration order.
 	FenceOrder []string
 	// Notifiers maps a userptr to its invalidate path; Shrinkers lists scan
-	// paths. Reclaim may call every one of them (primer 1.9).
+	// paths. Reclaim may call every one of them (K11).
 	MMUNotifier bool // CONFIG_MMU_NOTIFIER
 	Jobs        map[string]*JobInfo
 	JobOrder    []string
@@ -204,7 +204,7 @@ type Program struct {
 	lockKinds map[string]string
 	irqSafe   map[string]bool
 	// Reclaim is what direct reclaim runs: every shrinker and every mmu
-	// notifier under fs_reclaim (primer 1.9). The executor runs it inline
+	// notifier under fs_reclaim (K11). The executor runs it inline
 	// when an allocation enters reclaim.
 	Reclaim []Op
 	// OverBudget: expanding the design's paths for all their roles would

@@ -65,7 +65,7 @@ type File struct {
 // Kernel is the kernel configuration.
 type Kernel struct {
 	P           Pos
-	MMUNotifier Bool `fc:"mmu_notifier" doc:"CONFIG_MMU_NOTIFIER (default true). When false, reclaim is primed straight to dma_fence_map (primer 1.3.1)."`
+	MMUNotifier Bool `fc:"mmu_notifier" doc:"CONFIG_MMU_NOTIFIER (default true). When false, reclaim is primed straight to dma_fence_map (K5)."`
 }
 
 // Lock is a driver lock class.
@@ -146,7 +146,7 @@ type DmaBuf struct {
 	Buffer    Str     `fc:"buffer,required,ref=buffer" doc:"Exported buffer."`
 	Exporter  Str     `fc:"exporter,required,ref=device" doc:"Exporting device."`
 	Importers StrList `fc:"importers,ref=device" doc:"Importing devices."`
-	Dynamic   Bool    `fc:"dynamic" doc:"Dynamic importer: move_notify is called with the resv held (primer 1.15)."`
+	Dynamic   Bool    `fc:"dynamic" doc:"Dynamic importer: move_notify is called with the resv held (K14)."`
 }
 
 // Userptr is a user address range on a device.

@@ -43,7 +43,7 @@ var enumSets = map[string][]string{
 		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime},
 }
 
-// GFP bits, as in include/linux/gfp_types.h (primer 1.9). Only the bits that
+// GFP bits, as in include/linux/gfp_types.h (K11). Only the bits that
 // change reclaim behaviour matter to the model; the rest are accepted so
 // that real flag expressions can be pasted in.
 const (

@@ -24,7 +24,7 @@ import (
 const DefaultMaxBytes = 32 << 20
 
 // Builtin lock classes: the kernel pseudo-locks and core locks fencecheck
-// knows, named exactly as lockdep prints them (primer 1.0). They may be
+// knows, named exactly as lockdep prints them (K1). They may be
 // referenced from steps without declaration.
 var Builtins = []string{
 	"fs_reclaim",

@@ -246,7 +246,7 @@ func printable(s string) bool {
 }
 
 // writeSplat prints a finding with a chain the way lockdep prints a circular
-// dependency (primer 4.2), with YAML positions instead of stack traces.
+// dependency (K17), with YAML positions instead of stack traces.
 func writeSplat(b *strings.Builder, p palette, r FileResult, lines []string, d diag.Diagnostic) {
 	rule, _ := rules.Lookup(d.Rule)
 	bar := strings.Repeat("=", 54)
@@ -286,7 +286,7 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines []string, d d
 		}
 		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
 		if !st.Pos.Valid() {
-			where = "kernel prelude (built in, primer 1.3.1)"
+			where = "kernel prelude (built in, K5)"
 		}
 		ctx := ""
 		if st.Path != "" || st.Context != "" {

@@ -1,6 +1,7 @@
 // Package rules is fencecheck's rule catalog: every diagnostic the tool can
 // emit has an entry here with a stable ID, a name, a default severity and an
-// explanation tied to the kernel rule (R-number in the primer) it enforces.
+// explanation tied to the kernel rule it enforces (an R-, C- or K-number of
+// docs/kernel-rules.md).
 //
 // The package is a leaf: the loader, the analysis and the report writers all
 // refer to rules by ID, and docs/rules.md is kept in sync with this table by a
@@ -23,7 +24,7 @@ type Rule struct {
 	Category string
 	Summary  string
 	// Doc is a paragraph explaining what the rule checks and why, citing the
-	// primer rule it enforces.
+	// kernel rule it enforces by its id in docs/kernel-rules.md.
 	Doc string
 	// Fix says what to change when the rule fires.
 	Fix string
@@ -138,15 +139,15 @@ var catalog = []Rule{
 
 	{ID: Cycle, Name: "dependency-cycle", Category: "cycle", Severity: diag.Error,
 		Summary: "the lock/wait/fence dependency graph has a cycle",
-		Doc:     "A closed chain of dependencies — lock held while acquiring another, lock or signalling section held while allocating (may enter reclaim), reclaim running shrinkers and mmu notifiers, a wait on a fence while holding something, a fence whose signalling depends on another fence — means some interleaving deadlocks. This is lockdep's \"possible circular locking dependency\" (primer 4.1), extended with per-fence nodes (R6, R7, C5). The witness is the shortest cycle in each strongly connected component; the report classifies it against the canonical cycles C1–C15.",
+		Doc:     "A closed chain of dependencies — lock held while acquiring another, lock or signalling section held while allocating (may enter reclaim), reclaim running shrinkers and mmu notifiers, a wait on a fence while holding something, a fence whose signalling depends on another fence — means some interleaving deadlocks. This is lockdep's \"possible circular locking dependency\" (K16), extended with per-fence nodes (R6, R7, C5). The witness is the shortest cycle in each strongly connected component; the report classifies it against the canonical cycles C1–C15.",
 		Fix:     "Break one edge of the chain; the hint under the report names the edge that is usually wrong for this shape."},
 	{ID: RecursiveLocking, Name: "recursive-locking", Category: "cycle", Severity: diag.Error,
 		Summary: "a lock class is acquired while already held",
-		Doc:     "Acquiring a lock class the task already holds deadlocks on a plain lock and is lockdep's \"possible recursive locking detected\" (primer 4.1), unless both acquisitions are recursive reads, the locks are distinct subclasses (`subclass:`, *_lock_nested), or a ww acquire context serializes them (nest_lock, R23).",
+		Doc:     "Acquiring a lock class the task already holds deadlocks on a plain lock and is lockdep's \"possible recursive locking detected\" (K16), unless both acquisitions are recursive reads, the locks are distinct subclasses (`subclass:`, *_lock_nested), or a ww acquire context serializes them (nest_lock, R23).",
 		Fix:     "Take the second lock with a subclass (lock nesting annotation) if the instances are really ordered, or with the ww acquire context, or restructure so the class is not taken twice."},
 	{ID: Hang, Name: "hang", Category: "exec", Severity: diag.Error,
 		Summary: "execution reached a state where every remaining thread is blocked",
-		Doc:     "The executor ran the scenario's threads under a deterministic schedule until nothing could make progress. The report shows the wait-for cycle at that moment: thread → lock or fence → owner or signaller → … (primer 3, 4.5). Replay with the printed --seed/--schedules values.",
+		Doc:     "The executor ran the scenario's threads under a deterministic schedule until nothing could make progress. The report shows the wait-for cycle at that moment: thread → lock or fence → owner or signaller → … (C1–C15, K18). Replay with the printed --seed/--schedules values.",
 		Fix:     "Break the wait-for cycle shown; it is the concrete instance of a dependency cycle."},
 	{ID: Unsignalled, Name: "unsignalled-fence", Category: "exec", Severity: diag.Error,
 		Summary: "a fence is still unsignalled when execution ends",
@@ -162,7 +163,7 @@ var catalog = []Rule{
 		Fix:     "Call reserve_fences on the object (e.g. drm_exec_prepare_obj with num_fences) after locking it and before adding the fence."},
 	{ID: ResvNotLocked, Name: "resv-not-locked", Category: "exec", Severity: diag.Error,
 		Summary: "a dma_resv is modified without holding its lock",
-		Doc:     "dma_resv_add_fence() and reserve_fences assert the resv lock is held (dma_resv_assert_held, primer 1.3, 1.4).",
+		Doc:     "dma_resv_add_fence() and reserve_fences assert the resv lock is held (dma_resv_assert_held, K4, K6).",
 		Fix:     "Lock the object's dma_resv (directly or through drm_exec) around the update."},
 	{ID: OutOfOrderSignal, Name: "out-of-order-signal", Category: "exec", Severity: diag.Error,
 		Summary: "fences of one context signalled out of seqno order",
@@ -174,11 +175,11 @@ var catalog = []Rule{
 		Fix:     "Defer the work to a worker, use a spinlock/GFP_ATOMIC, or return -EAGAIN / false from a non-blockable invalidation."},
 	{ID: PartialVMUpdate, Name: "partial-vm-update", Category: "exec", Severity: diag.Error,
 		Summary: "a VM_BIND modifies the VM before every lock and allocation succeeded",
-		Doc:     "A VM_BIND must lock every object it touches and pre-allocate its memory before it modifies the GPU VA tree (R24, seed 003); otherwise a failing lock (-EINTR, -EDEADLK) or allocation leaves the VM half updated, with no unwind.",
+		Doc:     "A VM_BIND must lock every object it touches and pre-allocate its memory before it modifies the GPU VA tree (R24); otherwise a failing lock (-EINTR, -EDEADLK) or allocation leaves the VM half updated, with no unwind.",
 		Fix:     "Lock all objects (drm_gpuvm_sm_map_exec_lock / sm_unmap_exec_lock in one drm_exec loop) and pre-allocate before the first VA-tree update."},
 	{ID: NonAtomicPTE, Name: "nonatomic-pte-write", Category: "exec", Severity: diag.Warning,
 		Summary: "the CPU writes GPU PTEs non-atomically while the GPU may retry faults on them",
-		Doc:     "On devices with recoverable (retry) page faults the GPU may read a PTE while the CPU updates it; 64-bit CPU writes do not arrive in device memory atomically (Kuehling, seed 000), so the GPU can see a torn entry.",
+		Doc:     "On devices with recoverable (retry) page faults the GPU may read a PTE while the CPU updates it; 64-bit CPU writes do not arrive in device memory atomically (Felix Kuehling on dri-devel, June 2020; scenarios/seeds/02-hmm-cpu-pte-update.yaml), so the GPU can see a torn entry.",
 		Fix:     "Update page tables through the kernel paging engine, or write PTEs atomically."},
 	{ID: WWMisuse, Name: "ww-misuse", Category: "exec", Severity: diag.Error,
 		Summary: "a ww_mutex acquire context is misused",
@@ -194,7 +195,7 @@ var catalog = []Rule{
 		Fix:     "Register the notifier before taking mmap_lock, or use the _locked variant correctly."},
 	{ID: IRQUnsafeLock, Name: "irq-unsafe-lock", Category: "cycle", Severity: diag.Error,
 		Summary: "a lock taken in IRQ/fence-callback context is not irq-safe",
-		Doc:     "Fence callbacks run in atomic or IRQ context (R25). A lock taken there is HARDIRQ-safe; taking the same class elsewhere with interrupts enabled is lockdep's \"inconsistent lock state\" (primer 4.1).",
+		Doc:     "Fence callbacks run in atomic or IRQ context (R25). A lock taken there is HARDIRQ-safe; taking the same class elsewhere with interrupts enabled is lockdep's \"inconsistent lock state\" (K16).",
 		Fix:     "Declare the lock as an irq-safe spinlock (spin_lock_irqsave everywhere) or move the work out of the callback."},
 	{ID: ExpectMismatch, Name: "expectation-mismatch", Category: "lint", Severity: diag.Error,
 		Summary: "the scenario's findings differ from its `expect:` section",
