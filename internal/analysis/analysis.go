@@ -58,6 +58,18 @@ func ExecBudgetSchedules(p *kernel.Program) int {
 	return max(1, ExecBudget/max(1, workloadOps(p)))
 }
 
+// TraceBudget bounds the events fencecheck trace keeps in memory.
+const TraceBudget = 5_000_000
+
+// TraceBudgetSchedules is the most schedules a trace may keep.
+func TraceBudgetSchedules(p *kernel.Program) int {
+	ops := 0
+	for _, t := range p.Threads {
+		ops += len(t.Ops)
+	}
+	return max(1, TraceBudget/max(1, ops))
+}
+
 func maxSteps(sc *model.Scenario) int {
 	if sc.MaxSteps > 0 {
 		return sc.MaxSteps

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fencecheck/fencecheck/internal/analysis"
 	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/safetext"
@@ -45,7 +46,15 @@ names the schedule; --schedule K replays exactly that one.`,
 			if only >= schedules {
 				schedules = only + 1
 			}
-			res := exec.Run(kernel.Compile(sc), exec.Options{Schedules: schedules, Seed: seed, Only: only, Trace: true})
+			prog := kernel.Compile(sc)
+			if prog.OverBudget {
+				return usageError{fmt.Errorf("%s: the design is too large to trace (more than 4x --max-steps once expanded)", sc.Path)}
+			}
+			// A trace keeps every event of every schedule it runs.
+			if n := schedules; only < 0 && n > analysis.TraceBudgetSchedules(prog) {
+				return usageError{fmt.Errorf("--schedules %d would keep more than %d events for this design; trace at most %d schedules, or replay one with --schedule K", n, analysis.TraceBudget, analysis.TraceBudgetSchedules(prog))}
+			}
+			res := exec.Run(prog, exec.Options{Schedules: schedules, Seed: seed, Only: only, Trace: true})
 			err = o.write(e, func(w io.Writer, _ bool) error {
 				if o.format == "json" {
 					return encodeJSONTo(w, struct {

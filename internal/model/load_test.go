@@ -330,7 +330,8 @@ func deepMap(n int) string {
 func FuzzLoad(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/lint/*.yaml")
 	more, _ := filepath.Glob("../../scenarios/*/*.yaml")
-	for _, p := range append(seeds, more...) {
+	hostile, _ := filepath.Glob("testdata/hostile/*.yaml") // CI-gate attacks (docs/security.md)
+	for _, p := range append(append(seeds, more...), hostile...) {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)
 		}
@@ -349,6 +350,37 @@ func FuzzLoad(f *testing.F) {
 }
 
 var _ = lineRe
+
+// TestCIGateAttacks: each CI-gate attack file is refused at its position,
+// in time linear in its size (the call bomb expands to 10^7 steps).
+func TestCIGateAttacks(t *testing.T) {
+	want := map[string][]string{
+		"control-name.yaml":  {"3:12: name: name \"A\\n::error", "4:12: name: name \"\\x1b]0;pwned\\a\" contains the control character U+001B"},
+		"call-bomb.yaml":     {"11:12: the paths expand to more than 1000000 steps after call: inlining (path \"p6\" alone: more than 1000000)"},
+		"bad-integers.yaml":  {"5:79: count: -5 is too small (at least 1)", "5:112: count: integer 99999999999999999999 is out of range"},
+		"dot-injection.yaml": nil, // a printable name is a name; the writers quote it
+	}
+	for f, msgs := range want {
+		data, err := os.ReadFile("testdata/hostile/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ds := model.Load(f, data, model.Options{})
+		var got []string
+		for _, d := range ds {
+			got = append(got, fmt.Sprintf("%s: %s", d.Pos, d.Message))
+		}
+		all := strings.Join(got, "\n")
+		if len(msgs) == 0 && len(ds) > 0 {
+			t.Errorf("%s: unexpected diagnostics:\n%s", f, all)
+		}
+		for _, m := range msgs {
+			if !strings.Contains(all, m) {
+				t.Errorf("%s: want %q in:\n%s", f, m, all)
+			}
+		}
+	}
+}
 
 // TestSelftestDoubleUnlock: the double-unlock cases of the kernel's
 // locking-selftest.c (ported by tools/selftestgen) are lint errors by

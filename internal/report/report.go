@@ -217,7 +217,9 @@ func writeSnippet(b *strings.Builder, p palette, lines []string, pos diag.Pos, i
 		return
 	}
 	src := strings.TrimRight(lines[pos.Line-1], "\r")
-	if len(src) > 200 || !printable(src) {
+	// A quoted line is file content: never one that a CI runner would read
+	// as a workflow command (runners trim leading white space).
+	if len(src) > 200 || !printable(src) || strings.HasPrefix(strings.TrimLeft(src, " \t"), "::") {
 		return
 	}
 	fmt.Fprintf(b, "%s  %s\n", indent, src)
@@ -236,13 +238,11 @@ func writeSnippet(b *strings.Builder, p palette, lines []string, pos diag.Pos, i
 	fmt.Fprintf(b, "%s  %s%s\n", indent, pad.String(), p.caret.Sprint("^"))
 }
 
+// printable: a source line may be quoted only if it has no control
+// character but tabs (safetext.Unsafe).
 func printable(s string) bool {
-	for _, r := range s {
-		if r == 0xFFFD || (r < 0x20 && r != '\t') {
-			return false
-		}
-	}
-	return true
+	_, bad := safetext.Unsafe(strings.ReplaceAll(s, "\t", " "))
+	return !bad
 }
 
 // writeSplat prints a finding with a chain the way lockdep prints a circular
