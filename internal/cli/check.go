@@ -181,11 +181,13 @@ func checkAll(ins []input, opt analysis.Options, lo model.Options) []report.File
 func checkOne(in input, opt analysis.Options, lo model.Options) report.FileResult {
 	r, sc := loadInput(in, lo)
 	if sc == nil || hasErrors(r.Diags) {
+		r.Compact()
 		return r
 	}
 	res := analysis.Run(sc, opt)
 	r.Diags = append(r.Diags, res.Diags...)
 	diag.Sort(r.Diags)
+	r.Compact()
 	return r
 }
 

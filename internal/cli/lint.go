@@ -35,6 +35,7 @@ line and a caret. Exit status: 0 clean, 1 problems, 2 bad invocation, 3 fatal.`,
 			lo := o.loadOptions()
 			results := eachInput(ins, func(in input) report.FileResult {
 				r, _ := loadInput(in, lo)
+				r.Compact()
 				return r
 			}, func(in input, msg string) report.FileResult {
 				return report.FileResult{Path: in.path, Diags: []diag.Diagnostic{internalError(in.path, msg)}}

@@ -21,8 +21,11 @@ import (
 
 // FileResult is what one input produced.
 type FileResult struct {
-	Path   string
+	Path string
+	// Source is the file's text; Compact replaces it by the few lines the
+	// diagnostics quote, so a run over many files does not hold them all.
 	Source []byte
+	Lines  map[int]string
 	Diags  []diag.Diagnostic
 	// Scenario: the file decoded as a scenario (a mapping with the
 	// `fencecheck:` key). Source lines are quoted under diagnostics only
@@ -44,6 +47,54 @@ type BaselineStats struct {
 	Entries    int `json:"entries"`    // fingerprints in the baseline file
 	Suppressed int `json:"suppressed"` // findings hidden because their fingerprint is listed
 	Unmatched  int `json:"unmatched"`  // baseline entries that matched no finding (stale)
+}
+
+// Compact keeps only the source lines that r's diagnostics (and their
+// chains) point at, and drops the rest of the file.
+func (r *FileResult) Compact() {
+	if r.Source == nil {
+		return
+	}
+	want := map[int]bool{}
+	for _, d := range r.Diags {
+		want[d.Pos.Line] = true
+		for _, st := range d.Chain {
+			if st.File == d.File {
+				want[st.Pos.Line] = true
+			}
+		}
+	}
+	r.Lines = map[int]string{}
+	line, start := 1, 0
+	src := r.Source
+	for i := 0; i <= len(src); i++ {
+		if i == len(src) || src[i] == '\n' {
+			if want[line] {
+				r.Lines[line] = string(src[start:i])
+			}
+			line, start = line+1, i+1
+		}
+	}
+	r.Source = nil
+}
+
+// lineSource returns source line n (1-based), if it may be quoted.
+type lineSource func(n int) (string, bool)
+
+func (r *FileResult) lineSource() lineSource {
+	if !r.Scenario {
+		return func(int) (string, bool) { return "", false }
+	}
+	if r.Lines != nil {
+		return func(n int) (string, bool) { l, ok := r.Lines[n]; return l, ok }
+	}
+	lines := strings.Split(string(r.Source), "\n")
+	return func(n int) (string, bool) {
+		if n < 1 || n > len(lines) {
+			return "", false
+		}
+		return lines[n-1], true
+	}
 }
 
 func (b BaselineStats) String() string {
@@ -171,10 +222,7 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 	p := newPalette(opt.Color)
 	var b strings.Builder
 	for _, r := range results {
-		var lines []string
-		if r.Scenario {
-			lines = strings.Split(string(r.Source), "\n")
-		}
+		lines := r.lineSource()
 		for _, d := range r.Diags {
 			d = clean(d)
 			if len(d.Cycle) > 0 || len(d.Chain) > 0 {
@@ -206,17 +254,18 @@ func sevLabel(p palette, s diag.Severity) string {
 }
 
 // writeOne prints the compiler-style line, the source line and a caret.
-func writeOne(b *strings.Builder, p palette, lines []string, d diag.Diagnostic) {
+func writeOne(b *strings.Builder, p palette, lines lineSource, d diag.Diagnostic) {
 	fmt.Fprintf(b, "%s %s%s %s\n", p.pos.Sprintf("%s:%d:%d:", d.File, d.Pos.Line, d.Pos.Col),
 		sevLabel(p, d.Severity), d.Message, p.rule.Sprintf("[%s]", d.Rule))
 	writeSnippet(b, p, lines, d.Pos, "")
 }
 
-func writeSnippet(b *strings.Builder, p palette, lines []string, pos diag.Pos, indent string) {
-	if pos.Line < 1 || pos.Line > len(lines) {
+func writeSnippet(b *strings.Builder, p palette, lines lineSource, pos diag.Pos, indent string) {
+	line, ok := lines(pos.Line)
+	if !ok {
 		return
 	}
-	src := strings.TrimRight(lines[pos.Line-1], "\r")
+	src := strings.TrimRight(line, "\r")
 	// A quoted line is file content: never one that a CI runner would read
 	// as a workflow command (runners trim leading white space).
 	if len(src) > 200 || !printable(src) || strings.HasPrefix(strings.TrimLeft(src, " \t"), "::") {
@@ -247,7 +296,7 @@ func printable(s string) bool {
 
 // writeSplat prints a finding with a chain the way lockdep prints a circular
 // dependency (K17), with YAML positions instead of stack traces.
-func writeSplat(b *strings.Builder, p palette, r FileResult, lines []string, d diag.Diagnostic) {
+func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d diag.Diagnostic) {
 	rule, _ := rules.Lookup(d.Rule)
 	bar := strings.Repeat("=", 54)
 	fmt.Fprintf(b, "%s %s%s %s\n", p.pos.Sprintf("%s:%d:%d:", d.File, d.Pos.Line, d.Pos.Col),
