@@ -210,7 +210,8 @@ type Path struct {
 
 // Step is one operation of a path. Exactly one op key is set.
 type Step struct {
-	P Pos
+	P     Pos
+	opIdx int16 // set by the decoder: 1 + index of the op field (0: look)
 
 	Lock          Str `fc:"lock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Acquire a lock (a buffer, dma-buf, VM or userptr name means its dma_resv)."`
 	Trylock       Str `fc:"trylock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Try-acquire a lock: lockdep records no dependency into it."`
@@ -270,7 +271,9 @@ type Step struct {
 
 // Action is one workload event.
 type Action struct {
-	P              Pos
+	P     Pos
+	opIdx int16 // set by the decoder: 1 + index of the op field (0: look)
+
 	Submit         Str  `fc:"submit,op,ref=job" doc:"Userspace submits a job (runs its submit path, arms and pushes it)."`
 	Run            Str  `fc:"run,op,ref=path" doc:"A thread runs a path (an ioctl, a worker, an init/priming function)."`
 	Munmap         Str  `fc:"munmap,op,ref=userptr" doc:"Userspace unmaps the range: mmap_lock(write), then the invalidate notifier."`

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"gopkg.in/yaml.v3"
 
@@ -20,6 +21,31 @@ import (
 // into keys the format defines (at most seven levels), so this is a
 // defensive guard for future format changes, not a limit users meet.
 const maxDepth = 64
+
+// The decoder is table-driven: for every struct type of the format, one
+// typeMeta is built once from the `fc:` tags (the same tags the schema, the
+// reference docs and the did-you-mean errors read). It records each field's
+// offset and shape, so decoding a value writes straight into the struct
+// through a typed pointer: no reflection per field per value, no boxing,
+// and every slice allocated once at its final length. Field types are
+// checked against the supported shapes when the table is built, so an
+// unsupported field added to ast.go fails every test at once rather than
+// corrupting memory.
+
+// fieldKind is the shape of a tagged field.
+type fieldKind uint8
+
+const (
+	kStr fieldKind = iota + 1
+	kInt
+	kBool
+	kStrList
+	kIntList
+	kStruct         // an embedded struct value
+	kPtr            // a pointer to a struct
+	kSliceOf        // a slice of structs
+	maxFields = 256 // keys per mapping type the decoder's bitset holds
+)
 
 // fieldMeta is the parsed form of one struct field's tags.
 type fieldMeta struct {
@@ -34,12 +60,26 @@ type fieldMeta struct {
 	typ      reflect.Type
 	// min and max bound integer values (tags min=N, max=N); nil: none.
 	min, max *int64
+
+	off  uintptr   // offset in the struct
+	kind fieldKind // shape, for the decoder
+	elem *typeMeta // kStruct, kPtr, kSliceOf: the element type
 }
 
 type typeMeta struct {
 	fields []fieldMeta
 	byKey  map[string]int
 	hasOp  bool
+
+	t        reflect.Type
+	label    string  // the type as the docs name it
+	size     uintptr // t.Size(), the stride of a slice of t
+	posOff   uintptr // offset of the P Pos field
+	hasPos   bool    // t has a P Pos field
+	opIdxOff uintptr // offset of the opIdx int16 field (1 + index of the op field set)
+	hasOpIdx bool    // t records its op field
+	required []int   // indices of required fields
+	mods     []int   // indices of non-op fields
 }
 
 var (
@@ -54,13 +94,27 @@ var (
 	posType     = reflect.TypeOf(Pos{})
 )
 
+// metaOf returns the (cached) table of a struct type of the format.
 func metaOf(t reflect.Type) *typeMeta {
 	metaMu.Lock()
 	defer metaMu.Unlock()
+	return buildMeta(t)
+}
+
+// buildMeta builds t's table and those of the types it contains; metaMu is
+// held. A type is cached before its fields are built, so the walk ends.
+func buildMeta(t reflect.Type) *typeMeta {
 	if m, ok := metaCache[t]; ok {
 		return m
 	}
-	m := &typeMeta{byKey: map[string]int{}}
+	m := &typeMeta{byKey: map[string]int{}, t: t, label: typeLabel(t), size: t.Size()}
+	metaCache[t] = m
+	if f, ok := t.FieldByName("P"); ok && f.Type == posType && len(f.Index) == 1 {
+		m.posOff, m.hasPos = f.Offset, true
+	}
+	if f, ok := t.FieldByName("opIdx"); ok && f.Type.Kind() == reflect.Int16 && len(f.Index) == 1 {
+		m.opIdxOff, m.hasOpIdx = f.Offset, true
+	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag, ok := f.Tag.Lookup("fc")
@@ -68,7 +122,7 @@ func metaOf(t reflect.Type) *typeMeta {
 			continue
 		}
 		parts := strings.Split(tag, ",")
-		fm := fieldMeta{key: parts[0], index: i, doc: f.Tag.Get("doc"), typ: f.Type}
+		fm := fieldMeta{key: parts[0], index: i, doc: f.Tag.Get("doc"), typ: f.Type, off: f.Offset}
 		for _, p := range parts[1:] {
 			switch {
 			case p == "required":
@@ -94,11 +148,89 @@ func metaOf(t reflect.Type) *typeMeta {
 				}
 			}
 		}
+		switch {
+		case f.Type == strType:
+			fm.kind = kStr
+		case f.Type == intType:
+			fm.kind = kInt
+		case f.Type == boolType:
+			fm.kind = kBool
+		case f.Type == strListType:
+			fm.kind = kStrList
+		case f.Type == intListType:
+			fm.kind = kIntList
+		case f.Type.Kind() == reflect.Struct:
+			fm.kind, fm.elem = kStruct, buildMeta(f.Type)
+		case f.Type.Kind() == reflect.Ptr && f.Type.Elem().Kind() == reflect.Struct:
+			fm.kind, fm.elem = kPtr, buildMeta(f.Type.Elem())
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			fm.kind, fm.elem = kSliceOf, buildMeta(f.Type.Elem())
+		default:
+			panic("model: unsupported field type " + f.Type.String() + " for key " + fm.key)
+		}
+		if fm.required {
+			m.required = append(m.required, len(m.fields))
+		}
+		if !fm.op {
+			m.mods = append(m.mods, len(m.fields))
+		}
 		m.byKey[fm.key] = len(m.fields)
 		m.fields = append(m.fields, fm)
 	}
-	metaCache[t] = m
+	if len(m.fields) > maxFields {
+		panic("model: more than 256 keys in " + t.String())
+	}
 	return m
+}
+
+// field returns a pointer to fm's field in the struct at base.
+func (fm *fieldMeta) field(base unsafe.Pointer) unsafe.Pointer { return unsafe.Add(base, fm.off) }
+
+// valuePos reads the position of a Str, Int, Bool or list field (a list:
+// its first element's), the zero Pos when it is unset.
+func (fm *fieldMeta) valuePos(base unsafe.Pointer) Pos {
+	p := fm.field(base)
+	switch fm.kind {
+	case kStr:
+		return (*Str)(p).P
+	case kInt:
+		return (*Int)(p).P
+	case kBool:
+		return (*Bool)(p).P
+	case kStrList:
+		if l := *(*StrList)(p); len(l) > 0 {
+			return l[0].P
+		}
+	case kIntList:
+		if l := *(*IntList)(p); len(l) > 0 {
+			return l[0].P
+		}
+	}
+	return Pos{}
+}
+
+// opOf returns the op field set in the struct at base (decoded: recorded
+// by the decoder; built by hand: the first set in declaration order).
+func (m *typeMeta) opOf(base unsafe.Pointer) *fieldMeta {
+	if m.hasOpIdx {
+		if i := *(*int16)(unsafe.Add(base, m.opIdxOff)); i > 0 && int(i) <= len(m.fields) {
+			return &m.fields[i-1]
+		}
+	}
+	for i := range m.fields {
+		fm := &m.fields[i]
+		if !fm.op {
+			continue
+		}
+		if fm.kind == kBool {
+			if (*Bool)(fm.field(base)).Set {
+				return fm
+			}
+		} else if fm.valuePos(base).Valid() {
+			return fm
+		}
+	}
+	return nil
 }
 
 // decl and ref record names for the semantic pass.
@@ -164,8 +296,13 @@ func (d *decoder) rejectAlias(n *yaml.Node) bool {
 	return false
 }
 
-// decodeStruct decodes a mapping node into the struct v.
+// decodeStruct decodes a mapping node into the struct v (addressable).
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, depth int) {
+	d.decodeInto(n, metaOf(v.Type()), v.Addr().UnsafePointer(), depth)
+}
+
+// decodeInto decodes a mapping node into the struct of type m at base.
+func (d *decoder) decodeInto(n *yaml.Node, m *typeMeta, base unsafe.Pointer, depth int) {
 	if d.abort {
 		return
 	}
@@ -177,18 +314,32 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, depth int) {
 	if d.rejectAlias(n) {
 		return
 	}
-	t := v.Type()
-	m := metaOf(t)
 	if n.Kind != yaml.MappingNode {
 		d.errorf(rules.WrongType, posOf(n), "expected a mapping, got %s", kindName(n))
 		return
 	}
-	if pf := v.FieldByName("P"); pf.IsValid() && pf.Type() == posType {
-		pf.Set(reflect.ValueOf(posOf(n)))
+	if m.hasPos {
+		*(*Pos)(unsafe.Add(base, m.posOff)) = posOf(n)
 	}
-	seen := map[string]Pos{}
-	var ops []string
-	var opPos []Pos
+	// seen holds the known keys met so far; first (built only when a
+	// duplicate or unknown key needs it) maps every key to its first place.
+	var seen [maxFields / 64]uint64
+	var first map[string]Pos
+	firstPos := func(key string) (Pos, bool) {
+		if first == nil {
+			first = map[string]Pos{}
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if k := n.Content[j]; k.Kind == yaml.ScalarNode {
+					if _, dup := first[k.Value]; !dup {
+						first[k.Value] = posOf(k)
+					}
+				}
+			}
+		}
+		p, ok := first[key]
+		return p, ok
+	}
+	nOps, opFirst := 0, -1
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.AliasNode || k.ShortTag() == "!!merge" {
@@ -200,42 +351,52 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, depth int) {
 			continue
 		}
 		key := k.Value
-		if prev, dup := seen[key]; dup {
-			d.errorf(rules.DuplicateKey, posOf(k), "duplicate key %q (first defined at %s)", key, prev)
-			continue
-		}
-		seen[key] = posOf(k)
 		idx, ok := m.byKey[key]
 		if !ok {
-			d.errorf(rules.UnknownKey, posOf(k), "unknown key %q in %s%s", key, typeLabel(t), suggest(key, m.keys()))
+			if p, _ := firstPos(key); p != posOf(k) {
+				d.errorf(rules.DuplicateKey, posOf(k), "duplicate key %q (first defined at %s)", key, p)
+				continue
+			}
+			d.errorf(rules.UnknownKey, posOf(k), "unknown key %q in %s%s", key, m.label, suggest(key, m.keys()))
 			continue
 		}
-		fm := m.fields[idx]
-		if fm.op {
-			ops = append(ops, key)
-			opPos = append(opPos, posOf(k))
+		if seen[idx/64]&(1<<(idx%64)) != 0 {
+			p, _ := firstPos(key)
+			d.errorf(rules.DuplicateKey, posOf(k), "duplicate key %q (first defined at %s)", key, p)
+			continue
 		}
-		d.decodeValue(val, v.Field(fm.index), fm, depth+1)
-	}
-	for _, fm := range m.fields {
-		if fm.required {
-			if _, ok := seen[fm.key]; !ok {
-				if fm.key == "fencecheck" {
-					d.errorf(rules.Version, posOf(n), "missing the format version: a scenario starts with `fencecheck: 1`")
-					continue
-				}
-				d.errorf(rules.MissingField, posOf(n), "%s is missing required key %q", typeLabel(t), fm.key)
+		seen[idx/64] |= 1 << (idx % 64)
+		fm := &m.fields[idx]
+		if fm.op {
+			nOps++
+			switch nOps {
+			case 1:
+				opFirst = idx
+			case 2:
+				d.errorf(rules.BadStep, posOf(k), "%s has two operations, %q and %q; write them as separate steps", m.label, m.fields[opFirst].key, key)
+			}
+		}
+		if d.decodeValue(val, fm, base, depth+1) && fm.op && m.hasOpIdx {
+			// Operation() returns the first op in declaration order that
+			// holds a value, as a scan of the fields would.
+			oi := (*int16)(unsafe.Add(base, m.opIdxOff))
+			if *oi == 0 || int(*oi) > idx+1 {
+				*oi = int16(idx + 1)
 			}
 		}
 	}
-	if m.hasOp {
-		switch len(ops) {
-		case 0:
-			d.errorf(rules.BadStep, posOf(n), "%s has no operation; expected one of: %s", typeLabel(t), strings.Join(m.opKeys(), ", "))
-		case 1:
-		default:
-			d.errorf(rules.BadStep, opPos[1], "%s has two operations, %q and %q; write them as separate steps", typeLabel(t), ops[0], ops[1])
+	for _, ri := range m.required {
+		fm := &m.fields[ri]
+		if seen[ri/64]&(1<<(ri%64)) == 0 {
+			if fm.key == "fencecheck" {
+				d.errorf(rules.Version, posOf(n), "missing the format version: a scenario starts with `fencecheck: 1`")
+				continue
+			}
+			d.errorf(rules.MissingField, posOf(n), "%s is missing required key %q", m.label, fm.key)
 		}
+	}
+	if m.hasOp && nOps == 0 {
+		d.errorf(rules.BadStep, posOf(n), "%s has no operation; expected one of: %s", m.label, strings.Join(m.opKeys(), ", "))
 	}
 }
 
@@ -278,36 +439,41 @@ func typeLabel(t reflect.Type) string {
 	return strings.ToLower(t.Name())
 }
 
-func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, fm fieldMeta, depth int) {
+// decodeValue decodes n into fm's field of the struct at base and reports
+// whether it stored a value.
+func (d *decoder) decodeValue(n *yaml.Node, fm *fieldMeta, base unsafe.Pointer, depth int) bool {
 	if d.abort {
-		return
+		return false
 	}
 	if d.rejectAlias(n) {
-		return
+		return false
 	}
-	switch f.Type() {
-	case strType:
+	p := fm.field(base)
+	switch fm.kind {
+	case kStr:
 		s, ok := d.scalarString(n, fm.key)
 		if !ok {
-			return
+			return false
 		}
 		d.checkEnum(fm, s)
-		f.Set(reflect.ValueOf(s))
+		*(*Str)(p) = s
 		d.record(fm, s)
-		return
-	case intType:
-		if iv, ok := d.scalarInt(n, fm); ok {
-			f.Set(reflect.ValueOf(iv))
+		return true
+	case kInt:
+		iv, ok := d.scalarInt(n, fm)
+		if ok {
+			*(*Int)(p) = iv
 		}
-		return
-	case intListType:
+		return ok
+	case kIntList:
 		var list IntList
 		switch n.Kind {
 		case yaml.ScalarNode:
 			if iv, ok := d.scalarInt(n, fm); ok {
-				list = append(list, iv)
+				list = IntList{iv}
 			}
 		case yaml.SequenceNode:
+			list = make(IntList, 0, len(n.Content))
 			for _, e := range n.Content {
 				if d.rejectAlias(e) {
 					continue
@@ -318,11 +484,14 @@ func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, fm fieldMeta, depth
 			}
 		default:
 			d.errorf(rules.WrongType, posOf(n), "%s: expected an integer or a list of integers, got %s", fm.key, kindName(n))
-			return
+			return false
 		}
-		f.Set(reflect.ValueOf(list))
-		return
-	case boolType:
+		if len(list) == 0 {
+			list = nil
+		}
+		*(*IntList)(p) = list
+		return len(list) > 0
+	case kBool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
 			hint := ""
 			if n.Kind == yaml.ScalarNode {
@@ -332,19 +501,20 @@ func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, fm fieldMeta, depth
 				}
 			}
 			d.errorf(rules.WrongType, posOf(n), "%s: expected true or false, got %s%s", fm.key, kindName(n), hint)
-			return
+			return false
 		}
 		bv := n.Value == "true" || n.Value == "True" || n.Value == "TRUE"
-		f.Set(reflect.ValueOf(Bool{V: bv, P: posOf(n), Set: true}))
-		return
-	case strListType:
+		*(*Bool)(p) = Bool{V: bv, P: posOf(n), Set: true}
+		return true
+	case kStrList:
 		var list StrList
 		switch n.Kind {
 		case yaml.ScalarNode:
 			if s, ok := d.scalarString(n, fm.key); ok {
-				list = append(list, s)
+				list = StrList{s}
 			}
 		case yaml.SequenceNode:
+			list = make(StrList, 0, len(n.Content))
 			for _, e := range n.Content {
 				if d.rejectAlias(e) {
 					continue
@@ -355,41 +525,50 @@ func (d *decoder) decodeValue(n *yaml.Node, f reflect.Value, fm fieldMeta, depth
 			}
 		default:
 			d.errorf(rules.WrongType, posOf(n), "%s: expected a string or a list of strings, got %s", fm.key, kindName(n))
-			return
+			return false
+		}
+		if len(list) == 0 {
+			list = nil
 		}
 		for _, s := range list {
 			d.checkEnum(fm, s)
 			d.record(fm, s)
 		}
-		f.Set(reflect.ValueOf(list))
-		return
-	}
-	switch f.Kind() {
-	case reflect.Ptr:
-		nv := reflect.New(f.Type().Elem())
-		d.decodeStruct(n, nv.Elem(), depth)
-		f.Set(nv)
-	case reflect.Struct:
-		d.decodeStruct(n, f, depth)
-	case reflect.Slice:
+		*(*StrList)(p) = list
+		return len(list) > 0
+	case kPtr:
+		nv := reflect.New(fm.elem.t)
+		*(*unsafe.Pointer)(p) = nv.UnsafePointer()
+		d.decodeInto(n, fm.elem, nv.UnsafePointer(), depth)
+		return true
+	case kStruct:
+		d.decodeInto(n, fm.elem, p, depth)
+		return true
+	case kSliceOf:
 		if n.Kind != yaml.SequenceNode {
 			d.errorf(rules.WrongType, posOf(n), "%s: expected a list, got %s", fm.key, kindName(n))
-			return
+			return false
 		}
-		sl := reflect.MakeSlice(f.Type(), len(n.Content), len(n.Content))
+		// One allocation at the final length, stored before the elements
+		// are written so the collector always sees it through the field.
+		sl := reflect.MakeSlice(fm.typ, len(n.Content), len(n.Content))
+		reflect.NewAt(fm.typ, p).Elem().Set(sl)
+		elems := sl.UnsafePointer()
 		for i, e := range n.Content {
-			d.decodeStruct(e, sl.Index(i), depth+1)
+			d.decodeInto(e, fm.elem, unsafe.Add(elems, uintptr(i)*fm.elem.size), depth+1)
 			if d.abort {
-				return
+				return true
 			}
+			// The element is decoded: let the collector take its nodes
+			// while the rest of the file is decoded.
+			n.Content[i] = nil
 		}
-		f.Set(sl)
-	default:
-		panic("model: unsupported field type " + f.Type().String())
+		return true
 	}
+	panic("model: unsupported field kind for key " + fm.key)
 }
 
-func (d *decoder) scalarInt(n *yaml.Node, fm fieldMeta) (Int, bool) {
+func (d *decoder) scalarInt(n *yaml.Node, fm *fieldMeta) (Int, bool) {
 	key := fm.key
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && bigIntRe.MatchString(n.Value) {
 		// yaml.v3 resolves an integer too large for int64 as a float.
@@ -430,7 +609,7 @@ func (d *decoder) scalarString(n *yaml.Node, key string) (Str, bool) {
 	return Str{V: n.Value, P: posOf(n)}, true
 }
 
-func (d *decoder) checkEnum(fm fieldMeta, s Str) {
+func (d *decoder) checkEnum(fm *fieldMeta, s Str) {
 	if fm.enum == "" {
 		return
 	}
@@ -445,7 +624,7 @@ func (d *decoder) checkEnum(fm fieldMeta, s Str) {
 	d.errorf(rules.InvalidValue, s.P, "%s: invalid value %q; expected one of: %s%s", fm.key, s.V, strings.Join(allowed, ", "), suggest(s.V, allowed))
 }
 
-func (d *decoder) record(fm fieldMeta, s Str) {
+func (d *decoder) record(fm *fieldMeta, s Str) {
 	if fm.decl != "" || len(fm.ref) > 0 {
 		// Names reach terminals, CI logs and pictures; lockdep's class
 		// names are printable strings such as &vm->lock. A control

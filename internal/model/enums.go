@@ -118,8 +118,10 @@ func gfpPattern() string {
 // validEnum checks v against set; the GFP set is an expression language.
 func validEnum(set, v string) (ok bool, allowed []string, bad string) {
 	if set == "gfp" {
-		_, bad := ParseGFP(v)
-		return bad == "", GFPTokens(), bad
+		if _, bad := ParseGFP(v); bad != "" {
+			return false, GFPTokens(), bad
+		}
+		return true, nil, ""
 	}
 	vals := enumSets[set]
 	for _, a := range vals {

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"gopkg.in/yaml.v3"
 
@@ -213,11 +215,13 @@ func (v *validator) checkRef(r refRec) {
 	if !ok && IsBuiltin(name) {
 		k, ok = "lock", true
 	}
-	want := make([]string, len(r.kinds))
-	for i, kk := range r.kinds {
-		want[i] = kindArticle[kk]
+	wantS := func() string { // built only for an error
+		want := make([]string, len(r.kinds))
+		for i, kk := range r.kinds {
+			want[i] = kindArticle[kk]
+		}
+		return joinOr(want)
 	}
-	wantS := joinOr(want)
 	if !ok {
 		var cands []string
 		for n, kk := range v.sc.Kinds {
@@ -232,7 +236,7 @@ func (v *validator) checkRef(r refRec) {
 				cands = append(cands, Builtins...)
 			}
 		}
-		v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is not declared (expected %s)%s", r.key, name, wantS, suggest(name, cands))
+		v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is not declared (expected %s)%s", r.key, name, wantS(), suggest(name, cands))
 		return
 	}
 	for _, w := range r.kinds {
@@ -240,7 +244,7 @@ func (v *validator) checkRef(r refRec) {
 			return
 		}
 	}
-	v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is %s, expected %s", r.key, name, kindArticle[k], wantS)
+	v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is %s, expected %s", r.key, name, kindArticle[k], wantS())
 }
 
 func joinOr(xs []string) string {
@@ -283,6 +287,14 @@ func lockKey(name string, sub int64) string {
 	return fmt.Sprintf("%s/%d", name, sub)
 }
 
+// heldKeys lists the held lock keys in order, or none when skip is set.
+func heldKeys(held map[string]int, skip bool) []string {
+	if skip {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(held))
+}
+
 func (v *validator) checkPaths() {
 	f := v.sc.File
 	stepMeta := metaOf(reflect.TypeOf(Step{}))
@@ -321,8 +333,13 @@ func (v *validator) checkPaths() {
 				held[lockKey(opVal.V, s.Subclass.V)]++
 			case "unlock":
 				k := opVal.V
-				found := false
-				for _, hk := range slices.Sorted(maps.Keys(held)) {
+				// The held lock itself sorts first; only an unlock of a
+				// lock taken with a subclass (or not held) scans the rest.
+				found := held[k] > 0
+				if found {
+					held[k]--
+				}
+				for _, hk := range heldKeys(held, found) {
 					if held[hk] > 0 && (hk == k || strings.HasPrefix(hk, k+"/")) {
 						held[hk]--
 						found = true
@@ -454,20 +471,14 @@ func sizeText(n, limit int64) string {
 
 // stepOp returns the step's operation key and value.
 func stepOp(m *typeMeta, s *Step) (string, Str) {
-	rv := reflect.ValueOf(s).Elem()
-	for _, fm := range m.fields {
-		if !fm.op {
-			continue
-		}
-		if f := rv.Field(fm.index); fieldPos(f).Valid() {
-			return fm.key, f.Interface().(Str)
-		}
+	if fm := m.opOf(unsafe.Pointer(s)); fm != nil && fm.kind == kStr {
+		return fm.key, *(*Str)(fm.field(unsafe.Pointer(s)))
 	}
 	return "", Str{}
 }
 
 // fieldPos reads the position of a Str, Int, Bool or list field without
-// boxing it (this runs for every field of every step).
+// boxing it.
 func fieldPos(f reflect.Value) Pos {
 	if f.Kind() == reflect.Slice {
 		if f.Len() == 0 {
@@ -479,55 +490,50 @@ func fieldPos(f reflect.Value) Pos {
 	return Pos{Line: int(p.Field(0).Int()), Col: int(p.Field(1).Int())}
 }
 
+var (
+	stepMetaOnce   = sync.OnceValue(func() *typeMeta { return metaOf(reflect.TypeOf(Step{})) })
+	actionMetaOnce = sync.OnceValue(func() *typeMeta { return metaOf(reflect.TypeOf(Action{})) })
+)
+
 // Op returns the step's operation key and its value ("" if none).
-func (s *Step) Operation() (string, Str) { return stepOp(metaOf(reflect.TypeOf(Step{})), s) }
+func (s *Step) Operation() (string, Str) { return stepOp(stepMetaOnce(), s) }
 
 // Op returns the action's operation key and its value. Boolean operations
 // (memory_pressure, oom) return their key with an empty value.
 func (a *Action) Operation() (string, Str) {
-	m := metaOf(reflect.TypeOf(Action{}))
-	rv := reflect.ValueOf(a).Elem()
-	for _, fm := range m.fields {
-		if !fm.op {
-			continue
-		}
-		switch fv := rv.Field(fm.index).Interface().(type) {
-		case Str:
-			if fv.P.Valid() {
-				return fm.key, fv
-			}
-		case Bool:
-			if fv.Set {
-				return fm.key, Str{P: fv.P}
-			}
-		}
+	fm := actionMetaOnce().opOf(unsafe.Pointer(a))
+	if fm == nil {
+		return "", Str{}
+	}
+	switch fm.kind {
+	case kStr:
+		return fm.key, *(*Str)(fm.field(unsafe.Pointer(a)))
+	case kBool:
+		return fm.key, Str{P: (*Bool)(fm.field(unsafe.Pointer(a))).P}
 	}
 	return "", Str{}
 }
 
 func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
-	allowed := opModifiers[op]
-	rv := reflect.ValueOf(s).Elem()
-	for _, fm := range m.fields {
-		if fm.op {
-			continue
-		}
-		p := fieldPos(rv.Field(fm.index))
+	base := unsafe.Pointer(s)
+	var allowed []string
+	looked := false
+	for _, i := range m.mods {
+		fm := &m.fields[i]
+		p := fm.valuePos(base)
 		if !p.Valid() {
 			continue
 		}
-		ok := false
-		for _, a := range allowed {
-			if a == fm.key {
-				ok = true
-			}
+		if !looked {
+			allowed, looked = opModifiers[op], true
 		}
-		if !ok {
-			if len(allowed) == 0 {
-				v.errorf(rules.UnknownKey, p, "%s does not apply to the %s step (it takes no modifiers)", fm.key, op)
-			} else {
-				v.errorf(rules.UnknownKey, p, "%s does not apply to the %s step (it takes: %s)", fm.key, op, strings.Join(allowed, ", "))
-			}
+		if slices.Contains(allowed, fm.key) {
+			continue
+		}
+		if len(allowed) == 0 {
+			v.errorf(rules.UnknownKey, p, "%s does not apply to the %s step (it takes no modifiers)", fm.key, op)
+		} else {
+			v.errorf(rules.UnknownKey, p, "%s does not apply to the %s step (it takes: %s)", fm.key, op, strings.Join(allowed, ", "))
 		}
 	}
 }
