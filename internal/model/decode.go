@@ -177,7 +177,7 @@ func buildMeta(t reflect.Type) *typeMeta {
 		m.byKey[fm.key] = len(m.fields)
 		m.fields = append(m.fields, fm)
 	}
-	if len(m.fields) > maxFields {
+	if len(m.fields) > maxFields || len(m.fields) >= opNoMods {
 		panic("model: more than 256 keys in " + t.String())
 	}
 	return m
@@ -209,11 +209,20 @@ func (fm *fieldMeta) valuePos(base unsafe.Pointer) Pos {
 	return Pos{}
 }
 
+// opNoMods is set in a decoded struct's opIdx when no key other than its
+// operation holds a value, so the modifier check can skip it.
+const opNoMods = 0x4000
+
+// noMods reports whether the decoder found no modifier in the struct at base.
+func (m *typeMeta) noMods(base unsafe.Pointer) bool {
+	return m.hasOpIdx && *(*int16)(unsafe.Add(base, m.opIdxOff))&opNoMods != 0
+}
+
 // opOf returns the op field set in the struct at base (decoded: recorded
 // by the decoder; built by hand: the first set in declaration order).
 func (m *typeMeta) opOf(base unsafe.Pointer) *fieldMeta {
 	if m.hasOpIdx {
-		if i := *(*int16)(unsafe.Add(base, m.opIdxOff)); i > 0 && int(i) <= len(m.fields) {
+		if i := *(*int16)(unsafe.Add(base, m.opIdxOff)) &^ opNoMods; i > 0 && int(i) <= len(m.fields) {
 			return &m.fields[i-1]
 		}
 	}
@@ -339,7 +348,7 @@ func (d *decoder) decodeInto(n *yaml.Node, m *typeMeta, base unsafe.Pointer, dep
 		p, ok := first[key]
 		return p, ok
 	}
-	nOps, opFirst := 0, -1
+	nOps, opFirst, mods := 0, -1, false
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.AliasNode || k.ShortTag() == "!!merge" {
@@ -376,7 +385,12 @@ func (d *decoder) decodeInto(n *yaml.Node, m *typeMeta, base unsafe.Pointer, dep
 				d.errorf(rules.BadStep, posOf(k), "%s has two operations, %q and %q; write them as separate steps", m.label, m.fields[opFirst].key, key)
 			}
 		}
-		if d.decodeValue(val, fm, base, depth+1) && fm.op && m.hasOpIdx {
+		if !d.decodeValue(val, fm, base, depth+1) {
+			continue
+		}
+		if !fm.op {
+			mods = true
+		} else if m.hasOpIdx {
 			// Operation() returns the first op in declaration order that
 			// holds a value, as a scan of the fields would.
 			oi := (*int16)(unsafe.Add(base, m.opIdxOff))
@@ -384,6 +398,9 @@ func (d *decoder) decodeInto(n *yaml.Node, m *typeMeta, base unsafe.Pointer, dep
 				*oi = int16(idx + 1)
 			}
 		}
+	}
+	if m.hasOpIdx && !mods {
+		*(*int16)(unsafe.Add(base, m.opIdxOff)) |= opNoMods
 	}
 	for _, ri := range m.required {
 		fm := &m.fields[ri]

@@ -516,6 +516,9 @@ func (a *Action) Operation() (string, Str) {
 
 func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	base := unsafe.Pointer(s)
+	if m.noMods(base) {
+		return
+	}
 	var allowed []string
 	looked := false
 	for _, i := range m.mods {
