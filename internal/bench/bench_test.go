@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/fencecheck/fencecheck/internal/analysis"
 	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/gen"
@@ -56,6 +58,16 @@ func load(b *testing.B, data []byte) *model.Scenario {
 func BenchmarkStages(b *testing.B) {
 	for _, sz := range sizes {
 		data := randomYAML(sz.classes, sz.deps)
+		// The floor: the yaml.v3 parse every check pays, for the ratio.
+		b.Run(sz.name+"/parse", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				var n yaml.Node
+				if err := yaml.Unmarshal(data, &n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(sz.name+"/load", func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for i := 0; i < b.N; i++ {
