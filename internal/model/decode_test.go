@@ -79,7 +79,7 @@ one: {name: Z}
 		t.Errorf("modifiers present but flagged absent")
 	}
 	// Declarations and references are recorded for the name table.
-	if len(d.decls) != 3 || d.decls[2].name.V != "Z" || len(d.refs) != 1 || d.refs[0].name.V != "L1" || d.refs[0].key != "take" {
+	if len(d.decls) != 3 || d.decls[2].name.V != "Z" || len(d.refs) != 1 || d.refs[0].name.V != "L1" || d.refs[0].fm.key != "take" {
 		t.Errorf("decls %+v refs %+v", d.decls, d.refs)
 	}
 }

@@ -126,7 +126,7 @@ func Load(path string, data []byte, opt Options) (sc *Scenario, diags []diag.Dia
 		return nil, errAt(rules.WrongType, Pos{Line: max(root.Line, 1), Col: max(root.Column, 1)},
 			fmt.Sprintf("a scenario must be a mapping starting with `fencecheck: 1`, got %s", kindName(root)))
 	}
-	d := &decoder{file: path}
+	d := newDecoder(path, len(data))
 	f := &File{}
 	d.decodeStruct(root, reflect.ValueOf(f).Elem(), 0)
 	sc = &Scenario{File: f, Path: path, Source: data, Kinds: map[string]string{}, DeclPos: map[string]Pos{}, MaxSteps: opt.MaxSteps}
@@ -216,8 +216,8 @@ func (v *validator) checkRef(r refRec) {
 		k, ok = "lock", true
 	}
 	wantS := func() string { // built only for an error
-		want := make([]string, len(r.kinds))
-		for i, kk := range r.kinds {
+		want := make([]string, len(r.fm.ref))
+		for i, kk := range r.fm.ref {
 			want[i] = kindArticle[kk]
 		}
 		return joinOr(want)
@@ -225,26 +225,26 @@ func (v *validator) checkRef(r refRec) {
 	if !ok {
 		var cands []string
 		for n, kk := range v.sc.Kinds {
-			for _, w := range r.kinds {
+			for _, w := range r.fm.ref {
 				if kk == w {
 					cands = append(cands, n)
 				}
 			}
 		}
-		for _, w := range r.kinds {
+		for _, w := range r.fm.ref {
 			if w == "lock" {
 				cands = append(cands, Builtins...)
 			}
 		}
-		v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is not declared (expected %s)%s", r.key, name, wantS(), suggest(name, cands))
+		v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is not declared (expected %s)%s", r.fm.key, name, wantS(), suggest(name, cands))
 		return
 	}
-	for _, w := range r.kinds {
+	for _, w := range r.fm.ref {
 		if w == k {
 			return
 		}
 	}
-	v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is %s, expected %s", r.key, name, kindArticle[k], wantS())
+	v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is %s, expected %s", r.fm.key, name, kindArticle[k], wantS())
 }
 
 func joinOr(xs []string) string {
