@@ -9,6 +9,7 @@ import (
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/group"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/rules"
@@ -20,6 +21,9 @@ type Options struct {
 	// Schedules and Seed select the executor's interleavings (exec.Options).
 	Schedules int
 	Seed      uint64
+	// NoGroup keeps consequences (hangs, unsignalled fences explained by a
+	// cycle) as findings of their own instead of Related entries.
+	NoGroup bool
 }
 
 // DefaultSchedules is how many interleavings check explores by default:
@@ -114,5 +118,9 @@ func Run(sc *model.Scenario, opt Options) *Result {
 		ds = append(ds, d)
 	}
 	diag.Sort(ds)
-	return &Result{Program: prog, Graph: g, Diags: diag.Dedupe(ds), Exec: er}
+	ds = diag.Dedupe(ds)
+	if !opt.NoGroup {
+		ds = group.Group(ds)
+	}
+	return &Result{Program: prog, Graph: g, Diags: ds, Exec: er}
 }

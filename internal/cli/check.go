@@ -24,6 +24,7 @@ type checkFlags struct {
 	writeBaseline string
 	schedules     int
 	seed          uint64
+	noGroup       bool
 }
 
 // scanFlags shape directory scans and name files for baselines.
@@ -113,7 +114,7 @@ still reported).`,
 			if err != nil {
 				return err
 			}
-			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed}, o.loadOptions())
+			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed, NoGroup: o.noGroup}, o.loadOptions())
 			stampFingerprints(results, o.scan.root)
 			// Each output is written even if another fails.
 			var errs []error
@@ -153,6 +154,7 @@ still reported).`,
 	c.Flags().StringVar(&o.writeBaseline, "write-baseline", "", "write the fingerprints of all current findings to `FILE`")
 	c.Flags().IntVar(&o.schedules, "schedules", 0, fmt.Sprintf("interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs; at most %d)", MaxSchedules))
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules")
+	c.Flags().BoolVar(&o.noGroup, "no-group", false, "report consequences (hangs, unsignalled fences a cycle explains) as findings of their own")
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return c

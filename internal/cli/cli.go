@@ -152,6 +152,7 @@ type outputFlags struct {
 	format  string
 	output  string
 	color   string
+	quiet   bool
 	formats []string
 	inputFlags
 }
@@ -165,6 +166,7 @@ func (o *outputFlags) register(c *cobra.Command, formats []string, color bool) {
 	if color {
 		c.Flags().StringVar(&o.color, "color", "auto", "colour: auto, always or never (NO_COLOR is honoured)")
 		_ = c.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+		c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "text: print findings only, without the per-file table and summary line")
 	}
 	o.inputFlags.register(c)
 }
@@ -231,6 +233,7 @@ func encodeJSONTo(w io.Writer, v any) error {
 // emit writes results in the chosen format to the chosen destination.
 func (o *outputFlags) emit(e *env, results []report.FileResult, opt report.Options) error {
 	opt.Version = Version
+	opt.Quiet = o.quiet
 	return o.write(e, func(w io.Writer, color bool) error {
 		opt.Color = color
 		return report.Write(w, o.format, results, opt)

@@ -102,6 +102,11 @@ type Diagnostic struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Mode is the analysis mode that produced the finding ("" for lint).
 	Mode string `json:"mode,omitempty"`
+	// Related are the consequences of this finding that would otherwise be
+	// reported as findings of their own: the hang a cycle causes, the
+	// fences that hang leaves unsignalled, the same wait-for cycle found
+	// in another interleaving (internal/group).
+	Related []Diagnostic `json:"related,omitempty"`
 }
 
 // Sort orders diagnostics by file, position, rule and message so that output

@@ -40,6 +40,10 @@ type Options struct {
 	Version string
 	// Baseline, when a baseline was applied, says what it did.
 	Baseline *BaselineStats
+	// Quiet prints findings only: no summary.
+	Quiet bool
+	// Noun names what the summary counts: "bug" (check) or "problem" (lint).
+	Noun string
 }
 
 // BaselineStats reports what --baseline suppressed.
@@ -153,6 +157,13 @@ func clean(d diag.Diagnostic) diag.Diagnostic {
 		}
 		d.Chain = chain
 	}
+	if len(d.Related) > 0 {
+		rel := make([]diag.Diagnostic, len(d.Related))
+		for i, r := range d.Related {
+			rel[i] = clean(r)
+		}
+		d.Related = rel
+	}
 	return d
 }
 
@@ -227,21 +238,83 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 			d = clean(d)
 			if len(d.Cycle) > 0 || len(d.Chain) > 0 {
 				writeSplat(&b, p, r, lines, d)
-				continue
+			} else {
+				writeOne(&b, p, lines, d)
 			}
-			writeOne(&b, p, lines, d)
+			writeRelated(&b, p, d)
 		}
 	}
-	errs, warns := Count(results)
-	if errs+warns > 0 {
-		fmt.Fprintf(&b, "%d error(s), %d warning(s) in %d file(s)\n", errs, warns, len(results))
-	}
-	if opt.Baseline != nil {
-		fmt.Fprintln(&b, opt.Baseline.String())
+	if !opt.Quiet {
+		writeSummary(&b, p, results, opt)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// writeRelated lists a finding's consequences, one line each: they are
+// part of the bug above, not bugs of their own.
+func writeRelated(b *strings.Builder, p palette, d diag.Diagnostic) {
+	if len(d.Related) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "consequences (the same bug, when it happens):\n")
+	for _, r := range d.Related {
+		r = clean(r)
+		fmt.Fprintf(b, "  %s %s %s\n", p.pos.Sprintf("%s:%d:%d:", r.File, r.Pos.Line, r.Pos.Col), r.Message, p.rule.Sprintf("[%s %s]", r.Rule, ruleName(r.Rule)))
+	}
+	fmt.Fprintln(b)
+}
+
+// writeSummary ends a run: a per-file table when several files have
+// findings, and one line that counts bugs (a finding with its
+// consequences is one bug).
+func writeSummary(b *strings.Builder, p palette, results []FileResult, opt Options) {
+	noun := opt.Noun
+	if noun == "" {
+		noun = "bug"
+	}
+	type row struct {
+		file        string
+		errs, warns int
+	}
+	var rows []row
+	width := len("file")
+	for _, r := range results {
+		e, w := Count([]FileResult{r})
+		if e+w == 0 {
+			continue
+		}
+		f := safetextPath(r.Path)
+		rows = append(rows, row{f, e, w})
+		width = max(width, len(f))
+	}
+	errs, warns := Count(results)
+	if len(rows) > 1 {
+		fmt.Fprintf(b, "%-*s  %6s  %8s\n", width, "file", "errors", "warnings")
+		for _, r := range rows {
+			fmt.Fprintf(b, "%-*s  %6d  %8d\n", width, r.file, r.errs, r.warns)
+		}
+		fmt.Fprintln(b)
+	}
+	if errs+warns == 0 {
+		fmt.Fprintf(b, "checked %s: no %ss\n", plural(len(results), "file"), noun)
+	} else {
+		fmt.Fprintf(b, "checked %s: %s in %s (%s, %s)\n", plural(len(results), "file"), plural(errs+warns, noun),
+			plural(len(rows), "file"), plural(errs, "error"), plural(warns, "warning"))
+	}
+	if opt.Baseline != nil {
+		fmt.Fprintln(b, opt.Baseline.String())
+	}
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func safetextPath(p string) string { return safetext.Path(p) }
 
 func sevLabel(p palette, s diag.Severity) string {
 	switch s {
@@ -250,7 +323,7 @@ func sevLabel(p palette, s diag.Severity) string {
 	case diag.Note:
 		return p.note.Sprint("note: ")
 	}
-	return ""
+	return p.err.Sprint("error: ")
 }
 
 // writeOne prints the compiler-style line, the source line and a caret.
@@ -328,7 +401,7 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 		if label == "" {
 			label = st.From
 		}
-		if len(d.Cycle) > 0 {
+		if label != "" {
 			fmt.Fprintf(b, "-> #%d (%s):\n", n-1-i, p.bold.Sprint(label))
 		} else {
 			fmt.Fprintf(b, "-> #%d:\n", n-1-i)
@@ -395,6 +468,18 @@ type jsonFinding struct {
 	Canonical   string      `json:"canonical,omitempty"`
 	Hint        string      `json:"hint,omitempty"`
 	Fingerprint string      `json:"fingerprint"`
+	// Related are this bug's consequences (hangs, unsignalled fences).
+	Related []jsonRelated `json:"related,omitempty"`
+}
+
+type jsonRelated struct {
+	Rule    string   `json:"rule"`
+	Name    string   `json:"name"`
+	Message string   `json:"message"`
+	File    string   `json:"file"`
+	Line    int      `json:"line"`
+	Column  int      `json:"column"`
+	Cycle   []string `json:"cycle,omitempty"`
 }
 
 type jsonFile struct {
@@ -406,10 +491,14 @@ type jsonReport struct {
 	Version int        `json:"version"`
 	Files   []jsonFile `json:"files"`
 	Summary struct {
-		Files    int            `json:"files"`
-		Errors   int            `json:"errors"`
-		Warnings int            `json:"warnings"`
-		Baseline *BaselineStats `json:"baseline,omitempty"`
+		Files    int `json:"files"`
+		Errors   int `json:"errors"`
+		Warnings int `json:"warnings"`
+		// Bugs counts findings (errors and warnings) with their
+		// consequences folded in; FilesWithFindings, the files that have one.
+		Bugs              int            `json:"bugs"`
+		FilesWithFindings int            `json:"files_with_findings"`
+		Baseline          *BaselineStats `json:"baseline,omitempty"`
 	} `json:"summary"`
 }
 
@@ -423,14 +512,30 @@ func writeJSON(w io.Writer, results []FileResult, opt Options) error {
 				Rule: d.Rule, Name: rule.Name, Severity: d.Severity.String(), Message: d.Message,
 				File: d.File, Line: d.Pos.Line, Column: d.Pos.Col, Mode: d.Mode, Cycle: d.Cycle,
 				Chain: d.Chain, ChainExists: d.ChainExists, Canonical: d.Canonical, Hint: d.Hint, Fingerprint: Fingerprint(d),
+				Related: relatedJSON(d.Related),
 			})
 		}
 		rep.Files = append(rep.Files, jf)
 	}
 	rep.Summary.Files = len(results)
 	rep.Summary.Errors, rep.Summary.Warnings = Count(results)
+	rep.Summary.Bugs = rep.Summary.Errors + rep.Summary.Warnings
+	for _, r := range results {
+		if e, w := Count([]FileResult{r}); e+w > 0 {
+			rep.Summary.FilesWithFindings++
+		}
+	}
 	rep.Summary.Baseline = opt.Baseline
 	return encodeJSON(w, rep)
+}
+
+func relatedJSON(rs []diag.Diagnostic) []jsonRelated {
+	var out []jsonRelated
+	for _, r := range rs {
+		out = append(out, jsonRelated{Rule: r.Rule, Name: ruleName(r.Rule), Message: r.Message, File: r.File,
+			Line: r.Pos.Line, Column: r.Pos.Col, Cycle: r.Cycle})
+	}
+	return out
 }
 
 func encodeJSON(w io.Writer, v any) error {
@@ -463,6 +568,10 @@ func writeGitHub(w io.Writer, results []FileResult) error {
 			}
 			if d.Hint != "" {
 				msg += "\nfix: " + d.Hint
+			}
+			for _, r := range d.Related {
+				r = clean(r)
+				msg += fmt.Sprintf("\nconsequence: %s:%d: %s [%s]", r.File, r.Pos.Line, r.Message, r.Rule)
 			}
 			fmt.Fprintf(&b, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level,
 				ghProp(d.File), d.Pos.Line, d.Pos.Col, ghProp(d.Rule+" "+ruleName(d.Rule)), ghData(msg))
