@@ -109,6 +109,7 @@ Exit status: 0 clean, 1 findings, 2 bad invocation, 3 fatal error.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newLint(e), newCheck(e), newTest(e), newTrace(e), newGraph(e), newGen(e), newSchema(e), newRules(e), newExplain(e), newVersion(e))
+	root.AddCommand(newImport(e))
 	return root
 }
 

@@ -19,6 +19,7 @@ func Compile(sc *model.Scenario) *Program {
 		c.p.MMUNotifier = k.MMUNotifier.V
 	}
 	c.index()
+	c.bases()
 	c.fences()
 	c.jobs()
 	c.implicitSync()

@@ -207,6 +207,8 @@ type Program struct {
 	// notifier under fs_reclaim (primer 1.9). The executor runs it inline
 	// when an allocation enters reclaim.
 	Reclaim []Op
+	// Observed are the dependencies of the scenario's bases (base.go).
+	Observed []ObservedDep
 }
 
 // JobInfo is a compiled job.

@@ -49,6 +49,9 @@ func IsBuiltin(name string) bool {
 // Options tune the loader.
 type Options struct {
 	MaxBytes int // 0 means DefaultMaxBytes
+	// Bases loads `base:` includes (nil: DefaultBases); see base.go.
+	Bases *BaseCache
+	inc   baseChain
 }
 
 // Scenario is a loaded file: the AST plus the name table built while
@@ -61,6 +64,8 @@ type Scenario struct {
 	Kinds map[string]string
 	// DeclPos maps every declared name to where it was declared.
 	DeclPos map[string]Pos
+	// Bases are the files included with base:, transitively, each once.
+	Bases []*Scenario
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -118,7 +123,7 @@ func Load(path string, data []byte, opt Options) (sc *Scenario, diags []diag.Dia
 	d.decodeStruct(root, reflect.ValueOf(f).Elem(), 0)
 	sc = &Scenario{File: f, Path: path, Source: data, Kinds: map[string]string{}, DeclPos: map[string]Pos{}}
 	if !d.abort {
-		v := &validator{d: d, sc: sc}
+		v := &validator{d: d, sc: sc, opt: opt}
 		v.run()
 	}
 	diags = d.diags
@@ -143,8 +148,9 @@ func syntaxDiag(path string, err error) diag.Diagnostic {
 // validator runs the checks that need the whole file: the name table,
 // references, version, and per-path step sanity.
 type validator struct {
-	d  *decoder
-	sc *Scenario
+	d   *decoder
+	sc  *Scenario
+	opt Options
 }
 
 func (v *validator) errorf(rule string, p Pos, format string, args ...any) {
@@ -185,6 +191,7 @@ func (v *validator) run() {
 		kinds[dc.name.V] = dc.kind
 		declPos[dc.name.V] = dc.name.P
 	}
+	v.includeBases()
 	for _, r := range v.d.refs {
 		v.checkRef(r)
 	}
