@@ -172,5 +172,3 @@ func newImportLockdep(e *env) *cobra.Command {
 	c.Flags().StringVar(&name, "name", "", "the base's name: line")
 	return c
 }
-
-
