@@ -71,20 +71,24 @@ func absPath(p string) string {
 }
 
 // resolveBase resolves a base: reference relative to the including file's
-// directory (the working directory for standard input).
-func resolveBase(from, ref string) string {
+// directory (the working directory for standard input). It returns the path
+// reports show (relative when the including file's path is, so output does
+// not depend on where the checkout lives) and the absolute path that keys
+// the cache.
+func resolveBase(from, ref string) (shown, abs string) {
 	if filepath.IsAbs(ref) {
-		return filepath.Clean(ref)
+		return filepath.Clean(ref), filepath.Clean(ref)
 	}
 	dir := "."
 	if from != "" && from != "-" {
 		dir = filepath.Dir(from)
 	}
-	return absPath(filepath.Join(dir, ref))
+	shown = filepath.Clean(filepath.Join(dir, ref))
+	return shown, absPath(shown)
 }
 
 // load returns the loaded base at abs.
-func (c *BaseCache) load(abs string, opt Options) (*Scenario, []diag.Diagnostic, error) {
+func (c *BaseCache) load(shown, abs string, opt Options) (*Scenario, []diag.Diagnostic, error) {
 	if !opt.inc.locked {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -114,7 +118,7 @@ func (c *BaseCache) load(abs string, opt Options) (*Scenario, []diag.Diagnostic,
 		return nil, nil, err
 	}
 	nopt := Options{MaxBytes: opt.MaxBytes, Bases: c, inc: baseChain{files: append(slices.Clone(opt.inc.files), abs), locked: true}}
-	sc, ds := Load(abs, data, nopt)
+	sc, ds := Load(shown, data, nopt)
 	if c.m == nil {
 		c.m = map[baseKey]*baseEntry{}
 	}
@@ -149,14 +153,14 @@ func (v *validator) includeBases() {
 			v.errorf(rules.InvalidValue, b.P, "base: empty file name")
 			continue
 		}
-		abs := resolveBase(v.sc.Path, b.V)
+		shown, abs := resolveBase(v.sc.Path, b.V)
 		if slices.Contains(chain.files, abs) {
 			v.errorf(rules.InvalidValue, b.P, "base: %q includes itself (include cycle)", b.V)
 			continue
 		}
 		opt := v.opt
 		opt.inc = chain
-		bsc, ds, err := cache.load(abs, opt)
+		bsc, ds, err := cache.load(shown, abs, opt)
 		if err != nil {
 			v.errorf(rules.UndefinedRef, b.P, "base: cannot read %q: %v", b.V, err)
 			continue
