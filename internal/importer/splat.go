@@ -42,6 +42,8 @@ type writer struct {
 	names  map[string]int
 	notes  []string
 	fence  bool
+	// reserved are names a path may not take (classes, the fence).
+	reserved map[string]bool
 }
 
 // ImportSplat writes report r (the n-th found, 1-based) as a scenario.
@@ -226,16 +228,35 @@ type pathState struct {
 	ticket bool
 }
 
+// pathName names a path after the function that took the lock. Names
+// share one namespace with lock classes, so a name that is also a class
+// (a built-in, or any class of the report) gets a suffix.
 func (w *writer) pathName(fs []splat.Frame, def string) string {
 	base := def
 	if f, ok := firstCaller(fs); ok {
 		base = f.Func
 	}
-	w.names[base]++
-	if k := w.names[base]; k > 1 {
-		return fmt.Sprintf("%s_%d", base, k)
+	if w.reserved == nil {
+		w.reserved = map[string]bool{fenceName: true}
+		for _, n := range model.Builtins {
+			w.reserved[n] = true
+		}
+		for _, n := range w.allNames() {
+			c, _ := class(n)
+			w.reserved[c] = true
+		}
 	}
-	return base
+	for {
+		w.names[base]++
+		name := base
+		if k := w.names[base]; k > 1 {
+			name = fmt.Sprintf("%s_%d", base, k)
+		}
+		if !w.reserved[name] {
+			w.reserved[name] = true
+			return name
+		}
+	}
 }
 
 func (w *writer) useFence() string {
