@@ -98,6 +98,7 @@ deadlocks lockdep would report — and the fence-signalling ones it cannot see.
   fencecheck trace  FILE         execute and print the timeline
   fencecheck graph  FILE         dependency graph as Graphviz DOT or JSON
   fencecheck gen    chain|random|driver   generate scenarios
+  fencecheck import splat|lockdep        scenarios from a lockdep splat, bases from /proc/lockdep
   fencecheck rules / explain ID  the rule catalog
   fencecheck schema              JSON Schema of the scenario format
 
