@@ -15,6 +15,20 @@ type ObservedDep struct {
 // scenario declares the class itself) and their observed dependencies, and
 // the scenario's own observed: section.
 func (c *compiler) bases() {
+	n := 0
+	count := func(f *model.File) {
+		for _, o := range f.Observed {
+			n += len(o.To)
+		}
+	}
+	for _, b := range c.sc.Bases {
+		count(b.File)
+	}
+	count(c.f)
+	if n == 0 {
+		return
+	}
+	c.p.Observed = make([]ObservedDep, 0, n)
 	add := func(sc *model.Scenario) {
 		for i := range sc.File.Locks {
 			l := &sc.File.Locks[i]
