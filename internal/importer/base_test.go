@@ -181,3 +181,43 @@ func mustRead(t testing.TB, p string) []byte {
 	}
 	return data
 }
+
+// A base of a driver's common locks (no observed dependencies): its
+// classes and kinds reach the including scenario.
+func TestBaseOfCommonLocks(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "common.yaml"), []byte("fencecheck: 1\nlocks:\n  - {name: \"&drv->irq_lock\", kind: spinlock}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "design.yaml")
+	src := `fencecheck: 1
+base: common.yaml
+locks:
+  - {name: "&drv->lock", kind: mutex}
+paths:
+  - name: irq_handler
+    context: irq
+    steps:
+      - lock: "&drv->irq_lock"
+      - unlock: "&drv->irq_lock"
+  - name: submit
+    context: ioctl
+    steps:
+      - lock: "&drv->irq_lock"
+      - unlock: "&drv->irq_lock"
+`
+	sc, ds := model.Load(p, []byte(src), model.Options{})
+	if sc == nil || len(ds) > 0 {
+		t.Fatalf("design: %v", ds)
+	}
+	res := analysis.Run(sc, analysis.Options{Mode: graph.Lockdep})
+	found := false
+	for _, d := range res.Diags {
+		if d.Rule == rules.IRQUnsafeLock && strings.Contains(d.Message, "&drv->irq_lock") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the base's spinlock kind did not reach the design: %v", res.Diags)
+	}
+}

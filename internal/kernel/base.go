@@ -25,10 +25,9 @@ func (c *compiler) bases() {
 		count(b.File)
 	}
 	count(c.f)
-	if n == 0 {
-		return
+	if n > 0 {
+		c.p.Observed = make([]ObservedDep, 0, n)
 	}
-	c.p.Observed = make([]ObservedDep, 0, n)
 	add := func(sc *model.Scenario) {
 		for i := range sc.File.Locks {
 			l := &sc.File.Locks[i]
