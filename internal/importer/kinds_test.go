@@ -148,3 +148,34 @@ func TestImportOtherKinds(t *testing.T) {
 		t.Errorf("hung task import:\n%s", im.YAML)
 	}
 }
+
+const waitLog = `=============================
+[ BUG: Invalid wait context ]
+6.8.0 #1 Not tainted
+-----------------------------
+kworker/0:1/42 is trying to lock:
+ffff888100000000 (&dev->mutex){+.+.}-{4:4}, at: foo_update+0x1/0x2 [foo]
+other info that might help us debug this:
+context-{5:5}
+1 lock held by kworker/0:1/42:
+ #0: ffff888100000100 (&dev->spin){....}-{3:3}, at: foo_update+0x0/0x2 [foo]
+stack backtrace:
+Call Trace:
+ __mutex_lock+0x1/0x2
+ foo_update+0x1/0x2 [foo]
+ process_one_work+0x1/0x2
+`
+
+func TestImportWaitContext(t *testing.T) {
+	im, sc := importOne(t, "wait", []byte(waitLog))
+	if !im.Unsupported || len(sc.File.Expect) != 0 {
+		t.Errorf("wait context: want an import without expect:\n%s", im.YAML)
+	}
+	p := sc.File.Paths[0]
+	if p.Context.V != "worker" || len(p.Steps) != 4 {
+		t.Errorf("wait context path: %s with %d steps\n%s", p.Context.V, len(p.Steps), im.YAML)
+	}
+	if !strings.Contains(im.YAML, `{name: "&dev->spin", kind: spinlock}`) || !strings.Contains(im.YAML, `{name: "&dev->mutex", kind: mutex}`) {
+		t.Errorf("kinds:\n%s", im.YAML)
+	}
+}

@@ -61,6 +61,9 @@ func ImportSplat(r *splat.Report, n int) Imported {
 		w.inconsistent()
 	case splat.IRQInversion:
 		w.inversion()
+	case splat.WaitContext:
+		out.Unsupported = true
+		w.waitContext()
 	default:
 		out.Unsupported = true
 		w.heldOnly()
@@ -140,6 +143,12 @@ func readOnly(usage string) bool {
 	return len(usage) >= 4 && usage[0] == '.' && usage[2] == '.' && (usage[1] != '.' || usage[3] != '.')
 }
 
+// readAny: the class was read-acquired somewhere (a read character of
+// get_usage_chars() is set), so it is a reader-writer lock.
+func readAny(usage string) bool {
+	return len(usage) >= 4 && (usage[1] != '.' || usage[3] != '.')
+}
+
 // kindOf infers a declared class's kind: from the lock primitive in its
 // acquiring frames, else from the wait type lockdep printed (-{outer:inner},
 // enum lockdep_wait_type in include/linux/lockdep_types.h: 0 not checked
@@ -169,15 +178,15 @@ func (w *writer) kindOf(n string) (kind, why string) {
 		switch {
 		case l.WaitInner == 0:
 			return "map", fmt.Sprintf("wait type {%d:%d}: a lockdep_map", l.WaitOuter, l.WaitInner)
-		case irq && readOnly(usage):
+		case irq && readAny(usage):
 			return "rwlock", fmt.Sprintf("wait type {%d:%d}, used with interrupts disabled: spinning, read-acquired", l.WaitOuter, l.WaitInner)
 		case irq:
 			return "spinlock", fmt.Sprintf("wait type {%d:%d}, used with interrupts disabled: spinning", l.WaitOuter, l.WaitInner)
-		case l.WaitInner >= w.sleep && readOnly(usage):
+		case l.WaitInner >= w.sleep && readAny(usage):
 			return "rwsem", fmt.Sprintf("wait type {%d:%d}: sleeping, read-acquired", l.WaitOuter, l.WaitInner)
 		case l.WaitInner >= w.sleep:
 			return "mutex", fmt.Sprintf("wait type {%d:%d}: sleeping (guessed mutex)", l.WaitOuter, l.WaitInner)
-		case readOnly(usage):
+		case readAny(usage):
 			return "rwlock", fmt.Sprintf("wait type {%d:%d}: spinning, read-acquired", l.WaitOuter, l.WaitInner)
 		default:
 			return "spinlock", fmt.Sprintf("wait type {%d:%d}: spinning", l.WaitOuter, l.WaitInner)
@@ -402,6 +411,9 @@ func (w *writer) contextFor(fs []splat.Frame, holder string) (string, string) {
 		}
 	}
 	if ctx == "" || ctx == model.CtxInit && h != "" {
+		if len(fs) > 0 {
+			w.notes = append(w.notes, "no context recognised in the stack of "+frameList(callers(fs), 2)+": written as process context")
+		}
 		return model.CtxProcess, "no context in the frames: process"
 	}
 	return ctx, why
@@ -666,6 +678,24 @@ func (w *writer) inversion() {
 		"        contains: "+q(fcName(unsafe)))
 }
 
+// waitContext writes print_lock_invalid_wait_context(): the task holds its
+// held locks and takes the lock. fencecheck does not model lockdep's wait
+// types, so there is no expect:; a sleeping lock under a spinlock in an
+// atomic context is still reported if the context says so.
+func (w *writer) waitContext() {
+	r := w.r
+	w.notes = append(w.notes, "invalid wait context ("+r.Context+"): fencecheck does not model lockdep wait types; the locks are recorded, with no expect:")
+	if r.Acquiring == nil {
+		w.heldOnly()
+		return
+	}
+	prev := ""
+	if hl := w.heldFor(); hl != nil && len(hl.Locks) > 0 {
+		prev = hl.Locks[len(hl.Locks)-1].Lock.Name
+	}
+	w.current("wait context", prev, r.Acquiring.Name, r.Backtrace)
+}
+
 // heldOnly writes, for reports fencecheck cannot reproduce as a finding
 // (hung tasks, invalid wait context), each task's held locks as a path.
 func (w *writer) heldOnly() {
@@ -687,6 +717,15 @@ func (w *writer) heldOnly() {
 				continue
 			}
 			w.hold(ps, h.Lock.Name)
+		}
+		// The hung task's own stack says what it is blocked on: a fence
+		// wait under these locks is a dependency worth checking.
+		if w.r.Kind == splat.HungTask && hl.Task == w.r.Task {
+			if fn, ok := hasFrame(w.r.Backtrace, prefixIn("dma_fence_wait", "dma_fence_default_wait", "dma_resv_wait_timeout", "__dma_fence_might_wait")); ok {
+				ps.p.steps = append(ps.p.steps, step{key: "wait", val: w.useFence(), comment: "blocked in " + fn})
+			} else if len(w.r.Backtrace) > 0 {
+				ps.p.comments = append(ps.p.comments, "  blocked in: "+frameList(w.r.Backtrace, 6))
+			}
 		}
 		w.finishPath(ps)
 	}

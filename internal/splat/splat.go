@@ -172,7 +172,7 @@ var (
 	reTakes      = regexp.MustCompile(`^(.+/\d+) \[HC\d.*\] takes:\s*$`)
 	reOther      = regexp.MustCompile(`^but this lock (took another|was taken by another), ([A-Z]+-(?:unsafe|safe)) lock in the past:`)
 	reWaitCtx    = regexp.MustCompile(`^context-\{(\d+):(\d+)\}`)
-	reRelease    = regexp.MustCompile(`^(\d+\.\d+[^\s]*) #\S+`)
+	reRelease    = regexp.MustCompile(`(?:^|\s)(\d+\.\d+[^\s]*) #\S+`)
 	reAddr       = regexp.MustCompile(`^(?:0x)?[0-9a-f]{8,16}\s*`)
 	reFrameAddr  = regexp.MustCompile(`^\[<[0-9a-fx]+>\]\s*`)
 	reOffset     = regexp.MustCompile(`\+0x[0-9a-f]+(?:/0x[0-9a-f]+)?`)
