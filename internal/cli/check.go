@@ -38,6 +38,13 @@ func (s *scanFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&s.root, "root", ".", "project root: fingerprints name files relative to `DIR`, and file arguments may not be symlinks leading outside it")
 }
 
+// loadOptions: the loader's limits, and --root for base: includes.
+func (s *scanFlags) loadOptions(in inputFlags) model.Options {
+	lo := in.loadOptions()
+	lo.Root = s.root
+	return lo
+}
+
 func (s *scanFlags) options(in inputFlags) scanOptions {
 	return scanOptions{maxBytes: in.maxBytes, excludes: s.excludes, root: s.root}
 }
@@ -114,7 +121,7 @@ still reported).`,
 			if err != nil {
 				return err
 			}
-			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed, NoGroup: o.noGroup}, o.loadOptions())
+			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed, NoGroup: o.noGroup}, o.scan.loadOptions(o.inputFlags))
 			stampFingerprints(results, o.scan.root)
 			// Each output is written even if another fails.
 			var errs []error

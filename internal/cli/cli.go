@@ -103,6 +103,7 @@ deadlocks lockdep would report — and the fence-signalling ones it cannot see.
   fencecheck trace  FILE         execute and print the timeline
   fencecheck graph  FILE         dependency graph as Graphviz DOT or JSON
   fencecheck gen    chain|random|driver   generate scenarios
+  fencecheck import splat|lockdep        scenarios from a lockdep splat, bases from /proc/lockdep
   fencecheck rules / explain ID  the rule catalog
   fencecheck schema              JSON Schema of the scenario format
 
@@ -115,6 +116,7 @@ Exit status: 0 clean, 1 findings, 2 bad invocation, 3 fatal error.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newLint(e), newCheck(e), newTest(e), newTrace(e), newGraph(e), newGen(e), newSchema(e), newRules(e), newExplain(e), newVersion(e))
+	root.AddCommand(newImport(e))
 	root.InitDefaultCompletionCmd()
 	strictParents(root)
 	return root

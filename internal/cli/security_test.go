@@ -418,3 +418,26 @@ func TestContract(t *testing.T) {
 		t.Error("SARIF rule lacks helpUri")
 	}
 }
+
+// base: includes are read on behalf of the design: never from outside the
+// project root, whatever the spelling (absolute, .., a symlink).
+func TestBaseStaysInRoot(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "outside", "secret.yaml"), "fencecheck: 1\nlocks:\n  - {name: hunter2, kind: mutex}\n")
+	root := filepath.Join(dir, "repo")
+	write(t, filepath.Join(root, "common.yaml"), "fencecheck: 1\nlocks:\n  - {name: \"&drv->lock\", kind: mutex}\n")
+	if err := os.Symlink(filepath.Join(dir, "outside", "secret.yaml"), filepath.Join(root, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	for _, ref := range []string{"../outside/secret.yaml", filepath.Join(dir, "outside", "secret.yaml"), "link.yaml", "/etc/passwd"} {
+		src := fmt.Sprintf("fencecheck: 1\nbase: %q\n", ref)
+		code, out, _ := run(t, src, "lint", "-")
+		if code != ExitFindings || !strings.Contains(out, "lies outside the project root") || strings.Contains(out, "hunter2") {
+			t.Errorf("base %s: exit %d\n%s", ref, code, out)
+		}
+	}
+	if code, out, _ := run(t, "fencecheck: 1\nbase: common.yaml\npaths:\n  - {name: p, context: ioctl, steps: [{lock: \"&drv->lock\"}, {unlock: \"&drv->lock\"}]}\n", "lint", "-"); code != ExitOK {
+		t.Errorf("base inside the root refused: exit %d\n%s", code, out)
+	}
+}

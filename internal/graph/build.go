@@ -33,6 +33,7 @@ const conservativeWeight = 8
 func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: map[string]nodeInfo{}}
 	b.prelude()
+	b.observed()
 	b.collectResvFences()
 	for _, t := range p.Threads {
 		if t.Primed && mode == Precise {

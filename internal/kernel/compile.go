@@ -20,6 +20,7 @@ func Compile(sc *model.Scenario) *Program {
 	}
 	c.budget = compileBudget(sc)
 	c.index()
+	c.bases()
 	c.fences()
 	c.jobs()
 	c.implicitSync()

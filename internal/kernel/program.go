@@ -211,6 +211,8 @@ type Program struct {
 	// exceed the compile budget; the program is incomplete and must not be
 	// analysed (the analysis reports FC-L011 instead).
 	OverBudget bool
+	// Observed are the dependencies of the scenario's bases (base.go).
+	Observed []ObservedDep
 }
 
 // JobInfo is a compiled job.

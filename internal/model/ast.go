@@ -60,6 +60,8 @@ type File struct {
 	Paths       []Path     `fc:"paths" doc:"Driver code paths as ordered steps, each in an execution context."`
 	Workload    []Action   `fc:"workload" doc:"What userspace and the system do, in order."`
 	Expect      []Expect   `fc:"expect" doc:"The verdicts this scenario must produce (checked by fencecheck test)."`
+	Base        StrList    `fc:"base" doc:"Base files included (paths relative to this file): their lock classes and observed dependencies join this scenario's (see docs/import.md)."`
+	Observed    []Observed `fc:"observed" doc:"Dependencies a running kernel's lockdep observed (fencecheck import lockdep writes them): facts, like the kernel prelude."`
 }
 
 // Kernel is the kernel configuration.

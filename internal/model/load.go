@@ -50,6 +50,12 @@ func IsBuiltin(name string) bool {
 type Options struct {
 	MaxBytes int // 0 means DefaultMaxBytes
 	MaxSteps int // 0 means DefaultMaxSteps
+	// Root is the project root (--root; "" is the working directory):
+	// base: includes must lie inside it.
+	Root string
+	// Bases loads `base:` includes (nil: DefaultBases); see base.go.
+	Bases *BaseCache
+	inc   baseChain
 }
 
 // DefaultMaxSteps bounds the steps of all paths after `call:` inlining
@@ -72,6 +78,8 @@ type Scenario struct {
 	// MaxSteps is the --max-steps the file was loaded with (0: default); the
 	// compiler bounds its output by it.
 	MaxSteps int
+	// Bases are the files included with base:, transitively, each once.
+	Bases []*Scenario
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -129,7 +137,7 @@ func Load(path string, data []byte, opt Options) (sc *Scenario, diags []diag.Dia
 	d.decodeStruct(root, reflect.ValueOf(f).Elem(), 0)
 	sc = &Scenario{File: f, Path: path, Source: data, Kinds: map[string]string{}, DeclPos: map[string]Pos{}, MaxSteps: opt.MaxSteps}
 	if !d.abort {
-		v := &validator{d: d, sc: sc, maxSteps: opt.MaxSteps}
+		v := &validator{d: d, sc: sc, opt: opt, maxSteps: opt.MaxSteps}
 		if v.maxSteps <= 0 {
 			v.maxSteps = DefaultMaxSteps
 		}
@@ -159,6 +167,7 @@ func syntaxDiag(path string, err error) diag.Diagnostic {
 type validator struct {
 	d        *decoder
 	sc       *Scenario
+	opt      Options
 	maxSteps int
 }
 
@@ -200,6 +209,7 @@ func (v *validator) run() {
 		kinds[dc.name.V] = dc.kind
 		declPos[dc.name.V] = dc.name.P
 	}
+	v.includeBases()
 	for _, r := range v.d.refs {
 		v.checkRef(r)
 	}
