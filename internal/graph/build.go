@@ -32,6 +32,7 @@ const conservativeWeight = 8
 // mmap_lock).
 func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: map[string]nodeInfo{}}
+	b.g.Profile = p.Profile
 	b.prelude()
 	b.collectResvFences()
 	for _, t := range p.Threads {
@@ -141,6 +142,9 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 	}
 	if strings.HasPrefix(name, "(work_completion)") {
 		return name, KindPseudo
+	}
+	if b.mode == Lockdep {
+		return b.p.Profile.ClassName(name), KindLock // &mm->mmap_lock, as the splat prints it
 	}
 	return name, KindLock
 }
@@ -264,6 +268,9 @@ type walker struct {
 func (b *builder) walk(t *kernel.Thread) {
 	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}}
 	for _, h := range t.Entry {
+		if h.Unannotated != "" && b.mode == Lockdep {
+			continue // lockdep records nothing for this hold (kernel.Held.Unannotated)
+		}
 		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos,
 			Text: h.Why, Context: t.Context, InPath: t.Root}
 		if h.Section {
@@ -310,8 +317,13 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		if ctx == "" {
 			ctx = w.t.Context
 		}
-		w.b.g.addEdge(h.ni.n, to.n, Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
-			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight})
+		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
+			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
+			ToRead: o.Mode != kernel.Write && kind != EdgeWait}
+		if w.b.mode == Lockdep {
+			e.Held = w.heldSnapshot()
+		}
+		w.b.g.addEdge(h.ni.n, to.n, e)
 		if !h.try {
 			break
 		}
@@ -321,11 +333,31 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 func (w *walker) beginSection(o kernel.Op) {
 	ni := w.b.info(o.Lock)
 	node := ni.n.Name
-	if w.b.mode == Lockdep && w.isHeld(node) >= 0 {
-		return // dma_fence_begin_signalling() nests: no new acquire
+	try := true
+	if w.b.mode == Lockdep {
+		if w.isHeld(node) >= 0 {
+			return // dma_fence_begin_signalling() nests: no new acquire
+		}
+		if !w.b.p.Profile.BeginSignallingTrylock {
+			// Before v6.13 the annotation was a plain non-recursive read
+			// acquire: it records held --> dma_fence_map (kernel profile).
+			try = false
+			o.Mode = kernel.Read
+			w.addEdges(w.held, ni, false, EdgeLock, o, 1)
+		}
 	}
 	// A read trylock: no edge into the section (case 29).
-	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: true, section: true, pos: o.Pos, text: o.Text})
+	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
+}
+
+// heldSnapshot lists the locks held now, as lockdep_print_held_locks()
+// would print them when this acquisition closes a cycle (lockdep mode).
+func (w *walker) heldSnapshot() []HeldLock {
+	out := make([]HeldLock, 0, len(w.held))
+	for _, h := range w.held {
+		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: w.t.Root, Text: h.text, Read: h.shared})
+	}
+	return out
 }
 
 func (w *walker) endSection(o kernel.Op) {
@@ -387,9 +419,12 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
 		}
 	}
+	// Lockdep works on classes: it cannot know that an instance is not
+	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
+	unpub := o.Unpublished && w.b.mode != Lockdep
 	h := heldLock{ni: ni, name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: o.Unpublished, ctx: o.Ctx, pos: o.Pos, text: o.Text}
-	if !o.Try && !o.Unpublished {
+		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text}
+	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]
 			nested := o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) >= 0
@@ -472,7 +507,7 @@ func (w *walker) alloc(o kernel.Op) {
 	}
 	if gfp&model.GFPFS != 0 {
 		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
-	} else if w.b.p.MMUNotifier {
+	} else if w.b.p.MMUNotifier && (w.b.mode != Lockdep || w.b.p.Profile.FsReclaimTouchesNotifier) {
 		w.touch(o, kernel.MMUNotifier, EdgeAlloc, w.held, 1)
 	}
 }
@@ -534,7 +569,7 @@ func (w *walker) op(o kernel.Op) {
 			}
 		}
 	case kernel.OpBeginSig:
-		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text})
+		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpEndSig:
 		w.endSection(o)
 	case kernel.OpWWInit:
@@ -561,7 +596,7 @@ func (w *walker) op(o kernel.Op) {
 		w.sleeping(o, o.Text)
 		w.touch(o, kernel.MMUNotifier, EdgeLock, w.held, 1)
 	case kernel.OpRegNotifier:
-		if i := w.isHeld(kernel.MmapLock); i >= 0 {
+		if i := w.isHeld(w.b.node(kernel.MmapLock)); i >= 0 {
 			w.finding(rules.RegisterUnderMM, o, "%s while holding mmap_lock: registration may take mmap_lock itself (R27)", o.Text)
 		}
 		w.touch(o, kernel.MmapLock, EdgeLock, w.held, 1)

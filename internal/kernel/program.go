@@ -136,6 +136,12 @@ type Held struct {
 	Section bool
 	Why     string
 	Pos     model.Pos
+	// Unannotated says why a lockdep kernel records nothing for this
+	// implicit hold ("" means it does): drm_sched does not annotate the
+	// callback, dma_fence_begin_signalling() returns early in atomic
+	// context, no job faults on the device. Lockdep mode skips such holds;
+	// precise mode keeps them, because the design still depends on them.
+	Unannotated string
 }
 
 // Thread is one task executing ops.
@@ -198,8 +204,10 @@ type Program struct {
 	// Notifiers maps a userptr to its invalidate path; Shrinkers lists scan
 	// paths. Reclaim may call every one of them (primer 1.9).
 	MMUNotifier bool // CONFIG_MMU_NOTIFIER
-	Jobs        map[string]*JobInfo
-	JobOrder    []string
+	// Profile is the kernel release's lockdep-visible facts (kernel.version).
+	Profile  Profile
+	Jobs     map[string]*JobInfo
+	JobOrder []string
 	// lockKinds caches LockKind (it is asked once per acquisition).
 	lockKinds map[string]string
 	irqSafe   map[string]bool

@@ -66,6 +66,7 @@ type File struct {
 type Kernel struct {
 	P           Pos
 	MMUNotifier Bool `fc:"mmu_notifier" doc:"CONFIG_MMU_NOTIFIER (default true). When false, reclaim is primed straight to dma_fence_map (primer 1.3.1)."`
+	Version     Str  `fc:"version,enum=kernelversion" doc:"Kernel release whose lockdep-visible facts apply (class names, annotations, splat wording), e.g. \"6.8\"; default the newest modelled (docs/model.md, kernel profiles)."`
 }
 
 // Lock is a driver lock class.
@@ -101,6 +102,7 @@ type Scheduler struct {
 	Engine   Str      `fc:"engine,required,ref=engine" doc:"The engine it feeds."`
 	Entities []Entity `fc:"entities" doc:"Scheduler entities (queues); a job is pushed to one."`
 	Timeout  Str      `fc:"timedout_job,ref=path" doc:"Path run as timedout_job when a job hangs (signalling code, R16, R17)."`
+	Annotate Bool     `fc:"annotate" doc:"The scheduler core brackets run_job/free_job/timedout_job with dma_fence_begin/end_signalling (default false: mainline drm_sched does not; drivers annotate inside their callbacks). Only lockdep mode looks at it."`
 }
 
 // Entity is a drm_sched_entity.

@@ -34,6 +34,12 @@ var Builtins = []string{
 	"reservation_ww_class_mutex",
 	"mmap_lock",
 	"i_mmap_rwsem",
+	// The same locks as lockdep prints them (any release); internal/kernel
+	// maps them to the short names above.
+	"&mm->mmap_lock",
+	"&mm->mmap_sem",
+	"mmap_sem",
+	"&mapping->i_mmap_rwsem",
 }
 
 // IsBuiltin reports whether name is a built-in kernel lock class.
