@@ -102,6 +102,24 @@ type Diagnostic struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Mode is the analysis mode that produced the finding ("" for lint).
 	Mode string `json:"mode,omitempty"`
+	// Splat holds what a lockdep report prints beyond the chain (lockdep
+	// mode only): the report's text writer prints it the kernel's way.
+	Splat *Splat `json:"-"`
+}
+
+// Splat is the task, lock and held-lock part of a lockdep report.
+type Splat struct {
+	Kernel string // the kernel release modelled, e.g. "6.8"
+	Task   string // the thread that makes the closing acquisition
+	// Acquire is the lock being acquired ("is trying to acquire lock"),
+	// Holding the held lock it conflicts with ("already holding lock");
+	// each Step's To is the class, Pos/Path where it happens.
+	Acquire, Holding Step
+	// Held is every lock the task holds at that moment, outermost first
+	// ("N locks held by"); HeldKnown is false when the closing edge is the
+	// kernel's own (no task to speak of).
+	Held      []Step
+	HeldKnown bool
 }
 
 // Sort orders diagnostics by file, position, rule and message so that output

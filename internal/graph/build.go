@@ -196,10 +196,13 @@ func (b *builder) prelude() {
 	if b.mode == Precise {
 		wait = conservativeWeight
 	}
+	fences := b.mode != Lockdep || b.p.Profile.FenceAnnotations
 	if b.p.MMUNotifier {
 		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (primer 1.9)", none)
-		add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
-	} else {
+		if fences {
+			add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
+		}
+	} else if fences {
 		add(kernel.FsReclaim, kernel.FenceMap, false, wait, EdgePrimed, why+": shrinkers may wait on any dma_fence (R3; CONFIG_MMU_NOTIFIER=n)", none)
 	}
 	if b.mode != Precise {
@@ -268,7 +271,7 @@ type walker struct {
 func (b *builder) walk(t *kernel.Thread) {
 	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}}
 	for _, h := range t.Entry {
-		if h.Unannotated != "" && b.mode == Lockdep {
+		if b.mode == Lockdep && (h.Unannotated != "" || (h.Section && !b.p.Profile.FenceAnnotations)) {
 			continue // lockdep records nothing for this hold (kernel.Held.Unannotated)
 		}
 		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos,
@@ -335,7 +338,7 @@ func (w *walker) beginSection(o kernel.Op) {
 	node := ni.n.Name
 	try := true
 	if w.b.mode == Lockdep {
-		if w.isHeld(node) >= 0 {
+		if w.isHeld(node) >= 0 || !w.b.p.Profile.FenceAnnotations {
 			return // dma_fence_begin_signalling() nests: no new acquire
 		}
 		if !w.b.p.Profile.BeginSignallingTrylock {
@@ -348,6 +351,21 @@ func (w *walker) beginSection(o kernel.Op) {
 	}
 	// A read trylock: no edge into the section (case 29).
 	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
+}
+
+// recursiveSplat is the task part of print_deadlock_bug() (lockdep mode).
+func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.Splat {
+	if w.b.mode != Lockdep {
+		return nil
+	}
+	f := w.b.p.File
+	sp := &diag.Splat{Kernel: w.b.p.Profile.Version, Task: w.t.Name, HeldKnown: true,
+		Acquire: diag.Step{File: f, Pos: o.Pos, To: node, Path: o.InPath, Message: o.Text},
+		Holding: diag.Step{File: f, Pos: prev.pos, To: node, Path: w.t.Root, Message: prev.text}}
+	for _, h := range w.heldSnapshot() {
+		sp.Held = append(sp.Held, diag.Step{File: f, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
+	}
+	return sp
 }
 
 // heldSnapshot lists the locks held now, as lockdep_print_held_locks()
@@ -439,6 +457,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 					},
 					Scenario: []string{"       CPU0", "       ----", fmt.Sprintf("  lock(%s);", node), fmt.Sprintf("  lock(%s);", node)},
 					Hint:     "May be due to missing lock nesting notation: give the inner acquisition a subclass (*_lock_nested), lock both under a ww acquire context, or take the class once.",
+					Splat:    w.recursiveSplat(o, node, prev),
 				})
 			}
 		}
@@ -518,6 +537,9 @@ func (w *walker) alloc(o kernel.Op) {
 // section, if any (R7, C12).
 func (w *walker) wait(o kernel.Op, fence string) {
 	held := w.held
+	if w.b.mode == Lockdep && !w.b.p.Profile.FenceAnnotations {
+		return // no dma_fence_map before v5.9 (kernel profile)
+	}
 	if w.b.mode == Lockdep {
 		held = nil
 		for _, h := range w.held {

@@ -7,7 +7,7 @@ import (
 
 // NewestVersion is the newest kernel release whose lockdep-visible facts are
 // modelled; a scenario without kernel.version gets it.
-const NewestVersion = "6.18"
+const NewestVersion = "7.0"
 
 // Profile is what a lockdep kernel of one release can see and how it prints
 // it. Every field is a fact that changed across releases; docs/model.md
@@ -38,6 +38,11 @@ type Profile struct {
 	// since v6.4 ("locking/lockdep: Improve the deadlock scenario print for
 	// sync and read lock", B. Feng); before, every line is lock(.
 	TableReadSync bool
+	// FenceAnnotations: dma_fence_map exists (begin/end_signalling, the
+	// might-wait annotation of fence waits, and its priming in
+	// dma_resv_lockdep()) since v5.9 ("dma-fence: basic lockdep
+	// annotations" and "dma-fence: prime lockdep annotations", D. Vetter).
+	FenceAnnotations bool
 	// SchedAnnotates: the drm_sched core brackets run_job with
 	// dma_fence_begin/end_signalling(). No mainline release does (R. Clark's
 	// opt-in "drm/sched: Add (optional) fence signaling annotation", 2023,
@@ -51,9 +56,12 @@ func ProfileFor(version string) Profile {
 		version = NewestVersion
 	}
 	p := Profile{Version: version, MmapLockClass: "&mm->mmap_lock", IMmapClass: "&mapping->i_mmap_rwsem",
-		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true}
+		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true}
 	if before(version, 5, 8) {
 		p.MmapLockClass = "&mm->mmap_sem"
+	}
+	if before(version, 5, 9) {
+		p.FenceAnnotations = false
 	}
 	if before(version, 5, 11) {
 		p.FsReclaimTouchesNotifier = false

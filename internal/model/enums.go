@@ -133,14 +133,14 @@ func validEnum(set, v string) (ok bool, allowed []string, bad string) {
 }
 
 // kernelVersions lists the mainline releases a scenario may name as its
-// kernel (5.0 to 6.18); internal/kernel maps each to its lockdep profile.
+// kernel (5.0 to 7.0); internal/kernel maps each to its lockdep profile.
 func kernelVersions() []string {
 	var out []string
 	for minor := 0; minor <= 19; minor++ {
 		out = append(out, "5."+strconv.Itoa(minor))
 	}
-	for minor := 0; minor <= 18; minor++ {
+	for minor := 0; minor <= 19; minor++ {
 		out = append(out, "6."+strconv.Itoa(minor))
 	}
-	return out
+	return append(out, "7.0")
 }
