@@ -255,6 +255,7 @@ type heldLock struct {
 	try       bool
 	unpub     bool
 	section   bool
+	wwCtx     bool // an acquire context's map (ww_acquire_init)
 	ctx       string
 	pos       model.Pos
 	text      string
@@ -441,7 +442,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
 	unpub := o.Unpublished && w.b.mode != Lockdep
 	h := heldLock{ni: ni, name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text}
+		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx}
 	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]
@@ -470,7 +471,7 @@ func (w *walker) irqSafe(lock string) bool { return w.b.p.IRQSafe(lock) }
 
 func (w *walker) heldCtx() string {
 	for _, h := range w.held {
-		if h.name == kernel.WWAcquire {
+		if h.wwCtx {
 			return h.ctx
 		}
 	}
@@ -595,7 +596,7 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpEndSig:
 		w.endSection(o)
 	case kernel.OpWWInit:
-		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: kernel.WWAcquire, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context}, EdgeLock)
+		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
 	case kernel.OpWWDone:
 		w.ctxDone[o.Ctx] = true
 	case kernel.OpWWFini:

@@ -959,5 +959,39 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		}
 		ops = append(ops, o)
 	}
+	if depth == 0 {
+		wwClasses(ops)
+	}
 	return ops
+}
+
+// wwClasses gives each acquire context the class of the ww mutexes it
+// locks: ww_acquire_init(ctx, ww_class) acquires ctx->dep_map in class
+// <ww_class>_acquire (include/linux/ww_mutex.h), and that map is the
+// nest_lock of the mutexes locked under it. A context that locks nothing
+// keeps reservation_ww_class (dma_resv). The loader rejects a context used
+// with two classes.
+func wwClasses(ops []Op) {
+	class := map[string]string{}
+	for _, o := range ops {
+		if o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
+			if _, ok := class[o.Ctx]; !ok {
+				base, _, _ := strings.Cut(o.Lock, "/")
+				class[o.Ctx] = strings.TrimSuffix(base, "_mutex") + "_acquire"
+			}
+		}
+	}
+	for i := range ops {
+		o := &ops[i]
+		c, ok := class[o.Ctx]
+		if !ok || c == WWAcquire {
+			continue
+		}
+		switch {
+		case o.Kind == OpWWInit || o.Kind == OpWWFini:
+			o.Lock = c
+		case o.Kind == OpAcquire && o.NestLock == WWAcquire:
+			o.NestLock = c
+		}
+	}
 }

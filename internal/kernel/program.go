@@ -118,6 +118,9 @@ type Op struct {
 	Pos     model.Pos
 	InPath  string // path whose step this is
 	Context string // context the op runs in
+	// WWCtx marks the acquire of an acquire context's own map (the graph
+	// walk's ww_acquire_init).
+	WWCtx bool
 	// Primed marks ops of a driver's lockdep priming function (context
 	// prime): they assert an order, they are not real code (case 09).
 	Primed bool
