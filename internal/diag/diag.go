@@ -120,6 +120,12 @@ type Splat struct {
 	// kernel's own (no task to speak of).
 	Held      []Step
 	HeldKnown bool
+	// Title, Bar and Body are the other report kinds (inconsistent lock
+	// state, irq lock inversion, invalid wait context): the header line,
+	// the width of its "=" bar, and the lines up to the held locks.
+	Title string
+	Bar   int
+	Body  []string
 }
 
 // Sort orders diagnostics by file, position, rule and message so that output

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	gg "gonum.org/v1/gonum/graph"
@@ -41,64 +39,9 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 		}
 		b.walk(t)
 	}
-	b.irqConflicts()
+	b.irqChecks()
 	diag.Sort(b.diags)
 	return b.g, diag.Dedupe(b.diags)
-}
-
-// irqUse is how a spinlock/rwlock class is used in and out of IRQ context.
-type irqUse struct {
-	inIRQ      []kernel.Op // acquisitions in IRQ/callback context
-	irqWrite   bool
-	outWrite   bool
-	outAny     bool
-	ctx        string
-	irqSafeAll bool
-}
-
-func (b *builder) recordIRQUsage(o kernel.Op, atomic bool, ctx string, declaredSafe bool) {
-	if b.irqUse == nil {
-		b.irqUse = map[string]*irqUse{}
-	}
-	u := b.irqUse[o.Lock]
-	if u == nil {
-		u = &irqUse{irqSafeAll: declaredSafe}
-		b.irqUse[o.Lock] = u
-	}
-	if atomic {
-		u.inIRQ = append(u.inIRQ, o)
-		u.ctx = ctx
-		if o.Mode == kernel.Write {
-			u.irqWrite = true
-		}
-		return
-	}
-	u.outAny = true
-	if o.Mode == kernel.Write {
-		u.outWrite = true
-	}
-}
-
-// irqConflicts applies lockdep's single-lock state rule (primer 4.1, R25): a
-// class used in hardirq context must not also be taken with interrupts
-// enabled, except that read-after-read on an rwlock cannot deadlock. A lock
-// declared irq_safe is always taken with interrupts disabled.
-func (b *builder) irqConflicts() {
-	for _, name := range slices.Sorted(maps.Keys(b.irqUse)) {
-		u := b.irqUse[name]
-		if len(u.inIRQ) == 0 || u.irqSafeAll || !u.outAny {
-			continue
-		}
-		if !u.irqWrite && !u.outWrite {
-			continue
-		}
-		o := u.inIRQ[0]
-		b.diags = append(b.diags, diag.Diagnostic{File: b.p.File, Pos: o.Pos, Rule: rules.IRQUnsafeLock, Severity: rules.SeverityOf(rules.IRQUnsafeLock),
-			Mode:    string(b.mode),
-			Message: fmt.Sprintf("%s is taken in %s context and elsewhere with interrupts enabled: inconsistent lock state, {IN-HARDIRQ} vs {HARDIRQ-ON} (R25)", name, u.ctx),
-			Chain:   []diag.Step{{File: b.p.File, Pos: o.Pos, Path: o.InPath, Context: u.ctx, Message: o.Text}},
-			Hint:    "Take the lock with spin_lock_irqsave everywhere (declare it irq_safe) or move the work out of the IRQ/callback."})
-	}
 }
 
 type resvFence struct {
@@ -111,7 +54,8 @@ type builder struct {
 	g          *Graph
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
-	irqUse     map[string]*irqUse
+	usages     map[string]*classUsage
+	clock      int // orders usages and dependencies in walk order
 	cache      map[string]nodeInfo
 }
 
@@ -264,13 +208,14 @@ type heldLock struct {
 type walker struct {
 	b       *builder
 	t       *kernel.Thread
+	irq     irqWalk
 	held    []heldLock
 	scopes  map[string]int
 	ctxDone map[string]bool
 }
 
 func (b *builder) walk(t *kernel.Thread) {
-	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}}
+	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}, irq: newIRQWalk(t.Context)}
 	for _, h := range t.Entry {
 		if b.mode == Lockdep && (h.Unannotated != "" || (h.Section && !b.p.Profile.FenceAnnotations)) {
 			continue // lockdep records nothing for this hold (kernel.Held.Unannotated)
@@ -327,6 +272,8 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		if w.b.mode == Lockdep {
 			e.Held = w.heldSnapshot()
 		}
+		w.b.clock++
+		e.tick = w.b.clock
 		w.b.g.addEdge(h.ni.n, to.n, e)
 		if !h.try {
 			break
@@ -415,13 +362,14 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	if collapsed && w.isHeld(node) >= 0 {
 		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
 	}
+	w.beforeAcquire(o)
+	w.markUsage(ni.n, o)
 	if !o.Try {
+		w.checkWaitContext(ni.n, o)
 		lk := w.b.p.LockKind(o.Lock)
 		switch lk {
 		case "mutex", "rwsem", "ww_mutex":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
-		case "spinlock", "rwlock":
-			w.b.recordIRQUsage(o, w.atomic(), w.t.Context, w.irqSafe(o.Lock))
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
 			for _, h := range w.held {
@@ -558,6 +506,11 @@ func (w *walker) op(o kernel.Op) {
 		w.acquire(o, EdgeLock)
 	case kernel.OpRelease:
 		w.release(o.Lock)
+		w.afterRelease(o)
+	case kernel.OpLocalIRQ:
+		w.localIRQ(o)
+	case kernel.OpLocalBH:
+		w.localBH(o)
 	case kernel.OpMight:
 		w.touch(o, o.Lock, EdgeLock, w.held, 1)
 	case kernel.OpAlloc:

@@ -48,7 +48,7 @@ const (
 // page-table invariants are fencecheck's own: precise mode only.
 func LockdepReports(rule string) bool {
 	switch rule {
-	case rules.Cycle, rules.RecursiveLocking, rules.SleepInAtomic, rules.RegisterUnderMM, rules.IRQUnsafeLock, rules.WWMisuse:
+	case rules.Cycle, rules.RecursiveLocking, rules.SleepInAtomic, rules.RegisterUnderMM, rules.IRQUnsafeLock, rules.WWMisuse, rules.InvalidWaitContext, rules.IRQInversion:
 		return true
 	}
 	return false
@@ -101,6 +101,8 @@ type Edge struct {
 	// on "any fence") when a concrete explanation exists.
 	Weight int
 	id     int64
+	// tick is the walk's clock when the edge was recorded (0: prelude).
+	tick int
 	// seq is the order the edge was first recorded (lockdep reports the
 	// cycle when its last edge is added).
 	seq int

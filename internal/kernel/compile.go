@@ -323,7 +323,15 @@ func ShrinkerNode(name string) string    { return "shrinker(" + name + ")" }
 
 // IsAtomicContext reports contexts that cannot sleep (R25).
 func IsAtomicContext(ctx string) bool {
-	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB
+	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxSoftIRQ || ctx == model.CtxIRQWork
+}
+
+// IsHardIRQContext reports contexts lockdep counts as hardirq: interrupt
+// handlers, irq_work (run from the irq_work interrupt, kernel/irq_work.c),
+// and fence callbacks, which dma_fence_signal() may run from the completion
+// interrupt (R25).
+func IsHardIRQContext(ctx string) bool {
+	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxIRQWork
 }
 
 // roles creates one thread per callback role: run_job/free_job/callbacks of
@@ -881,9 +889,16 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				o.NestLock = WWAcquire // the ctx's map is the nest_lock (primer 1.5)
 			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
+			o.IRQ = s.IRQ.V
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
-			o.Kind, o.Lock, o.Obj = OpRelease, node, obj
+			o.Kind, o.Lock, o.Obj, o.IRQ = OpRelease, node, obj, s.IRQ.V
+		case "local_irq":
+			o.Kind, o.Scope = OpLocalIRQ, v.V
+			o.Text = "local_irq_" + v.V + "()"
+		case "local_bh":
+			o.Kind, o.Scope = OpLocalBH, v.V
+			o.Text = "local_bh_" + v.V + "()"
 		case "ww_acquire_init":
 			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
 		case "ww_acquire_done":

@@ -38,6 +38,11 @@ type Profile struct {
 	// since v6.4 ("locking/lockdep: Improve the deadlock scenario print for
 	// sync and read lock", B. Feng); before, every line is lock(.
 	TableReadSync bool
+	// RawLockNesting: CONFIG_PROVE_RAW_LOCK_NESTING is on with
+	// PROVE_LOCKING since v6.13 (560af5dc839e "lockdep: Enable
+	// PROVE_RAW_LOCK_NESTING with PROVE_LOCKING."): spinlock_t gets its own
+	// wait type (3, sleeping locks 4) and may not nest in a raw_spinlock.
+	RawLockNesting bool
 	// FenceAnnotations: dma_fence_map exists (begin/end_signalling, the
 	// might-wait annotation of fence waits, and its priming in
 	// dma_resv_lockdep()) since v5.9 ("dma-fence: basic lockdep
@@ -56,7 +61,7 @@ func ProfileFor(version string) Profile {
 		version = NewestVersion
 	}
 	p := Profile{Version: version, MmapLockClass: "&mm->mmap_lock", IMmapClass: "&mapping->i_mmap_rwsem",
-		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true}
+		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true}
 	if before(version, 5, 8) {
 		p.MmapLockClass = "&mm->mmap_sem"
 	}
@@ -71,6 +76,7 @@ func ProfileFor(version string) Profile {
 	}
 	if before(version, 6, 13) {
 		p.BeginSignallingTrylock = false
+		p.RawLockNesting = false
 	}
 	return p
 }

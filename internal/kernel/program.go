@@ -64,6 +64,10 @@ const (
 	OpSleep
 	OpFail
 	OpMunmap // the user range is removed (munmap detaches the VMA first)
+	// OpLocalIRQ and OpLocalBH change the interrupt state (Scope: disable,
+	// enable, save, restore); they matter to lockdep's usage tracking only.
+	OpLocalIRQ
+	OpLocalBH
 )
 
 // Mode of an acquisition, in lockdep's terms (primer 4.1).
@@ -102,18 +106,22 @@ type Op struct {
 	Interruptible bool
 	GFP           uint32
 	NoLockdep     bool
-	Scope         string
-	Fence         string
-	Usage         string
-	Count         int
-	VM            string
-	VMOp          string
-	Range         []int64
-	Atomic        bool
-	Job           string
-	Path          string // target path for call-like ops (queue/flush work)
-	Buffer        string // the object itself, when Obj is the resv it shares
-	Text          string // the step as the user wrote it, for reports
+	// IRQ is the interrupt variant of a lock/unlock call site:
+	// spin_lock_irq (disable), _irqsave (save), _bh (bh); spin_unlock_irq
+	// (enable), _irqrestore (restore), _bh (bh).
+	IRQ    string
+	Scope  string
+	Fence  string
+	Usage  string
+	Count  int
+	VM     string
+	VMOp   string
+	Range  []int64
+	Atomic bool
+	Job    string
+	Path   string // target path for call-like ops (queue/flush work)
+	Buffer string // the object itself, when Obj is the resv it shares
+	Text   string // the step as the user wrote it, for reports
 
 	Pos     model.Pos
 	InPath  string // path whose step this is

@@ -18,6 +18,8 @@ const (
 	CtxTimedoutJob  = "timedout_job"
 	CtxPrepareJob   = "prepare_job"
 	CtxIRQ          = "irq"
+	CtxSoftIRQ      = "softirq"
+	CtxIRQWork      = "irq_work"
 	CtxFenceCB      = "fence_callback"
 	CtxNotifier     = "notifier"
 	CtxShrinkCount  = "shrinker_count"
@@ -31,7 +33,10 @@ const (
 // enumSets are the closed vocabularies checked by the loader and published
 // in the JSON Schema.
 var enumSets = map[string][]string{
-	"lockkind":      {"mutex", "spinlock", "rwsem", "rwlock", "ww_mutex", "map"},
+	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "map"},
+	"irqop":         {"disable", "enable", "save", "restore"},
+	"bhop":          {"disable", "enable"},
+	"lockirq":       {"disable", "save", "bh", "enable", "restore"},
 	"enginekind":    {"gfx", "compute", "copy", "video", "paging"},
 	"placement":     {"system", "vram"},
 	"usage":         {"KERNEL", "WRITE", "READ", "BOOKKEEP"},
@@ -41,7 +46,7 @@ var enumSets = map[string][]string{
 	"analysismode":  {"precise", "lockdep"},
 	"kernelversion": kernelVersions(),
 	"context": {CtxIoctl, CtxProcess, CtxWorker, CtxKthread, CtxRunJob, CtxFreeJob,
-		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxFenceCB, CtxNotifier, CtxShrinkCount,
+		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,
 		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime},
 }
 

@@ -246,9 +246,9 @@ func joinOr(xs []string) string {
 
 // opModifiers lists which modifier keys each step operation accepts.
 var opModifiers = map[string][]string{
-	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished"},
-	"trylock":          {"mode", "subclass", "unpublished"},
-	"unlock":           {"ctx"},
+	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq"},
+	"trylock":          {"mode", "subclass", "unpublished", "irq"},
+	"unlock":           {"ctx", "irq"},
 	"might_lock":       {"mode", "subclass"},
 	"alloc":            {"nolockdep"},
 	"wait":             {"interruptible"},
@@ -548,8 +548,8 @@ func (v *validator) checkMisc() {
 		}
 	}
 	for _, l := range f.Locks {
-		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "rwlock" {
-			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock and rwlock only, not %s", l.Kind.V)
+		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "raw_spinlock" && l.Kind.V != "rwlock" {
+			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock, raw_spinlock and rwlock only, not %s", l.Kind.V)
 		}
 	}
 }

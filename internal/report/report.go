@@ -266,6 +266,10 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines []string, d diag.Dia
 	sp := d.Splat
 	fmt.Fprintf(b, "%s %s%s %s\n", p.pos.Sprintf("%s:%d:%d:", d.File, d.Pos.Line, d.Pos.Col),
 		sevLabel(p, d.Severity), d.Message, p.rule.Sprintf("[%s %s]", d.Rule, rule.Name))
+	if sp.Title != "" {
+		writeOtherSplat(b, p, lines, d)
+		return
+	}
 	head, width := "WARNING: possible circular locking dependency detected", 54
 	if d.Rule == rules.RecursiveLocking {
 		head, width = "WARNING: possible recursive locking detected", 44
@@ -367,6 +371,62 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines []string, d diag.Dia
 	}
 	if d.Canonical != "" {
 		fmt.Fprintf(b, "\nshape: %s\n", d.Canonical)
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(b, "%s %s\n", p.note.Sprint("fix:"), d.Hint)
+	}
+	fmt.Fprintln(b)
+}
+
+// writeOtherSplat prints the lockdep reports other than circular and
+// recursive locking (inconsistent lock state, irq lock inversion, invalid
+// wait context): the analysis renders their body, in the kernel's words;
+// the held locks and fencecheck's explanation follow.
+func writeOtherSplat(b *strings.Builder, p palette, lines []string, d diag.Diagnostic) {
+	sp := d.Splat
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, strings.Repeat("=", sp.Bar))
+	fmt.Fprintln(b, p.bold.Sprint(sp.Title))
+	fmt.Fprintf(b, "kernel %s (fencecheck %s mode) %s\n", sp.Kernel, d.Mode, d.File)
+	fmt.Fprintln(b, strings.Repeat("-", sp.Bar))
+	for _, l := range sp.Body {
+		fmt.Fprintln(b, l)
+	}
+	task := sp.Task
+	if task == "" {
+		task = "kernel"
+	}
+	switch {
+	case len(sp.Held) == 0:
+		fmt.Fprintf(b, "no locks held by %s.\n", task)
+	default:
+		s := "s"
+		if len(sp.Held) == 1 {
+			s = ""
+		}
+		fmt.Fprintf(b, "%d lock%s held by %s:\n", len(sp.Held), s, task)
+		for i, h := range sp.Held {
+			where := fmt.Sprintf("%s:%d:%d", h.File, h.Pos.Line, h.Pos.Col)
+			if !h.Pos.Valid() {
+				where = "kernel prelude (built in)"
+			}
+			if h.Path != "" {
+				where += " (" + h.Path + ")"
+			}
+			fmt.Fprintf(b, " #%d: (%s), at: %s\n", i, h.To, p.pos.Sprint(where))
+		}
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "each step, with the YAML that made it:")
+	for _, st := range d.Chain {
+		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
+		if !st.Pos.Valid() {
+			where = "kernel prelude (built in)"
+		}
+		fmt.Fprintf(b, "       %s\n       at %s\n", st.Message, p.pos.Sprint(where))
+		if st.Pos.Valid() {
+			writeSnippet(b, p, lines, st.Pos, "     ")
+		}
 	}
 	if d.Hint != "" {
 		fmt.Fprintf(b, "%s %s\n", p.note.Sprint("fix:"), d.Hint)
