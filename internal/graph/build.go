@@ -273,7 +273,7 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 			e.Held = w.heldSnapshot()
 		}
 		w.b.clock++
-		e.tick = w.b.clock
+		e.tick, e.irqs = w.b.clock, w.irq.irqState
 		w.b.g.addEdge(h.ni.n, to.n, e)
 		if !h.try {
 			break

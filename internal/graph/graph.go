@@ -101,8 +101,10 @@ type Edge struct {
 	// on "any fence") when a concrete explanation exists.
 	Weight int
 	id     int64
-	// tick is the walk's clock when the edge was recorded (0: prelude).
+	// tick is the walk's clock when the edge was recorded (0: prelude);
+	// irqs the thread's interrupt state then.
 	tick int
+	irqs irqState
 	// seq is the order the edge was first recorded (lockdep reports the
 	// cycle when its last edge is added).
 	seq int

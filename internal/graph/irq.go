@@ -556,12 +556,18 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 		if task == "" {
 			task = last.Path
 		}
+		holding := fmt.Sprintf("(%s)", last.From)
+		for _, h := range last.Held {
+			if h.Name == last.From {
+				holding = fmt.Sprintf("(%s), at: %s", h.Name, where(f, h.Pos, h.Path))
+			}
+		}
 		body = append(body,
-			fmt.Sprintf("%s is trying to acquire:", task),
+			fmt.Sprintf("%s %s is trying to acquire:", task, irqState4(last.irqs)),
 			fmt.Sprintf("(%s), at: %s", last.To, where(f, last.Pos, last.Path)),
 			"",
 			"and this task is already holding:",
-			fmt.Sprintf("(%s)", last.From),
+			holding,
 			"which would create a new lock dependency:",
 			fmt.Sprintf(" (%s) -> (%s)", last.From, last.To),
 			"",
