@@ -89,10 +89,25 @@ type Result struct {
 	Exec    *exec.Result
 }
 
-// Run analyses a scenario that loaded without errors.
+// Run analyses a scenario that loaded without errors. Precise mode (the
+// default) reports the dependency analysis and the executor's findings;
+// lockdep mode reports only what a lockdep kernel prints (graph.LockdepReports)
+// and does not execute; Both reports the two, each finding tagged with its
+// mode.
 func Run(sc *model.Scenario, opt Options) *Result {
 	if opt.Mode == "" {
 		opt.Mode = graph.Precise
+	}
+	if opt.Mode == graph.Both {
+		ld := opt
+		ld.Mode = graph.Lockdep
+		l := Run(sc, ld)
+		opt.Mode = graph.Precise
+		r := Run(sc, opt)
+		ds := append(r.Diags, l.Diags...)
+		diag.Sort(ds)
+		r.Diags = diag.Dedupe(ds)
+		return r
 	}
 	prog := kernel.Compile(sc)
 	if prog.OverBudget {
@@ -102,6 +117,16 @@ func Run(sc *model.Scenario, opt Options) *Result {
 	}
 	g, ds := graph.Build(prog, opt.Mode)
 	ds = append(ds, g.Findings(sc.Path)...)
+	if opt.Mode == graph.Lockdep {
+		var out []diag.Diagnostic
+		for _, d := range ds {
+			if graph.LockdepReports(d.Rule) {
+				out = append(out, d)
+			}
+		}
+		diag.Sort(out)
+		return &Result{Program: prog, Graph: g, Diags: diag.Dedupe(out)}
+	}
 	if opt.Schedules == 0 {
 		opt.Schedules = AutoSchedules(prog)
 	} else if limit := ExecBudgetSchedules(prog); opt.Schedules > limit {

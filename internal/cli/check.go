@@ -59,8 +59,10 @@ func parseMode(s string) (graph.Mode, error) {
 		return graph.Precise, nil
 	case "lockdep":
 		return graph.Lockdep, nil
+	case "both":
+		return graph.Both, nil
 	}
-	return "", usageError{fmt.Errorf("unknown --mode %q (want precise or lockdep)", s)}
+	return "", usageError{fmt.Errorf("unknown --mode %q (want precise, lockdep or both)", s)}
 }
 
 func newCheck(e *env) *cobra.Command {
@@ -73,9 +75,11 @@ lockdep-style dependency graph (plus the fence dependencies lockdep cannot
 see), and reports cycles and rule violations, each traced to the YAML step
 that caused it.
 
---mode precise (default) keeps fences, notifiers and shrinkers apart and
-trusts code over priming annotations; --mode lockdep predicts what a lockdep
-kernel would print.
+--mode precise (default) keeps fences, notifiers and shrinkers apart,
+trusts code over priming annotations and adds the executor's findings (hangs,
+unsignalled fences, invariants); --mode lockdep prints only what a lockdep
+kernel of the scenario's kernel.version would print; --mode both reports
+the findings of the two modes, each tagged with its mode.
 
 Directory scans skip hidden directories, --exclude matches, symlinks that
 lead outside the directory and special files (each skipped entry is
@@ -155,14 +159,14 @@ still reported).`,
 	}
 	o.register(c, report.Formats, true)
 	o.scan.register(c)
-	c.Flags().StringVar(&o.mode, "mode", "precise", "analysis mode: precise or lockdep")
+	c.Flags().StringVar(&o.mode, "mode", "precise", "analysis mode: precise, lockdep or both")
 	c.Flags().StringVar(&o.failOn, "fail-on", "warning", "lowest severity that fails the run: error, warning or never")
 	c.Flags().StringVar(&o.baseline, "baseline", "", "ignore findings whose fingerprints are listed in `FILE`")
 	c.Flags().StringVar(&o.writeBaseline, "write-baseline", "", "write the fingerprints of all current findings to `FILE`")
 	c.Flags().IntVar(&o.schedules, "schedules", 0, fmt.Sprintf("interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs; at most %d)", MaxSchedules))
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules")
 	c.Flags().BoolVar(&o.noGroup, "no-group", false, "report consequences (hangs, unsignalled fences a cycle explains) as findings of their own")
-	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep", "both"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	gg "gonum.org/v1/gonum/graph"
@@ -32,6 +30,7 @@ const conservativeWeight = 8
 // mmap_lock).
 func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: map[string]nodeInfo{}}
+	b.g.Profile = p.Profile
 	b.prelude()
 	b.observed()
 	b.collectResvFences()
@@ -41,64 +40,9 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 		}
 		b.walk(t)
 	}
-	b.irqConflicts()
+	b.irqChecks()
 	diag.Sort(b.diags)
 	return b.g, diag.Dedupe(b.diags)
-}
-
-// irqUse is how a spinlock/rwlock class is used in and out of IRQ context.
-type irqUse struct {
-	inIRQ      []kernel.Op // acquisitions in IRQ/callback context
-	irqWrite   bool
-	outWrite   bool
-	outAny     bool
-	ctx        string
-	irqSafeAll bool
-}
-
-func (b *builder) recordIRQUsage(o kernel.Op, atomic bool, ctx string, declaredSafe bool) {
-	if b.irqUse == nil {
-		b.irqUse = map[string]*irqUse{}
-	}
-	u := b.irqUse[o.Lock]
-	if u == nil {
-		u = &irqUse{irqSafeAll: declaredSafe}
-		b.irqUse[o.Lock] = u
-	}
-	if atomic {
-		u.inIRQ = append(u.inIRQ, o)
-		u.ctx = ctx
-		if o.Mode == kernel.Write {
-			u.irqWrite = true
-		}
-		return
-	}
-	u.outAny = true
-	if o.Mode == kernel.Write {
-		u.outWrite = true
-	}
-}
-
-// irqConflicts applies lockdep's single-lock state rule (K16, R25): a
-// class used in hardirq context must not also be taken with interrupts
-// enabled, except that read-after-read on an rwlock cannot deadlock. A lock
-// declared irq_safe is always taken with interrupts disabled.
-func (b *builder) irqConflicts() {
-	for _, name := range slices.Sorted(maps.Keys(b.irqUse)) {
-		u := b.irqUse[name]
-		if len(u.inIRQ) == 0 || u.irqSafeAll || !u.outAny {
-			continue
-		}
-		if !u.irqWrite && !u.outWrite {
-			continue
-		}
-		o := u.inIRQ[0]
-		b.diags = append(b.diags, diag.Diagnostic{File: b.p.File, Pos: o.Pos, Rule: rules.IRQUnsafeLock, Severity: rules.SeverityOf(rules.IRQUnsafeLock),
-			Mode:    string(b.mode),
-			Message: fmt.Sprintf("%s is taken in %s context and elsewhere with interrupts enabled: inconsistent lock state, {IN-HARDIRQ} vs {HARDIRQ-ON} (R25)", name, u.ctx),
-			Chain:   []diag.Step{{File: b.p.File, Pos: o.Pos, Path: o.InPath, Context: u.ctx, Message: o.Text}},
-			Hint:    "Take the lock with spin_lock_irqsave everywhere (declare it irq_safe) or move the work out of the IRQ/callback."})
-	}
 }
 
 type resvFence struct {
@@ -111,7 +55,8 @@ type builder struct {
 	g          *Graph
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
-	irqUse     map[string]*irqUse
+	usages     map[string]*classUsage
+	clock      int // orders usages and dependencies in walk order
 	cache      map[string]nodeInfo
 }
 
@@ -142,6 +87,9 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 	}
 	if strings.HasPrefix(name, "(work_completion)") {
 		return name, KindPseudo
+	}
+	if b.mode == Lockdep {
+		return b.p.Profile.ClassName(name), KindLock // &mm->mmap_lock, as the splat prints it
 	}
 	return name, KindLock
 }
@@ -193,10 +141,13 @@ func (b *builder) prelude() {
 	if b.mode == Precise {
 		wait = conservativeWeight
 	}
+	fences := b.mode != Lockdep || b.p.Profile.FenceAnnotations
 	if b.p.MMUNotifier {
 		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none)
-		add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
-	} else {
+		if fences {
+			add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
+		}
+	} else if fences {
 		add(kernel.FsReclaim, kernel.FenceMap, false, wait, EdgePrimed, why+": shrinkers may wait on any dma_fence (R3; CONFIG_MMU_NOTIFIER=n)", none)
 	}
 	if b.mode != Precise {
@@ -249,6 +200,7 @@ type heldLock struct {
 	try       bool
 	unpub     bool
 	section   bool
+	wwCtx     bool // an acquire context's map (ww_acquire_init)
 	ctx       string
 	pos       model.Pos
 	text      string
@@ -257,14 +209,18 @@ type heldLock struct {
 type walker struct {
 	b       *builder
 	t       *kernel.Thread
+	irq     irqWalk
 	held    []heldLock
 	scopes  map[string]int
 	ctxDone map[string]bool
 }
 
 func (b *builder) walk(t *kernel.Thread) {
-	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}}
+	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}, irq: newIRQWalk(t.Context)}
 	for _, h := range t.Entry {
+		if b.mode == Lockdep && (h.Unannotated != "" || (h.Section && !b.p.Profile.FenceAnnotations)) {
+			continue // lockdep records nothing for this hold (kernel.Held.Unannotated)
+		}
 		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos,
 			Text: h.Why, Context: t.Context, InPath: t.Root}
 		if h.Section {
@@ -311,8 +267,15 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		if ctx == "" {
 			ctx = w.t.Context
 		}
-		w.b.g.addEdge(h.ni.n, to.n, Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
-			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight})
+		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
+			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
+			ToRead: o.Mode != kernel.Write && kind != EdgeWait}
+		if w.b.mode == Lockdep {
+			e.Held = w.heldSnapshot()
+		}
+		w.b.clock++
+		e.tick, e.irqs = w.b.clock, w.irq.irqState
+		w.b.g.addEdge(h.ni.n, to.n, e)
 		if !h.try {
 			break
 		}
@@ -322,11 +285,46 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 func (w *walker) beginSection(o kernel.Op) {
 	ni := w.b.info(o.Lock)
 	node := ni.n.Name
-	if w.b.mode == Lockdep && w.isHeld(node) >= 0 {
-		return // dma_fence_begin_signalling() nests: no new acquire
+	try := true
+	if w.b.mode == Lockdep {
+		if w.isHeld(node) >= 0 || !w.b.p.Profile.FenceAnnotations {
+			return // dma_fence_begin_signalling() nests: no new acquire
+		}
+		if !w.b.p.Profile.BeginSignallingTrylock {
+			// Before v6.13 the annotation was a plain non-recursive read
+			// acquire: it records held --> dma_fence_map (kernel profile).
+			try = false
+			o.Mode = kernel.Read
+			w.addEdges(w.held, ni, false, EdgeLock, o, 1)
+		}
 	}
 	// A read trylock: no edge into the section (case 29).
-	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: true, section: true, pos: o.Pos, text: o.Text})
+	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
+}
+
+// recursiveSplat is the task part of print_deadlock_bug() (lockdep mode).
+func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.Splat {
+	if w.b.mode != Lockdep {
+		return nil
+	}
+	f := w.b.p.File
+	sp := &diag.Splat{Kernel: w.b.p.Profile.Version, Task: w.t.Name, HeldKnown: true,
+		Acquire: diag.Step{File: f, Pos: o.Pos, To: node, Path: o.InPath, Message: o.Text},
+		Holding: diag.Step{File: f, Pos: prev.pos, To: node, Path: w.t.Root, Message: prev.text}}
+	for _, h := range w.heldSnapshot() {
+		sp.Held = append(sp.Held, diag.Step{File: f, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
+	}
+	return sp
+}
+
+// heldSnapshot lists the locks held now, as lockdep_print_held_locks()
+// would print them when this acquisition closes a cycle (lockdep mode).
+func (w *walker) heldSnapshot() []HeldLock {
+	out := make([]HeldLock, 0, len(w.held))
+	for _, h := range w.held {
+		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: w.t.Root, Text: h.text, Read: h.shared})
+	}
+	return out
 }
 
 func (w *walker) endSection(o kernel.Op) {
@@ -365,13 +363,14 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	if collapsed && w.isHeld(node) >= 0 {
 		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
 	}
+	w.beforeAcquire(o)
+	w.markUsage(ni.n, o)
 	if !o.Try {
+		w.checkWaitContext(ni.n, o)
 		lk := w.b.p.LockKind(o.Lock)
 		switch lk {
 		case "mutex", "rwsem", "ww_mutex":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
-		case "spinlock", "rwlock":
-			w.b.recordIRQUsage(o, w.atomic(), w.t.Context, w.irqSafe(o.Lock))
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
 			for _, h := range w.held {
@@ -388,9 +387,12 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
 		}
 	}
+	// Lockdep works on classes: it cannot know that an instance is not
+	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
+	unpub := o.Unpublished && w.b.mode != Lockdep
 	h := heldLock{ni: ni, name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: o.Unpublished, ctx: o.Ctx, pos: o.Pos, text: o.Text}
-	if !o.Try && !o.Unpublished {
+		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx}
+	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]
 			nested := o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) >= 0
@@ -405,6 +407,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 					},
 					Scenario: []string{"       CPU0", "       ----", fmt.Sprintf("  lock(%s);", node), fmt.Sprintf("  lock(%s);", node)},
 					Hint:     "May be due to missing lock nesting notation: give the inner acquisition a subclass (*_lock_nested), lock both under a ww acquire context, or take the class once.",
+					Splat:    w.recursiveSplat(o, node, prev),
 				})
 			}
 		}
@@ -417,7 +420,7 @@ func (w *walker) irqSafe(lock string) bool { return w.b.p.IRQSafe(lock) }
 
 func (w *walker) heldCtx() string {
 	for _, h := range w.held {
-		if h.name == kernel.WWAcquire {
+		if h.wwCtx {
 			return h.ctx
 		}
 	}
@@ -473,7 +476,7 @@ func (w *walker) alloc(o kernel.Op) {
 	}
 	if gfp&model.GFPFS != 0 {
 		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
-	} else if w.b.p.MMUNotifier {
+	} else if w.b.p.MMUNotifier && (w.b.mode != Lockdep || w.b.p.Profile.FsReclaimTouchesNotifier) {
 		w.touch(o, kernel.MMUNotifier, EdgeAlloc, w.held, 1)
 	}
 }
@@ -484,6 +487,9 @@ func (w *walker) alloc(o kernel.Op) {
 // section, if any (R7, C12).
 func (w *walker) wait(o kernel.Op, fence string) {
 	held := w.held
+	if w.b.mode == Lockdep && !w.b.p.Profile.FenceAnnotations {
+		return // no dma_fence_map before v5.9 (kernel profile)
+	}
 	if w.b.mode == Lockdep {
 		held = nil
 		for _, h := range w.held {
@@ -501,6 +507,11 @@ func (w *walker) op(o kernel.Op) {
 		w.acquire(o, EdgeLock)
 	case kernel.OpRelease:
 		w.release(o.Lock)
+		w.afterRelease(o)
+	case kernel.OpLocalIRQ:
+		w.localIRQ(o)
+	case kernel.OpLocalBH:
+		w.localBH(o)
 	case kernel.OpMight:
 		w.touch(o, o.Lock, EdgeLock, w.held, 1)
 	case kernel.OpAlloc:
@@ -535,11 +546,11 @@ func (w *walker) op(o kernel.Op) {
 			}
 		}
 	case kernel.OpBeginSig:
-		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text})
+		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpEndSig:
 		w.endSection(o)
 	case kernel.OpWWInit:
-		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: kernel.WWAcquire, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context}, EdgeLock)
+		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
 	case kernel.OpWWDone:
 		w.ctxDone[o.Ctx] = true
 	case kernel.OpWWFini:
@@ -562,7 +573,7 @@ func (w *walker) op(o kernel.Op) {
 		w.sleeping(o, o.Text)
 		w.touch(o, kernel.MMUNotifier, EdgeLock, w.held, 1)
 	case kernel.OpRegNotifier:
-		if i := w.isHeld(kernel.MmapLock); i >= 0 {
+		if i := w.isHeld(w.b.node(kernel.MmapLock)); i >= 0 {
 			w.finding(rules.RegisterUnderMM, o, "%s while holding mmap_lock: registration may take mmap_lock itself (R27)", o.Text)
 		}
 		w.touch(o, kernel.MmapLock, EdgeLock, w.held, 1)

@@ -13,7 +13,7 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 	has := map[string]bool{}
 	var fences, callbacks, notifiers, shrinkers, locks int
 	for _, n := range c.Nodes {
-		has[n] = true
+		has[kernel.CanonicalLock(n)] = true // &mm->mmap_lock in lockdep mode
 		switch g.nodes[n].Kind {
 		case KindFence:
 			fences++

@@ -674,8 +674,11 @@ func (w *writer) inversion() {
 	ps.p.comments = append(ps.p.comments, fcName(unsafe)+" is also taken with interrupts enabled")
 	w.take(ps, unsafe, nil)
 	w.finishPath(ps)
+	// The written design has both lockdep reports: the unsafe lock's own
+	// inconsistent state, and the safe -> unsafe dependency (the report
+	// imported).
 	w.d.expect = append(w.d.expect, "  - mode: lockdep", "    findings:", "      - rule: "+rules.IRQUnsafeLock,
-		"        contains: "+q(fcName(unsafe)))
+		"        contains: "+q(fcName(unsafe)), "      - rule: "+rules.IRQInversion)
 }
 
 // waitContext writes print_lock_invalid_wait_context(): the task holds its

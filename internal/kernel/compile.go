@@ -19,6 +19,11 @@ func Compile(sc *model.Scenario) *Program {
 		c.p.MMUNotifier = k.MMUNotifier.V
 	}
 	c.budget = compileBudget(sc)
+	if k := c.f.Kernel; k != nil {
+		c.p.Profile = ProfileFor(k.Version.V)
+	} else {
+		c.p.Profile = ProfileFor("")
+	}
 	c.index()
 	c.bases()
 	c.fences()
@@ -292,6 +297,41 @@ func section(fence, why string, pos model.Pos) Held {
 	return Held{Lock: fence, Mode: Read, Try: true, Section: true, Why: why, Pos: pos}
 }
 
+// schedHeld marks the implicit sections of a drm_sched callback as
+// unannotated unless the scheduler core annotates them (the profile, or the
+// scheduler's annotate: override). sched "" means unknown: the profile.
+func (c *compiler) schedHeld(sched string, hs []Held) []Held {
+	annotates := c.p.Profile.SchedAnnotates
+	for _, d := range c.f.Devices {
+		for _, s := range d.Schedulers {
+			if s.Name.V == sched && s.Annotate.Set {
+				annotates = s.Annotate.V
+			}
+		}
+	}
+	if annotates {
+		return hs
+	}
+	for i := range hs {
+		if hs[i].Section && hs[i].Unannotated == "" {
+			hs[i].Unannotated = "the drm_sched core does not call dma_fence_begin_signalling() around this callback"
+		}
+	}
+	return hs
+}
+
+// atomicHeld marks signalling sections of atomic contexts as unannotated:
+// dma_fence_begin_signalling() returns early when in_atomic()
+// (drivers/dma-buf/dma-fence.c), so lockdep records nothing there.
+func atomicHeld(hs []Held) []Held {
+	for i := range hs {
+		if hs[i].Section && hs[i].Unannotated == "" {
+			hs[i].Unannotated = "dma_fence_begin_signalling() returns early in_atomic()"
+		}
+	}
+	return hs
+}
+
 // NotifierNode and ShrinkerNode name the per-callback pseudo-locks fencecheck
 // adds in precise mode (lockdep has one map for all of them).
 func NotifierNode(userptr string) string { return "notifier(" + userptr + ")" }
@@ -299,7 +339,15 @@ func ShrinkerNode(name string) string    { return "shrinker(" + name + ")" }
 
 // IsAtomicContext reports contexts that cannot sleep (R25).
 func IsAtomicContext(ctx string) bool {
-	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB
+	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxSoftIRQ || ctx == model.CtxIRQWork
+}
+
+// IsHardIRQContext reports contexts lockdep counts as hardirq: interrupt
+// handlers, irq_work (run from the irq_work interrupt, kernel/irq_work.c),
+// and fence callbacks, which dma_fence_signal() may run from the completion
+// interrupt (R25).
+func IsHardIRQContext(ctx string) bool {
+	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxIRQWork
 }
 
 // roles creates one thread per callback role: run_job/free_job/callbacks of
@@ -323,7 +371,7 @@ func (c *compiler) roles() {
 		ji := c.p.Jobs[name]
 		if ji.RunJob != "" {
 			// R16: run_job is signalling code for the job's fence.
-			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", []Held{section(ji.Fence, "run_job of "+name+" (R16)", ji.Pos)}, "job-run:"+name)
+			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", c.schedHeld(ji.Scheduler, []Held{section(ji.Fence, "run_job of "+name+" (R16)", ji.Pos)}), "job-run:"+name)
 		}
 		if ji.FreeJob != "" {
 			// R16: free_job shares the ordered submit workqueue with later
@@ -333,10 +381,10 @@ func (c *compiler) roles() {
 			for _, f := range schedFences[ji.Scheduler] {
 				hs = append(hs, section(f, "free_job on scheduler "+ji.Scheduler+" (R16)", ji.Pos))
 			}
-			c.role(ji.FreeJob, model.CtxFreeJob, "free_job("+name+")", hs, "job-free:"+name)
+			c.role(ji.FreeJob, model.CtxFreeJob, "free_job("+name+")", c.schedHeld(ji.Scheduler, hs), "job-free:"+name)
 		}
 		if ji.Callback != "" {
-			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", []Held{section(ji.Fence, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)", ji.Pos)}, "fence-cb:"+ji.Fence)
+			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", atomicHeld([]Held{section(ji.Fence, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)", ji.Pos)}), "fence-cb:"+ji.Fence)
 		}
 	}
 	for _, d := range c.f.Devices {
@@ -346,7 +394,7 @@ func (c *compiler) roles() {
 				for _, f := range schedFences[s.Name.V] {
 					hs = append(hs, section(f, "timedout_job must complete "+f+" (R17)", s.Timeout.P))
 				}
-				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", hs, "timeout:"+s.Name.V)
+				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", c.schedHeld(s.Name.V, hs), "timeout:"+s.Name.V)
 			}
 		}
 		if d.MMU != nil && d.MMU.FaultHandler.V != "" {
@@ -383,7 +431,11 @@ func (c *compiler) role(path, ctx, name string, entry []Held, trigger string) {
 		return
 	}
 	c.rooted[path] = true
-	t := &Thread{Name: name, Context: ctx, Root: path, Entry: append(entry, c.pathSections(p)...), Pos: p.Name.P, Trigger: trigger}
+	ps := c.pathSections(p)
+	if IsAtomicContext(ctx) {
+		ps = atomicHeld(ps)
+	}
+	t := &Thread{Name: name, Context: ctx, Root: path, Entry: append(entry, ps...), Pos: p.Name.P, Trigger: trigger}
 	t.Atomic = IsAtomicContext(ctx)
 	t.Ops = c.expand(p, ctx, 0, false)
 	c.p.Threads = append(c.p.Threads, t)
@@ -419,15 +471,26 @@ func (c *compiler) contextEntry(p *model.Path) []Held {
 			}
 		}
 		if len(hs) == 0 && len(p.Signals) == 0 {
-			hs = append(hs, section("fence("+p.Name.V+")", "a fault handler is signalling code for the faulting job (R19)", p.Name.P))
+			h := section("fence("+p.Name.V+")", "a fault handler is signalling code for the faulting job (R19)", p.Name.P)
+			// No job declares faults: on the device, so no fence waits for
+			// this handler and nothing would annotate it (R19).
+			h.Unannotated = "no job faults on the device"
+			hs = append(hs, h)
 		}
 	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxFenceCB:
 		if len(p.Signals) == 0 {
 			// Signalling code for a fence the file does not name (R16).
 			hs = append(hs, section("fence("+p.Name.V+")", p.Context.V+" is signalling code (R16)", p.Name.P))
+			if !IsAtomicContext(p.Context.V) {
+				hs = c.schedHeld("", hs)
+			}
 		}
 	}
-	return append(hs, c.pathSections(p)...)
+	hs = append(hs, c.pathSections(p)...)
+	if IsAtomicContext(p.Context.V) {
+		hs = atomicHeld(hs)
+	}
+	return hs
 }
 
 func (c *compiler) pathThread(p *model.Path, name string, workload bool, order int, pos model.Pos) *Thread {
@@ -738,7 +801,7 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	case "buffer", "vm", "dmabuf", "userptr":
 		node, obj, ww = WWMutex, c.resvOf(ref), true
 	default:
-		node = ref
+		node = CanonicalLock(ref) // lockdep spellings of the mm locks
 		if l := c.locks[ref]; l != nil && l.Kind.V == "ww_mutex" {
 			ww = true
 			if l.WWClass.V != "" {
@@ -846,9 +909,16 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				o.NestLock = WWAcquire // the ctx's map is the nest_lock (K7)
 			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
+			o.IRQ = s.IRQ.V
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
-			o.Kind, o.Lock, o.Obj = OpRelease, node, obj
+			o.Kind, o.Lock, o.Obj, o.IRQ = OpRelease, node, obj, s.IRQ.V
+		case "local_irq":
+			o.Kind, o.Scope = OpLocalIRQ, v.V
+			o.Text = "local_irq_" + v.V + "()"
+		case "local_bh":
+			o.Kind, o.Scope = OpLocalBH, v.V
+			o.Text = "local_bh_" + v.V + "()"
 		case "ww_acquire_init":
 			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
 		case "ww_acquire_done":
@@ -924,5 +994,39 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		}
 		ops = append(ops, o)
 	}
+	if depth == 0 {
+		wwClasses(ops)
+	}
 	return ops
+}
+
+// wwClasses gives each acquire context the class of the ww mutexes it
+// locks: ww_acquire_init(ctx, ww_class) acquires ctx->dep_map in class
+// <ww_class>_acquire (include/linux/ww_mutex.h), and that map is the
+// nest_lock of the mutexes locked under it. A context that locks nothing
+// keeps reservation_ww_class (dma_resv). The loader rejects a context used
+// with two classes.
+func wwClasses(ops []Op) {
+	class := map[string]string{}
+	for _, o := range ops {
+		if o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
+			if _, ok := class[o.Ctx]; !ok {
+				base, _, _ := strings.Cut(o.Lock, "/")
+				class[o.Ctx] = strings.TrimSuffix(base, "_mutex") + "_acquire"
+			}
+		}
+	}
+	for i := range ops {
+		o := &ops[i]
+		c, ok := class[o.Ctx]
+		if !ok || c == WWAcquire {
+			continue
+		}
+		switch {
+		case o.Kind == OpWWInit || o.Kind == OpWWFini:
+			o.Lock = c
+		case o.Kind == OpAcquire && o.NestLock == WWAcquire:
+			o.NestLock = c
+		}
+	}
 }

@@ -68,13 +68,14 @@ type File struct {
 type Kernel struct {
 	P           Pos
 	MMUNotifier Bool `fc:"mmu_notifier" doc:"CONFIG_MMU_NOTIFIER (default true). When false, reclaim is primed straight to dma_fence_map (K5)."`
+	Version     Str  `fc:"version,enum=kernelversion" doc:"Kernel release whose lockdep-visible facts apply (class names, annotations, splat wording), e.g. \"6.8\"; default the newest modelled (docs/model.md, kernel profiles)."`
 }
 
 // Lock is a driver lock class.
 type Lock struct {
 	P       Pos
 	Name    Str  `fc:"name,required,decl=lock" doc:"Lock class name as lockdep would print it, e.g. &vm->lock."`
-	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock, rwsem, rwlock, ww_mutex, or map (a lockdep_map pseudo-lock)."`
+	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock (spinlock_t), raw_spinlock, rwsem, rwlock, ww_mutex, or map (a lockdep_map pseudo-lock)."`
 	IRQSafe Bool `fc:"irq_safe" doc:"Spinlocks/rwlocks: taken with interrupts disabled (spin_lock_irqsave) everywhere."`
 	WWClass Str  `fc:"ww_class" doc:"ww_mutex: the ww class name (default reservation_ww_class)."`
 }
@@ -103,6 +104,7 @@ type Scheduler struct {
 	Engine   Str      `fc:"engine,required,ref=engine" doc:"The engine it feeds."`
 	Entities []Entity `fc:"entities" doc:"Scheduler entities (queues); a job is pushed to one."`
 	Timeout  Str      `fc:"timedout_job,ref=path" doc:"Path run as timedout_job when a job hangs (signalling code, R16, R17)."`
+	Annotate Bool     `fc:"annotate" doc:"The scheduler core brackets run_job/free_job/timedout_job with dma_fence_begin/end_signalling (default false: mainline drm_sched does not; drivers annotate inside their callbacks). Only lockdep mode looks at it."`
 }
 
 // Entity is a drm_sched_entity.
@@ -250,6 +252,8 @@ type Step struct {
 	FlushWork     Str `fc:"flush_work,op,ref=path" doc:"flush_work/cancel_work_sync on a worker path: waits for it to finish."`
 	Call          Str `fc:"call,op,ref=path" doc:"Call another path inline."`
 	Sleep         Str `fc:"sleep,op" doc:"Any other sleeping operation (msleep, wait_event); the value says what."`
+	LocalIRQ      Str `fc:"local_irq,op,enum=irqop" doc:"local_irq_disable/enable/save/restore: disable, enable, save or restore hardirqs (enable marks every held lock as taken with hardirqs on)."`
+	LocalBH       Str `fc:"local_bh,op,enum=bhop" doc:"local_bh_disable/enable: disable or enable softirqs."`
 	Fail          Str `fc:"fail,op" doc:"The path can fail here (e.g. -ENOMEM, -EINTR) and returns; the value names the error."`
 
 	// Modifiers.
@@ -258,6 +262,7 @@ type Step struct {
 	NestLock      Str     `fc:"nest_lock,ref=lock" doc:"lock: the outer lock that serializes this class's nesting (lockdep nest_lock)."`
 	Ctx           Str     `fc:"ctx" doc:"lock: the ww acquire context (ww_acquire_init name) to lock under."`
 	Interruptible Bool    `fc:"interruptible" doc:"lock/wait: interruptible; may fail with -EINTR."`
+	IRQ           Str     `fc:"irq,enum=lockirq" doc:"lock/trylock: spin_lock_irq (disable), spin_lock_irqsave (save) or spin_lock_bh (bh); unlock: spin_unlock_irq (enable), spin_unlock_irqrestore (restore) or spin_unlock_bh (bh)."`
 	Unpublished   Bool    `fc:"unpublished" doc:"lock: the instance is not reachable by other threads (new or dying object): no class-level dependency."`
 	Nolockdep     Bool    `fc:"nolockdep" doc:"alloc: __GFP_NOLOCKDEP, suppresses the reclaim annotation."`
 	Usage         Str     `fc:"usage,enum=usage" doc:"wait_resv/add_fence: dma_resv usage (default BOOKKEEP for waits, READ for add)."`

@@ -34,6 +34,12 @@ var Builtins = []string{
 	"reservation_ww_class_mutex",
 	"mmap_lock",
 	"i_mmap_rwsem",
+	// The same locks as lockdep prints them (any release); internal/kernel
+	// maps them to the short names above.
+	"&mm->mmap_lock",
+	"&mm->mmap_sem",
+	"mmap_sem",
+	"&mapping->i_mmap_rwsem",
 }
 
 // IsBuiltin reports whether name is a built-in kernel lock class.
@@ -265,9 +271,9 @@ func joinOr(xs []string) string {
 
 // opModifiers lists which modifier keys each step operation accepts.
 var opModifiers = map[string][]string{
-	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished"},
-	"trylock":          {"mode", "subclass", "unpublished"},
-	"unlock":           {"ctx"},
+	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq"},
+	"trylock":          {"mode", "subclass", "unpublished", "irq"},
+	"unlock":           {"ctx", "irq"},
 	"might_lock":       {"mode", "subclass"},
 	"alloc":            {"nolockdep"},
 	"wait":             {"interruptible"},
@@ -293,6 +299,48 @@ func lockKey(name string, sub int64) string {
 	return fmt.Sprintf("%s/%d", name, sub)
 }
 
+// WWClassOf is the ww class of a lock reference: a declared ww_mutex's
+// ww_class (default reservation_ww_class); buffers, VMs, dma-bufs and
+// userptrs name their dma_resv, of class reservation_ww_class. "" means
+// the reference is not a ww_mutex.
+func WWClassOf(f *File, kinds map[string]string, ref string) string {
+	switch kinds[ref] {
+	case "buffer", "vm", "dmabuf", "userptr":
+		return "reservation_ww_class"
+	}
+	if ref == "reservation_ww_class_mutex" {
+		return "reservation_ww_class"
+	}
+	for i := range f.Locks {
+		if l := &f.Locks[i]; l.Name.V == ref && l.Kind.V == "ww_mutex" {
+			if l.WWClass.V != "" {
+				return l.WWClass.V
+			}
+			return "reservation_ww_class"
+		}
+	}
+	return ""
+}
+
+// checkWWClass: an acquire context takes the class of the ww mutexes it
+// locks (ww_acquire_init(ctx, ww_class)); locking a mutex of another class
+// under it is misuse (the ww_mutex debug code WARNs on ctx->ww_class !=
+// lock->ww_class, kernel/locking/ww_mutex.h).
+func (v *validator) checkWWClass(ctxClass map[string]Str, ctx string, ref Str) {
+	class := WWClassOf(v.sc.File, v.sc.Kinds, ref.V)
+	if class == "" {
+		return
+	}
+	first, ok := ctxClass[ctx]
+	if !ok {
+		ctxClass[ctx] = Str{V: class, P: ref.P}
+		return
+	}
+	if first.V != class {
+		v.errorf(rules.BadStep, ref.P, "%q is of ww class %s, but acquire context %q already locked a %s mutex at %d:%d: one acquire context serves one ww class", ref.V, class, ctx, first.V, first.P.Line, first.P.Col)
+	}
+}
+
 func (v *validator) checkPaths() {
 	f := v.sc.File
 	stepMeta := metaOf(reflect.TypeOf(Step{}))
@@ -311,6 +359,7 @@ func (v *validator) checkPaths() {
 		p := &f.Paths[pi]
 		held := map[string]int{}
 		ctxs := map[string]bool{}
+		ctxClass := map[string]Str{}
 		sigs := map[string]int{}
 		scopes := map[string]int{}
 		for si := range p.Steps {
@@ -327,6 +376,9 @@ func (v *validator) checkPaths() {
 				}
 				if s.Ctx.V != "" && !ctxs[s.Ctx.V] && !called[p.Name.V] {
 					v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
+				}
+				if s.Ctx.V != "" {
+					v.checkWWClass(ctxClass, s.Ctx.V, opVal)
 				}
 				held[lockKey(opVal.V, s.Subclass.V)]++
 			case "unlock":
@@ -572,8 +624,8 @@ func (v *validator) checkMisc() {
 		}
 	}
 	for _, l := range f.Locks {
-		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "rwlock" {
-			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock and rwlock only, not %s", l.Kind.V)
+		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "raw_spinlock" && l.Kind.V != "rwlock" {
+			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock, raw_spinlock and rwlock only, not %s", l.Kind.V)
 		}
 	}
 }

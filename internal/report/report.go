@@ -370,6 +370,10 @@ func printable(s string) bool {
 // writeSplat prints a finding with a chain the way lockdep prints a circular
 // dependency (K17), with YAML positions instead of stack traces.
 func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d diag.Diagnostic) {
+	if d.Splat != nil {
+		writeLockdepSplat(b, p, lines, d)
+		return
+	}
 	rule, _ := rules.Lookup(d.Rule)
 	bar := strings.Repeat("=", 54)
 	fmt.Fprintf(b, "%s %s%s %s\n", p.pos.Sprintf("%s:%d:%d:", d.File, d.Pos.Line, d.Pos.Col),
@@ -446,6 +450,184 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 	}
 	if d.Canonical != "" {
 		fmt.Fprintf(b, "\nshape: %s\n", d.Canonical)
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(b, "%s %s\n", p.note.Sprint("fix:"), d.Hint)
+	}
+	fmt.Fprintln(b)
+}
+
+// writeLockdepSplat prints a lockdep-mode finding as the kernel prints the
+// report (kernel/locking/lockdep.c: print_circular_bug_header(),
+// print_circular_bug_entry(), print_circular_lock_scenario(),
+// print_deadlock_bug(), lockdep_print_held_locks()), line for line, with
+// YAML positions where the kernel prints addresses and stack traces.
+func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.Diagnostic) {
+	rule, _ := rules.Lookup(d.Rule)
+	sp := d.Splat
+	fmt.Fprintf(b, "%s %s%s %s\n", p.pos.Sprintf("%s:%d:%d:", d.File, d.Pos.Line, d.Pos.Col),
+		sevLabel(p, d.Severity), d.Message, p.rule.Sprintf("[%s %s]", d.Rule, rule.Name))
+	if sp.Title != "" {
+		writeOtherSplat(b, p, lines, d)
+		return
+	}
+	head, width := "WARNING: possible circular locking dependency detected", 54
+	if d.Rule == rules.RecursiveLocking {
+		head, width = "WARNING: possible recursive locking detected", 44
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, strings.Repeat("=", width))
+	fmt.Fprintln(b, p.bold.Sprint(head))
+	fmt.Fprintf(b, "kernel %s (fencecheck lockdep mode) %s\n", sp.Kernel, d.File)
+	fmt.Fprintln(b, strings.Repeat("-", width))
+	task := sp.Task
+	if task == "" {
+		task = "kernel"
+	}
+	at := func(st diag.Step) string {
+		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
+		if !st.Pos.Valid() {
+			where = "kernel prelude (built in)"
+		}
+		if st.Path != "" {
+			where += " (" + st.Path + ")"
+		}
+		return fmt.Sprintf("(%s), at: %s", st.To, p.pos.Sprint(where))
+	}
+	fmt.Fprintf(b, "%s is trying to acquire lock:\n", task)
+	fmt.Fprintln(b, at(sp.Acquire))
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "but task is already holding lock:")
+	fmt.Fprintln(b, at(sp.Holding))
+	if d.Rule == rules.Cycle {
+		fmt.Fprintln(b)
+		fmt.Fprintln(b, "which lock already depends on the new lock.")
+		fmt.Fprintln(b)
+		fmt.Fprintln(b)
+		fmt.Fprintln(b, "the existing dependency chain (in reverse order) is:")
+		// Entry #k names the lock the chain reaches at depth k, with the
+		// edge into it: prev first, down to #0, the new lock and the
+		// acquisition that closes the cycle.
+		n := len(d.Chain)
+		for k := n - 1; k >= 0; k-- {
+			st := d.Chain[(k+n-1)%n]
+			label := st.To
+			fmt.Fprintf(b, "\n-> #%d (%s):\n", k, p.bold.Sprint(label))
+			kind := ""
+			if st.Kind != "" {
+				kind = p.dim.Sprintf("(%s) ", st.Kind)
+			}
+			ctx := ""
+			if st.Path != "" {
+				ctx = " [" + st.Path
+				if st.Context != "" {
+					ctx += " in " + st.Context
+				}
+				ctx += "]"
+			}
+			fmt.Fprintf(b, "       %s%s%s\n", kind, st.Message, ctx)
+			if !st.Pos.Valid() {
+				fmt.Fprintln(b, "       at kernel prelude (built in)")
+				continue
+			}
+			fmt.Fprintf(b, "       at %s\n", p.pos.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col))
+			writeSnippet(b, p, lines, st.Pos, "     ")
+		}
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "other info that might help us debug this:")
+	if d.Rule == rules.Cycle {
+		fmt.Fprintln(b)
+		if d.ChainExists != "" {
+			fmt.Fprintln(b, "Chain exists of:")
+			fmt.Fprintf(b, "  %s\n", d.ChainExists)
+			fmt.Fprintln(b)
+		}
+	}
+	fmt.Fprintln(b, " Possible unsafe locking scenario:")
+	fmt.Fprintln(b)
+	for _, l := range d.Scenario {
+		fmt.Fprintln(b, l)
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, " *** DEADLOCK ***")
+	fmt.Fprintln(b)
+	if d.Rule == rules.RecursiveLocking {
+		fmt.Fprintln(b, " May be due to missing lock nesting notation")
+		fmt.Fprintln(b)
+	}
+	switch {
+	case !sp.HeldKnown:
+	case len(sp.Held) == 0:
+		fmt.Fprintf(b, "no locks held by %s.\n", task)
+	default:
+		s := "s"
+		if len(sp.Held) == 1 {
+			s = ""
+		}
+		fmt.Fprintf(b, "%d lock%s held by %s:\n", len(sp.Held), s, task)
+		for i, h := range sp.Held {
+			fmt.Fprintf(b, " #%d: %s\n", i, at(h))
+		}
+	}
+	if d.Canonical != "" {
+		fmt.Fprintf(b, "\nshape: %s\n", d.Canonical)
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(b, "%s %s\n", p.note.Sprint("fix:"), d.Hint)
+	}
+	fmt.Fprintln(b)
+}
+
+// writeOtherSplat prints the lockdep reports other than circular and
+// recursive locking (inconsistent lock state, irq lock inversion, invalid
+// wait context): the analysis renders their body, in the kernel's words;
+// the held locks and fencecheck's explanation follow.
+func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Diagnostic) {
+	sp := d.Splat
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, strings.Repeat("=", sp.Bar))
+	fmt.Fprintln(b, p.bold.Sprint(sp.Title))
+	fmt.Fprintf(b, "kernel %s (fencecheck %s mode) %s\n", sp.Kernel, d.Mode, d.File)
+	fmt.Fprintln(b, strings.Repeat("-", sp.Bar))
+	for _, l := range sp.Body {
+		fmt.Fprintln(b, l)
+	}
+	task := sp.Task
+	if task == "" {
+		task = "kernel"
+	}
+	switch {
+	case len(sp.Held) == 0:
+		fmt.Fprintf(b, "no locks held by %s.\n", task)
+	default:
+		s := "s"
+		if len(sp.Held) == 1 {
+			s = ""
+		}
+		fmt.Fprintf(b, "%d lock%s held by %s:\n", len(sp.Held), s, task)
+		for i, h := range sp.Held {
+			where := fmt.Sprintf("%s:%d:%d", h.File, h.Pos.Line, h.Pos.Col)
+			if !h.Pos.Valid() {
+				where = "kernel prelude (built in)"
+			}
+			if h.Path != "" {
+				where += " (" + h.Path + ")"
+			}
+			fmt.Fprintf(b, " #%d: (%s), at: %s\n", i, h.To, p.pos.Sprint(where))
+		}
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "each step, with the YAML that made it:")
+	for _, st := range d.Chain {
+		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
+		if !st.Pos.Valid() {
+			where = "kernel prelude (built in)"
+		}
+		fmt.Fprintf(b, "       %s\n       at %s\n", st.Message, p.pos.Sprint(where))
+		if st.Pos.Valid() {
+			writeSnippet(b, p, lines, st.Pos, "     ")
+		}
 	}
 	if d.Hint != "" {
 		fmt.Fprintf(b, "%s %s\n", p.note.Sprint("fix:"), d.Hint)
