@@ -125,7 +125,12 @@ type frame struct {
 }
 
 type held struct {
-	inst    string // lock instance ("" for pseudo-locks)
+	// key is the compiled instance identity the steps name (kernel.Op.Inst,
+	// or the pseudo-lock's name); inst is the lock state it took: key
+	// itself, a thread-private copy for an unpublished object, "" for a
+	// pseudo-lock.
+	key     string
+	inst    string
 	name    string // display name (class)
 	mode    kernel.Mode
 	ctx     string
@@ -303,8 +308,8 @@ func (s *sim) event(t *thread, kind, text string, pos model.Pos) {
 		ev.Thread, ev.Context = t.name, t.context
 		for _, h := range t.held {
 			name := h.name
-			if strings.HasPrefix(h.inst, "resv:") {
-				name = "resv(" + strings.TrimPrefix(h.inst, "resv:") + ")"
+			if strings.HasPrefix(h.key, "resv:") {
+				name = "resv(" + strings.TrimPrefix(h.key, "resv:") + ")"
 			}
 			switch {
 			case h.section:
@@ -706,9 +711,27 @@ func (s *sim) isReal(o kernel.Op) bool {
 	return false
 }
 
-func instOf(o kernel.Op) string {
-	if o.Obj != "" {
-		return "resv:" + o.Obj
+// heldIndex finds the innermost hold of the named instance; "unlock: X"
+// also releases a nested "X/N" hold (the loader's rule for subclasses).
+func heldIndex(t *thread, key string) int {
+	for i := len(t.held) - 1; i >= 0; i-- {
+		if !t.held[i].section && t.held[i].key == key {
+			return i
+		}
+	}
+	for i := len(t.held) - 1; i >= 0; i-- {
+		if !t.held[i].section && strings.HasPrefix(t.held[i].key, key+"/") {
+			return i
+		}
+	}
+	return -1
+}
+
+// keyOf is the instance a lock step names (compiled once, kernel.Op.Inst);
+// synthetic pseudo-lock steps are named by their node.
+func keyOf(o kernel.Op) string {
+	if o.Inst != "" {
+		return o.Inst
 	}
 	return o.Lock
 }
@@ -756,9 +779,10 @@ func (s *sim) drop(t *thread, inst string) {
 	}
 }
 
-func (s *sim) holds(t *thread, inst string) bool {
+// holds says whether t holds the named instance (its key, see held).
+func (s *sim) holds(t *thread, key string) bool {
 	for _, h := range t.held {
-		if h.inst == inst {
+		if h.key == key && !h.section {
 			return true
 		}
 	}
@@ -847,21 +871,21 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpAcquire:
 		return s.acquire(t, f, o)
 	case kernel.OpRelease:
-		for i := len(t.held) - 1; i >= 0; i-- {
+		// Release the instance the step names, wherever it is in the held
+		// stack (unlocking out of order is legal), not the last one taken.
+		i := heldIndex(t, keyOf(o))
+		if i >= 0 {
 			h := t.held[i]
-			if h.name == o.Lock || (o.Obj != "" && h.inst == "resv:"+o.Obj) {
-				if h.inst != "" {
-					s.drop(t, h.inst)
-				}
-				if h.name == kernel.MMUNotifier {
-					for _, u := range t.invalActive {
-						s.inval[u]--
-					}
-					t.invalActive = nil
-				}
-				t.held = append(t.held[:i], t.held[i+1:]...)
-				break
+			if h.inst != "" {
+				s.drop(t, h.inst)
 			}
+			if h.name == kernel.MMUNotifier {
+				for _, u := range t.invalActive {
+					s.inval[u]--
+				}
+				t.invalActive = nil
+			}
+			t.held = append(t.held[:i], t.held[i+1:]...)
 		}
 		s.event(t, "unlock", o.Text, o.Pos)
 	case kernel.OpMight:
@@ -1190,8 +1214,9 @@ func (s *sim) alloc(t *thread, o kernel.Op) {
 }
 
 func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
+	key := keyOf(o)
 	if !s.isReal(o) {
-		t.held = append(t.held, held{name: o.Lock, mode: o.Mode, ctx: o.Ctx})
+		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx})
 		if strings.HasPrefix(o.Lock, "notifier(") {
 			// The interval stays invalidating until invalidate_range_end
 			// (the release of the notifier map), not just the callback.
@@ -1202,8 +1227,14 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 		s.event(t, "lock", o.Text, o.Pos)
 		return true
 	}
-	inst := instOf(o)
-	if o.Ctx != "" && s.holds(t, inst) {
+	inst := key
+	if o.Unpublished {
+		// No other thread can reach the object (being created or
+		// destroyed): its lock is never contended. The graph drops its
+		// class-level edges for the same compiled fact (Op.Unpublished).
+		inst = fmt.Sprintf("%s\x00private#%d", key, t.id)
+	}
+	if o.Ctx != "" && s.holds(t, key) {
 		s.event(t, "lock", o.Text+" (-EALREADY: already locked in this context)", o.Pos)
 		return true
 	}
@@ -1239,7 +1270,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 		t.slow = ""
 	}
 	s.take(t, inst, o.Mode, t.tickets[o.Ctx])
-	t.held = append(t.held, held{inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx})
+	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx})
 	kind := "lock"
 	if o.Try {
 		kind = "trylock"

@@ -243,6 +243,7 @@ type heldLock struct {
 	ni        nodeInfo
 	name      string // graph node
 	orig      string
+	inst      string // the lock instance (kernel.Op.Inst), "" for pseudo-locks
 	shared    bool
 	recursive bool
 	try       bool
@@ -387,7 +388,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
 		}
 	}
-	h := heldLock{ni: ni, name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
+	h := heldLock{ni: ni, name: node, orig: o.Lock, inst: o.Inst, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
 		try: o.Try, unpub: o.Unpublished, ctx: o.Ctx, pos: o.Pos, text: o.Text}
 	if !o.Try && !o.Unpublished {
 		if i := w.isHeld(node); i >= 0 {
@@ -423,9 +424,30 @@ func (w *walker) heldCtx() string {
 	return ""
 }
 
-func (w *walker) release(lock string) {
+// release drops the instance the step names (the executor matches the same
+// compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
+func (w *walker) release(o kernel.Op) {
+	lock := o.Lock
 	node := w.b.node(lock)
+	if o.Inst != "" {
+		// Exact instance first, then a nested "X/N" hold ("unlock: X"
+		// releases it, as the loader and the executor agree).
+		for _, match := range []func(string) bool{
+			func(in string) bool { return in == o.Inst },
+			func(in string) bool { return strings.HasPrefix(in, o.Inst+"/") },
+		} {
+			for i := len(w.held) - 1; i >= 0; i-- {
+				if !w.held[i].section && w.held[i].inst != "" && match(w.held[i].inst) {
+					w.held = append(w.held[:i], w.held[i+1:]...)
+					return
+				}
+			}
+		}
+	}
 	for i := len(w.held) - 1; i >= 0; i-- {
+		if w.held[i].inst != "" && o.Inst != "" {
+			continue
+		}
 		if w.held[i].name == node || w.held[i].orig == lock {
 			w.held = append(w.held[:i], w.held[i+1:]...)
 			return
@@ -499,7 +521,7 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpAcquire:
 		w.acquire(o, EdgeLock)
 	case kernel.OpRelease:
-		w.release(o.Lock)
+		w.release(o)
 	case kernel.OpMight:
 		w.touch(o, o.Lock, EdgeLock, w.held, 1)
 	case kernel.OpAlloc:

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/model"
@@ -554,7 +555,7 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 			}
 			seen[r] = true
 			l := c.synth(OpAcquire, WWMutex, Write, bu.Buffer.P, "drm_exec_lock_obj("+r+")")
-			l.Obj, l.Ctx, l.NestLock = r, ctx, WWAcquire
+			l.Obj, l.Inst, l.Ctx, l.NestLock = r, InstanceOf(r, r), ctx, WWAcquire
 			l.Unpublished = c.unpublished(r)
 			t.Ops = append(t.Ops, l)
 			rs := c.synth(OpReserve, "", Write, bu.Buffer.P, "dma_resv_reserve_fences("+r+", 1)")
@@ -593,7 +594,7 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 			held = append(held, o)
 		case OpRelease:
 			for i := len(held) - 1; i >= 0; i-- {
-				if held[i].Lock == o.Lock {
+				if (o.Inst != "" && held[i].Inst == o.Inst) || (o.Inst == "" && held[i].Lock == o.Lock) {
 					held = append(held[:i], held[i+1:]...)
 					break
 				}
@@ -612,7 +613,7 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 	var out []Op
 	for i := len(held) - 1; i >= 0; i-- {
 		r := c.synth(OpRelease, held[i].Lock, held[i].Mode, pos, "unlock "+held[i].Lock)
-		r.Obj = held[i].Obj
+		r.Obj, r.Inst = held[i].Obj, held[i].Inst
 		out = append(out, r)
 	}
 	for i := len(ctxs) - 1; i >= 0; i-- {
@@ -739,6 +740,32 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	return node, obj, ww
 }
 
+// InstanceOf names the lock instance a step refers to: the object's dma_resv
+// ("resv:OBJ") when the reference is a buffer-like object, else the lock
+// itself. A subclass does not change a named instance: mutex_lock_nested(&m,
+// 1) takes the same mutex m (include/linux/mutex.h), only lockdep's class
+// differs.
+func InstanceOf(ref, obj string) string {
+	if obj != "" {
+		return "resv:" + obj
+	}
+	return ref
+}
+
+// ClassOf maps a lock instance back to the lock class lockdep sees: every
+// dma_resv is reservation_ww_class_mutex (primer 1.5).
+func ClassOf(inst string) string {
+	if strings.HasPrefix(inst, "resv:") {
+		return WWMutex
+	}
+	if i := strings.LastIndexByte(inst, '/'); i > 0 {
+		if _, err := strconv.Atoi(inst[i+1:]); err == nil {
+			return inst[:i]
+		}
+	}
+	return inst
+}
+
 // LockKind returns the declared kind of a lock class node ("" for builtins
 // and resvs). Subclass nodes ("name/1") have their class's kind.
 func (p *Program) LockKind(node string) string {
@@ -808,7 +835,13 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		switch op {
 		case "lock", "trylock", "might_lock":
 			node, obj, ww := c.lockNode(v.V, s.Subclass.V)
-			o.Lock, o.Obj = node, obj
+			o.Lock, o.Obj, o.Inst = node, obj, InstanceOf(v.V, obj)
+			if obj == "" && s.Subclass.V != 0 {
+				// Without a named instance, *_lock_nested on a class the
+				// thread holds is how code takes a second object of it:
+				// another instance, as the graph's "name/N" node says.
+				o.Inst = node
+			}
 			o.Kind = OpAcquire
 			if op == "might_lock" {
 				o.Kind = OpMight
@@ -828,7 +861,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
-			o.Kind, o.Lock, o.Obj = OpRelease, node, obj
+			o.Kind, o.Lock, o.Obj, o.Inst = OpRelease, node, obj, InstanceOf(v.V, obj)
 		case "ww_acquire_init":
 			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
 		case "ww_acquire_done":
