@@ -1240,8 +1240,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 	}
 	if !s.canLock(t, inst, o.Mode) {
 		if o.Try {
-			s.event(t, "trylock", o.Text+" (contended: fails)", o.Pos)
-			s.skipToUnlock(f, o)
+			s.failBranch(t, f, o, "trylock", o.Text+" (contended: fails)")
 			return false
 		}
 		l := s.locks[inst]
@@ -1279,14 +1278,18 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 	return true
 }
 
-// skipToUnlock makes a failed trylock skip the guarded region up to and
-// including the matching unlock, as "if (!trylock) skip" code does.
-func (s *sim) skipToUnlock(f *frame, o kernel.Op) {
-	for i := f.pc + 1; i < len(f.ops); i++ {
-		if f.ops[i].Kind == kernel.OpRelease && (f.ops[i].Lock == o.Lock && f.ops[i].Obj == o.Obj) {
-			f.pc = i + 1
-			return
-		}
+// failBranch takes the step's compiled failure branch (on_fail:): continue
+// at the label it names, or return from the path the step belongs to. The
+// branch is a forward jump, so every path still ends.
+func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
+	to := f.pc + o.FailTo
+	if o.FailTo <= 0 || to > len(f.ops) {
+		to = len(f.ops)
 	}
-	f.pc = len(f.ops)
+	where := "returns"
+	if to < len(f.ops) {
+		where = "continues at " + f.ops[to].Pos.String()
+	}
+	s.event(t, kind, text+"; the path "+where, o.Pos)
+	f.pc = to
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	gg "gonum.org/v1/gonum/graph"
@@ -273,9 +274,41 @@ func (b *builder) walk(t *kernel.Thread) {
 		}
 		w.acquire(op, EdgeReclaim)
 	}
-	for _, o := range t.Ops {
+	w.run(t.Ops, 0, map[string]bool{})
+}
+
+// run walks ops from start. A step with a failure branch (a trylock's
+// on_fail:) forks: the walk continues on the success path, and a copy of
+// the state before the step walks the branch target, so that edges made
+// only when the step fails (locks still held there) are seen too. A branch
+// target reached again with the same held set is walked once.
+func (w *walker) run(ops []kernel.Op, start int, seen map[string]bool) {
+	for i := start; i < len(ops); i++ {
+		o := ops[i]
+		if to := i + o.FailTo; o.FailTo > 0 && to < len(ops) {
+			key := strconv.Itoa(to) + w.heldSig()
+			if !seen[key] {
+				seen[key] = true
+				w.clone().run(ops, to, seen)
+			}
+		}
 		w.op(o)
 	}
+}
+
+func (w *walker) heldSig() string {
+	var sb strings.Builder
+	for _, h := range w.held {
+		sb.WriteString("\x00")
+		sb.WriteString(h.name)
+		sb.WriteString("\x01")
+		sb.WriteString(h.inst)
+	}
+	return sb.String()
+}
+
+func (w *walker) clone() *walker {
+	return &walker{b: w.b, t: w.t, held: slices.Clone(w.held), scopes: maps.Clone(w.scopes), ctxDone: maps.Clone(w.ctxDone)}
 }
 
 func (w *walker) finding(rule string, o kernel.Op, format string, args ...any) {

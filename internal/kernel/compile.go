@@ -814,9 +814,27 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		return nil
 	}
 	ops := make([]Op, 0, len(p.Steps))
+	// Failure branches: where each step's ops start (label targets), and
+	// the ops of this path (not of inlined callees) that can fail.
+	stepAt := make(map[string]int)
+	type failing struct {
+		op     int
+		target string
+	}
+	var fails []failing
 	for si := range p.Steps {
 		s := &p.Steps[si]
 		op, v := s.Operation()
+		if s.Label.V != "" {
+			stepAt[s.Label.V] = len(ops)
+		}
+		if op == "trylock" {
+			target := s.OnFail.V
+			if target == "" {
+				target = model.OnFailReturn
+			}
+			fails = append(fails, failing{len(ops), target})
+		}
 		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
 			Interruptible: s.Interruptible.V}
 		if k, ok := objectOps[op]; ok {
@@ -936,6 +954,15 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			continue
 		}
 		ops = append(ops, o)
+	}
+	// A failed step continues at its label, or returns from this path:
+	// past its last op, which is also right for a path inlined by call:.
+	for _, f := range fails {
+		to, ok := stepAt[f.target]
+		if !ok {
+			to = len(ops)
+		}
+		ops[f.op].FailTo = to - f.op
 	}
 	return ops
 }

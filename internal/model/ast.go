@@ -266,6 +266,10 @@ type Step struct {
 	Range         IntList `fc:"range" doc:"vm_update: [start, end) VA range."`
 	Atomic        Bool    `fc:"atomic" doc:"write_ptes: the CPU writes each PTE atomically."`
 	Nonblock      Bool    `fc:"nonblock" doc:"call from a notifier: the invalidation is non-blockable (OOM reaper)."`
+
+	// Control flow.
+	Label  Str `fc:"label" doc:"Names this step as a target for on_fail: of an earlier step of the same path."`
+	OnFail Str `fc:"on_fail" doc:"trylock: where a failed (contended) trylock continues: return (leave the path; the default) or the label: of a later step of this path."`
 }
 
 // Action is one workload event.

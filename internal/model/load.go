@@ -241,7 +241,7 @@ func joinOr(xs []string) string {
 // opModifiers lists which modifier keys each step operation accepts.
 var opModifiers = map[string][]string{
 	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished"},
-	"trylock":          {"mode", "subclass", "unpublished"},
+	"trylock":          {"mode", "subclass", "unpublished", "on_fail"},
 	"unlock":           {"ctx"},
 	"might_lock":       {"mode", "subclass"},
 	"alloc":            {"nolockdep"},
@@ -288,6 +288,7 @@ func (v *validator) checkPaths() {
 		ctxs := map[string]bool{}
 		sigs := map[string]int{}
 		scopes := map[string]int{}
+		v.checkLabels(p)
 		for si := range p.Steps {
 			s := &p.Steps[si]
 			op, opVal := stepOp(stepMeta, s)
@@ -386,6 +387,43 @@ func (v *validator) checkPaths() {
 	}
 }
 
+// OnFailReturn is the on_fail: value that leaves the path.
+const OnFailReturn = "return"
+
+// checkLabels validates labels and on_fail: targets. Jumps go forward only,
+// inside one path, so every path still runs a bounded number of steps.
+func (v *validator) checkLabels(p *Path) {
+	at := map[string]int{}
+	var names []string
+	for si := range p.Steps {
+		l := p.Steps[si].Label
+		if !l.P.Valid() {
+			continue
+		}
+		switch {
+		case l.V == "" || l.V == OnFailReturn:
+			v.errorf(rules.InvalidValue, l.P, "label: %q is reserved or empty; name the step", l.V)
+		case at[l.V] > 0:
+			v.errorf(rules.DuplicateName, l.P, "label %q is already used by step %d of path %q", l.V, at[l.V], p.Name.V)
+		default:
+			at[l.V] = si + 1
+			names = append(names, l.V)
+		}
+	}
+	for si := range p.Steps {
+		of := p.Steps[si].OnFail
+		if !of.P.Valid() || of.V == OnFailReturn {
+			continue
+		}
+		switch to, ok := at[of.V]; {
+		case !ok:
+			v.errorf(rules.UndefinedRef, of.P, "on_fail: %q is neither return nor a label of path %q%s", of.V, p.Name.V, suggest(of.V, append(names, OnFailReturn)))
+		case to-1 <= si:
+			v.errorf(rules.BadStep, of.P, "on_fail: label %q is not after this step; failure branches jump forward only", of.V)
+		}
+	}
+}
+
 // stepOp returns the step's operation key and value.
 func stepOp(m *typeMeta, s *Step) (string, Str) {
 	rv := reflect.ValueOf(s).Elem()
@@ -443,8 +481,8 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	allowed := opModifiers[op]
 	rv := reflect.ValueOf(s).Elem()
 	for _, fm := range m.fields {
-		if fm.op {
-			continue
+		if fm.op || fm.key == "label" {
+			continue // every step may carry a label
 		}
 		p := fieldPos(rv.Field(fm.index))
 		if !p.Valid() {
