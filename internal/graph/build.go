@@ -60,10 +60,11 @@ func (b *builder) recordIRQUsage(o kernel.Op, atomic bool, ctx string, declaredS
 	if b.irqUse == nil {
 		b.irqUse = map[string]*irqUse{}
 	}
-	u := b.irqUse[o.Lock]
+	class := kernel.ClassOf(o.Lock) // lockdep's irq state is per class
+	u := b.irqUse[class]
 	if u == nil {
 		u = &irqUse{irqSafeAll: declaredSafe}
-		b.irqUse[o.Lock] = u
+		b.irqUse[class] = u
 	}
 	if atomic {
 		u.inIRQ = append(u.inIRQ, o)
@@ -118,6 +119,11 @@ type builder struct {
 // mapNode maps a node name to the graph node for the mode, and says whether
 // the name is a lockdep-collapsed alias (a fence, notifier or shrinker).
 func (b *builder) mapNode(name string) (string, NodeKind) {
+	if b.mode == Lockdep {
+		if c := kernel.ClassOf(name); c != name && b.p.LockKind(c) != "" {
+			return c, KindLock // lockdep sees classes, never instances
+		}
+	}
 	if _, ok := b.p.Fences[name]; ok || strings.HasPrefix(name, "fence(") {
 		if b.mode == Lockdep {
 			return kernel.FenceMap, KindPseudo

@@ -27,6 +27,7 @@ func Compile(sc *model.Scenario) *Program {
 	c.workload()
 	c.coverage()
 	c.p.Reclaim = c.reclaimThread("direct_reclaim", 0, model.Pos{}).Ops
+	c.collapse()
 	return c.p
 }
 
@@ -48,6 +49,12 @@ type compiler struct {
 	// rooted marks paths that some role or action runs as a thread root.
 	rooted map[string]bool
 	called map[string]bool
+	// bind is the object the path being expanded acts on (its param:);
+	// collapsed marks per-object lock classes some path takes without
+	// naming the instance (an unbound param): the graph keeps them as one
+	// class, which over-approximates every instance.
+	bind      string
+	collapsed map[string]bool
 }
 
 func (c *compiler) index() {
@@ -63,6 +70,7 @@ func (c *compiler) index() {
 	c.entityKern = map[string]bool{}
 	c.rooted = map[string]bool{}
 	c.called = map[string]bool{}
+	c.collapsed = map[string]bool{}
 	for i := range c.f.Paths {
 		p := &c.f.Paths[i]
 		c.paths[p.Name.V] = p
@@ -348,7 +356,19 @@ func (c *compiler) roles() {
 	for _, s := range c.f.Shrinkers {
 		entry := []Held{{Lock: FsReclaim, Why: "shrinkers run under reclaim (primer 1.9)", Pos: s.Name.P},
 			{Lock: ShrinkerNode(s.Name.V), Why: "shrinker " + s.Name.V, Pos: s.Name.P}}
-		c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+")", entry, "")
+		if scan := c.paths[s.Scan.V]; scan != nil && scan.Param.V != "" {
+			// The scan reaches only the objects on its LRU (mm/shrinker.c:
+			// do_shrink_slab calls scan_objects, which walks the driver's
+			// own list): one thread per object, bound to it.
+			c.rooted[s.Scan.V] = true
+			for _, obj := range s.LRU {
+				c.bound(obj.V, func() {
+					c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+", "+obj.V+")", entry, "")
+				})
+			}
+		} else {
+			c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+")", entry, "")
+		}
 		if s.Count.V != "" {
 			c.role(s.Count.V, model.CtxShrinkCount, "shrinker_count("+s.Name.V+")", entry, "")
 		}
@@ -438,6 +458,12 @@ func (c *compiler) workload() {
 		case "run":
 			p := c.paths[v.V]
 			c.rooted[v.V] = true
+			if a.With.V != "" {
+				c.bound(a.With.V, func() {
+					c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V+"("+a.With.V+")"), true, i, a.P))
+				})
+				continue
+			}
 			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V), true, i, a.P))
 		case "submit":
 			c.p.Threads = append(c.p.Threads, c.submitThread(v.V, name("submit("+v.V+")"), i, a.P))
@@ -665,7 +691,15 @@ func (c *compiler) reclaimThread(name string, order int, pos model.Pos) *Thread 
 	t.Ops = append(t.Ops, c.synth(OpAcquire, FsReclaim, Write, pos, "fs_reclaim_acquire (memory pressure)"))
 	for _, s := range c.f.Shrinkers {
 		t.Ops = append(t.Ops, c.synth(OpAcquire, ShrinkerNode(s.Name.V), Write, pos, "shrink_slab: "+s.Name.V))
-		t.Ops = append(t.Ops, c.expand(c.paths[s.Scan.V], model.CtxShrinkScan, 0, false)...)
+		if scan := c.paths[s.Scan.V]; scan != nil && scan.Param.V != "" {
+			for _, obj := range s.LRU {
+				c.bound(obj.V, func() {
+					t.Ops = append(t.Ops, c.expand(scan, model.CtxShrinkScan, 0, false)...)
+				})
+			}
+		} else {
+			t.Ops = append(t.Ops, c.expand(c.paths[s.Scan.V], model.CtxShrinkScan, 0, false)...)
+		}
 		t.Ops = append(t.Ops, c.synth(OpRelease, ShrinkerNode(s.Name.V), Write, pos, "shrinker returns"))
 	}
 	for _, u := range c.f.Userptrs {
@@ -719,6 +753,9 @@ func (c *compiler) unpublished(obj string) bool {
 // lockNode maps a lock reference (lock, buffer, VM or dma-buf) to its class
 // node. Every dma_resv is one lockdep class (primer 1.5).
 func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
+	if strings.HasPrefix(ref, "$") {
+		return WWMutex, ref, true // the resv of an unbound parameter object
+	}
 	switch c.sc.Kinds[ref] {
 	case "buffer", "vm", "dmabuf", "userptr":
 		node, obj, ww = WWMutex, c.resvOf(ref), true
@@ -740,6 +777,64 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	return node, obj, ww
 }
 
+// bound runs f with the path parameter bound to obj.
+func (c *compiler) bound(obj string, f func()) {
+	saved := c.bind
+	c.bind = obj
+	f()
+	c.bind = saved
+}
+
+// perObject names the instance of a per-object lock class (per:,
+// instances:): "class[obj]" for the instance and for the precise graph's
+// node. Lockdep mode maps it back with ClassOf. Without a bound object the
+// class is collapsed (see collapse).
+func (c *compiler) perObject(o *Op, ref, of string) {
+	l := c.locks[ref]
+	if l == nil || (l.Per.V == "" && len(l.Instances) == 0) {
+		return
+	}
+	if of == "" || strings.HasPrefix(of, "$") {
+		c.collapsed[ref] = true
+		o.Inst = ref
+		return
+	}
+	o.Inst = ref + "[" + of + "]"
+	o.Lock += "[" + of + "]"
+	o.Text += " of " + of
+}
+
+// collapse turns the instance nodes of a class that some path takes without
+// a bound instance back into the class node: a class-level node stands for
+// every instance, and mixing it with instance nodes would lose edges.
+func (c *compiler) collapse() {
+	if len(c.collapsed) == 0 {
+		return
+	}
+	fix := func(ops []Op) {
+		for i := range ops {
+			if j := strings.LastIndexByte(ops[i].Lock, '['); j > 0 && c.collapsed[baseClass(ops[i].Lock)] {
+				ops[i].Lock = ops[i].Lock[:j]
+			}
+		}
+	}
+	for _, t := range c.p.Threads {
+		fix(t.Ops)
+	}
+	fix(c.p.Reclaim)
+}
+
+// baseClass strips the instance and the subclass from a lock node.
+func baseClass(node string) string {
+	node = ClassOf(node)
+	if i := strings.LastIndexByte(node, '/'); i > 0 {
+		if _, err := strconv.Atoi(node[i+1:]); err == nil {
+			return node[:i]
+		}
+	}
+	return node
+}
+
 // InstanceOf names the lock instance a step refers to: the object's dma_resv
 // ("resv:OBJ") when the reference is a buffer-like object, else the lock
 // itself. A subclass does not change a named instance: mutex_lock_nested(&m,
@@ -752,14 +847,17 @@ func InstanceOf(ref, obj string) string {
 	return ref
 }
 
-// ClassOf maps a lock instance back to the lock class lockdep sees: every
-// dma_resv is reservation_ww_class_mutex (primer 1.5).
+// ClassOf maps a lock instance or an instance node ("class[obj]",
+// "class/N[obj]") to the lock class lockdep sees, subclass included: every
+// dma_resv is reservation_ww_class_mutex (primer 1.5), every instance of a
+// per-object class is its class. Lockdep mode needs nothing else to ignore
+// instances.
 func ClassOf(inst string) string {
 	if strings.HasPrefix(inst, "resv:") {
 		return WWMutex
 	}
-	if i := strings.LastIndexByte(inst, '/'); i > 0 {
-		if _, err := strconv.Atoi(inst[i+1:]); err == nil {
+	if strings.HasSuffix(inst, "]") {
+		if i := strings.LastIndexByte(inst, '['); i > 0 {
 			return inst[:i]
 		}
 	}
@@ -769,6 +867,7 @@ func ClassOf(inst string) string {
 // LockKind returns the declared kind of a lock class node ("" for builtins
 // and resvs). Subclass nodes ("name/1") have their class's kind.
 func (p *Program) LockKind(node string) string {
+	node = ClassOf(node)
 	if k, ok := p.lockKinds[node]; ok {
 		return k
 	}
@@ -779,7 +878,7 @@ func (p *Program) LockKind(node string) string {
 }
 
 // IRQSafe reports whether a lock class is declared irq_safe.
-func (p *Program) IRQSafe(node string) bool { return p.irqSafe[node] }
+func (p *Program) IRQSafe(node string) bool { return p.irqSafe[ClassOf(node)] }
 
 // defaultMode is the acquisition mode of a read lock by kind: rwlock readers
 // are recursive in lockdep, rwsem readers are not (locking-selftest.c).
@@ -814,6 +913,15 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		return nil
 	}
 	ops := make([]Op, 0, len(p.Steps))
+	// A $PARAM operand names the object the path is bound to; unbound (a
+	// coverage walk of a path nothing binds) it stays "$PARAM", "some
+	// object".
+	arg := func(x string) string {
+		if strings.HasPrefix(x, "$") && c.bind != "" {
+			return c.bind
+		}
+		return x
+	}
 	// Failure branches: where each step's ops start (label targets), and
 	// the ops of this path (not of inlined callees) that can fail.
 	stepAt := make(map[string]int)
@@ -825,6 +933,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 	for si := range p.Steps {
 		s := &p.Steps[si]
 		op, v := s.Operation()
+		v.V = arg(v.V)
 		if s.Label.V != "" {
 			stepAt[s.Label.V] = len(ops)
 		}
@@ -860,6 +969,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				// another instance, as the graph's "name/N" node says.
 				o.Inst = node
 			}
+			c.perObject(&o, v.V, arg(s.Of.V))
 			o.Kind = OpAcquire
 			if op == "might_lock" {
 				o.Kind = OpMight
@@ -880,6 +990,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
 			o.Kind, o.Lock, o.Obj, o.Inst = OpRelease, node, obj, InstanceOf(v.V, obj)
+			c.perObject(&o, v.V, arg(s.Of.V))
 		case "ww_acquire_init":
 			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
 		case "ww_acquire_done":
@@ -944,7 +1055,15 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Kind, o.Path = OpFlushWork, v.V
 			o.Lock = "(work_completion)(" + v.V + ")"
 		case "call":
-			ops = append(ops, c.expand(c.paths[v.V], ctx, depth+1, primed)...)
+			callee := c.paths[v.V]
+			if callee != nil && callee.Param.V != "" {
+				c.bound(arg(s.With.V), func() { ops = append(ops, c.expand(callee, ctx, depth+1, primed)...) })
+			} else {
+				saved := c.bind
+				c.bind = ""
+				ops = append(ops, c.expand(callee, ctx, depth+1, primed)...)
+				c.bind = saved
+			}
 			continue
 		case "sleep":
 			o.Kind = OpSleep

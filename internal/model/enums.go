@@ -38,6 +38,7 @@ var enumSets = map[string][]string{
 	"mode":         {"write", "read", "recursive_read"},
 	"vmop":         {"map", "unmap", "remap"},
 	"analysismode": {"precise", "lockdep"},
+	"perkind":      {"buffer", "vm", "userptr", "dmabuf", "device", "engine", "job"},
 	"context": {CtxIoctl, CtxProcess, CtxWorker, CtxKthread, CtxRunJob, CtxFreeJob,
 		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxFenceCB, CtxNotifier, CtxShrinkCount,
 		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime},

@@ -194,6 +194,9 @@ func (v *validator) run() {
 
 func (v *validator) checkRef(r refRec) {
 	name := r.name.V
+	if strings.HasPrefix(name, "$") {
+		return // a path parameter: checked against its path (checkParams)
+	}
 	k, ok := v.sc.Kinds[name]
 	if !ok && IsBuiltin(name) {
 		k, ok = "lock", true
@@ -240,10 +243,10 @@ func joinOr(xs []string) string {
 
 // opModifiers lists which modifier keys each step operation accepts.
 var opModifiers = map[string][]string{
-	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished"},
-	"trylock":          {"mode", "subclass", "unpublished", "on_fail"},
-	"unlock":           {"ctx"},
-	"might_lock":       {"mode", "subclass"},
+	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "of"},
+	"trylock":          {"mode", "subclass", "unpublished", "on_fail", "of"},
+	"unlock":           {"ctx", "of"},
+	"might_lock":       {"mode", "subclass", "of"},
 	"alloc":            {"nolockdep"},
 	"wait":             {"interruptible"},
 	"wait_resv":        {"usage", "interruptible"},
@@ -254,7 +257,7 @@ var opModifiers = map[string][]string{
 	"zap_ptes":         {"vm"},
 	"vm_update":        {"op", "range"},
 	"write_ptes":       {"atomic"},
-	"call":             {"nonblock"},
+	"call":             {"nonblock", "with"},
 	"ww_acquire_init":  {},
 	"begin_signalling": {},
 }
@@ -289,6 +292,7 @@ func (v *validator) checkPaths() {
 		sigs := map[string]int{}
 		scopes := map[string]int{}
 		v.checkLabels(p)
+		v.checkParams(p)
 		for si := range p.Steps {
 			s := &p.Steps[si]
 			op, opVal := stepOp(stepMeta, s)
@@ -384,6 +388,81 @@ func (v *validator) checkPaths() {
 		if state[name] == 0 {
 			visit(name)
 		}
+	}
+}
+
+// checkParams validates a path's $PARAM uses, of: instances and call
+// bindings: a per-object lock class is always named with the instance, and
+// an object given for it has the class's kind.
+func (v *validator) checkParams(p *Path) {
+	m := metaOf(reflect.TypeOf(Step{}))
+	paths := map[string]*Path{}
+	for i := range v.sc.File.Paths {
+		paths[v.sc.File.Paths[i].Name.V] = &v.sc.File.Paths[i]
+	}
+	locks := map[string]*Lock{}
+	for i := range v.sc.File.Locks {
+		locks[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
+	}
+	for si := range p.Steps {
+		st := &p.Steps[si]
+		rv := reflect.ValueOf(st).Elem()
+		for _, fm := range m.fields {
+			if fm.typ != strType || (len(fm.ref) == 0 && fm.key != "of" && fm.key != "with") {
+				continue
+			}
+			sv := rv.Field(fm.index).Interface().(Str)
+			if !strings.HasPrefix(sv.V, "$") {
+				continue
+			}
+			if p.Param.V == "" {
+				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is a parameter, but path %q declares no param:", fm.key, sv.V, p.Name.V)
+			} else if sv.V[1:] != p.Param.V {
+				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is not the parameter of path %q (it is $%s)", fm.key, sv.V, p.Name.V, p.Param.V)
+			}
+		}
+		op, opVal := stepOp(m, st)
+		switch op {
+		case "lock", "trylock", "unlock", "might_lock":
+			l := locks[opVal.V]
+			perObject := l != nil && (l.Per.V != "" || len(l.Instances) > 0)
+			switch {
+			case st.Of.P.Valid() && !perObject:
+				v.errorf(rules.BadStep, st.Of.P, "of: %q is not a per-object lock class (declare it with per: or instances:)", opVal.V)
+			case !st.Of.P.Valid() && perObject:
+				v.errorf(rules.MissingField, opVal.P, "%q has one instance per object: name it with of: (an object or $PARAM)", opVal.V)
+			case perObject && !strings.HasPrefix(st.Of.V, "$"):
+				v.checkInstance(l, st.Of)
+			}
+		case "call":
+			callee := paths[opVal.V]
+			if callee == nil {
+				break
+			}
+			switch {
+			case callee.Param.V != "" && st.With.V == "":
+				v.errorf(rules.MissingField, opVal.P, "path %q acts on an object (param: %s): bind it with with:", opVal.V, callee.Param.V)
+			case callee.Param.V == "" && st.With.P.Valid():
+				v.errorf(rules.BadStep, st.With.P, "with: path %q declares no param:", opVal.V)
+			case st.With.V != "" && !strings.HasPrefix(st.With.V, "$"):
+				if _, ok := v.sc.Kinds[st.With.V]; !ok {
+					v.errorf(rules.UndefinedRef, st.With.P, "with: %q is not declared", st.With.V)
+				}
+			}
+		}
+	}
+}
+
+// checkInstance checks that obj is an instance of the per-object lock l.
+func (v *validator) checkInstance(l *Lock, obj Str) {
+	k, ok := v.sc.Kinds[obj.V]
+	switch {
+	case !ok:
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is not declared", obj.V)
+	case l.Per.V != "" && k != l.Per.V:
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is %s, but %q has one instance per %s", obj.V, kindArticle[k], l.Name.V, l.Per.V)
+	case len(l.Instances) > 0 && !slices.ContainsFunc(l.Instances, func(s Str) bool { return s.V == obj.V }):
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is not one of the instances of %q", obj.V, l.Name.V)
 	}
 }
 
@@ -533,7 +612,30 @@ func (v *validator) checkMisc() {
 			v.errorf(rules.BadStep, e.Clean.P, "an expectation cannot be clean and list findings")
 		}
 	}
+	params := map[string]string{}
+	for _, p := range f.Paths {
+		params[p.Name.V] = p.Param.V
+	}
+	for _, a := range f.Workload {
+		op, val := a.Operation()
+		switch {
+		case a.With.P.Valid() && op != "run":
+			v.errorf(rules.UnknownKey, a.With.P, "with: only applies to a run action")
+		case op == "run" && params[val.V] != "" && a.With.V == "":
+			v.errorf(rules.MissingField, val.P, "path %q acts on an object (param: %s): bind it with with:", val.V, params[val.V])
+		case op == "run" && params[val.V] == "" && a.With.P.Valid():
+			v.errorf(rules.BadStep, a.With.P, "with: path %q declares no param:", val.V)
+		}
+	}
+	for _, s := range f.Shrinkers {
+		if len(s.LRU) > 0 && params[s.Scan.V] == "" {
+			v.errorf(rules.BadStep, s.LRU[0].P, "lru: shrinker %q's scan path %q declares no param: to bind each object to", s.Name.V, s.Scan.V)
+		}
+	}
 	for _, l := range f.Locks {
+		if l.Per.V != "" && len(l.Instances) > 0 {
+			v.errorf(rules.BadStep, l.Per.P, "a lock class has per: or instances:, not both")
+		}
 		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "rwlock" {
 			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock and rwlock only, not %s", l.Kind.V)
 		}
