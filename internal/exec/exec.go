@@ -33,6 +33,9 @@ type Options struct {
 	// Trace keeps every event (fencecheck trace); without it only the
 	// findings are kept, so large designs run in bounded memory.
 	Trace bool
+	// Invariants checks the machine state after every step (property
+	// tests); violations are returned in Result.Violations.
+	Invariants bool
 }
 
 // Event is one step of the execution.
@@ -63,6 +66,9 @@ type Result struct {
 	// Findings across schedules, deduplicated (a hang found by several
 	// schedules is reported once, with the first schedule that found it).
 	Findings []diag.Diagnostic
+	// Violations are broken state invariants (Options.Invariants): each
+	// one is a bug of the executor, never of the design.
+	Violations []string
 }
 
 // Run executes the program.
@@ -82,6 +88,7 @@ func Run(p *kernel.Program, opt Options) *Result {
 		s := newSim(p, k, opt)
 		sch := s.run()
 		res.Schedules = append(res.Schedules, sch)
+		res.Violations = append(res.Violations, s.violations...)
 		for _, d := range sch.Findings {
 			key := d.Rule + "\x00" + d.Fingerprint + "\x00" + d.Message
 			if d.Fingerprint != "" {
@@ -239,6 +246,9 @@ type sim struct {
 	entityQ  map[string][]string
 	seqno    map[string]int64
 	entitySq map[string]int64
+	// violations and everSignalled serve checkInvariants.
+	violations    []string
+	everSignalled map[string]bool
 }
 
 type resvEntry struct {
@@ -252,7 +262,7 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}}
+		mappedIn: map[string][]string{}, everSignalled: map[string]bool{}}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -355,6 +365,13 @@ func (s *sim) runnable(t *thread) bool {
 			return false
 		}
 		if s.canLock(t, b.inst, b.op.Mode) {
+			return true
+		}
+		if s.mustDie(t, b.inst, b.op) {
+			// The lock passed to an older acquire context while t slept
+			// on it: Wait-Die wakes the younger waiter so that it backs
+			// off (kernel/locking/ww_mutex.h, __ww_mutex_check_waiters ->
+			// __ww_mutex_die); acquire() does the -EDEADLK dance.
 			return true
 		}
 		// Another thread took the lock first: wait for the next release.
@@ -481,6 +498,9 @@ func (s *sim) run() *Schedule {
 			s.stepThread(a.t)
 		} else {
 			s.completeHead(a.engine, false)
+		}
+		if s.opt.Invariants {
+			s.checkInvariants(step)
 		}
 	}
 	s.liveness()
@@ -736,6 +756,15 @@ func keyOf(o kernel.Op) string {
 	return o.Lock
 }
 
+// mustDie: under Wait-Die a younger acquire context that finds the lock
+// held by an older one backs off with -EDEADLK (R23), unless this is the
+// slow relock of the contended lock itself.
+func (s *sim) mustDie(t *thread, inst string, o kernel.Op) bool {
+	l := s.locks[inst]
+	tk := t.tickets[o.Ctx]
+	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst
+}
+
 func (s *sim) canLock(t *thread, inst string, mode kernel.Mode) bool {
 	l := s.locks[inst]
 	if l == nil {
@@ -873,7 +902,16 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpRelease:
 		// Release the instance the step names, wherever it is in the held
 		// stack (unlocking out of order is legal), not the last one taken.
-		i := heldIndex(t, keyOf(o))
+		key := keyOf(o)
+		before := 0
+		if s.opt.Invariants {
+			for _, h := range t.held {
+				if h.key == key || strings.HasPrefix(h.key, key+"/") {
+					before++
+				}
+			}
+		}
+		i := heldIndex(t, key)
 		if i >= 0 {
 			h := t.held[i]
 			if h.inst != "" {
@@ -887,6 +925,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			}
 			t.held = append(t.held[:i], t.held[i+1:]...)
 		}
+		s.released(t, key, before)
 		s.event(t, "unlock", o.Text, o.Pos)
 	case kernel.OpMight:
 		s.event(t, "might_lock", o.Text, o.Pos)
@@ -1243,8 +1282,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 			s.failBranch(t, f, o, "trylock", o.Text+" (contended: fails)")
 			return false
 		}
-		l := s.locks[inst]
-		if tk := t.tickets[o.Ctx]; o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst {
+		if s.mustDie(t, inst, o) {
 			// Wait-Die: the younger transaction backs off with -EDEADLK,
 			// drops every lock of its context and relocks the contended one
 			// first (drm_exec, R23).
