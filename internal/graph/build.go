@@ -2,6 +2,9 @@ package graph
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 
 	gg "gonum.org/v1/gonum/graph"
@@ -63,6 +66,11 @@ type builder struct {
 // mapNode maps a node name to the graph node for the mode, and says whether
 // the name is a lockdep-collapsed alias (a fence, notifier or shrinker).
 func (b *builder) mapNode(name string) (string, NodeKind) {
+	if b.mode == Lockdep {
+		if c := kernel.ClassOf(name); c != name && b.p.LockKind(c) != "" {
+			return c, KindLock // lockdep sees classes, never instances
+		}
+	}
 	if _, ok := b.p.Fences[name]; ok || strings.HasPrefix(name, "fence(") {
 		if b.mode == Lockdep {
 			return kernel.FenceMap, KindPseudo
@@ -195,6 +203,7 @@ type heldLock struct {
 	ni        nodeInfo
 	name      string // graph node
 	orig      string
+	inst      string // the lock instance (kernel.Op.Inst), "" for pseudo-locks
 	shared    bool
 	recursive bool
 	try       bool
@@ -229,9 +238,41 @@ func (b *builder) walk(t *kernel.Thread) {
 		}
 		w.acquire(op, EdgeReclaim)
 	}
-	for _, o := range t.Ops {
+	w.run(t.Ops, 0, map[string]bool{})
+}
+
+// run walks ops from start. A step with a failure branch (a trylock's
+// on_fail:) forks: the walk continues on the success path, and a copy of
+// the state before the step walks the branch target, so that edges made
+// only when the step fails (locks still held there) are seen too. A branch
+// target reached again with the same held set is walked once.
+func (w *walker) run(ops []kernel.Op, start int, seen map[string]bool) {
+	for i := start; i < len(ops); i++ {
+		o := ops[i]
+		if to := i + o.FailTo; o.FailTo > 0 && to < len(ops) {
+			key := strconv.Itoa(to) + w.heldSig()
+			if !seen[key] {
+				seen[key] = true
+				w.clone().run(ops, to, seen)
+			}
+		}
 		w.op(o)
 	}
+}
+
+func (w *walker) heldSig() string {
+	var sb strings.Builder
+	for _, h := range w.held {
+		sb.WriteString("\x00")
+		sb.WriteString(h.name)
+		sb.WriteString("\x01")
+		sb.WriteString(h.inst)
+	}
+	return sb.String()
+}
+
+func (w *walker) clone() *walker {
+	return &walker{b: w.b, t: w.t, held: slices.Clone(w.held), scopes: maps.Clone(w.scopes), ctxDone: maps.Clone(w.ctxDone)}
 }
 
 func (w *walker) finding(rule string, o kernel.Op, format string, args ...any) {
@@ -390,7 +431,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	// Lockdep works on classes: it cannot know that an instance is not
 	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
 	unpub := o.Unpublished && w.b.mode != Lockdep
-	h := heldLock{ni: ni, name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
+	h := heldLock{ni: ni, name: node, orig: o.Lock, inst: o.Inst, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
 		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx}
 	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
@@ -427,9 +468,30 @@ func (w *walker) heldCtx() string {
 	return ""
 }
 
-func (w *walker) release(lock string) {
+// release drops the instance the step names (the executor matches the same
+// compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
+func (w *walker) release(o kernel.Op) {
+	lock := o.Lock
 	node := w.b.node(lock)
+	if o.Inst != "" {
+		// Exact instance first, then a nested "X/N" hold ("unlock: X"
+		// releases it, as the loader and the executor agree).
+		for _, match := range []func(string) bool{
+			func(in string) bool { return in == o.Inst },
+			func(in string) bool { return strings.HasPrefix(in, o.Inst+"/") },
+		} {
+			for i := len(w.held) - 1; i >= 0; i-- {
+				if !w.held[i].section && w.held[i].inst != "" && match(w.held[i].inst) {
+					w.held = append(w.held[:i], w.held[i+1:]...)
+					return
+				}
+			}
+		}
+	}
 	for i := len(w.held) - 1; i >= 0; i-- {
+		if w.held[i].inst != "" && o.Inst != "" {
+			continue
+		}
 		if w.held[i].name == node || w.held[i].orig == lock {
 			w.held = append(w.held[:i], w.held[i+1:]...)
 			return
@@ -506,7 +568,7 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpAcquire:
 		w.acquire(o, EdgeLock)
 	case kernel.OpRelease:
-		w.release(o.Lock)
+		w.release(o)
 		w.afterRelease(o)
 	case kernel.OpLocalIRQ:
 		w.localIRQ(o)

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/model"
@@ -33,6 +34,7 @@ func Compile(sc *model.Scenario) *Program {
 	c.workload()
 	c.coverage()
 	c.p.Reclaim = c.reclaimThread("direct_reclaim", 0, model.Pos{}).Ops
+	c.collapse()
 	return c.p
 }
 
@@ -56,6 +58,12 @@ type compiler struct {
 	called map[string]bool
 	// budget is how many more steps expand may produce (OverBudget).
 	budget int64
+	// bind is the object the path being expanded acts on (its param:);
+	// collapsed marks per-object lock classes some path takes without
+	// naming the instance (an unbound param): the graph keeps them as one
+	// class, which over-approximates every instance.
+	bind      string
+	collapsed map[string]bool
 }
 
 // compileBudget bounds the compiled program. The loader already bounds the
@@ -83,6 +91,7 @@ func (c *compiler) index() {
 	c.entityKern = map[string]bool{}
 	c.rooted = map[string]bool{}
 	c.called = map[string]bool{}
+	c.collapsed = map[string]bool{}
 	for i := range c.f.Paths {
 		p := &c.f.Paths[i]
 		c.paths[p.Name.V] = p
@@ -411,7 +420,19 @@ func (c *compiler) roles() {
 	for _, s := range c.f.Shrinkers {
 		entry := []Held{{Lock: FsReclaim, Why: "shrinkers run under reclaim (K11)", Pos: s.Name.P},
 			{Lock: ShrinkerNode(s.Name.V), Why: "shrinker " + s.Name.V, Pos: s.Name.P}}
-		c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+")", entry, "")
+		if scan := c.paths[s.Scan.V]; scan != nil && scan.Param.V != "" {
+			// The scan reaches only the objects on its LRU (mm/shrinker.c:
+			// do_shrink_slab calls scan_objects, which walks the driver's
+			// own list): one thread per object, bound to it.
+			c.rooted[s.Scan.V] = true
+			for _, obj := range s.LRU {
+				c.bound(obj.V, func() {
+					c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+", "+obj.V+")", entry, "")
+				})
+			}
+		} else {
+			c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+")", entry, "")
+		}
 		if s.Count.V != "" {
 			c.role(s.Count.V, model.CtxShrinkCount, "shrinker_count("+s.Name.V+")", entry, "")
 		}
@@ -516,6 +537,12 @@ func (c *compiler) workload() {
 		case "run":
 			p := c.paths[v.V]
 			c.rooted[v.V] = true
+			if a.With.V != "" {
+				c.bound(a.With.V, func() {
+					c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V+"("+a.With.V+")"), true, i, a.P))
+				})
+				continue
+			}
 			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V), true, i, a.P))
 		case "submit":
 			c.p.Threads = append(c.p.Threads, c.submitThread(v.V, name("submit("+v.V+")"), i, a.P))
@@ -633,7 +660,7 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 			}
 			seen[r] = true
 			l := c.synth(OpAcquire, WWMutex, Write, bu.Buffer.P, "drm_exec_lock_obj("+r+")")
-			l.Obj, l.Ctx, l.NestLock = r, ctx, WWAcquire
+			l.Obj, l.Inst, l.Ctx, l.NestLock = r, InstanceOf(r, r), ctx, WWAcquire
 			l.Unpublished = c.unpublished(r)
 			t.Ops = append(t.Ops, l)
 			rs := c.synth(OpReserve, "", Write, bu.Buffer.P, "dma_resv_reserve_fences("+r+", 1)")
@@ -672,7 +699,7 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 			held = append(held, o)
 		case OpRelease:
 			for i := len(held) - 1; i >= 0; i-- {
-				if held[i].Lock == o.Lock {
+				if (o.Inst != "" && held[i].Inst == o.Inst) || (o.Inst == "" && held[i].Lock == o.Lock) {
 					held = append(held[:i], held[i+1:]...)
 					break
 				}
@@ -691,7 +718,7 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 	var out []Op
 	for i := len(held) - 1; i >= 0; i-- {
 		r := c.synth(OpRelease, held[i].Lock, held[i].Mode, pos, "unlock "+held[i].Lock)
-		r.Obj = held[i].Obj
+		r.Obj, r.Inst = held[i].Obj, held[i].Inst
 		out = append(out, r)
 	}
 	for i := len(ctxs) - 1; i >= 0; i-- {
@@ -743,7 +770,15 @@ func (c *compiler) reclaimThread(name string, order int, pos model.Pos) *Thread 
 	t.Ops = append(t.Ops, c.synth(OpAcquire, FsReclaim, Write, pos, "fs_reclaim_acquire (memory pressure)"))
 	for _, s := range c.f.Shrinkers {
 		t.Ops = append(t.Ops, c.synth(OpAcquire, ShrinkerNode(s.Name.V), Write, pos, "shrink_slab: "+s.Name.V))
-		t.Ops = append(t.Ops, c.expand(c.paths[s.Scan.V], model.CtxShrinkScan, 0, false)...)
+		if scan := c.paths[s.Scan.V]; scan != nil && scan.Param.V != "" {
+			for _, obj := range s.LRU {
+				c.bound(obj.V, func() {
+					t.Ops = append(t.Ops, c.expand(scan, model.CtxShrinkScan, 0, false)...)
+				})
+			}
+		} else {
+			t.Ops = append(t.Ops, c.expand(c.paths[s.Scan.V], model.CtxShrinkScan, 0, false)...)
+		}
 		t.Ops = append(t.Ops, c.synth(OpRelease, ShrinkerNode(s.Name.V), Write, pos, "shrinker returns"))
 	}
 	for _, u := range c.f.Userptrs {
@@ -797,6 +832,9 @@ func (c *compiler) unpublished(obj string) bool {
 // lockNode maps a lock reference (lock, buffer, VM or dma-buf) to its class
 // node. Every dma_resv is one lockdep class (K7).
 func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
+	if strings.HasPrefix(ref, "$") {
+		return WWMutex, ref, true // the resv of an unbound parameter object
+	}
 	switch c.sc.Kinds[ref] {
 	case "buffer", "vm", "dmabuf", "userptr":
 		node, obj, ww = WWMutex, c.resvOf(ref), true
@@ -818,9 +856,97 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	return node, obj, ww
 }
 
+// bound runs f with the path parameter bound to obj.
+func (c *compiler) bound(obj string, f func()) {
+	saved := c.bind
+	c.bind = obj
+	f()
+	c.bind = saved
+}
+
+// perObject names the instance of a per-object lock class (per:,
+// instances:): "class[obj]" for the instance and for the precise graph's
+// node. Lockdep mode maps it back with ClassOf. Without a bound object the
+// class is collapsed (see collapse).
+func (c *compiler) perObject(o *Op, ref, of string) {
+	l := c.locks[ref]
+	if l == nil || (l.Per.V == "" && len(l.Instances) == 0) {
+		return
+	}
+	if of == "" || strings.HasPrefix(of, "$") {
+		c.collapsed[ref] = true
+		o.Inst = ref
+		return
+	}
+	o.Inst = ref + "[" + of + "]"
+	o.Lock += "[" + of + "]"
+	o.Text += " of " + of
+}
+
+// collapse turns the instance nodes of a class that some path takes without
+// a bound instance back into the class node: a class-level node stands for
+// every instance, and mixing it with instance nodes would lose edges.
+func (c *compiler) collapse() {
+	if len(c.collapsed) == 0 {
+		return
+	}
+	fix := func(ops []Op) {
+		for i := range ops {
+			if j := strings.LastIndexByte(ops[i].Lock, '['); j > 0 && c.collapsed[baseClass(ops[i].Lock)] {
+				ops[i].Lock = ops[i].Lock[:j]
+			}
+		}
+	}
+	for _, t := range c.p.Threads {
+		fix(t.Ops)
+	}
+	fix(c.p.Reclaim)
+}
+
+// baseClass strips the instance and the subclass from a lock node.
+func baseClass(node string) string {
+	node = ClassOf(node)
+	if i := strings.LastIndexByte(node, '/'); i > 0 {
+		if _, err := strconv.Atoi(node[i+1:]); err == nil {
+			return node[:i]
+		}
+	}
+	return node
+}
+
+// InstanceOf names the lock instance a step refers to: the object's dma_resv
+// ("resv:OBJ") when the reference is a buffer-like object, else the lock
+// itself. A subclass does not change a named instance: mutex_lock_nested(&m,
+// 1) takes the same mutex m (include/linux/mutex.h), only lockdep's class
+// differs.
+func InstanceOf(ref, obj string) string {
+	if obj != "" {
+		return "resv:" + obj
+	}
+	return ref
+}
+
+// ClassOf maps a lock instance or an instance node ("class[obj]",
+// "class/N[obj]") to the lock class lockdep sees, subclass included: every
+// dma_resv is reservation_ww_class_mutex (K7), every instance of a
+// per-object class is its class. Lockdep mode needs nothing else to ignore
+// instances.
+func ClassOf(inst string) string {
+	if strings.HasPrefix(inst, "resv:") {
+		return WWMutex
+	}
+	if strings.HasSuffix(inst, "]") {
+		if i := strings.LastIndexByte(inst, '['); i > 0 {
+			return inst[:i]
+		}
+	}
+	return inst
+}
+
 // LockKind returns the declared kind of a lock class node ("" for builtins
 // and resvs). Subclass nodes ("name/1") have their class's kind.
 func (p *Program) LockKind(node string) string {
+	node = ClassOf(node)
 	if k, ok := p.lockKinds[node]; ok {
 		return k
 	}
@@ -831,7 +957,7 @@ func (p *Program) LockKind(node string) string {
 }
 
 // IRQSafe reports whether a lock class is declared irq_safe.
-func (p *Program) IRQSafe(node string) bool { return p.irqSafe[node] }
+func (p *Program) IRQSafe(node string) bool { return p.irqSafe[ClassOf(node)] }
 
 // defaultMode is the acquisition mode of a read lock by kind: rwlock readers
 // are recursive in lockdep, rwsem readers are not (locking-selftest.c).
@@ -870,9 +996,37 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		return nil
 	}
 	ops := make([]Op, 0, len(p.Steps))
+	// A $PARAM operand names the object the path is bound to; unbound (a
+	// coverage walk of a path nothing binds) it stays "$PARAM", "some
+	// object".
+	arg := func(x string) string {
+		if strings.HasPrefix(x, "$") && c.bind != "" {
+			return c.bind
+		}
+		return x
+	}
+	// Failure branches: where each step's ops start (label targets), and
+	// the ops of this path (not of inlined callees) that can fail.
+	stepAt := make(map[string]int)
+	type failing struct {
+		op     int
+		target string
+	}
+	var fails []failing
 	for si := range p.Steps {
 		s := &p.Steps[si]
 		op, v := s.Operation()
+		v.V = arg(v.V)
+		if s.Label.V != "" {
+			stepAt[s.Label.V] = len(ops)
+		}
+		if op == "trylock" {
+			target := s.OnFail.V
+			if target == "" {
+				target = model.OnFailReturn
+			}
+			fails = append(fails, failing{len(ops), target})
+		}
 		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
 			Interruptible: s.Interruptible.V}
 		if k, ok := objectOps[op]; ok {
@@ -891,7 +1045,14 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		switch op {
 		case "lock", "trylock", "might_lock":
 			node, obj, ww := c.lockNode(v.V, s.Subclass.V)
-			o.Lock, o.Obj = node, obj
+			o.Lock, o.Obj, o.Inst = node, obj, InstanceOf(v.V, obj)
+			if obj == "" && s.Subclass.V != 0 {
+				// Without a named instance, *_lock_nested on a class the
+				// thread holds is how code takes a second object of it:
+				// another instance, as the graph's "name/N" node says.
+				o.Inst = node
+			}
+			c.perObject(&o, v.V, arg(s.Of.V))
 			o.Kind = OpAcquire
 			if op == "might_lock" {
 				o.Kind = OpMight
@@ -912,7 +1073,8 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.IRQ = s.IRQ.V
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
-			o.Kind, o.Lock, o.Obj, o.IRQ = OpRelease, node, obj, s.IRQ.V
+			o.Kind, o.Lock, o.Obj, o.Inst, o.IRQ = OpRelease, node, obj, InstanceOf(v.V, obj), s.IRQ.V
+			c.perObject(&o, v.V, arg(s.Of.V))
 		case "local_irq":
 			o.Kind, o.Scope = OpLocalIRQ, v.V
 			o.Text = "local_irq_" + v.V + "()"
@@ -983,7 +1145,15 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Kind, o.Path = OpFlushWork, v.V
 			o.Lock = "(work_completion)(" + v.V + ")"
 		case "call":
-			ops = append(ops, c.expand(c.paths[v.V], ctx, depth+1, primed)...)
+			callee := c.paths[v.V]
+			if callee != nil && callee.Param.V != "" {
+				c.bound(arg(s.With.V), func() { ops = append(ops, c.expand(callee, ctx, depth+1, primed)...) })
+			} else {
+				saved := c.bind
+				c.bind = ""
+				ops = append(ops, c.expand(callee, ctx, depth+1, primed)...)
+				c.bind = saved
+			}
 			continue
 		case "sleep":
 			o.Kind = OpSleep
@@ -993,6 +1163,15 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			continue
 		}
 		ops = append(ops, o)
+	}
+	// A failed step continues at its label, or returns from this path:
+	// past its last op, which is also right for a path inlined by call:.
+	for _, f := range fails {
+		to, ok := stepAt[f.target]
+		if !ok {
+			to = len(ops)
+		}
+		ops[f.op].FailTo = to - f.op
 	}
 	if depth == 0 {
 		wwClasses(ops)

@@ -94,8 +94,17 @@ type Op struct {
 	Kind OpKind
 	// Lock is the lock-class node for acquire/release (subclass folded in as
 	// "name/N"). Obj names the buffer/VM/userptr/device for object ops.
-	Lock     string
-	Obj      string
+	Lock string
+	Obj  string
+	// Inst is the lock instance the step acquires or releases: "resv:OBJ"
+	// for a dma_resv, the class name for a single-instance driver lock
+	// (subclasses are annotations, not other locks: *_lock_nested takes the
+	// same mutex). The executor tracks locks by Inst; ClassOf maps it back.
+	Inst string
+	// FailTo is where execution continues when the step fails (a contended
+	// trylock): the index of that op relative to this one (> 0), computed
+	// from the step's on_fail: at compile time. 0: the step cannot fail.
+	FailTo   int
 	Mode     Mode
 	Try      bool
 	NestLock string

@@ -78,6 +78,9 @@ type Lock struct {
 	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock (spinlock_t), raw_spinlock, rwsem, rwlock, ww_mutex, or map (a lockdep_map pseudo-lock)."`
 	IRQSafe Bool `fc:"irq_safe" doc:"Spinlocks/rwlocks: taken with interrupts disabled (spin_lock_irqsave) everywhere."`
 	WWClass Str  `fc:"ww_class" doc:"ww_mutex: the ww class name (default reservation_ww_class)."`
+	// Instances: one lock per object of a kind, or per listed object.
+	Per       Str     `fc:"per,enum=perkind" doc:"One instance of this lock per object of this kind (buffer, vm, userptr, dmabuf, device, engine, job); steps name the instance with of:."`
+	Instances StrList `fc:"instances,ref=buffer|vm|userptr|dmabuf|device|engine|job" doc:"One instance of this lock per listed object; steps name the instance with of:."`
 }
 
 // Device is a GPU or other DMA device.
@@ -197,9 +200,10 @@ type BufUse struct {
 // Shrinker is a registered shrinker.
 type Shrinker struct {
 	P     Pos
-	Name  Str `fc:"name,required,decl=shrinker" doc:"Shrinker name."`
-	Count Str `fc:"count,ref=path" doc:"count_objects path."`
-	Scan  Str `fc:"scan,required,ref=path" doc:"scan_objects path (runs under fs_reclaim)."`
+	Name  Str     `fc:"name,required,decl=shrinker" doc:"Shrinker name."`
+	Count Str     `fc:"count,ref=path" doc:"count_objects path."`
+	Scan  Str     `fc:"scan,required,ref=path" doc:"scan_objects path (runs under fs_reclaim)."`
+	LRU   StrList `fc:"lru,ref=buffer|userptr|vm|dmabuf" doc:"Objects on the shrinker's LRU: a scan path with a param: runs once per object, bound to it; objects off the LRU are never reached by reclaim."`
 }
 
 // Path is a driver code path.
@@ -210,6 +214,7 @@ type Path struct {
 	Thread  Str     `fc:"thread" doc:"Thread/task name shown in reports (default: the path name)."`
 	Signals StrList `fc:"signals,ref=fence|job" doc:"Fences whose signalling depends on this path: the whole path is their signalling critical section (R1)."`
 	Steps   []Step  `fc:"steps" doc:"Ordered steps."`
+	Param   Str     `fc:"param" doc:"The path acts on one object, bound by call:/run: with: (or a shrinker's lru:); its steps refer to it as $NAME."`
 }
 
 // Step is one operation of a path. Exactly one op key is set.
@@ -273,6 +278,12 @@ type Step struct {
 	Range         IntList `fc:"range,min=0" doc:"vm_update: [start, end) VA range."`
 	Atomic        Bool    `fc:"atomic" doc:"write_ptes: the CPU writes each PTE atomically."`
 	Nonblock      Bool    `fc:"nonblock" doc:"call from a notifier: the invalidation is non-blockable (OOM reaper)."`
+	Of            Str     `fc:"of" doc:"lock/trylock/unlock/might_lock of a per-object lock class: the object whose instance it is (or $PARAM)."`
+	With          Str     `fc:"with" doc:"call: the object the called path's param: is bound to (or $PARAM)."`
+
+	// Control flow.
+	Label  Str `fc:"label" doc:"Names this step as a target for on_fail: of an earlier step of the same path."`
+	OnFail Str `fc:"on_fail" doc:"trylock: where a failed (contended) trylock continues: return (leave the path; the default) or the label: of a later step of this path."`
 }
 
 // Action is one workload event.
@@ -294,6 +305,7 @@ type Action struct {
 	Buffer Str     `fc:"buffer,ref=buffer|userptr" doc:"vm_bind: the object mapped."`
 	Path   Str     `fc:"path,ref=path" doc:"vm_bind: the ioctl path that performs it."`
 	Thread Str     `fc:"thread" doc:"Thread name for the action (default derived from the action)."`
+	With   Str     `fc:"with,ref=buffer|vm|userptr|dmabuf|device|engine|job" doc:"run: the object the path's param: is bound to."`
 }
 
 // Expect is one expected verdict.

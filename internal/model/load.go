@@ -225,6 +225,9 @@ func (v *validator) run() {
 
 func (v *validator) checkRef(r refRec) {
 	name := r.name.V
+	if strings.HasPrefix(name, "$") {
+		return // a path parameter: checked against its path (checkParams)
+	}
 	k, ok := v.sc.Kinds[name]
 	if !ok && IsBuiltin(name) {
 		k, ok = "lock", true
@@ -271,10 +274,10 @@ func joinOr(xs []string) string {
 
 // opModifiers lists which modifier keys each step operation accepts.
 var opModifiers = map[string][]string{
-	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq"},
-	"trylock":          {"mode", "subclass", "unpublished", "irq"},
-	"unlock":           {"ctx", "irq"},
-	"might_lock":       {"mode", "subclass"},
+	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq", "of"},
+	"trylock":          {"mode", "subclass", "unpublished", "irq", "on_fail", "of"},
+	"unlock":           {"ctx", "irq", "of"},
+	"might_lock":       {"mode", "subclass", "of"},
 	"alloc":            {"nolockdep"},
 	"wait":             {"interruptible"},
 	"wait_resv":        {"usage", "interruptible"},
@@ -285,7 +288,7 @@ var opModifiers = map[string][]string{
 	"zap_ptes":         {"vm"},
 	"vm_update":        {"op", "range"},
 	"write_ptes":       {"atomic"},
-	"call":             {"nonblock"},
+	"call":             {"nonblock", "with"},
 	"ww_acquire_init":  {},
 	"begin_signalling": {},
 }
@@ -362,6 +365,8 @@ func (v *validator) checkPaths() {
 		ctxClass := map[string]Str{}
 		sigs := map[string]int{}
 		scopes := map[string]int{}
+		v.checkLabels(p)
+		v.checkParams(p)
 		for si := range p.Steps {
 			s := &p.Steps[si]
 			op, opVal := stepOp(stepMeta, s)
@@ -514,6 +519,118 @@ func sizeText(n, limit int64) string {
 	return fmt.Sprintf("%d", n)
 }
 
+// checkParams validates a path's $PARAM uses, of: instances and call
+// bindings: a per-object lock class is always named with the instance, and
+// an object given for it has the class's kind.
+func (v *validator) checkParams(p *Path) {
+	m := metaOf(reflect.TypeOf(Step{}))
+	paths := map[string]*Path{}
+	for i := range v.sc.File.Paths {
+		paths[v.sc.File.Paths[i].Name.V] = &v.sc.File.Paths[i]
+	}
+	locks := map[string]*Lock{}
+	for i := range v.sc.File.Locks {
+		locks[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
+	}
+	for si := range p.Steps {
+		st := &p.Steps[si]
+		rv := reflect.ValueOf(st).Elem()
+		for _, fm := range m.fields {
+			if fm.typ != strType || (len(fm.ref) == 0 && fm.key != "of" && fm.key != "with") {
+				continue
+			}
+			sv := rv.Field(fm.index).Interface().(Str)
+			if !strings.HasPrefix(sv.V, "$") {
+				continue
+			}
+			if p.Param.V == "" {
+				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is a parameter, but path %q declares no param:", fm.key, sv.V, p.Name.V)
+			} else if sv.V[1:] != p.Param.V {
+				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is not the parameter of path %q (it is $%s)", fm.key, sv.V, p.Name.V, p.Param.V)
+			}
+		}
+		op, opVal := stepOp(m, st)
+		switch op {
+		case "lock", "trylock", "unlock", "might_lock":
+			l := locks[opVal.V]
+			perObject := l != nil && (l.Per.V != "" || len(l.Instances) > 0)
+			switch {
+			case st.Of.P.Valid() && !perObject:
+				v.errorf(rules.BadStep, st.Of.P, "of: %q is not a per-object lock class (declare it with per: or instances:)", opVal.V)
+			case !st.Of.P.Valid() && perObject:
+				v.errorf(rules.MissingField, opVal.P, "%q has one instance per object: name it with of: (an object or $PARAM)", opVal.V)
+			case perObject && !strings.HasPrefix(st.Of.V, "$"):
+				v.checkInstance(l, st.Of)
+			}
+		case "call":
+			callee := paths[opVal.V]
+			if callee == nil {
+				break
+			}
+			switch {
+			case callee.Param.V != "" && st.With.V == "":
+				v.errorf(rules.MissingField, opVal.P, "path %q acts on an object (param: %s): bind it with with:", opVal.V, callee.Param.V)
+			case callee.Param.V == "" && st.With.P.Valid():
+				v.errorf(rules.BadStep, st.With.P, "with: path %q declares no param:", opVal.V)
+			case st.With.V != "" && !strings.HasPrefix(st.With.V, "$"):
+				if _, ok := v.sc.Kinds[st.With.V]; !ok {
+					v.errorf(rules.UndefinedRef, st.With.P, "with: %q is not declared", st.With.V)
+				}
+			}
+		}
+	}
+}
+
+// checkInstance checks that obj is an instance of the per-object lock l.
+func (v *validator) checkInstance(l *Lock, obj Str) {
+	k, ok := v.sc.Kinds[obj.V]
+	switch {
+	case !ok:
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is not declared", obj.V)
+	case l.Per.V != "" && k != l.Per.V:
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is %s, but %q has one instance per %s", obj.V, kindArticle[k], l.Name.V, l.Per.V)
+	case len(l.Instances) > 0 && !slices.ContainsFunc(l.Instances, func(s Str) bool { return s.V == obj.V }):
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is not one of the instances of %q", obj.V, l.Name.V)
+	}
+}
+
+// OnFailReturn is the on_fail: value that leaves the path.
+const OnFailReturn = "return"
+
+// checkLabels validates labels and on_fail: targets. Jumps go forward only,
+// inside one path, so every path still runs a bounded number of steps.
+func (v *validator) checkLabels(p *Path) {
+	at := map[string]int{}
+	var names []string
+	for si := range p.Steps {
+		l := p.Steps[si].Label
+		if !l.P.Valid() {
+			continue
+		}
+		switch {
+		case l.V == "" || l.V == OnFailReturn:
+			v.errorf(rules.InvalidValue, l.P, "label: %q is reserved or empty; name the step", l.V)
+		case at[l.V] > 0:
+			v.errorf(rules.DuplicateName, l.P, "label %q is already used by step %d of path %q", l.V, at[l.V], p.Name.V)
+		default:
+			at[l.V] = si + 1
+			names = append(names, l.V)
+		}
+	}
+	for si := range p.Steps {
+		of := p.Steps[si].OnFail
+		if !of.P.Valid() || of.V == OnFailReturn {
+			continue
+		}
+		switch to, ok := at[of.V]; {
+		case !ok:
+			v.errorf(rules.UndefinedRef, of.P, "on_fail: %q is neither return nor a label of path %q%s", of.V, p.Name.V, suggest(of.V, append(names, OnFailReturn)))
+		case to-1 <= si:
+			v.errorf(rules.BadStep, of.P, "on_fail: label %q is not after this step; failure branches jump forward only", of.V)
+		}
+	}
+}
+
 // stepOp returns the step's operation key and value.
 func stepOp(m *typeMeta, s *Step) (string, Str) {
 	rv := reflect.ValueOf(s).Elem()
@@ -571,8 +688,8 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	allowed := opModifiers[op]
 	rv := reflect.ValueOf(s).Elem()
 	for _, fm := range m.fields {
-		if fm.op {
-			continue
+		if fm.op || fm.key == "label" {
+			continue // every step may carry a label
 		}
 		p := fieldPos(rv.Field(fm.index))
 		if !p.Valid() {
@@ -623,7 +740,30 @@ func (v *validator) checkMisc() {
 			v.errorf(rules.BadStep, e.Clean.P, "an expectation cannot be clean and list findings")
 		}
 	}
+	params := map[string]string{}
+	for _, p := range f.Paths {
+		params[p.Name.V] = p.Param.V
+	}
+	for _, a := range f.Workload {
+		op, val := a.Operation()
+		switch {
+		case a.With.P.Valid() && op != "run":
+			v.errorf(rules.UnknownKey, a.With.P, "with: only applies to a run action")
+		case op == "run" && params[val.V] != "" && a.With.V == "":
+			v.errorf(rules.MissingField, val.P, "path %q acts on an object (param: %s): bind it with with:", val.V, params[val.V])
+		case op == "run" && params[val.V] == "" && a.With.P.Valid():
+			v.errorf(rules.BadStep, a.With.P, "with: path %q declares no param:", val.V)
+		}
+	}
+	for _, s := range f.Shrinkers {
+		if len(s.LRU) > 0 && params[s.Scan.V] == "" {
+			v.errorf(rules.BadStep, s.LRU[0].P, "lru: shrinker %q's scan path %q declares no param: to bind each object to", s.Name.V, s.Scan.V)
+		}
+	}
 	for _, l := range f.Locks {
+		if l.Per.V != "" && len(l.Instances) > 0 {
+			v.errorf(rules.BadStep, l.Per.P, "a lock class has per: or instances:, not both")
+		}
 		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "raw_spinlock" && l.Kind.V != "rwlock" {
 			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock, raw_spinlock and rwlock only, not %s", l.Kind.V)
 		}
