@@ -153,8 +153,8 @@ which lock already depends on the new lock.
 the existing dependency chain (in reverse order) is:
 
 -> #1 (fs_reclaim):
-       (primed) reservation_ww_class_mutex --> fs_reclaim: kernel prelude: dma_resv_lockdep() primes this order at boot (K5): dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL) (built in) [dma_resv_lockdep in kernel]
-       at kernel prelude (built in)
+       (primed) reservation_ww_class_mutex --> fs_reclaim: primed at boot: dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)
+       at dma_resv_lockdep() in drivers/dma-buf/dma-resv.c (K5)
 
 -> #0 (reservation_ww_class_mutex):
        (lock) fs_reclaim --> reservation_ww_class_mutex: lock: bo [shrinker_scan in shrinker_scan]

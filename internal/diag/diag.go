@@ -74,6 +74,10 @@ type Step struct {
 	Path    string `json:"path,omitempty"`
 	Context string `json:"context,omitempty"`
 	Message string `json:"message"`
+	// Builtin names the kernel fact (function and file) or fencecheck
+	// assumption behind a step no line of the design made; Pos is then
+	// zero or points at the declaration the fact applies to.
+	Builtin string `json:"builtin,omitempty"`
 }
 
 // Diagnostic is one problem: a lint error in a scenario file or a finding of

@@ -143,6 +143,9 @@ type held struct {
 	ctx     string
 	section bool
 	fence   string
+	// pos and path: the step that took it, for hang reports.
+	pos  model.Pos
+	path string
 }
 
 type thread struct {
@@ -1255,7 +1258,7 @@ func (s *sim) alloc(t *thread, o kernel.Op) {
 func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 	key := keyOf(o)
 	if !s.isReal(o) {
-		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx})
+		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
 		if strings.HasPrefix(o.Lock, "notifier(") {
 			// The interval stays invalidating until invalidate_range_end
 			// (the release of the notifier map), not just the callback.
@@ -1307,7 +1310,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 		t.slow = ""
 	}
 	s.take(t, inst, o.Mode, t.tickets[o.Ctx])
-	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx})
+	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
 	kind := "lock"
 	if o.Try {
 		kind = "trylock"

@@ -152,7 +152,7 @@ func (s *sim) describe(key string) *waitNode {
 		t := s.threadByKey(key)
 		b := t.blocked
 		if b == nil {
-			n.step = diag.Step{From: t.name, Message: t.name + " is runnable"}
+			n.step = diag.Step{File: s.p.File, Pos: t.src.Pos, From: t.name, Path: t.src.Root, Context: t.context, Message: t.name + " is runnable"}
 			return n
 		}
 		o := b.op
@@ -201,6 +201,7 @@ func (s *sim) describe(key string) *waitNode {
 		if l != nil && l.writer >= 0 {
 			o := s.threads[l.writer]
 			n.step.Message = fmt.Sprintf("%s is held by %s", inst, o.name)
+			s.heldAt(&n.step, o, inst)
 			n.next = s.threadKey(o)
 		} else if l != nil {
 			var ids []int
@@ -211,6 +212,7 @@ func (s *sim) describe(key string) *waitNode {
 			if len(ids) > 0 {
 				o := s.threads[ids[0]]
 				n.step.Message = fmt.Sprintf("%s is held for read by %s", inst, o.name)
+				s.heldAt(&n.step, o, inst)
 				n.next = s.threadKey(o)
 			}
 		}
@@ -285,6 +287,17 @@ func (s *sim) describe(key string) *waitNode {
 		}
 	}
 	return n
+}
+
+// heldAt points a "lock is held by" step at the step where the holder took
+// the lock, in the holder's path and context.
+func (s *sim) heldAt(st *diag.Step, holder *thread, inst string) {
+	for _, h := range holder.held {
+		if h.inst == inst || h.key == inst {
+			st.File, st.Pos, st.Path, st.Context = s.p.File, h.pos, h.path, holder.context
+			return
+		}
+	}
 }
 
 // inReclaim says, for a thread blocked inside direct reclaim, which

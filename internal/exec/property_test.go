@@ -211,9 +211,6 @@ func TestGraphAgreesWithExecutor(t *testing.T) {
 func hangNodes(p *kernel.Program, g *graph.Graph, h diag.Diagnostic) []string {
 	var out []string
 	for _, st := range h.Chain {
-		if st.Path != "" || st.Context != "" {
-			continue // a thread's step, not a lock or fence
-		}
 		var n string
 		switch st.Kind {
 		case "lock":
@@ -225,6 +222,9 @@ func hangNodes(p *kernel.Program, g *graph.Graph, h diag.Diagnostic) []string {
 				n = kernel.ClassOf(n)
 			}
 		case "fence":
+			if st.Path != "" {
+				continue // a thread waiting on a fence; the fence is the next hop
+			}
 			n = st.From
 		default:
 			continue

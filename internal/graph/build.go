@@ -135,28 +135,28 @@ func (b *builder) mapNodePrecise(name string) (string, NodeKind) {
 // dma_resv_lockdep() primes at boot, and that reclaim may call every
 // registered shrinker and mmu notifier.
 func (b *builder) prelude() {
-	const why = "kernel prelude: dma_resv_lockdep() primes this order at boot (K5)"
-	add := func(from, to string, shared bool, weight int, kind EdgeKind, text string, pos model.Pos) {
+	const why = "primed at boot"
+	add := func(from, to string, shared bool, weight int, kind EdgeKind, text string, pos model.Pos, fact Fact) {
 		b.g.AddEdge(Edge{From: b.node(from), To: b.node(to), Kind: kind, Text: text, Shared: shared,
-			Weight: weight, Context: "kernel", Path: "dma_resv_lockdep", File: b.p.File, Pos: pos})
+			Weight: weight, Builtin: fact, File: b.p.File, Pos: pos})
 	}
 	none := model.Pos{}
-	add(kernel.MmapLock, kernel.WWAcquire, true, 1, EdgePrimed, why+": mmap_read_lock → ww_acquire_init", none)
-	add(kernel.WWAcquire, kernel.WWMutex, false, 1, EdgePrimed, why+": ww_acquire_init → dma_resv_lock", none)
-	add(kernel.WWMutex, kernel.FsReclaim, false, 1, EdgePrimed, why+": dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)", none)
-	add(kernel.FsReclaim, kernel.IMmapRwsem, false, 1, EdgePrimed, why+": reclaim → i_mmap_lock_write (shrinkers unmapping trylocked BOs)", none)
+	add(kernel.MmapLock, kernel.WWAcquire, true, 1, EdgePrimed, why+": mmap_read_lock → ww_acquire_init", none, FactResvLockdep)
+	add(kernel.WWAcquire, kernel.WWMutex, false, 1, EdgePrimed, why+": ww_acquire_init → dma_resv_lock", none, FactResvLockdep)
+	add(kernel.WWMutex, kernel.FsReclaim, false, 1, EdgePrimed, why+": dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)", none, FactResvLockdep)
+	add(kernel.FsReclaim, kernel.IMmapRwsem, false, 1, EdgePrimed, why+": reclaim → i_mmap_lock_write (shrinkers unmapping trylocked BOs)", none, FactResvLockdep)
 	wait := 1
 	if b.mode == Precise {
 		wait = conservativeWeight
 	}
 	fences := b.mode != Lockdep || b.p.Profile.FenceAnnotations
 	if b.p.MMUNotifier {
-		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none)
+		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none, FactFsReclaimNotifier)
 		if fences {
-			add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
+			add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none, FactResvLockdep)
 		}
 	} else if fences {
-		add(kernel.FsReclaim, kernel.FenceMap, false, wait, EdgePrimed, why+": shrinkers may wait on any dma_fence (R3; CONFIG_MMU_NOTIFIER=n)", none)
+		add(kernel.FsReclaim, kernel.FenceMap, false, wait, EdgePrimed, why+": shrinkers may wait on any dma_fence (R3; CONFIG_MMU_NOTIFIER=n)", none, FactResvLockdep)
 	}
 	if b.mode != Precise {
 		return
@@ -164,11 +164,11 @@ func (b *builder) prelude() {
 	// Precise mode keeps per-callback nodes and per-fence nodes; reclaim
 	// reaches each of them.
 	for _, s := range b.p.Scenario.File.Shrinkers {
-		add(kernel.FsReclaim, kernel.ShrinkerNode(s.Name.V), false, 1, EdgeReclaim, "reclaim may call shrinker "+s.Name.V+" (K11)", s.Name.P)
+		add(kernel.FsReclaim, kernel.ShrinkerNode(s.Name.V), false, 1, EdgeReclaim, "reclaim may call shrinker "+s.Name.V+" (K11)", s.Name.P, FactShrinkSlab)
 	}
 	for _, u := range b.p.Scenario.File.Userptrs {
 		if b.p.MMUNotifier {
-			add(kernel.MMUNotifier, kernel.NotifierNode(u.Name.V), false, 1, EdgeReclaim, "reclaim or munmap may invalidate "+u.Name.V+": its notifier runs (K9)", u.Notifier.P)
+			add(kernel.MMUNotifier, kernel.NotifierNode(u.Name.V), false, 1, EdgeReclaim, "reclaim or munmap may invalidate "+u.Name.V+": its notifier runs (K9)", u.Notifier.P, FactInvalidate)
 		}
 	}
 	for _, name := range b.p.FenceOrder {
@@ -177,10 +177,10 @@ func (b *builder) prelude() {
 		// notifiers, TTM eviction) may be a wait on any published fence
 		// (R3, R4).
 		add(kernel.FenceMap, name, false, conservativeWeight, EdgePrimed,
-			"reclaim-time waiters may wait on any published fence, including "+name+" (R3, R4)", fi.Pos)
+			"reclaim-time waiters may wait on any published fence, including "+name+" (R3, R4)", fi.Pos, FactAnyFence)
 		for _, d := range fi.Deps {
 			b.g.AddEdge(Edge{From: b.node(name), To: b.node(d.On), Kind: EdgeFence, Text: d.Why, File: b.p.File, Pos: d.Pos,
-				Path: fi.Job, Context: "drm_sched dependency", Shared: true})
+				Builtin: FactSchedDependency, Shared: true})
 		}
 	}
 }

@@ -312,12 +312,8 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 		k := (c.Next + i) % n
 		e := c.Edges[k]
 		order = append(order, c.Nodes[k])
-		msg := e.Text
-		if !e.Pos.Valid() {
-			msg += " (built in)"
-		}
 		chain = append(chain, diag.Step{File: e.File, Pos: e.Pos, From: e.From, To: e.To, Kind: string(e.Kind),
-			Path: e.Path, Context: e.Context, Message: fmt.Sprintf("%s --> %s: %s", e.From, e.To, msg)})
+			Path: e.Path, Context: e.Context, Builtin: string(e.Builtin), Message: fmt.Sprintf("%s --> %s: %s", e.From, e.To, e.Text)})
 	}
 	closing := c.Edges[(c.Next+n-1)%n]
 	next, prevNode := order[0], order[n-1]

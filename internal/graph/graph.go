@@ -87,6 +87,9 @@ type Edge struct {
 	Context  string
 	Thread   string
 	Text     string
+	// Builtin names the kernel fact (or fencecheck assumption) behind an
+	// edge that no step of the design made (facts.go); "" for design edges.
+	Builtin Fact
 	// Shared: From was held shared (read); Recursive: To was acquired as a
 	// recursive reader. Together they decide lockdep's strong paths.
 	Shared    bool

@@ -619,7 +619,7 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 		if !e.Pos.Valid() {
 			msg += " (built in)"
 		}
-		chain = append(chain, diag.Step{File: e.File, Pos: e.Pos, From: e.From, To: e.To, Kind: string(e.Kind), Path: e.Path, Context: e.Context,
+		chain = append(chain, diag.Step{File: e.File, Pos: e.Pos, From: e.From, To: e.To, Kind: string(e.Kind), Path: e.Path, Context: e.Context, Builtin: string(e.Builtin),
 			Message: fmt.Sprintf("%s --> %s: %s", e.From, e.To, msg)})
 	}
 	chain = append(chain, diag.Step{File: f, Pos: unsafe.pos, To: unsafeName, Path: unsafe.path, Message: fmt.Sprintf("%s becomes %s-unsafe: {%s} %s", unsafeName, state, usageStr[c[1]], unsafe.text)})

@@ -12,7 +12,7 @@ const EdgeObserved EdgeKind = "observed"
 func (b *builder) observed() {
 	for _, o := range b.p.Observed {
 		from, to := b.info(o.From), b.info(o.To)
-		b.g.addEdge(from.n, to.n, Edge{Kind: EdgeObserved, File: o.File, Pos: o.Pos, Path: "lockdep", Context: "kernel",
+		b.g.addEdge(from.n, to.n, Edge{Kind: EdgeObserved, File: o.File, Pos: o.Pos, Builtin: FactObserved,
 			Text: "observed by lockdep: " + o.From + " → " + o.To, Weight: 1})
 	}
 }

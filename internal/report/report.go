@@ -307,6 +307,21 @@ func writeSummary(b *strings.Builder, p palette, results []FileResult, opt Optio
 	}
 }
 
+// stepWhere says where a step comes from: its YAML position, or the
+// kernel fact (function and file) or fencecheck assumption behind a
+// built-in step, with the declaration it applies to when there is one.
+func stepWhere(st diag.Step) string {
+	switch {
+	case st.Builtin != "" && st.Pos.Valid():
+		return fmt.Sprintf("%s (declared at %s:%d:%d)", st.Builtin, st.File, st.Pos.Line, st.Pos.Col)
+	case st.Builtin != "":
+		return st.Builtin
+	case !st.Pos.Valid():
+		return "built in"
+	}
+	return fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
+}
+
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
@@ -410,10 +425,7 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 		} else {
 			fmt.Fprintf(b, "-> #%d:\n", n-1-i)
 		}
-		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
-		if !st.Pos.Valid() {
-			where = "kernel prelude (built in, K5)"
-		}
+		where := stepWhere(st)
 		ctx := ""
 		if st.Path != "" || st.Context != "" {
 			ctx = fmt.Sprintf(" [%s", st.Path)
@@ -485,10 +497,7 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.D
 		task = "kernel"
 	}
 	at := func(st diag.Step) string {
-		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
-		if !st.Pos.Valid() {
-			where = "kernel prelude (built in)"
-		}
+		where := stepWhere(st)
 		if st.Path != "" {
 			where += " (" + st.Path + ")"
 		}
@@ -527,7 +536,7 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.D
 			}
 			fmt.Fprintf(b, "       %s%s%s\n", kind, st.Message, ctx)
 			if !st.Pos.Valid() {
-				fmt.Fprintln(b, "       at kernel prelude (built in)")
+				fmt.Fprintf(b, "       at %s\n", stepWhere(st))
 				continue
 			}
 			fmt.Fprintf(b, "       at %s\n", p.pos.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col))
@@ -607,10 +616,7 @@ func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Dia
 		}
 		fmt.Fprintf(b, "%d lock%s held by %s:\n", len(sp.Held), s, task)
 		for i, h := range sp.Held {
-			where := fmt.Sprintf("%s:%d:%d", h.File, h.Pos.Line, h.Pos.Col)
-			if !h.Pos.Valid() {
-				where = "kernel prelude (built in)"
-			}
+			where := stepWhere(h)
 			if h.Path != "" {
 				where += " (" + h.Path + ")"
 			}
@@ -620,11 +626,7 @@ func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Dia
 	fmt.Fprintln(b)
 	fmt.Fprintln(b, "each step, with the YAML that made it:")
 	for _, st := range d.Chain {
-		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
-		if !st.Pos.Valid() {
-			where = "kernel prelude (built in)"
-		}
-		fmt.Fprintf(b, "       %s\n       at %s\n", st.Message, p.pos.Sprint(where))
+		fmt.Fprintf(b, "       %s\n       at %s\n", st.Message, p.pos.Sprint(stepWhere(st)))
 		if st.Pos.Valid() {
 			writeSnippet(b, p, lines, st.Pos, "     ")
 		}
