@@ -131,7 +131,11 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 		Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s → back to %s", s.k, s.opt.Seed,
 			strings.Join(names, " → "), names[0]),
 		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, cycleSig(cyc))...),
-		Hint: fmt.Sprintf("%s Break one wait in this chain; the dependency-cycle (FC001) report for the same design names the edge to change and how. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d", waitText(threads), s.k+1, s.opt.Seed, s.k),
+		// When a dependency cycle explains this hang, the report shows the
+		// hang as that cycle's consequence (internal/group) and the cycle's
+		// hint names the edge to change; a hang reported on its own is not
+		// explained by one, so its hint cannot point at it.
+		Hint: fmt.Sprintf("%s Break one wait in this chain. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d %s", waitText(threads), s.k+1, s.opt.Seed, s.k, shellQuote(s.p.File)),
 	})
 }
 
@@ -389,3 +393,21 @@ func (s *sim) liveness() {
 }
 
 var _ = model.Pos{}
+
+// shellQuote quotes a file name for a command line a user pastes.
+func shellQuote(p string) string {
+	if p == "" || p == "-" {
+		return "FILE"
+	}
+	safe := true
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}

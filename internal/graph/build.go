@@ -532,6 +532,16 @@ func (w *walker) alloc(o kernel.Op) {
 	if gfp&model.GFPDirectReclaim == 0 {
 		return
 	}
+	// Show the effective flags: a scope that strips __GFP_FS is the only
+	// reason there is no fs_reclaim edge, and not a reason there is none to
+	// the notifier map (current_gfp_context(), K11).
+	if gfp != o.GFP {
+		scope := "nofs"
+		if w.scopes["noio"] > 0 {
+			scope = "noio"
+		}
+		o.Text += fmt.Sprintf(" in a memalloc_%s scope, effectively GFP_%s: it still direct-reclaims (only memalloc_noreclaim or GFP_NOWAIT does not)", scope, strings.ToUpper(scope))
+	}
 	w.sleeping(o, "a reclaiming allocation "+o.Text)
 	if o.NoLockdep || gfp&model.GFPNoLockdep != 0 || w.inReclaim() {
 		return
