@@ -611,10 +611,8 @@ func (w *writer) recursive() {
 		prev = r.Holding.Name
 	}
 	w.current("recursive", prev, r.Acquiring.Name, r.Backtrace)
-	n, _ := class(r.Acquiring.Name)
 	w.d.expect = append(w.d.expect, "  - mode: lockdep", "    findings:", "      - rule: "+rules.RecursiveLocking,
 		"        contains: "+q(fcName(r.Acquiring.Name)))
-	_ = n
 }
 
 // inconsistent reproduces print_usage_bug() with lockdep's single-lock irq
