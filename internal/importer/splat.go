@@ -772,7 +772,9 @@ func (w *writer) finish() {
 	h := []string{"Imported from a lockdep report by `fencecheck import splat`.", ""}
 	for i, l := range r.Lines {
 		if i >= 12 || strings.HasPrefix(l, "-> #") || strings.HasPrefix(l, "Chain exists of") || strings.Contains(l, "Possible unsafe locking scenario") ||
-			strings.HasPrefix(l, "other info that might help") || reHeldHead.MatchString(l) || strings.HasPrefix(l, "the existing dependency chain") || strings.HasPrefix(l, "which lock already depends") {
+			strings.HasPrefix(l, "other info that might help") || reHeldHead.MatchString(l) ||
+			strings.HasPrefix(l, "and interrupts could create") || strings.HasPrefix(l, "stack backtrace:") ||
+			strings.HasPrefix(l, "Call Trace:") || strings.HasPrefix(l, "irq event stamp") || strings.HasSuffix(l, "state was registered at:") || strings.HasPrefix(l, "the existing dependency chain") || strings.HasPrefix(l, "which lock already depends") {
 			break
 		}
 		h = append(h, "  "+l)
