@@ -57,10 +57,18 @@ func BenchmarkBaseLoad(b *testing.B) {
 	dir, base := baseFiles(b)
 	b.SetBytes(int64(len(base)))
 	b.ResetTimer()
+	c0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		if sc, ds := model.Load(filepath.Join(dir, "kernel.lockdep.yaml"), base, model.Options{}); sc == nil || len(ds) > 0 {
 			b.Fatal(ds)
 		}
+	}
+	reportCPU(b, c0)
+}
+
+func reportCPU(b *testing.B, c0 int64) {
+	if c := cpuTime(); c > 0 {
+		b.ReportMetric(float64(c-c0)/1e6/float64(b.N), "cpu-ms/op")
 	}
 }
 
@@ -71,6 +79,8 @@ func BenchmarkBaseCheck(b *testing.B) {
 	p := filepath.Join(dir, "design.yaml")
 	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
 		b.Run(string(mode), func(b *testing.B) {
+			c0 := cpuTime()
+			defer reportCPU(b, c0)
 			for i := 0; i < b.N; i++ {
 				sc, ds := model.Load(p, []byte(baseDesign), model.Options{Bases: &model.BaseCache{}})
 				if sc == nil || len(ds) > 0 {
@@ -92,6 +102,8 @@ func BenchmarkBaseCheckCached(b *testing.B) {
 	cache := &model.BaseCache{}
 	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
 		b.Run(string(mode), func(b *testing.B) {
+			c0 := cpuTime()
+			defer reportCPU(b, c0)
 			for i := 0; i < b.N; i++ {
 				sc, ds := model.Load(p, []byte(baseDesign), model.Options{Bases: cache})
 				if sc == nil || len(ds) > 0 {

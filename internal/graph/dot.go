@@ -89,6 +89,8 @@ func (l dotLine) Attributes() []encoding.Attribute {
 		attrs = append(attrs, encoding.Attribute{Key: "color", Value: "red"}, encoding.Attribute{Key: "penwidth", Value: "2"})
 	case l.e.Kind == EdgePrimed || l.e.Kind == EdgeReclaim:
 		attrs = append(attrs, encoding.Attribute{Key: "style", Value: "dashed"}, encoding.Attribute{Key: "color", Value: "gray50"})
+	case l.e.Kind == EdgeObserved:
+		attrs = append(attrs, encoding.Attribute{Key: "style", Value: "dotted"}, encoding.Attribute{Key: "color", Value: "gray50"})
 	}
 	return attrs
 }

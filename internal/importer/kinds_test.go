@@ -179,3 +179,24 @@ func TestImportWaitContext(t *testing.T) {
 		t.Errorf("kinds:\n%s", im.YAML)
 	}
 }
+
+// Two ww acquire contexts nested in one task (a recursive report on the
+// ww class): each gets its own name so the scenario loads, and the nesting
+// is the recursive-locking finding.
+func TestImportNestedTicket(t *testing.T) {
+	log := strings.NewReplacer("&dev->lock", "reservation_ww_class_acquire", "{4:4}", "{0:0}").Replace(recursiveLog)
+	im, sc := importOne(t, "ticket", []byte(log))
+	if !strings.Contains(im.YAML, "ww_acquire_init: ticket2") {
+		t.Errorf("no second ticket:\n%s", im.YAML)
+	}
+	res := analysis.Run(sc, analysis.Options{Mode: graph.Lockdep})
+	found := false
+	for _, d := range res.Diags {
+		if d.Rule == rules.RecursiveLocking {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no recursive locking: %v\n%s", res.Diags, im.YAML)
+	}
+}

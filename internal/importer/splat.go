@@ -232,9 +232,21 @@ func isPseudo(n string) bool {
 // ---- paths ------------------------------------------------------------
 
 type pathState struct {
-	p      pathDecl
-	undo   []step
-	ticket bool
+	p       pathDecl
+	undo    []step
+	ticket  string // the latest ww acquire context, "" for none
+	tickets int
+}
+
+// newTicket names a new ww acquire context of the path (a nested
+// ww_acquire_init needs its own name to load; lockdep reports it).
+func (ps *pathState) newTicket() string {
+	ps.tickets++
+	ps.ticket = "ticket"
+	if ps.tickets > 1 {
+		ps.ticket = fmt.Sprintf("ticket%d", ps.tickets)
+	}
+	return ps.ticket
 }
 
 // pathName names a path after the function that took the lock. Names
@@ -323,14 +335,14 @@ func (w *writer) hold(ps *pathState, name string) {
 		ps.undo = append(ps.undo, step{key: "unlock", val: n})
 		return
 	case kernel.WWAcquire:
-		ps.p.steps = append(ps.p.steps, step{key: "ww_acquire_init", val: "ticket"})
-		ps.undo = append(ps.undo, step{key: "ww_acquire_fini", val: "ticket"})
-		ps.ticket = true
+		t := ps.newTicket()
+		ps.p.steps = append(ps.p.steps, step{key: "ww_acquire_init", val: t})
+		ps.undo = append(ps.undo, step{key: "ww_acquire_fini", val: t})
 		return
 	}
 	s := step{key: "lock", val: n}
-	if n == kernel.WWMutex && ps.ticket {
-		s.mods = append(s.mods, [2]string{"ctx", "ticket"})
+	if n == kernel.WWMutex && ps.ticket != "" {
+		s.mods = append(s.mods, [2]string{"ctx", ps.ticket})
 	}
 	if m := w.lockMode(n, nil); m != "" && n != kernel.WWMutex {
 		s.mods = append(s.mods, [2]string{"mode", m})
@@ -373,14 +385,14 @@ func (w *writer) take(ps *pathState, name string, fs []splat.Frame) {
 		ps.p.steps = append(ps.p.steps, step{key: "wait", val: f, comment: "dma_fence_wait → __dma_fence_might_wait"})
 		return
 	case kernel.WWAcquire:
-		ps.p.steps = append(ps.p.steps, step{key: "ww_acquire_init", val: "ticket", comment: at})
-		ps.undo = append(ps.undo, step{key: "ww_acquire_fini", val: "ticket"})
-		ps.ticket = true
+		t := ps.newTicket()
+		ps.p.steps = append(ps.p.steps, step{key: "ww_acquire_init", val: t, comment: at})
+		ps.undo = append(ps.undo, step{key: "ww_acquire_fini", val: t})
 		return
 	}
 	s := step{key: "lock", val: n, comment: at}
-	if n == kernel.WWMutex && ps.ticket {
-		s.mods = append(s.mods, [2]string{"ctx", "ticket"})
+	if n == kernel.WWMutex && ps.ticket != "" {
+		s.mods = append(s.mods, [2]string{"ctx", ps.ticket})
 	}
 	if m := w.lockMode(n, fs); m != "" && n != kernel.WWMutex {
 		s.mods = append(s.mods, [2]string{"mode", m})
@@ -410,7 +422,7 @@ func (w *writer) contextFor(fs []splat.Frame, holder string) (string, string) {
 			return model.CtxNotifier, "the dependency starts under the mmu notifier map: notifier context"
 		}
 	}
-	if ctx == "" || ctx == model.CtxInit && h != "" {
+	if ctx == "" {
 		if len(fs) > 0 {
 			w.notes = append(w.notes, "no context recognised in the stack of "+frameList(callers(fs), 2)+": written as process context")
 		}
@@ -611,10 +623,8 @@ func (w *writer) recursive() {
 		prev = r.Holding.Name
 	}
 	w.current("recursive", prev, r.Acquiring.Name, r.Backtrace)
-	n, _ := class(r.Acquiring.Name)
 	w.d.expect = append(w.d.expect, "  - mode: lockdep", "    findings:", "      - rule: "+rules.RecursiveLocking,
 		"        contains: "+q(fcName(r.Acquiring.Name)))
-	_ = n
 }
 
 // inconsistent reproduces print_usage_bug() with lockdep's single-lock irq
@@ -765,7 +775,9 @@ func (w *writer) finish() {
 	h := []string{"Imported from a lockdep report by `fencecheck import splat`.", ""}
 	for i, l := range r.Lines {
 		if i >= 12 || strings.HasPrefix(l, "-> #") || strings.HasPrefix(l, "Chain exists of") || strings.Contains(l, "Possible unsafe locking scenario") ||
-			strings.HasPrefix(l, "other info that might help") || reHeldHead.MatchString(l) || strings.HasPrefix(l, "the existing dependency chain") || strings.HasPrefix(l, "which lock already depends") {
+			strings.HasPrefix(l, "other info that might help") || reHeldHead.MatchString(l) ||
+			strings.HasPrefix(l, "and interrupts could create") || strings.HasPrefix(l, "stack backtrace:") ||
+			strings.HasPrefix(l, "Call Trace:") || strings.HasPrefix(l, "irq event stamp") || strings.HasSuffix(l, "state was registered at:") || strings.HasPrefix(l, "the existing dependency chain") || strings.HasPrefix(l, "which lock already depends") {
 			break
 		}
 		h = append(h, "  "+l)

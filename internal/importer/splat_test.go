@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/analysis"
-	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/importer"
 	"github.com/fencecheck/fencecheck/internal/model"
@@ -101,13 +100,4 @@ func TestImportCases(t *testing.T) {
 			t.Errorf("%s: %d reports in a text without a splat", f, len(rs))
 		}
 	}
-}
-
-func firstCycle(ds []diag.Diagnostic) *diag.Diagnostic {
-	for i := range ds {
-		if ds[i].Rule == rules.Cycle {
-			return &ds[i]
-		}
-	}
-	return nil
 }

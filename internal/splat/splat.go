@@ -371,11 +371,12 @@ func (p *parser) line(t string, n int) {
 	case reEntry.MatchString(t):
 		m := reEntry.FindStringSubmatch(t)
 		d, _ := strconv.Atoi(m[1])
+		p.sec = secNone
 		if len(r.Entries) < MaxEntries && d < 1<<16 {
 			l, _ := ParseLock(strings.TrimSuffix(strings.TrimSpace(m[2]), ":"))
 			r.Entries = append(r.Entries, Entry{Depth: d, Lock: l, Line: n})
+			p.sec = secEntry
 		}
-		p.sec = secEntry
 		return
 	case strings.HasPrefix(t, "Chain exists of"):
 		p.sec = secChain
