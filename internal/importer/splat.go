@@ -3,6 +3,7 @@ package importer
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -787,7 +788,13 @@ func (w *writer) finish() {
 	}
 	h = append(h, "", "Guessed (check these):")
 	if m := reVersion.FindStringSubmatch(r.Release); m != nil {
-		h = append(h, fmt.Sprintf("- kernel %s.%s (from %q); this fencecheck has no kernel profile, so it is not set", m[1], m[2], r.Release))
+		v := m[1] + "." + m[2]
+		if slices.Contains(model.KernelVersions(), v) {
+			w.d.version = v
+			h = append(h, fmt.Sprintf("- kernel %s (from %q): the kernel profile for class names, annotations and splat wording", v, r.Release))
+		} else {
+			h = append(h, fmt.Sprintf("- kernel %s (from %q) has no profile here; the newest modelled kernel applies", v, r.Release))
+		}
 	} else {
 		h = append(h, "- kernel version: not in the report")
 	}

@@ -29,6 +29,7 @@ type lockDecl struct {
 type doc struct {
 	header    []string
 	title     string
+	version   string // kernel profile ("" when the report names none)
 	locks     []lockDecl
 	fences    []string
 	shrinkers [][2]string // name, scan path
@@ -87,6 +88,9 @@ func (d *doc) render() string {
 	}
 	b.WriteString("fencecheck: 1\n")
 	fmt.Fprintf(&b, "name: %s\n", q(d.title))
+	if d.version != "" {
+		fmt.Fprintf(&b, "kernel: {version: %q}\n", d.version)
+	}
 	if len(d.locks) > 0 {
 		b.WriteString("\nlocks:\n")
 		for _, l := range d.locks {

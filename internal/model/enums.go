@@ -140,6 +140,10 @@ func validEnum(set, v string) (ok bool, allowed []string, bad string) {
 
 // kernelVersions lists the mainline releases a scenario may name as its
 // kernel (5.0 to 7.0); internal/kernel maps each to its lockdep profile.
+// KernelVersions lists the kernel releases with a profile (kernel:
+// {version:}), oldest first.
+func KernelVersions() []string { return kernelVersions() }
+
 func kernelVersions() []string {
 	var out []string
 	for minor := 0; minor <= 19; minor++ {
