@@ -9,6 +9,7 @@ import (
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/group"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/rules"
@@ -20,6 +21,9 @@ type Options struct {
 	// Schedules and Seed select the executor's interleavings (exec.Options).
 	Schedules int
 	Seed      uint64
+	// NoGroup keeps consequences (hangs, unsignalled fences explained by a
+	// cycle) as findings of their own instead of Related entries.
+	NoGroup bool
 }
 
 // DefaultSchedules is how many interleavings check explores by default:
@@ -85,10 +89,25 @@ type Result struct {
 	Exec    *exec.Result
 }
 
-// Run analyses a scenario that loaded without errors.
+// Run analyses a scenario that loaded without errors. Precise mode (the
+// default) reports the dependency analysis and the executor's findings;
+// lockdep mode reports only what a lockdep kernel prints (graph.LockdepReports)
+// and does not execute; Both reports the two, each finding tagged with its
+// mode.
 func Run(sc *model.Scenario, opt Options) *Result {
 	if opt.Mode == "" {
 		opt.Mode = graph.Precise
+	}
+	if opt.Mode == graph.Both {
+		ld := opt
+		ld.Mode = graph.Lockdep
+		l := Run(sc, ld)
+		opt.Mode = graph.Precise
+		r := Run(sc, opt)
+		ds := append(r.Diags, l.Diags...)
+		diag.Sort(ds)
+		r.Diags = diag.Dedupe(ds)
+		return r
 	}
 	prog := kernel.Compile(sc)
 	if prog.OverBudget {
@@ -98,6 +117,16 @@ func Run(sc *model.Scenario, opt Options) *Result {
 	}
 	g, ds := graph.Build(prog, opt.Mode)
 	ds = append(ds, g.Findings(sc.Path)...)
+	if opt.Mode == graph.Lockdep {
+		var out []diag.Diagnostic
+		for _, d := range ds {
+			if graph.LockdepReports(d.Rule) {
+				out = append(out, d)
+			}
+		}
+		diag.Sort(out)
+		return &Result{Program: prog, Graph: g, Diags: diag.Dedupe(out)}
+	}
 	if opt.Schedules == 0 {
 		opt.Schedules = AutoSchedules(prog)
 	} else if limit := ExecBudgetSchedules(prog); opt.Schedules > limit {
@@ -114,5 +143,9 @@ func Run(sc *model.Scenario, opt Options) *Result {
 		ds = append(ds, d)
 	}
 	diag.Sort(ds)
-	return &Result{Program: prog, Graph: g, Diags: diag.Dedupe(ds), Exec: er}
+	ds = diag.Dedupe(ds)
+	if !opt.NoGroup {
+		ds = group.Group(ds)
+	}
+	return &Result{Program: prog, Graph: g, Diags: ds, Exec: er}
 }

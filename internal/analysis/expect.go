@@ -6,6 +6,7 @@ import (
 
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/group"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/rules"
 )
@@ -104,10 +105,18 @@ func match(file string, e model.Expect, got []diag.Diagnostic, mode graph.Mode) 
 		}
 		return probs
 	}
-	used := make([]bool, len(got))
+	// An expectation may name a consequence (the hang a cycle causes), but
+	// only the bugs themselves must all be named.
+	all := group.Flatten(got)
+	top := make([]int, len(got)) // index of got[i] in all
+	for i, k := 0, 0; i < len(got); i++ {
+		top[i] = k
+		k += 1 + len(got[i].Related)
+	}
+	used := make([]bool, len(all))
 	for _, ef := range e.Findings {
 		found := -1
-		for i, d := range got {
+		for i, d := range all {
 			if !used[i] && matches(ef, d) {
 				found = i
 				break
@@ -121,7 +130,7 @@ func match(file string, e model.Expect, got []diag.Diagnostic, mode graph.Mode) 
 	}
 	if !e.AllowExtra.V {
 		for i, d := range got {
-			if !used[i] {
+			if !used[top[i]] {
 				fail(e.P, "unexpected finding %s at %s: %s (list it, or set allow_extra: true)", d.Rule, d.Pos, d.Message)
 			}
 		}

@@ -24,6 +24,7 @@ type checkFlags struct {
 	writeBaseline string
 	schedules     int
 	seed          uint64
+	noGroup       bool
 }
 
 // scanFlags shape directory scans and name files for baselines.
@@ -35,6 +36,13 @@ type scanFlags struct {
 func (s *scanFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&s.excludes, "exclude", nil, "skip files and directories matching `GLOB` in directory scans (repeatable; matched against the path below the directory and the base name)")
 	c.Flags().StringVar(&s.root, "root", ".", "project root: fingerprints name files relative to `DIR`, and file arguments may not be symlinks leading outside it")
+}
+
+// loadOptions: the loader's limits, and --root for base: includes.
+func (s *scanFlags) loadOptions(in inputFlags) model.Options {
+	lo := in.loadOptions()
+	lo.Root = s.root
+	return lo
 }
 
 func (s *scanFlags) options(in inputFlags) scanOptions {
@@ -51,8 +59,10 @@ func parseMode(s string) (graph.Mode, error) {
 		return graph.Precise, nil
 	case "lockdep":
 		return graph.Lockdep, nil
+	case "both":
+		return graph.Both, nil
 	}
-	return "", usageError{fmt.Errorf("unknown --mode %q (want precise or lockdep)", s)}
+	return "", usageError{fmt.Errorf("unknown --mode %q (want precise, lockdep or both)", s)}
 }
 
 func newCheck(e *env) *cobra.Command {
@@ -65,9 +75,11 @@ lockdep-style dependency graph (plus the fence dependencies lockdep cannot
 see), and reports cycles and rule violations, each traced to the YAML step
 that caused it.
 
---mode precise (default) keeps fences, notifiers and shrinkers apart and
-trusts code over priming annotations; --mode lockdep predicts what a lockdep
-kernel would print.
+--mode precise (default) keeps fences, notifiers and shrinkers apart,
+trusts code over priming annotations and adds the executor's findings (hangs,
+unsignalled fences, invariants); --mode lockdep prints only what a lockdep
+kernel of the scenario's kernel.version would print; --mode both reports
+the findings of the two modes, each tagged with its mode.
 
 Directory scans skip hidden directories, --exclude matches, symlinks that
 lead outside the directory and special files (each skipped entry is
@@ -113,7 +125,7 @@ still reported).`,
 			if err != nil {
 				return err
 			}
-			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed}, o.loadOptions())
+			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed, NoGroup: o.noGroup}, o.scan.loadOptions(o.inputFlags))
 			stampFingerprints(results, o.scan.root)
 			// Each output is written even if another fails.
 			var errs []error
@@ -147,13 +159,14 @@ still reported).`,
 	}
 	o.register(c, report.Formats, true)
 	o.scan.register(c)
-	c.Flags().StringVar(&o.mode, "mode", "precise", "analysis mode: precise or lockdep")
+	c.Flags().StringVar(&o.mode, "mode", "precise", "analysis mode: precise, lockdep or both")
 	c.Flags().StringVar(&o.failOn, "fail-on", "warning", "lowest severity that fails the run: error, warning or never")
 	c.Flags().StringVar(&o.baseline, "baseline", "", "ignore findings whose fingerprints are listed in `FILE`")
 	c.Flags().StringVar(&o.writeBaseline, "write-baseline", "", "write the fingerprints of all current findings to `FILE`")
 	c.Flags().IntVar(&o.schedules, "schedules", 0, fmt.Sprintf("interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs; at most %d)", MaxSchedules))
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules")
-	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep"}, cobra.ShellCompDirectiveNoFileComp))
+	c.Flags().BoolVar(&o.noGroup, "no-group", false, "report consequences (hangs, unsignalled fences a cycle explains) as findings of their own")
+	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep", "both"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }

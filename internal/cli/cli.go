@@ -103,6 +103,7 @@ deadlocks lockdep would report — and the fence-signalling ones it cannot see.
   fencecheck trace  FILE         execute and print the timeline
   fencecheck graph  FILE         dependency graph as Graphviz DOT or JSON
   fencecheck gen    chain|random|driver   generate scenarios
+  fencecheck import splat|lockdep        scenarios from a lockdep splat, bases from /proc/lockdep
   fencecheck rules / explain ID  the rule catalog
   fencecheck schema              JSON Schema of the scenario format
 
@@ -115,6 +116,7 @@ Exit status: 0 clean, 1 findings, 2 bad invocation, 3 fatal error.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newLint(e), newCheck(e), newTest(e), newTrace(e), newGraph(e), newGen(e), newSchema(e), newRules(e), newExplain(e), newVersion(e))
+	root.AddCommand(newImport(e))
 	root.InitDefaultCompletionCmd()
 	strictParents(root)
 	return root
@@ -152,6 +154,7 @@ type outputFlags struct {
 	format  string
 	output  string
 	color   string
+	quiet   bool
 	formats []string
 	inputFlags
 }
@@ -165,6 +168,7 @@ func (o *outputFlags) register(c *cobra.Command, formats []string, color bool) {
 	if color {
 		c.Flags().StringVar(&o.color, "color", "auto", "colour: auto, always or never (NO_COLOR is honoured)")
 		_ = c.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+		c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "text: print findings only, without the per-file table and summary line")
 	}
 	o.inputFlags.register(c)
 }
@@ -231,6 +235,7 @@ func encodeJSONTo(w io.Writer, v any) error {
 // emit writes results in the chosen format to the chosen destination.
 func (o *outputFlags) emit(e *env, results []report.FileResult, opt report.Options) error {
 	opt.Version = Version
+	opt.Quiet = o.quiet
 	return o.write(e, func(w io.Writer, color bool) error {
 		opt.Color = color
 		return report.Write(w, o.format, results, opt)

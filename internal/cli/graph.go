@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,9 @@ position that created it. --cycles keeps only what lies on cycles.`,
 			m, err := parseMode(mode)
 			if err != nil {
 				return err
+			}
+			if m == graph.Both {
+				return usageError{fmt.Errorf("graph draws one mode: --mode precise or lockdep")}
 			}
 			sc, err := o.loadOne(e, args)
 			if err != nil {

@@ -32,7 +32,7 @@ line and a caret. Exit status: 0 clean, 1 problems, 2 bad invocation, 3 fatal.`,
 			if err != nil {
 				return err
 			}
-			lo := o.loadOptions()
+			lo := scan.loadOptions(o.inputFlags)
 			results := eachInput(ins, func(in input) report.FileResult {
 				r, _ := loadInput(in, lo)
 				r.Compact()
@@ -44,7 +44,7 @@ line and a caret. Exit status: 0 clean, 1 problems, 2 bad invocation, 3 fatal.`,
 			if err := checkOutputPath(o.output); err != nil {
 				return fatalError{err}
 			}
-			if err := o.emit(e, results, report.Options{}); err != nil {
+			if err := o.emit(e, results, report.Options{Noun: "problem"}); err != nil {
 				return err
 			}
 			if incomplete(results) {

@@ -38,7 +38,7 @@ Exit status: 0 all expectations met, 1 a mismatch or an invalid file,
 			if err != nil {
 				return err
 			}
-			lo := o.loadOptions()
+			lo := scan.loadOptions(o.inputFlags)
 			verdicts := eachInput(ins, func(in input) analysis.Verdict {
 				r, sc := loadInput(in, lo)
 				if sc != nil && len(sc.File.Expect) > 0 && onlyStepErrors(r.Diags) {

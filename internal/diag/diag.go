@@ -74,6 +74,10 @@ type Step struct {
 	Path    string `json:"path,omitempty"`
 	Context string `json:"context,omitempty"`
 	Message string `json:"message"`
+	// Builtin names the kernel fact (function and file) or fencecheck
+	// assumption behind a step no line of the design made; Pos is then
+	// zero or points at the declaration the fact applies to.
+	Builtin string `json:"builtin,omitempty"`
 }
 
 // Diagnostic is one problem: a lint error in a scenario file or a finding of
@@ -102,6 +106,35 @@ type Diagnostic struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Mode is the analysis mode that produced the finding ("" for lint).
 	Mode string `json:"mode,omitempty"`
+	// Related are the consequences of this finding that would otherwise be
+	// reported as findings of their own: the hang a cycle causes, the
+	// fences that hang leaves unsignalled, the same wait-for cycle found
+	// in another interleaving (internal/group).
+	Related []Diagnostic `json:"related,omitempty"`
+	// Splat holds what a lockdep report prints beyond the chain (lockdep
+	// mode only): the report's text writer prints it the kernel's way.
+	Splat *Splat `json:"-"`
+}
+
+// Splat is the task, lock and held-lock part of a lockdep report.
+type Splat struct {
+	Kernel string // the kernel release modelled, e.g. "6.8"
+	Task   string // the thread that makes the closing acquisition
+	// Acquire is the lock being acquired ("is trying to acquire lock"),
+	// Holding the held lock it conflicts with ("already holding lock");
+	// each Step's To is the class, Pos/Path where it happens.
+	Acquire, Holding Step
+	// Held is every lock the task holds at that moment, outermost first
+	// ("N locks held by"); HeldKnown is false when the closing edge is the
+	// kernel's own (no task to speak of).
+	Held      []Step
+	HeldKnown bool
+	// Title, Bar and Body are the other report kinds (inconsistent lock
+	// state, irq lock inversion, invalid wait context): the header line,
+	// the width of its "=" bar, and the lines up to the held locks.
+	Title string
+	Bar   int
+	Body  []string
 }
 
 // Sort orders diagnostics by file, position, rule and message so that output

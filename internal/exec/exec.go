@@ -33,6 +33,9 @@ type Options struct {
 	// Trace keeps every event (fencecheck trace); without it only the
 	// findings are kept, so large designs run in bounded memory.
 	Trace bool
+	// Invariants checks the machine state after every step (property
+	// tests); violations are returned in Result.Violations.
+	Invariants bool
 }
 
 // Event is one step of the execution.
@@ -63,6 +66,9 @@ type Result struct {
 	// Findings across schedules, deduplicated (a hang found by several
 	// schedules is reported once, with the first schedule that found it).
 	Findings []diag.Diagnostic
+	// Violations are broken state invariants (Options.Invariants): each
+	// one is a bug of the executor, never of the design.
+	Violations []string
 }
 
 // Run executes the program.
@@ -82,6 +88,7 @@ func Run(p *kernel.Program, opt Options) *Result {
 		s := newSim(p, k, opt)
 		sch := s.run()
 		res.Schedules = append(res.Schedules, sch)
+		res.Violations = append(res.Violations, s.violations...)
 		for _, d := range sch.Findings {
 			key := d.Rule + "\x00" + d.Fingerprint + "\x00" + d.Message
 			if d.Fingerprint != "" {
@@ -125,12 +132,20 @@ type frame struct {
 }
 
 type held struct {
-	inst    string // lock instance ("" for pseudo-locks)
+	// key is the compiled instance identity the steps name (kernel.Op.Inst,
+	// or the pseudo-lock's name); inst is the lock state it took: key
+	// itself, a thread-private copy for an unpublished object, "" for a
+	// pseudo-lock.
+	key     string
+	inst    string
 	name    string // display name (class)
 	mode    kernel.Mode
 	ctx     string
 	section bool
 	fence   string
+	// pos and path: the step that took it, for hang reports.
+	pos  model.Pos
+	path string
 }
 
 type thread struct {
@@ -234,6 +249,9 @@ type sim struct {
 	entityQ  map[string][]string
 	seqno    map[string]int64
 	entitySq map[string]int64
+	// violations and everSignalled serve checkInvariants.
+	violations    []string
+	everSignalled map[string]bool
 }
 
 type resvEntry struct {
@@ -247,7 +265,7 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}}
+		mappedIn: map[string][]string{}, everSignalled: map[string]bool{}}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -303,8 +321,8 @@ func (s *sim) event(t *thread, kind, text string, pos model.Pos) {
 		ev.Thread, ev.Context = t.name, t.context
 		for _, h := range t.held {
 			name := h.name
-			if strings.HasPrefix(h.inst, "resv:") {
-				name = "resv(" + strings.TrimPrefix(h.inst, "resv:") + ")"
+			if strings.HasPrefix(h.key, "resv:") {
+				name = "resv(" + strings.TrimPrefix(h.key, "resv:") + ")"
 			}
 			switch {
 			case h.section:
@@ -350,6 +368,13 @@ func (s *sim) runnable(t *thread) bool {
 			return false
 		}
 		if s.canLock(t, b.inst, b.op.Mode) {
+			return true
+		}
+		if s.mustDie(t, b.inst, b.op) {
+			// The lock passed to an older acquire context while t slept
+			// on it: Wait-Die wakes the younger waiter so that it backs
+			// off (kernel/locking/ww_mutex.h, __ww_mutex_check_waiters ->
+			// __ww_mutex_die); acquire() does the -EDEADLK dance.
 			return true
 		}
 		// Another thread took the lock first: wait for the next release.
@@ -476,6 +501,9 @@ func (s *sim) run() *Schedule {
 			s.stepThread(a.t)
 		} else {
 			s.completeHead(a.engine, false)
+		}
+		if s.opt.Invariants {
+			s.checkInvariants(step)
 		}
 	}
 	s.liveness()
@@ -706,11 +734,38 @@ func (s *sim) isReal(o kernel.Op) bool {
 	return false
 }
 
-func instOf(o kernel.Op) string {
-	if o.Obj != "" {
-		return "resv:" + o.Obj
+// heldIndex finds the innermost hold of the named instance; "unlock: X"
+// also releases a nested "X/N" hold (the loader's rule for subclasses).
+func heldIndex(t *thread, key string) int {
+	for i := len(t.held) - 1; i >= 0; i-- {
+		if !t.held[i].section && t.held[i].key == key {
+			return i
+		}
+	}
+	for i := len(t.held) - 1; i >= 0; i-- {
+		if !t.held[i].section && strings.HasPrefix(t.held[i].key, key+"/") {
+			return i
+		}
+	}
+	return -1
+}
+
+// keyOf is the instance a lock step names (compiled once, kernel.Op.Inst);
+// synthetic pseudo-lock steps are named by their node.
+func keyOf(o kernel.Op) string {
+	if o.Inst != "" {
+		return o.Inst
 	}
 	return o.Lock
+}
+
+// mustDie: under Wait-Die a younger acquire context that finds the lock
+// held by an older one backs off with -EDEADLK (R23), unless this is the
+// slow relock of the contended lock itself.
+func (s *sim) mustDie(t *thread, inst string, o kernel.Op) bool {
+	l := s.locks[inst]
+	tk := t.tickets[o.Ctx]
+	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst
 }
 
 func (s *sim) canLock(t *thread, inst string, mode kernel.Mode) bool {
@@ -756,9 +811,10 @@ func (s *sim) drop(t *thread, inst string) {
 	}
 }
 
-func (s *sim) holds(t *thread, inst string) bool {
+// holds says whether t holds the named instance (its key, see held).
+func (s *sim) holds(t *thread, key string) bool {
 	for _, h := range t.held {
-		if h.inst == inst {
+		if h.key == key && !h.section {
 			return true
 		}
 	}
@@ -847,22 +903,32 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpAcquire:
 		return s.acquire(t, f, o)
 	case kernel.OpRelease:
-		for i := len(t.held) - 1; i >= 0; i-- {
-			h := t.held[i]
-			if h.name == o.Lock || (o.Obj != "" && h.inst == "resv:"+o.Obj) {
-				if h.inst != "" {
-					s.drop(t, h.inst)
+		// Release the instance the step names, wherever it is in the held
+		// stack (unlocking out of order is legal), not the last one taken.
+		key := keyOf(o)
+		before := 0
+		if s.opt.Invariants {
+			for _, h := range t.held {
+				if h.key == key || strings.HasPrefix(h.key, key+"/") {
+					before++
 				}
-				if h.name == kernel.MMUNotifier {
-					for _, u := range t.invalActive {
-						s.inval[u]--
-					}
-					t.invalActive = nil
-				}
-				t.held = append(t.held[:i], t.held[i+1:]...)
-				break
 			}
 		}
+		i := heldIndex(t, key)
+		if i >= 0 {
+			h := t.held[i]
+			if h.inst != "" {
+				s.drop(t, h.inst)
+			}
+			if h.name == kernel.MMUNotifier {
+				for _, u := range t.invalActive {
+					s.inval[u]--
+				}
+				t.invalActive = nil
+			}
+			t.held = append(t.held[:i], t.held[i+1:]...)
+		}
+		s.released(t, key, before)
 		s.event(t, "unlock", o.Text, o.Pos)
 	case kernel.OpMight:
 		s.event(t, "might_lock", o.Text, o.Pos)
@@ -1190,8 +1256,9 @@ func (s *sim) alloc(t *thread, o kernel.Op) {
 }
 
 func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
+	key := keyOf(o)
 	if !s.isReal(o) {
-		t.held = append(t.held, held{name: o.Lock, mode: o.Mode, ctx: o.Ctx})
+		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
 		if strings.HasPrefix(o.Lock, "notifier(") {
 			// The interval stays invalidating until invalidate_range_end
 			// (the release of the notifier map), not just the callback.
@@ -1202,19 +1269,23 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 		s.event(t, "lock", o.Text, o.Pos)
 		return true
 	}
-	inst := instOf(o)
-	if o.Ctx != "" && s.holds(t, inst) {
+	inst := key
+	if o.Unpublished {
+		// No other thread can reach the object (being created or
+		// destroyed): its lock is never contended. The graph drops its
+		// class-level edges for the same compiled fact (Op.Unpublished).
+		inst = fmt.Sprintf("%s\x00private#%d", key, t.id)
+	}
+	if o.Ctx != "" && s.holds(t, key) {
 		s.event(t, "lock", o.Text+" (-EALREADY: already locked in this context)", o.Pos)
 		return true
 	}
 	if !s.canLock(t, inst, o.Mode) {
 		if o.Try {
-			s.event(t, "trylock", o.Text+" (contended: fails)", o.Pos)
-			s.skipToUnlock(f, o)
+			s.failBranch(t, f, o, "trylock", o.Text+" (contended: fails)")
 			return false
 		}
-		l := s.locks[inst]
-		if tk := t.tickets[o.Ctx]; o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst {
+		if s.mustDie(t, inst, o) {
 			// Wait-Die: the younger transaction backs off with -EDEADLK,
 			// drops every lock of its context and relocks the contended one
 			// first (drm_exec, R23).
@@ -1239,7 +1310,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 		t.slow = ""
 	}
 	s.take(t, inst, o.Mode, t.tickets[o.Ctx])
-	t.held = append(t.held, held{inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx})
+	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
 	kind := "lock"
 	if o.Try {
 		kind = "trylock"
@@ -1248,14 +1319,18 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 	return true
 }
 
-// skipToUnlock makes a failed trylock skip the guarded region up to and
-// including the matching unlock, as "if (!trylock) skip" code does.
-func (s *sim) skipToUnlock(f *frame, o kernel.Op) {
-	for i := f.pc + 1; i < len(f.ops); i++ {
-		if f.ops[i].Kind == kernel.OpRelease && (f.ops[i].Lock == o.Lock && f.ops[i].Obj == o.Obj) {
-			f.pc = i + 1
-			return
-		}
+// failBranch takes the step's compiled failure branch (on_fail:): continue
+// at the label it names, or return from the path the step belongs to. The
+// branch is a forward jump, so every path still ends.
+func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
+	to := f.pc + o.FailTo
+	if o.FailTo <= 0 || to > len(f.ops) {
+		to = len(f.ops)
 	}
-	f.pc = len(f.ops)
+	where := "returns"
+	if to < len(f.ops) {
+		where = "continues at " + f.ops[to].Pos.String()
+	}
+	s.event(t, kind, text+"; the path "+where, o.Pos)
+	f.pc = to
 }

@@ -131,7 +131,11 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 		Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s → back to %s", s.k, s.opt.Seed,
 			strings.Join(names, " → "), names[0]),
 		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, cycleSig(cyc))...),
-		Hint: fmt.Sprintf("%s Break one wait in this chain; the dependency-cycle (FC001) report for the same design names the edge to change and how. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d", waitText(threads), s.k+1, s.opt.Seed, s.k),
+		// When a dependency cycle explains this hang, the report shows the
+		// hang as that cycle's consequence (internal/group) and the cycle's
+		// hint names the edge to change; a hang reported on its own is not
+		// explained by one, so its hint cannot point at it.
+		Hint: fmt.Sprintf("%s Break one wait in this chain. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d %s", waitText(threads), s.k+1, s.opt.Seed, s.k, shellQuote(s.p.File)),
 	})
 }
 
@@ -152,7 +156,7 @@ func (s *sim) describe(key string) *waitNode {
 		t := s.threadByKey(key)
 		b := t.blocked
 		if b == nil {
-			n.step = diag.Step{From: t.name, Message: t.name + " is runnable"}
+			n.step = diag.Step{File: s.p.File, Pos: t.src.Pos, From: t.name, Path: t.src.Root, Context: t.context, Message: t.name + " is runnable"}
 			return n
 		}
 		o := b.op
@@ -201,6 +205,7 @@ func (s *sim) describe(key string) *waitNode {
 		if l != nil && l.writer >= 0 {
 			o := s.threads[l.writer]
 			n.step.Message = fmt.Sprintf("%s is held by %s", inst, o.name)
+			s.heldAt(&n.step, o, inst)
 			n.next = s.threadKey(o)
 		} else if l != nil {
 			var ids []int
@@ -211,6 +216,7 @@ func (s *sim) describe(key string) *waitNode {
 			if len(ids) > 0 {
 				o := s.threads[ids[0]]
 				n.step.Message = fmt.Sprintf("%s is held for read by %s", inst, o.name)
+				s.heldAt(&n.step, o, inst)
 				n.next = s.threadKey(o)
 			}
 		}
@@ -285,6 +291,17 @@ func (s *sim) describe(key string) *waitNode {
 		}
 	}
 	return n
+}
+
+// heldAt points a "lock is held by" step at the step where the holder took
+// the lock, in the holder's path and context.
+func (s *sim) heldAt(st *diag.Step, holder *thread, inst string) {
+	for _, h := range holder.held {
+		if h.inst == inst || h.key == inst {
+			st.File, st.Pos, st.Path, st.Context = s.p.File, h.pos, h.path, holder.context
+			return
+		}
+	}
 }
 
 // inReclaim says, for a thread blocked inside direct reclaim, which
@@ -376,3 +393,21 @@ func (s *sim) liveness() {
 }
 
 var _ = model.Pos{}
+
+// shellQuote quotes a file name for a command line a user pastes.
+func shellQuote(p string) string {
+	if p == "" || p == "-" {
+		return "FILE"
+	}
+	safe := true
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	gg "gonum.org/v1/gonum/graph"
@@ -32,7 +33,9 @@ const conservativeWeight = 8
 // mmap_lock).
 func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: map[string]nodeInfo{}}
+	b.g.Profile = p.Profile
 	b.prelude()
+	b.observed()
 	b.collectResvFences()
 	for _, t := range p.Threads {
 		if t.Primed && mode == Precise {
@@ -40,64 +43,9 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 		}
 		b.walk(t)
 	}
-	b.irqConflicts()
+	b.irqChecks()
 	diag.Sort(b.diags)
 	return b.g, diag.Dedupe(b.diags)
-}
-
-// irqUse is how a spinlock/rwlock class is used in and out of IRQ context.
-type irqUse struct {
-	inIRQ      []kernel.Op // acquisitions in IRQ/callback context
-	irqWrite   bool
-	outWrite   bool
-	outAny     bool
-	ctx        string
-	irqSafeAll bool
-}
-
-func (b *builder) recordIRQUsage(o kernel.Op, atomic bool, ctx string, declaredSafe bool) {
-	if b.irqUse == nil {
-		b.irqUse = map[string]*irqUse{}
-	}
-	u := b.irqUse[o.Lock]
-	if u == nil {
-		u = &irqUse{irqSafeAll: declaredSafe}
-		b.irqUse[o.Lock] = u
-	}
-	if atomic {
-		u.inIRQ = append(u.inIRQ, o)
-		u.ctx = ctx
-		if o.Mode == kernel.Write {
-			u.irqWrite = true
-		}
-		return
-	}
-	u.outAny = true
-	if o.Mode == kernel.Write {
-		u.outWrite = true
-	}
-}
-
-// irqConflicts applies lockdep's single-lock state rule (K16, R25): a
-// class used in hardirq context must not also be taken with interrupts
-// enabled, except that read-after-read on an rwlock cannot deadlock. A lock
-// declared irq_safe is always taken with interrupts disabled.
-func (b *builder) irqConflicts() {
-	for _, name := range slices.Sorted(maps.Keys(b.irqUse)) {
-		u := b.irqUse[name]
-		if len(u.inIRQ) == 0 || u.irqSafeAll || !u.outAny {
-			continue
-		}
-		if !u.irqWrite && !u.outWrite {
-			continue
-		}
-		o := u.inIRQ[0]
-		b.diags = append(b.diags, diag.Diagnostic{File: b.p.File, Pos: o.Pos, Rule: rules.IRQUnsafeLock, Severity: rules.SeverityOf(rules.IRQUnsafeLock),
-			Mode:    string(b.mode),
-			Message: fmt.Sprintf("%s is taken in %s context and elsewhere with interrupts enabled: inconsistent lock state, {IN-HARDIRQ} vs {HARDIRQ-ON} (R25)", name, u.ctx),
-			Chain:   []diag.Step{{File: b.p.File, Pos: o.Pos, Path: o.InPath, Context: u.ctx, Message: o.Text}},
-			Hint:    "Take the lock with spin_lock_irqsave everywhere (declare it irq_safe) or move the work out of the IRQ/callback."})
-	}
 }
 
 type resvFence struct {
@@ -110,13 +58,19 @@ type builder struct {
 	g          *Graph
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
-	irqUse     map[string]*irqUse
+	usages     map[string]*classUsage
+	clock      int // orders usages and dependencies in walk order
 	cache      map[string]nodeInfo
 }
 
 // mapNode maps a node name to the graph node for the mode, and says whether
 // the name is a lockdep-collapsed alias (a fence, notifier or shrinker).
 func (b *builder) mapNode(name string) (string, NodeKind) {
+	if b.mode == Lockdep {
+		if c := kernel.ClassOf(name); c != name && b.p.LockKind(c) != "" {
+			return c, KindLock // lockdep sees classes, never instances
+		}
+	}
 	if _, ok := b.p.Fences[name]; ok || strings.HasPrefix(name, "fence(") {
 		if b.mode == Lockdep {
 			return kernel.FenceMap, KindPseudo
@@ -141,6 +95,9 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 	}
 	if strings.HasPrefix(name, "(work_completion)") {
 		return name, KindPseudo
+	}
+	if b.mode == Lockdep {
+		return b.p.Profile.ClassName(name), KindLock // &mm->mmap_lock, as the splat prints it
 	}
 	return name, KindLock
 }
@@ -178,25 +135,28 @@ func (b *builder) mapNodePrecise(name string) (string, NodeKind) {
 // dma_resv_lockdep() primes at boot, and that reclaim may call every
 // registered shrinker and mmu notifier.
 func (b *builder) prelude() {
-	const why = "kernel prelude: dma_resv_lockdep() primes this order at boot (K5)"
-	add := func(from, to string, shared bool, weight int, kind EdgeKind, text string, pos model.Pos) {
+	const why = "primed at boot"
+	add := func(from, to string, shared bool, weight int, kind EdgeKind, text string, pos model.Pos, fact Fact) {
 		b.g.AddEdge(Edge{From: b.node(from), To: b.node(to), Kind: kind, Text: text, Shared: shared,
-			Weight: weight, Context: "kernel", Path: "dma_resv_lockdep", File: b.p.File, Pos: pos})
+			Weight: weight, Builtin: fact, File: b.p.File, Pos: pos})
 	}
 	none := model.Pos{}
-	add(kernel.MmapLock, kernel.WWAcquire, true, 1, EdgePrimed, why+": mmap_read_lock → ww_acquire_init", none)
-	add(kernel.WWAcquire, kernel.WWMutex, false, 1, EdgePrimed, why+": ww_acquire_init → dma_resv_lock", none)
-	add(kernel.WWMutex, kernel.FsReclaim, false, 1, EdgePrimed, why+": dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)", none)
-	add(kernel.FsReclaim, kernel.IMmapRwsem, false, 1, EdgePrimed, why+": reclaim → i_mmap_lock_write (shrinkers unmapping trylocked BOs)", none)
+	add(kernel.MmapLock, kernel.WWAcquire, true, 1, EdgePrimed, why+": mmap_read_lock → ww_acquire_init", none, FactResvLockdep)
+	add(kernel.WWAcquire, kernel.WWMutex, false, 1, EdgePrimed, why+": ww_acquire_init → dma_resv_lock", none, FactResvLockdep)
+	add(kernel.WWMutex, kernel.FsReclaim, false, 1, EdgePrimed, why+": dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)", none, FactResvLockdep)
+	add(kernel.FsReclaim, kernel.IMmapRwsem, false, 1, EdgePrimed, why+": reclaim → i_mmap_lock_write (shrinkers unmapping trylocked BOs)", none, FactResvLockdep)
 	wait := 1
 	if b.mode == Precise {
 		wait = conservativeWeight
 	}
+	fences := b.mode != Lockdep || b.p.Profile.FenceAnnotations
 	if b.p.MMUNotifier {
-		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none)
-		add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
-	} else {
-		add(kernel.FsReclaim, kernel.FenceMap, false, wait, EdgePrimed, why+": shrinkers may wait on any dma_fence (R3; CONFIG_MMU_NOTIFIER=n)", none)
+		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none, FactFsReclaimNotifier)
+		if fences {
+			add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none, FactResvLockdep)
+		}
+	} else if fences {
+		add(kernel.FsReclaim, kernel.FenceMap, false, wait, EdgePrimed, why+": shrinkers may wait on any dma_fence (R3; CONFIG_MMU_NOTIFIER=n)", none, FactResvLockdep)
 	}
 	if b.mode != Precise {
 		return
@@ -204,11 +164,11 @@ func (b *builder) prelude() {
 	// Precise mode keeps per-callback nodes and per-fence nodes; reclaim
 	// reaches each of them.
 	for _, s := range b.p.Scenario.File.Shrinkers {
-		add(kernel.FsReclaim, kernel.ShrinkerNode(s.Name.V), false, 1, EdgeReclaim, "reclaim may call shrinker "+s.Name.V+" (K11)", s.Name.P)
+		add(kernel.FsReclaim, kernel.ShrinkerNode(s.Name.V), false, 1, EdgeReclaim, "reclaim may call shrinker "+s.Name.V+" (K11)", s.Name.P, FactShrinkSlab)
 	}
 	for _, u := range b.p.Scenario.File.Userptrs {
 		if b.p.MMUNotifier {
-			add(kernel.MMUNotifier, kernel.NotifierNode(u.Name.V), false, 1, EdgeReclaim, "reclaim or munmap may invalidate "+u.Name.V+": its notifier runs (K9)", u.Notifier.P)
+			add(kernel.MMUNotifier, kernel.NotifierNode(u.Name.V), false, 1, EdgeReclaim, "reclaim or munmap may invalidate "+u.Name.V+": its notifier runs (K9)", u.Notifier.P, FactInvalidate)
 		}
 	}
 	for _, name := range b.p.FenceOrder {
@@ -217,10 +177,10 @@ func (b *builder) prelude() {
 		// notifiers, TTM eviction) may be a wait on any published fence
 		// (R3, R4).
 		add(kernel.FenceMap, name, false, conservativeWeight, EdgePrimed,
-			"reclaim-time waiters may wait on any published fence, including "+name+" (R3, R4)", fi.Pos)
+			"reclaim-time waiters may wait on any published fence, including "+name+" (R3, R4)", fi.Pos, FactAnyFence)
 		for _, d := range fi.Deps {
 			b.g.AddEdge(Edge{From: b.node(name), To: b.node(d.On), Kind: EdgeFence, Text: d.Why, File: b.p.File, Pos: d.Pos,
-				Path: fi.Job, Context: "drm_sched dependency", Shared: true})
+				Builtin: FactSchedDependency, Shared: true})
 		}
 	}
 }
@@ -243,11 +203,13 @@ type heldLock struct {
 	ni        nodeInfo
 	name      string // graph node
 	orig      string
+	inst      string // the lock instance (kernel.Op.Inst), "" for pseudo-locks
 	shared    bool
 	recursive bool
 	try       bool
 	unpub     bool
 	section   bool
+	wwCtx     bool // an acquire context's map (ww_acquire_init)
 	ctx       string
 	pos       model.Pos
 	text      string
@@ -256,14 +218,18 @@ type heldLock struct {
 type walker struct {
 	b       *builder
 	t       *kernel.Thread
+	irq     irqWalk
 	held    []heldLock
 	scopes  map[string]int
 	ctxDone map[string]bool
 }
 
 func (b *builder) walk(t *kernel.Thread) {
-	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}}
+	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}, irq: newIRQWalk(t.Context)}
 	for _, h := range t.Entry {
+		if b.mode == Lockdep && (h.Unannotated != "" || (h.Section && !b.p.Profile.FenceAnnotations)) {
+			continue // lockdep records nothing for this hold (kernel.Held.Unannotated)
+		}
 		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos,
 			Text: h.Why, Context: t.Context, InPath: t.Root}
 		if h.Section {
@@ -272,9 +238,41 @@ func (b *builder) walk(t *kernel.Thread) {
 		}
 		w.acquire(op, EdgeReclaim)
 	}
-	for _, o := range t.Ops {
+	w.run(t.Ops, 0, map[string]bool{})
+}
+
+// run walks ops from start. A step with a failure branch (a trylock's
+// on_fail:) forks: the walk continues on the success path, and a copy of
+// the state before the step walks the branch target, so that edges made
+// only when the step fails (locks still held there) are seen too. A branch
+// target reached again with the same held set is walked once.
+func (w *walker) run(ops []kernel.Op, start int, seen map[string]bool) {
+	for i := start; i < len(ops); i++ {
+		o := ops[i]
+		if to := i + o.FailTo; o.FailTo > 0 && to < len(ops) {
+			key := strconv.Itoa(to) + w.heldSig()
+			if !seen[key] {
+				seen[key] = true
+				w.clone().run(ops, to, seen)
+			}
+		}
 		w.op(o)
 	}
+}
+
+func (w *walker) heldSig() string {
+	var sb strings.Builder
+	for _, h := range w.held {
+		sb.WriteString("\x00")
+		sb.WriteString(h.name)
+		sb.WriteString("\x01")
+		sb.WriteString(h.inst)
+	}
+	return sb.String()
+}
+
+func (w *walker) clone() *walker {
+	return &walker{b: w.b, t: w.t, held: slices.Clone(w.held), scopes: maps.Clone(w.scopes), ctxDone: maps.Clone(w.ctxDone)}
 }
 
 func (w *walker) finding(rule string, o kernel.Op, format string, args ...any) {
@@ -310,8 +308,15 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		if ctx == "" {
 			ctx = w.t.Context
 		}
-		w.b.g.addEdge(h.ni.n, to.n, Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
-			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight})
+		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
+			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
+			ToRead: o.Mode != kernel.Write && kind != EdgeWait}
+		if w.b.mode == Lockdep {
+			e.Held = w.heldSnapshot()
+		}
+		w.b.clock++
+		e.tick, e.irqs = w.b.clock, w.irq.irqState
+		w.b.g.addEdge(h.ni.n, to.n, e)
 		if !h.try {
 			break
 		}
@@ -321,11 +326,46 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 func (w *walker) beginSection(o kernel.Op) {
 	ni := w.b.info(o.Lock)
 	node := ni.n.Name
-	if w.b.mode == Lockdep && w.isHeld(node) >= 0 {
-		return // dma_fence_begin_signalling() nests: no new acquire
+	try := true
+	if w.b.mode == Lockdep {
+		if w.isHeld(node) >= 0 || !w.b.p.Profile.FenceAnnotations {
+			return // dma_fence_begin_signalling() nests: no new acquire
+		}
+		if !w.b.p.Profile.BeginSignallingTrylock {
+			// Before v6.13 the annotation was a plain non-recursive read
+			// acquire: it records held --> dma_fence_map (kernel profile).
+			try = false
+			o.Mode = kernel.Read
+			w.addEdges(w.held, ni, false, EdgeLock, o, 1)
+		}
 	}
 	// A read trylock: no edge into the section (case 29).
-	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: true, section: true, pos: o.Pos, text: o.Text})
+	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
+}
+
+// recursiveSplat is the task part of print_deadlock_bug() (lockdep mode).
+func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.Splat {
+	if w.b.mode != Lockdep {
+		return nil
+	}
+	f := w.b.p.File
+	sp := &diag.Splat{Kernel: w.b.p.Profile.Version, Task: w.t.Name, HeldKnown: true,
+		Acquire: diag.Step{File: f, Pos: o.Pos, To: node, Path: o.InPath, Message: o.Text},
+		Holding: diag.Step{File: f, Pos: prev.pos, To: node, Path: w.t.Root, Message: prev.text}}
+	for _, h := range w.heldSnapshot() {
+		sp.Held = append(sp.Held, diag.Step{File: f, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
+	}
+	return sp
+}
+
+// heldSnapshot lists the locks held now, as lockdep_print_held_locks()
+// would print them when this acquisition closes a cycle (lockdep mode).
+func (w *walker) heldSnapshot() []HeldLock {
+	out := make([]HeldLock, 0, len(w.held))
+	for _, h := range w.held {
+		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: w.t.Root, Text: h.text, Read: h.shared})
+	}
+	return out
 }
 
 func (w *walker) endSection(o kernel.Op) {
@@ -364,13 +404,14 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	if collapsed && w.isHeld(node) >= 0 {
 		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
 	}
+	w.beforeAcquire(o)
+	w.markUsage(ni.n, o)
 	if !o.Try {
+		w.checkWaitContext(ni.n, o)
 		lk := w.b.p.LockKind(o.Lock)
 		switch lk {
 		case "mutex", "rwsem", "ww_mutex":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
-		case "spinlock", "rwlock":
-			w.b.recordIRQUsage(o, w.atomic(), w.t.Context, w.irqSafe(o.Lock))
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
 			for _, h := range w.held {
@@ -387,9 +428,12 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
 		}
 	}
-	h := heldLock{ni: ni, name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: o.Unpublished, ctx: o.Ctx, pos: o.Pos, text: o.Text}
-	if !o.Try && !o.Unpublished {
+	// Lockdep works on classes: it cannot know that an instance is not
+	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
+	unpub := o.Unpublished && w.b.mode != Lockdep
+	h := heldLock{ni: ni, name: node, orig: o.Lock, inst: o.Inst, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
+		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx}
+	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]
 			nested := o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) >= 0
@@ -404,6 +448,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 					},
 					Scenario: []string{"       CPU0", "       ----", fmt.Sprintf("  lock(%s);", node), fmt.Sprintf("  lock(%s);", node)},
 					Hint:     "May be due to missing lock nesting notation: give the inner acquisition a subclass (*_lock_nested), lock both under a ww acquire context, or take the class once.",
+					Splat:    w.recursiveSplat(o, node, prev),
 				})
 			}
 		}
@@ -416,16 +461,37 @@ func (w *walker) irqSafe(lock string) bool { return w.b.p.IRQSafe(lock) }
 
 func (w *walker) heldCtx() string {
 	for _, h := range w.held {
-		if h.name == kernel.WWAcquire {
+		if h.wwCtx {
 			return h.ctx
 		}
 	}
 	return ""
 }
 
-func (w *walker) release(lock string) {
+// release drops the instance the step names (the executor matches the same
+// compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
+func (w *walker) release(o kernel.Op) {
+	lock := o.Lock
 	node := w.b.node(lock)
+	if o.Inst != "" {
+		// Exact instance first, then a nested "X/N" hold ("unlock: X"
+		// releases it, as the loader and the executor agree).
+		for _, match := range []func(string) bool{
+			func(in string) bool { return in == o.Inst },
+			func(in string) bool { return strings.HasPrefix(in, o.Inst+"/") },
+		} {
+			for i := len(w.held) - 1; i >= 0; i-- {
+				if !w.held[i].section && w.held[i].inst != "" && match(w.held[i].inst) {
+					w.held = append(w.held[:i], w.held[i+1:]...)
+					return
+				}
+			}
+		}
+	}
 	for i := len(w.held) - 1; i >= 0; i-- {
+		if w.held[i].inst != "" && o.Inst != "" {
+			continue
+		}
 		if w.held[i].name == node || w.held[i].orig == lock {
 			w.held = append(w.held[:i], w.held[i+1:]...)
 			return
@@ -466,13 +532,23 @@ func (w *walker) alloc(o kernel.Op) {
 	if gfp&model.GFPDirectReclaim == 0 {
 		return
 	}
+	// Show the effective flags: a scope that strips __GFP_FS is the only
+	// reason there is no fs_reclaim edge, and not a reason there is none to
+	// the notifier map (current_gfp_context(), K11).
+	if gfp != o.GFP {
+		scope := "nofs"
+		if w.scopes["noio"] > 0 {
+			scope = "noio"
+		}
+		o.Text += fmt.Sprintf(" in a memalloc_%s scope, effectively GFP_%s: it still direct-reclaims (only memalloc_noreclaim or GFP_NOWAIT does not)", scope, strings.ToUpper(scope))
+	}
 	w.sleeping(o, "a reclaiming allocation "+o.Text)
 	if o.NoLockdep || gfp&model.GFPNoLockdep != 0 || w.inReclaim() {
 		return
 	}
 	if gfp&model.GFPFS != 0 {
 		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
-	} else if w.b.p.MMUNotifier {
+	} else if w.b.p.MMUNotifier && (w.b.mode != Lockdep || w.b.p.Profile.FsReclaimTouchesNotifier) {
 		w.touch(o, kernel.MMUNotifier, EdgeAlloc, w.held, 1)
 	}
 }
@@ -483,6 +559,9 @@ func (w *walker) alloc(o kernel.Op) {
 // section, if any (R7, C12).
 func (w *walker) wait(o kernel.Op, fence string) {
 	held := w.held
+	if w.b.mode == Lockdep && !w.b.p.Profile.FenceAnnotations {
+		return // no dma_fence_map before v5.9 (kernel profile)
+	}
 	if w.b.mode == Lockdep {
 		held = nil
 		for _, h := range w.held {
@@ -499,7 +578,12 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpAcquire:
 		w.acquire(o, EdgeLock)
 	case kernel.OpRelease:
-		w.release(o.Lock)
+		w.release(o)
+		w.afterRelease(o)
+	case kernel.OpLocalIRQ:
+		w.localIRQ(o)
+	case kernel.OpLocalBH:
+		w.localBH(o)
 	case kernel.OpMight:
 		w.touch(o, o.Lock, EdgeLock, w.held, 1)
 	case kernel.OpAlloc:
@@ -534,11 +618,11 @@ func (w *walker) op(o kernel.Op) {
 			}
 		}
 	case kernel.OpBeginSig:
-		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text})
+		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpEndSig:
 		w.endSection(o)
 	case kernel.OpWWInit:
-		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: kernel.WWAcquire, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context}, EdgeLock)
+		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
 	case kernel.OpWWDone:
 		w.ctxDone[o.Ctx] = true
 	case kernel.OpWWFini:
@@ -561,7 +645,7 @@ func (w *walker) op(o kernel.Op) {
 		w.sleeping(o, o.Text)
 		w.touch(o, kernel.MMUNotifier, EdgeLock, w.held, 1)
 	case kernel.OpRegNotifier:
-		if i := w.isHeld(kernel.MmapLock); i >= 0 {
+		if i := w.isHeld(w.b.node(kernel.MmapLock)); i >= 0 {
 			w.finding(rules.RegisterUnderMM, o, "%s while holding mmap_lock: registration may take mmap_lock itself (R27)", o.Text)
 		}
 		w.touch(o, kernel.MmapLock, EdgeLock, w.held, 1)

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/kernel"
@@ -13,7 +14,7 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 	has := map[string]bool{}
 	var fences, callbacks, notifiers, shrinkers, locks int
 	for _, n := range c.Nodes {
-		has[n] = true
+		has[kernel.CanonicalLock(n)] = true // &mm->mmap_lock in lockdep mode
 		switch g.nodes[n].Kind {
 		case KindFence:
 			fences++
@@ -42,6 +43,8 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 		return k == KindFence || n == kernel.FenceMap
 	}
 	allocInSection := edge(func(e *Edge) bool { return e.Kind == EdgeAlloc && isFence(e.From) })
+	allocEdge := edge(func(e *Edge) bool { return e.Kind == EdgeAlloc })
+	callbackLock := callbackLockEdge(g, c)
 	fenceDep := edge(func(e *Edge) bool { return e.Kind == EdgeFence })
 	resvInSection := edge(func(e *Edge) bool { return isFence(e.From) && e.To == kernel.WWMutex })
 	for _, n := range c.Nodes {
@@ -63,11 +66,13 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 	case fenceLike && resvInSection != nil:
 		return "C2: dma_resv held across a fence wait vs. a signalling path that locks a dma_resv",
 			"Signalling code must not take a dma_resv lock (R5): everything the job needs must be locked and validated before the fence is published. Offending lock at " + posText(resvInSection) + "."
-	case has[kernel.MmapLock] && has[kernel.WWMutex]:
+	case has[kernel.MmapLock] && has[kernel.WWMutex] && edge(func(e *Edge) bool {
+		return e.To == kernel.MmapLock && e.Builtin == "" && e.Pos.Valid()
+	}) != nil:
 		return "C7: dma_resv vs. mmap_lock (user memory faulted under a dma_resv)",
 			"Do not call get_user_pages/hmm_range_fault/copy_from_user while holding a dma_resv; collect user pages under the outer VM lock first (R11)."
 	case has[kernel.FsReclaim] && (has[kernel.WWMutex] || has[kernel.WWAcquire]) && edge(func(e *Edge) bool {
-		return (e.From == kernel.FsReclaim || strings.HasPrefix(e.From, "shrinker(")) && (e.To == kernel.WWMutex || e.To == kernel.WWAcquire)
+		return (e.From == kernel.FsReclaim || strings.HasPrefix(e.From, "shrinker(")) && (e.To == kernel.WWMutex || e.To == kernel.WWAcquire) && e.Builtin == ""
 	}) != nil:
 		return "C8: blocking dma_resv lock (or ww acquire context) in a shrinker",
 			"Shrinkers run under fs_reclaim and may only trylock dma_resv (R11, R22): use dma_resv_trylock(), drop the ww ticket, and skip the object (return SHRINK_STOP) when it is contended."
@@ -79,20 +84,88 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 		}
 		return "C1: lock held across a fence wait vs. signalling path taking it",
 			"Do not wait for a fence while holding " + w.From + " (" + posText(w) + ") if any signalling path takes it (R6)."
-	case (has[kernel.FsReclaim] || has[kernel.MMUNotifier]) && callbacks+boolInt(has[kernel.MMUNotifier]) > 0 && locks > 0:
-		a := edge(func(e *Edge) bool { return e.Kind == EdgeAlloc })
-		where := ""
-		if a != nil {
-			where = " The allocation is at " + posText(a) + " (" + a.Text + ")."
-		}
+	case allocEdge != nil && callbackLock != nil:
 		return "C6/C9: a lock taken in a notifier or shrinker is held across a reclaiming allocation",
-			"Any lock the notifier/shrinker takes becomes a lock under which GFP_KERNEL cannot be used: allocate before taking it, split the lock, or use GFP_ATOMIC/GFP_NOWAIT (R8, R12)." + where
+			"The " + callbackLock.Context + " path takes " + callbackLock.To + " (" + posText(callbackLock) + "), and " + allocEdge.From + " is held across " + allocEdge.Text + " at " + posText(allocEdge) + ": any lock a notifier or shrinker takes becomes one under which GFP_KERNEL cannot be used. Allocate before taking it, split the lock, or use GFP_NOWAIT/GFP_ATOMIC and handle failure (R8, R12); a memalloc_nofs/noio scope is not enough, since NOFS/NOIO still reclaims (only memalloc_noreclaim does not)."
 	case fenceLike:
 		return "fence dependency cycle",
-			"A fence's signalling depends, through the chain shown, on something that waits for it. Break the edge that makes signalling code depend on a waiter (R6)."
+			"A fence's signalling depends, through the chain shown, on something that waits for it. Break the edge that makes signalling code depend on a waiter (R6)." + designEdges(c)
+	case allLocks(c):
+		return "lock-order inversion",
+			"Take the locks in one global order everywhere, or make one acquisition a trylock with a fallback." + designEdges(c)
 	}
-	return "lock-order inversion",
-		"Take the locks in one global order everywhere, or make one acquisition a trylock with a fallback."
+	return composition(g, c), "No canonical shape fits this cycle." + designEdges(c)
+}
+
+// callbackLockEdge: a lock a notifier or shrinker takes (in precise mode
+// an edge out of its callback node; in lockdep mode, where callbacks
+// collapse into fs_reclaim and the notifier map, the edge's context says
+// it).
+func callbackLockEdge(g *Graph, c Cycle) *Edge {
+	for _, e := range c.Edges {
+		if e.Kind != EdgeLock || e.Builtin != "" {
+			continue
+		}
+		switch e.Context {
+		case "notifier", "shrinker_scan", "shrinker_count", "reclaim":
+			return e
+		}
+		if n := g.nodes[e.From]; n != nil && n.Kind == KindCallback {
+			return e
+		}
+	}
+	return nil
+}
+
+func allLocks(c Cycle) bool {
+	for _, e := range c.Edges {
+		if e.Kind != EdgeLock {
+			return false
+		}
+	}
+	return true
+}
+
+// composition says what a cycle no canonical shape fits is made of.
+func composition(g *Graph, c Cycle) string {
+	count := map[EdgeKind]int{}
+	for _, e := range c.Edges {
+		count[e.Kind]++
+	}
+	var parts []string
+	for _, k := range []EdgeKind{EdgeLock, EdgeAlloc, EdgeWait, EdgeFence, EdgeFlush, EdgeReclaim, EdgePrimed, EdgeObserved} {
+		if n := count[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+		}
+	}
+	return "cycle of " + strings.Join(parts, ", ") + " edges"
+}
+
+// designEdges lists the edges of the cycle that the design made (not
+// kernel facts), each with its position and the standard remedy for its
+// kind: these are the places a fix can change.
+func designEdges(c Cycle) string {
+	var parts []string
+	for _, e := range c.Edges {
+		if e.Builtin != "" || !e.Pos.Valid() {
+			continue
+		}
+		remedy := map[EdgeKind]string{
+			EdgeLock:  "take the locks in one order, or trylock with a fallback",
+			EdgeAlloc: "allocate before taking the lock or entering the section, or use GFP_NOWAIT and handle failure",
+			EdgeWait:  "do not wait for the fence while holding the lock",
+			EdgeFlush: "do not flush the work while holding a lock it takes",
+			EdgeFence: "do not make the job depend on that fence",
+		}[e.Kind]
+		if remedy == "" {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%s: %s)", posText(e), e.Text, e.From+" --> "+e.To, remedy))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " The design's edges on this cycle: " + strings.Join(parts, "; ") + "."
 }
 
 func sectionTakes(c Cycle, lock string) bool {

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/graph/topo"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/rules"
 )
 
@@ -311,12 +312,8 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 		k := (c.Next + i) % n
 		e := c.Edges[k]
 		order = append(order, c.Nodes[k])
-		msg := e.Text
-		if !e.Pos.Valid() {
-			msg += " (built in)"
-		}
 		chain = append(chain, diag.Step{File: e.File, Pos: e.Pos, From: e.From, To: e.To, Kind: string(e.Kind),
-			Path: e.Path, Context: e.Context, Message: fmt.Sprintf("%s --> %s: %s", e.From, e.To, msg)})
+			Path: e.Path, Context: e.Context, Builtin: string(e.Builtin), Message: fmt.Sprintf("%s --> %s: %s", e.From, e.To, e.Text)})
 	}
 	closing := c.Edges[(c.Next+n-1)%n]
 	next, prevNode := order[0], order[n-1]
@@ -348,6 +345,11 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 	if n > 2 {
 		d.ChainExists = fmt.Sprintf("%s --> %s --> %s", next, parent, prevNode)
 	}
+	if g.Mode == Lockdep {
+		d.Scenario = lockdepScenario(g.Profile, next, parent, prevNode, closing)
+		d.Splat = lockdepSplat(g.Profile, closing, next, prevNode)
+		return d
+	}
 	lockOf := func(name string, shared bool) string {
 		if shared {
 			return "rlock(" + name + ");"
@@ -364,4 +366,48 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 		"  "+lockOf(next, closing.Recursive),
 	)
 	return d
+}
+
+// lockdepScenario is the unsafe-scenario table as
+// print_circular_lock_scenario() (kernel/locking/lockdep.c) prints it: the
+// CPU1 lines always say lock(; since v6.4 the CPU0 lines say rlock( for a
+// read-held target (prev) and a read-acquired source (next) (kernel
+// profile TableReadSync); before, every line says lock(. The source is
+// never a lock_sync() here (the language has no srcu).
+func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Edge) []string {
+	cpu0 := func(name string, read bool) string {
+		if read && prof.TableReadSync {
+			return "  rlock(" + name + ");"
+		}
+		return "  lock(" + name + ");"
+	}
+	return []string{
+		"       CPU0                    CPU1",
+		"       ----                    ----",
+		cpu0(prev, closing.Shared),
+		"                               lock(" + parent + ");",
+		"                               lock(" + prev + ");",
+		cpu0(next, closing.ToRead || closing.Recursive),
+	}
+}
+
+// lockdepSplat is the task part of the report: the closing acquisition
+// (prev --> next) and the locks its thread held, as
+// print_circular_bug_header() and lockdep_print_held_locks() print them.
+func lockdepSplat(prof kernel.Profile, closing *Edge, next, prev string) *diag.Splat {
+	sp := &diag.Splat{Kernel: prof.Version, Task: closing.Thread,
+		Acquire: diag.Step{File: closing.File, Pos: closing.Pos, To: next, Path: closing.Path, Context: closing.Context, Message: closing.Text},
+		Holding: diag.Step{File: closing.File, To: prev}}
+	if closing.Thread == "" {
+		sp.Task = closing.Path
+	}
+	sp.HeldKnown = closing.Held != nil
+	for _, h := range closing.Held {
+		st := diag.Step{File: closing.File, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text}
+		sp.Held = append(sp.Held, st)
+		if h.Name == prev {
+			sp.Holding = st
+		}
+	}
+	return sp
 }

@@ -78,8 +78,10 @@ func (l dotLine) Attributes() []encoding.Attribute {
 	} else {
 		label += " (built in)"
 	}
-	if l.e.Path != "" && l.e.Path != "dma_resv_lockdep" {
+	if l.e.Path != "" {
 		label += "\n" + l.e.Path
+	} else if l.e.Builtin != "" {
+		label += "\n" + builtinShort(l.e.Builtin)
 	}
 	attrs := []encoding.Attribute{{Key: "label", Value: dotQuote(label)}, {Key: "tooltip", Value: dotQuote(l.e.Text)}}
 	switch {
@@ -87,6 +89,8 @@ func (l dotLine) Attributes() []encoding.Attribute {
 		attrs = append(attrs, encoding.Attribute{Key: "color", Value: "red"}, encoding.Attribute{Key: "penwidth", Value: "2"})
 	case l.e.Kind == EdgePrimed || l.e.Kind == EdgeReclaim:
 		attrs = append(attrs, encoding.Attribute{Key: "style", Value: "dashed"}, encoding.Attribute{Key: "color", Value: "gray50"})
+	case l.e.Kind == EdgeObserved:
+		attrs = append(attrs, encoding.Attribute{Key: "style", Value: "dotted"}, encoding.Attribute{Key: "color", Value: "gray50"})
 	}
 	return attrs
 }
@@ -221,4 +225,16 @@ func (g *Graph) Export(onlyCycles bool) JSONGraph {
 			Column: e.Pos.Col, Path: e.Path, Context: e.Context, Text: e.Text, Shared: e.Shared, OnCycle: cycleEdge[e]})
 	}
 	return out
+}
+
+// builtinShort is the function part of a fact ("dma_resv_lockdep()").
+func builtinShort(f Fact) string {
+	s := string(f)
+	if i := strings.Index(s, " in "); i > 0 {
+		return s[:i]
+	}
+	if i := strings.Index(s, ":"); i > 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -15,7 +15,9 @@ import (
 
 	"gonum.org/v1/gonum/graph/multi"
 
+	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
 )
 
 // Mode selects the analysis semantics.
@@ -30,7 +32,27 @@ const (
 	// mmu_notifier_invalidate_range_start and shrinkers into fs_reclaim,
 	// includes priming, and drops what lockdep cannot see (fence → fence).
 	Lockdep Mode = "lockdep"
+	// Both runs precise and lockdep mode and reports the findings of each
+	// (an analysis option, not a graph: Build takes Precise or Lockdep).
+	Both Mode = "both"
 )
+
+// LockdepReports says whether a lockdep kernel prints a finding of this
+// rule, so that lockdep mode reports it: circular and recursive locking,
+// inconsistent lock state (kernel/locking/lockdep.c), and the
+// acquisition-time checks a PROVE_LOCKING kernel makes alongside (it
+// selects DEBUG_MUTEXES and DEBUG_WW_MUTEX_SLOWPATH, whose ww_mutex checks
+// WARN on ctx misuse; might_sleep in atomic context;
+// mmu_interval_notifier_insert taking mmap_lock, which lockdep reports as
+// recursive locking). Hangs, unsignalled fences, indefinite fences and the
+// page-table invariants are fencecheck's own: precise mode only.
+func LockdepReports(rule string) bool {
+	switch rule {
+	case rules.Cycle, rules.RecursiveLocking, rules.SleepInAtomic, rules.RegisterUnderMM, rules.IRQUnsafeLock, rules.WWMisuse, rules.InvalidWaitContext, rules.IRQInversion:
+		return true
+	}
+	return false
+}
 
 // NodeKind classifies nodes for reports and DOT grouping.
 type NodeKind string
@@ -65,19 +87,41 @@ type Edge struct {
 	Context  string
 	Thread   string
 	Text     string
+	// Builtin names the kernel fact (or fencecheck assumption) behind an
+	// edge that no step of the design made (facts.go); "" for design edges.
+	Builtin Fact
 	// Shared: From was held shared (read); Recursive: To was acquired as a
 	// recursive reader. Together they decide lockdep's strong paths.
 	Shared    bool
 	Recursive bool
+	// ToRead: To was acquired shared (read or recursive read), for the
+	// rlock( lines of lockdep's unsafe-scenario table.
+	ToRead bool
+	// Held is what the thread held at this acquisition (lockdep mode only):
+	// the "N locks held by" section of a splat closed by this edge.
+	Held []HeldLock
 	// Weight biases the witness search away from conservative edges (waits
 	// on "any fence") when a concrete explanation exists.
 	Weight int
 	id     int64
+	// tick is the walk's clock when the edge was recorded (0: prelude);
+	// irqs the thread's interrupt state then.
+	tick int
+	irqs irqState
 	// seq is the order the edge was first recorded (lockdep reports the
 	// cycle when its last edge is added).
 	seq int
 	// from and to are the endpoints, so hot loops need no name lookups.
 	from, to *Node
+}
+
+// HeldLock is one lock held at an acquisition, with where it was taken.
+type HeldLock struct {
+	Name string
+	Pos  model.Pos
+	Path string
+	Text string
+	Read bool
 }
 
 // Node is a graph vertex.
@@ -98,10 +142,12 @@ func (n *Node) ID() int64 { return n.id }
 
 // Graph is the dependency graph.
 type Graph struct {
-	Mode  Mode
-	nodes map[string]*Node
-	order []*Node
-	edges []*Edge
+	Mode Mode
+	// Profile is the kernel release modelled (class names, splat wording).
+	Profile kernel.Profile
+	nodes   map[string]*Node
+	order   []*Node
+	edges   []*Edge
 	// dedupe keeps the first edge per (from, to, shared, recursive), as
 	// lockdep keeps the first trace per dependency.
 	dedupe map[edgeKey]*Edge

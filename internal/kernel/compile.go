@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/model"
@@ -19,7 +20,13 @@ func Compile(sc *model.Scenario) *Program {
 		c.p.MMUNotifier = k.MMUNotifier.V
 	}
 	c.budget = compileBudget(sc)
+	if k := c.f.Kernel; k != nil {
+		c.p.Profile = ProfileFor(k.Version.V)
+	} else {
+		c.p.Profile = ProfileFor("")
+	}
 	c.index()
+	c.bases()
 	c.fences()
 	c.jobs()
 	c.implicitSync()
@@ -27,6 +34,7 @@ func Compile(sc *model.Scenario) *Program {
 	c.workload()
 	c.coverage()
 	c.p.Reclaim = c.reclaimThread("direct_reclaim", 0, model.Pos{}).Ops
+	c.collapse()
 	return c.p
 }
 
@@ -50,6 +58,12 @@ type compiler struct {
 	called map[string]bool
 	// budget is how many more steps expand may produce (OverBudget).
 	budget int64
+	// bind is the object the path being expanded acts on (its param:);
+	// collapsed marks per-object lock classes some path takes without
+	// naming the instance (an unbound param): the graph keeps them as one
+	// class, which over-approximates every instance.
+	bind      string
+	collapsed map[string]bool
 }
 
 // compileBudget bounds the compiled program. The loader already bounds the
@@ -77,6 +91,7 @@ func (c *compiler) index() {
 	c.entityKern = map[string]bool{}
 	c.rooted = map[string]bool{}
 	c.called = map[string]bool{}
+	c.collapsed = map[string]bool{}
 	for i := range c.f.Paths {
 		p := &c.f.Paths[i]
 		c.paths[p.Name.V] = p
@@ -291,6 +306,41 @@ func section(fence, why string, pos model.Pos) Held {
 	return Held{Lock: fence, Mode: Read, Try: true, Section: true, Why: why, Pos: pos}
 }
 
+// schedHeld marks the implicit sections of a drm_sched callback as
+// unannotated unless the scheduler core annotates them (the profile, or the
+// scheduler's annotate: override). sched "" means unknown: the profile.
+func (c *compiler) schedHeld(sched string, hs []Held) []Held {
+	annotates := c.p.Profile.SchedAnnotates
+	for _, d := range c.f.Devices {
+		for _, s := range d.Schedulers {
+			if s.Name.V == sched && s.Annotate.Set {
+				annotates = s.Annotate.V
+			}
+		}
+	}
+	if annotates {
+		return hs
+	}
+	for i := range hs {
+		if hs[i].Section && hs[i].Unannotated == "" {
+			hs[i].Unannotated = "the drm_sched core does not call dma_fence_begin_signalling() around this callback"
+		}
+	}
+	return hs
+}
+
+// atomicHeld marks signalling sections of atomic contexts as unannotated:
+// dma_fence_begin_signalling() returns early when in_atomic()
+// (drivers/dma-buf/dma-fence.c), so lockdep records nothing there.
+func atomicHeld(hs []Held) []Held {
+	for i := range hs {
+		if hs[i].Section && hs[i].Unannotated == "" {
+			hs[i].Unannotated = "dma_fence_begin_signalling() returns early in_atomic()"
+		}
+	}
+	return hs
+}
+
 // NotifierNode and ShrinkerNode name the per-callback pseudo-locks fencecheck
 // adds in precise mode (lockdep has one map for all of them).
 func NotifierNode(userptr string) string { return "notifier(" + userptr + ")" }
@@ -298,7 +348,15 @@ func ShrinkerNode(name string) string    { return "shrinker(" + name + ")" }
 
 // IsAtomicContext reports contexts that cannot sleep (R25).
 func IsAtomicContext(ctx string) bool {
-	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB
+	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxSoftIRQ || ctx == model.CtxIRQWork
+}
+
+// IsHardIRQContext reports contexts lockdep counts as hardirq: interrupt
+// handlers, irq_work (run from the irq_work interrupt, kernel/irq_work.c),
+// and fence callbacks, which dma_fence_signal() may run from the completion
+// interrupt (R25).
+func IsHardIRQContext(ctx string) bool {
+	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxIRQWork
 }
 
 // roles creates one thread per callback role: run_job/free_job/callbacks of
@@ -322,7 +380,7 @@ func (c *compiler) roles() {
 		ji := c.p.Jobs[name]
 		if ji.RunJob != "" {
 			// R16: run_job is signalling code for the job's fence.
-			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", []Held{section(ji.Fence, "run_job of "+name+" (R16)", ji.Pos)}, "job-run:"+name)
+			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", c.schedHeld(ji.Scheduler, []Held{section(ji.Fence, "run_job of "+name+" (R16)", ji.Pos)}), "job-run:"+name)
 		}
 		if ji.FreeJob != "" {
 			// R16: free_job shares the ordered submit workqueue with later
@@ -332,10 +390,10 @@ func (c *compiler) roles() {
 			for _, f := range schedFences[ji.Scheduler] {
 				hs = append(hs, section(f, "free_job on scheduler "+ji.Scheduler+" (R16)", ji.Pos))
 			}
-			c.role(ji.FreeJob, model.CtxFreeJob, "free_job("+name+")", hs, "job-free:"+name)
+			c.role(ji.FreeJob, model.CtxFreeJob, "free_job("+name+")", c.schedHeld(ji.Scheduler, hs), "job-free:"+name)
 		}
 		if ji.Callback != "" {
-			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", []Held{section(ji.Fence, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)", ji.Pos)}, "fence-cb:"+ji.Fence)
+			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", atomicHeld([]Held{section(ji.Fence, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)", ji.Pos)}), "fence-cb:"+ji.Fence)
 		}
 	}
 	for _, d := range c.f.Devices {
@@ -345,7 +403,7 @@ func (c *compiler) roles() {
 				for _, f := range schedFences[s.Name.V] {
 					hs = append(hs, section(f, "timedout_job must complete "+f+" (R17)", s.Timeout.P))
 				}
-				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", hs, "timeout:"+s.Name.V)
+				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", c.schedHeld(s.Name.V, hs), "timeout:"+s.Name.V)
 			}
 		}
 		if d.MMU != nil && d.MMU.FaultHandler.V != "" {
@@ -362,7 +420,19 @@ func (c *compiler) roles() {
 	for _, s := range c.f.Shrinkers {
 		entry := []Held{{Lock: FsReclaim, Why: "shrinkers run under reclaim (K11)", Pos: s.Name.P},
 			{Lock: ShrinkerNode(s.Name.V), Why: "shrinker " + s.Name.V, Pos: s.Name.P}}
-		c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+")", entry, "")
+		if scan := c.paths[s.Scan.V]; scan != nil && scan.Param.V != "" {
+			// The scan reaches only the objects on its LRU (mm/shrinker.c:
+			// do_shrink_slab calls scan_objects, which walks the driver's
+			// own list): one thread per object, bound to it.
+			c.rooted[s.Scan.V] = true
+			for _, obj := range s.LRU {
+				c.bound(obj.V, func() {
+					c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+", "+obj.V+")", entry, "")
+				})
+			}
+		} else {
+			c.role(s.Scan.V, model.CtxShrinkScan, "shrinker_scan("+s.Name.V+")", entry, "")
+		}
 		if s.Count.V != "" {
 			c.role(s.Count.V, model.CtxShrinkCount, "shrinker_count("+s.Name.V+")", entry, "")
 		}
@@ -382,7 +452,11 @@ func (c *compiler) role(path, ctx, name string, entry []Held, trigger string) {
 		return
 	}
 	c.rooted[path] = true
-	t := &Thread{Name: name, Context: ctx, Root: path, Entry: append(entry, c.pathSections(p)...), Pos: p.Name.P, Trigger: trigger}
+	ps := c.pathSections(p)
+	if IsAtomicContext(ctx) {
+		ps = atomicHeld(ps)
+	}
+	t := &Thread{Name: name, Context: ctx, Root: path, Entry: append(entry, ps...), Pos: p.Name.P, Trigger: trigger}
 	t.Atomic = IsAtomicContext(ctx)
 	t.Ops = c.expand(p, ctx, 0, false)
 	c.p.Threads = append(c.p.Threads, t)
@@ -418,15 +492,26 @@ func (c *compiler) contextEntry(p *model.Path) []Held {
 			}
 		}
 		if len(hs) == 0 && len(p.Signals) == 0 {
-			hs = append(hs, section("fence("+p.Name.V+")", "a fault handler is signalling code for the faulting job (R19)", p.Name.P))
+			h := section("fence("+p.Name.V+")", "a fault handler is signalling code for the faulting job (R19)", p.Name.P)
+			// No job declares faults: on the device, so no fence waits for
+			// this handler and nothing would annotate it (R19).
+			h.Unannotated = "no job faults on the device"
+			hs = append(hs, h)
 		}
 	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxFenceCB:
 		if len(p.Signals) == 0 {
 			// Signalling code for a fence the file does not name (R16).
 			hs = append(hs, section("fence("+p.Name.V+")", p.Context.V+" is signalling code (R16)", p.Name.P))
+			if !IsAtomicContext(p.Context.V) {
+				hs = c.schedHeld("", hs)
+			}
 		}
 	}
-	return append(hs, c.pathSections(p)...)
+	hs = append(hs, c.pathSections(p)...)
+	if IsAtomicContext(p.Context.V) {
+		hs = atomicHeld(hs)
+	}
+	return hs
 }
 
 func (c *compiler) pathThread(p *model.Path, name string, workload bool, order int, pos model.Pos) *Thread {
@@ -452,6 +537,12 @@ func (c *compiler) workload() {
 		case "run":
 			p := c.paths[v.V]
 			c.rooted[v.V] = true
+			if a.With.V != "" {
+				c.bound(a.With.V, func() {
+					c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V+"("+a.With.V+")"), true, i, a.P))
+				})
+				continue
+			}
 			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V), true, i, a.P))
 		case "submit":
 			c.p.Threads = append(c.p.Threads, c.submitThread(v.V, name("submit("+v.V+")"), i, a.P))
@@ -569,7 +660,7 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 			}
 			seen[r] = true
 			l := c.synth(OpAcquire, WWMutex, Write, bu.Buffer.P, "drm_exec_lock_obj("+r+")")
-			l.Obj, l.Ctx, l.NestLock = r, ctx, WWAcquire
+			l.Obj, l.Inst, l.Ctx, l.NestLock = r, InstanceOf(r, r), ctx, WWAcquire
 			l.Unpublished = c.unpublished(r)
 			t.Ops = append(t.Ops, l)
 			rs := c.synth(OpReserve, "", Write, bu.Buffer.P, "dma_resv_reserve_fences("+r+", 1)")
@@ -608,7 +699,7 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 			held = append(held, o)
 		case OpRelease:
 			for i := len(held) - 1; i >= 0; i-- {
-				if held[i].Lock == o.Lock {
+				if (o.Inst != "" && held[i].Inst == o.Inst) || (o.Inst == "" && held[i].Lock == o.Lock) {
 					held = append(held[:i], held[i+1:]...)
 					break
 				}
@@ -627,7 +718,7 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 	var out []Op
 	for i := len(held) - 1; i >= 0; i-- {
 		r := c.synth(OpRelease, held[i].Lock, held[i].Mode, pos, "unlock "+held[i].Lock)
-		r.Obj = held[i].Obj
+		r.Obj, r.Inst = held[i].Obj, held[i].Inst
 		out = append(out, r)
 	}
 	for i := len(ctxs) - 1; i >= 0; i-- {
@@ -679,7 +770,15 @@ func (c *compiler) reclaimThread(name string, order int, pos model.Pos) *Thread 
 	t.Ops = append(t.Ops, c.synth(OpAcquire, FsReclaim, Write, pos, "fs_reclaim_acquire (memory pressure)"))
 	for _, s := range c.f.Shrinkers {
 		t.Ops = append(t.Ops, c.synth(OpAcquire, ShrinkerNode(s.Name.V), Write, pos, "shrink_slab: "+s.Name.V))
-		t.Ops = append(t.Ops, c.expand(c.paths[s.Scan.V], model.CtxShrinkScan, 0, false)...)
+		if scan := c.paths[s.Scan.V]; scan != nil && scan.Param.V != "" {
+			for _, obj := range s.LRU {
+				c.bound(obj.V, func() {
+					t.Ops = append(t.Ops, c.expand(scan, model.CtxShrinkScan, 0, false)...)
+				})
+			}
+		} else {
+			t.Ops = append(t.Ops, c.expand(c.paths[s.Scan.V], model.CtxShrinkScan, 0, false)...)
+		}
 		t.Ops = append(t.Ops, c.synth(OpRelease, ShrinkerNode(s.Name.V), Write, pos, "shrinker returns"))
 	}
 	for _, u := range c.f.Userptrs {
@@ -733,11 +832,14 @@ func (c *compiler) unpublished(obj string) bool {
 // lockNode maps a lock reference (lock, buffer, VM or dma-buf) to its class
 // node. Every dma_resv is one lockdep class (K7).
 func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
+	if strings.HasPrefix(ref, "$") {
+		return WWMutex, ref, true // the resv of an unbound parameter object
+	}
 	switch c.sc.Kinds[ref] {
 	case "buffer", "vm", "dmabuf", "userptr":
 		node, obj, ww = WWMutex, c.resvOf(ref), true
 	default:
-		node = ref
+		node = CanonicalLock(ref) // lockdep spellings of the mm locks
 		if l := c.locks[ref]; l != nil && l.Kind.V == "ww_mutex" {
 			ww = true
 			if l.WWClass.V != "" {
@@ -754,9 +856,97 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	return node, obj, ww
 }
 
+// bound runs f with the path parameter bound to obj.
+func (c *compiler) bound(obj string, f func()) {
+	saved := c.bind
+	c.bind = obj
+	f()
+	c.bind = saved
+}
+
+// perObject names the instance of a per-object lock class (per:,
+// instances:): "class[obj]" for the instance and for the precise graph's
+// node. Lockdep mode maps it back with ClassOf. Without a bound object the
+// class is collapsed (see collapse).
+func (c *compiler) perObject(o *Op, ref, of string) {
+	l := c.locks[ref]
+	if l == nil || (l.Per.V == "" && len(l.Instances) == 0) {
+		return
+	}
+	if of == "" || strings.HasPrefix(of, "$") {
+		c.collapsed[ref] = true
+		o.Inst = ref
+		return
+	}
+	o.Inst = ref + "[" + of + "]"
+	o.Lock += "[" + of + "]"
+	o.Text += " of " + of
+}
+
+// collapse turns the instance nodes of a class that some path takes without
+// a bound instance back into the class node: a class-level node stands for
+// every instance, and mixing it with instance nodes would lose edges.
+func (c *compiler) collapse() {
+	if len(c.collapsed) == 0 {
+		return
+	}
+	fix := func(ops []Op) {
+		for i := range ops {
+			if j := strings.LastIndexByte(ops[i].Lock, '['); j > 0 && c.collapsed[baseClass(ops[i].Lock)] {
+				ops[i].Lock = ops[i].Lock[:j]
+			}
+		}
+	}
+	for _, t := range c.p.Threads {
+		fix(t.Ops)
+	}
+	fix(c.p.Reclaim)
+}
+
+// baseClass strips the instance and the subclass from a lock node.
+func baseClass(node string) string {
+	node = ClassOf(node)
+	if i := strings.LastIndexByte(node, '/'); i > 0 {
+		if _, err := strconv.Atoi(node[i+1:]); err == nil {
+			return node[:i]
+		}
+	}
+	return node
+}
+
+// InstanceOf names the lock instance a step refers to: the object's dma_resv
+// ("resv:OBJ") when the reference is a buffer-like object, else the lock
+// itself. A subclass does not change a named instance: mutex_lock_nested(&m,
+// 1) takes the same mutex m (include/linux/mutex.h), only lockdep's class
+// differs.
+func InstanceOf(ref, obj string) string {
+	if obj != "" {
+		return "resv:" + obj
+	}
+	return ref
+}
+
+// ClassOf maps a lock instance or an instance node ("class[obj]",
+// "class/N[obj]") to the lock class lockdep sees, subclass included: every
+// dma_resv is reservation_ww_class_mutex (K7), every instance of a
+// per-object class is its class. Lockdep mode needs nothing else to ignore
+// instances.
+func ClassOf(inst string) string {
+	if strings.HasPrefix(inst, "resv:") {
+		return WWMutex
+	}
+	if strings.HasSuffix(inst, "]") {
+		if i := strings.LastIndexByte(inst, '['); i > 0 {
+			return inst[:i]
+		}
+	}
+	return inst
+}
+
 // LockKind returns the declared kind of a lock class node ("" for builtins
 // and resvs). Subclass nodes ("name/1") have their class's kind.
 func (p *Program) LockKind(node string) string {
+	node = ClassOf(node)
 	if k, ok := p.lockKinds[node]; ok {
 		return k
 	}
@@ -767,7 +957,7 @@ func (p *Program) LockKind(node string) string {
 }
 
 // IRQSafe reports whether a lock class is declared irq_safe.
-func (p *Program) IRQSafe(node string) bool { return p.irqSafe[node] }
+func (p *Program) IRQSafe(node string) bool { return p.irqSafe[ClassOf(node)] }
 
 // defaultMode is the acquisition mode of a read lock by kind: rwlock readers
 // are recursive in lockdep, rwsem readers are not (locking-selftest.c).
@@ -806,9 +996,37 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		return nil
 	}
 	ops := make([]Op, 0, len(p.Steps))
+	// A $PARAM operand names the object the path is bound to; unbound (a
+	// coverage walk of a path nothing binds) it stays "$PARAM", "some
+	// object".
+	arg := func(x string) string {
+		if strings.HasPrefix(x, "$") && c.bind != "" {
+			return c.bind
+		}
+		return x
+	}
+	// Failure branches: where each step's ops start (label targets), and
+	// the ops of this path (not of inlined callees) that can fail.
+	stepAt := make(map[string]int)
+	type failing struct {
+		op     int
+		target string
+	}
+	var fails []failing
 	for si := range p.Steps {
 		s := &p.Steps[si]
 		op, v := s.Operation()
+		v.V = arg(v.V)
+		if s.Label.V != "" {
+			stepAt[s.Label.V] = len(ops)
+		}
+		if op == "trylock" {
+			target := s.OnFail.V
+			if target == "" {
+				target = model.OnFailReturn
+			}
+			fails = append(fails, failing{len(ops), target})
+		}
 		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
 			Interruptible: s.Interruptible.V}
 		if k, ok := objectOps[op]; ok {
@@ -827,7 +1045,14 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		switch op {
 		case "lock", "trylock", "might_lock":
 			node, obj, ww := c.lockNode(v.V, s.Subclass.V)
-			o.Lock, o.Obj = node, obj
+			o.Lock, o.Obj, o.Inst = node, obj, InstanceOf(v.V, obj)
+			if obj == "" && s.Subclass.V != 0 {
+				// Without a named instance, *_lock_nested on a class the
+				// thread holds is how code takes a second object of it:
+				// another instance, as the graph's "name/N" node says.
+				o.Inst = node
+			}
+			c.perObject(&o, v.V, arg(s.Of.V))
 			o.Kind = OpAcquire
 			if op == "might_lock" {
 				o.Kind = OpMight
@@ -845,9 +1070,17 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				o.NestLock = WWAcquire // the ctx's map is the nest_lock (K7)
 			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
+			o.IRQ = s.IRQ.V
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
-			o.Kind, o.Lock, o.Obj = OpRelease, node, obj
+			o.Kind, o.Lock, o.Obj, o.Inst, o.IRQ = OpRelease, node, obj, InstanceOf(v.V, obj), s.IRQ.V
+			c.perObject(&o, v.V, arg(s.Of.V))
+		case "local_irq":
+			o.Kind, o.Scope = OpLocalIRQ, v.V
+			o.Text = "local_irq_" + v.V + "()"
+		case "local_bh":
+			o.Kind, o.Scope = OpLocalBH, v.V
+			o.Text = "local_bh_" + v.V + "()"
 		case "ww_acquire_init":
 			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
 		case "ww_acquire_done":
@@ -912,7 +1145,15 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Kind, o.Path = OpFlushWork, v.V
 			o.Lock = "(work_completion)(" + v.V + ")"
 		case "call":
-			ops = append(ops, c.expand(c.paths[v.V], ctx, depth+1, primed)...)
+			callee := c.paths[v.V]
+			if callee != nil && callee.Param.V != "" {
+				c.bound(arg(s.With.V), func() { ops = append(ops, c.expand(callee, ctx, depth+1, primed)...) })
+			} else {
+				saved := c.bind
+				c.bind = ""
+				ops = append(ops, c.expand(callee, ctx, depth+1, primed)...)
+				c.bind = saved
+			}
 			continue
 		case "sleep":
 			o.Kind = OpSleep
@@ -923,5 +1164,48 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		}
 		ops = append(ops, o)
 	}
+	// A failed step continues at its label, or returns from this path:
+	// past its last op, which is also right for a path inlined by call:.
+	for _, f := range fails {
+		to, ok := stepAt[f.target]
+		if !ok {
+			to = len(ops)
+		}
+		ops[f.op].FailTo = to - f.op
+	}
+	if depth == 0 {
+		wwClasses(ops)
+	}
 	return ops
+}
+
+// wwClasses gives each acquire context the class of the ww mutexes it
+// locks: ww_acquire_init(ctx, ww_class) acquires ctx->dep_map in class
+// <ww_class>_acquire (include/linux/ww_mutex.h), and that map is the
+// nest_lock of the mutexes locked under it. A context that locks nothing
+// keeps reservation_ww_class (dma_resv). The loader rejects a context used
+// with two classes.
+func wwClasses(ops []Op) {
+	class := map[string]string{}
+	for _, o := range ops {
+		if o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
+			if _, ok := class[o.Ctx]; !ok {
+				base, _, _ := strings.Cut(o.Lock, "/")
+				class[o.Ctx] = strings.TrimSuffix(base, "_mutex") + "_acquire"
+			}
+		}
+	}
+	for i := range ops {
+		o := &ops[i]
+		c, ok := class[o.Ctx]
+		if !ok || c == WWAcquire {
+			continue
+		}
+		switch {
+		case o.Kind == OpWWInit || o.Kind == OpWWFini:
+			o.Lock = c
+		case o.Kind == OpAcquire && o.NestLock == WWAcquire:
+			o.NestLock = c
+		}
+	}
 }

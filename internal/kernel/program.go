@@ -64,6 +64,10 @@ const (
 	OpSleep
 	OpFail
 	OpMunmap // the user range is removed (munmap detaches the VMA first)
+	// OpLocalIRQ and OpLocalBH change the interrupt state (Scope: disable,
+	// enable, save, restore); they matter to lockdep's usage tracking only.
+	OpLocalIRQ
+	OpLocalBH
 )
 
 // Mode of an acquisition, in lockdep's terms (K16).
@@ -90,8 +94,17 @@ type Op struct {
 	Kind OpKind
 	// Lock is the lock-class node for acquire/release (subclass folded in as
 	// "name/N"). Obj names the buffer/VM/userptr/device for object ops.
-	Lock     string
-	Obj      string
+	Lock string
+	Obj  string
+	// Inst is the lock instance the step acquires or releases: "resv:OBJ"
+	// for a dma_resv, the class name for a single-instance driver lock
+	// (subclasses are annotations, not other locks: *_lock_nested takes the
+	// same mutex). The executor tracks locks by Inst; ClassOf maps it back.
+	Inst string
+	// FailTo is where execution continues when the step fails (a contended
+	// trylock): the index of that op relative to this one (> 0), computed
+	// from the step's on_fail: at compile time. 0: the step cannot fail.
+	FailTo   int
 	Mode     Mode
 	Try      bool
 	NestLock string
@@ -102,22 +115,29 @@ type Op struct {
 	Interruptible bool
 	GFP           uint32
 	NoLockdep     bool
-	Scope         string
-	Fence         string
-	Usage         string
-	Count         int
-	VM            string
-	VMOp          string
-	Range         []int64
-	Atomic        bool
-	Job           string
-	Path          string // target path for call-like ops (queue/flush work)
-	Buffer        string // the object itself, when Obj is the resv it shares
-	Text          string // the step as the user wrote it, for reports
+	// IRQ is the interrupt variant of a lock/unlock call site:
+	// spin_lock_irq (disable), _irqsave (save), _bh (bh); spin_unlock_irq
+	// (enable), _irqrestore (restore), _bh (bh).
+	IRQ    string
+	Scope  string
+	Fence  string
+	Usage  string
+	Count  int
+	VM     string
+	VMOp   string
+	Range  []int64
+	Atomic bool
+	Job    string
+	Path   string // target path for call-like ops (queue/flush work)
+	Buffer string // the object itself, when Obj is the resv it shares
+	Text   string // the step as the user wrote it, for reports
 
 	Pos     model.Pos
 	InPath  string // path whose step this is
 	Context string // context the op runs in
+	// WWCtx marks the acquire of an acquire context's own map (the graph
+	// walk's ww_acquire_init).
+	WWCtx bool
 	// Primed marks ops of a driver's lockdep priming function (context
 	// prime): they assert an order, they are not real code (case 09).
 	Primed bool
@@ -136,6 +156,12 @@ type Held struct {
 	Section bool
 	Why     string
 	Pos     model.Pos
+	// Unannotated says why a lockdep kernel records nothing for this
+	// implicit hold ("" means it does): drm_sched does not annotate the
+	// callback, dma_fence_begin_signalling() returns early in atomic
+	// context, no job faults on the device. Lockdep mode skips such holds;
+	// precise mode keeps them, because the design still depends on them.
+	Unannotated string
 }
 
 // Thread is one task executing ops.
@@ -198,8 +224,10 @@ type Program struct {
 	// Notifiers maps a userptr to its invalidate path; Shrinkers lists scan
 	// paths. Reclaim may call every one of them (K11).
 	MMUNotifier bool // CONFIG_MMU_NOTIFIER
-	Jobs        map[string]*JobInfo
-	JobOrder    []string
+	// Profile is the kernel release's lockdep-visible facts (kernel.version).
+	Profile  Profile
+	Jobs     map[string]*JobInfo
+	JobOrder []string
 	// lockKinds caches LockKind (it is asked once per acquisition).
 	lockKinds map[string]string
 	irqSafe   map[string]bool
@@ -211,6 +239,8 @@ type Program struct {
 	// exceed the compile budget; the program is incomplete and must not be
 	// analysed (the analysis reports FC-L011 instead).
 	OverBudget bool
+	// Observed are the dependencies of the scenario's bases (base.go).
+	Observed []ObservedDep
 }
 
 // JobInfo is a compiled job.

@@ -60,21 +60,27 @@ type File struct {
 	Paths       []Path     `fc:"paths" doc:"Driver code paths as ordered steps, each in an execution context."`
 	Workload    []Action   `fc:"workload" doc:"What userspace and the system do, in order."`
 	Expect      []Expect   `fc:"expect" doc:"The verdicts this scenario must produce (checked by fencecheck test)."`
+	Base        StrList    `fc:"base" doc:"Base files included (paths relative to this file): their lock classes and observed dependencies join this scenario's (see docs/import.md)."`
+	Observed    []Observed `fc:"observed" doc:"Dependencies a running kernel's lockdep observed (fencecheck import lockdep writes them): facts, like the kernel prelude."`
 }
 
 // Kernel is the kernel configuration.
 type Kernel struct {
 	P           Pos
 	MMUNotifier Bool `fc:"mmu_notifier" doc:"CONFIG_MMU_NOTIFIER (default true). When false, reclaim is primed straight to dma_fence_map (K5)."`
+	Version     Str  `fc:"version,enum=kernelversion" doc:"Kernel release whose lockdep-visible facts apply (class names, annotations, splat wording), e.g. \"6.8\"; default the newest modelled (docs/model.md, kernel profiles)."`
 }
 
 // Lock is a driver lock class.
 type Lock struct {
 	P       Pos
 	Name    Str  `fc:"name,required,decl=lock" doc:"Lock class name as lockdep would print it, e.g. &vm->lock."`
-	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock, rwsem, rwlock, ww_mutex, or map (a lockdep_map pseudo-lock)."`
+	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock (spinlock_t), raw_spinlock, rwsem, rwlock, ww_mutex, or map (a lockdep_map pseudo-lock)."`
 	IRQSafe Bool `fc:"irq_safe" doc:"Spinlocks/rwlocks: taken with interrupts disabled (spin_lock_irqsave) everywhere."`
 	WWClass Str  `fc:"ww_class" doc:"ww_mutex: the ww class name (default reservation_ww_class)."`
+	// Instances: one lock per object of a kind, or per listed object.
+	Per       Str     `fc:"per,enum=perkind" doc:"One instance of this lock per object of this kind (buffer, vm, userptr, dmabuf, device, engine, job); steps name the instance with of:."`
+	Instances StrList `fc:"instances,ref=buffer|vm|userptr|dmabuf|device|engine|job" doc:"One instance of this lock per listed object; steps name the instance with of:."`
 }
 
 // Device is a GPU or other DMA device.
@@ -101,6 +107,7 @@ type Scheduler struct {
 	Engine   Str      `fc:"engine,required,ref=engine" doc:"The engine it feeds."`
 	Entities []Entity `fc:"entities" doc:"Scheduler entities (queues); a job is pushed to one."`
 	Timeout  Str      `fc:"timedout_job,ref=path" doc:"Path run as timedout_job when a job hangs (signalling code, R16, R17)."`
+	Annotate Bool     `fc:"annotate" doc:"The scheduler core brackets run_job/free_job/timedout_job with dma_fence_begin/end_signalling (default false: mainline drm_sched does not; drivers annotate inside their callbacks). Only lockdep mode looks at it."`
 }
 
 // Entity is a drm_sched_entity.
@@ -193,9 +200,10 @@ type BufUse struct {
 // Shrinker is a registered shrinker.
 type Shrinker struct {
 	P     Pos
-	Name  Str `fc:"name,required,decl=shrinker" doc:"Shrinker name."`
-	Count Str `fc:"count,ref=path" doc:"count_objects path."`
-	Scan  Str `fc:"scan,required,ref=path" doc:"scan_objects path (runs under fs_reclaim)."`
+	Name  Str     `fc:"name,required,decl=shrinker" doc:"Shrinker name."`
+	Count Str     `fc:"count,ref=path" doc:"count_objects path."`
+	Scan  Str     `fc:"scan,required,ref=path" doc:"scan_objects path (runs under fs_reclaim)."`
+	LRU   StrList `fc:"lru,ref=buffer|userptr|vm|dmabuf" doc:"Objects on the shrinker's LRU: a scan path with a param: runs once per object, bound to it; objects off the LRU are never reached by reclaim."`
 }
 
 // Path is a driver code path.
@@ -206,6 +214,7 @@ type Path struct {
 	Thread  Str     `fc:"thread" doc:"Thread/task name shown in reports (default: the path name)."`
 	Signals StrList `fc:"signals,ref=fence|job" doc:"Fences whose signalling depends on this path: the whole path is their signalling critical section (R1)."`
 	Steps   []Step  `fc:"steps" doc:"Ordered steps."`
+	Param   Str     `fc:"param" doc:"The path acts on one object, bound by call:/run: with: (or a shrinker's lru:); its steps refer to it as $NAME."`
 }
 
 // Step is one operation of a path. Exactly one op key is set.
@@ -249,6 +258,8 @@ type Step struct {
 	FlushWork     Str `fc:"flush_work,op,ref=path" doc:"flush_work/cancel_work_sync on a worker path: waits for it to finish."`
 	Call          Str `fc:"call,op,ref=path" doc:"Call another path inline."`
 	Sleep         Str `fc:"sleep,op" doc:"Any other sleeping operation (msleep, wait_event); the value says what."`
+	LocalIRQ      Str `fc:"local_irq,op,enum=irqop" doc:"local_irq_disable/enable/save/restore: disable, enable, save or restore hardirqs (enable marks every held lock as taken with hardirqs on)."`
+	LocalBH       Str `fc:"local_bh,op,enum=bhop" doc:"local_bh_disable/enable: disable or enable softirqs."`
 	Fail          Str `fc:"fail,op" doc:"The path can fail here (e.g. -ENOMEM, -EINTR) and returns; the value names the error."`
 
 	// Modifiers.
@@ -257,6 +268,7 @@ type Step struct {
 	NestLock      Str     `fc:"nest_lock,ref=lock" doc:"lock: the outer lock that serializes this class's nesting (lockdep nest_lock)."`
 	Ctx           Str     `fc:"ctx" doc:"lock: the ww acquire context (ww_acquire_init name) to lock under."`
 	Interruptible Bool    `fc:"interruptible" doc:"lock/wait: interruptible; may fail with -EINTR."`
+	IRQ           Str     `fc:"irq,enum=lockirq" doc:"lock/trylock: spin_lock_irq (disable), spin_lock_irqsave (save) or spin_lock_bh (bh); unlock: spin_unlock_irq (enable), spin_unlock_irqrestore (restore) or spin_unlock_bh (bh)."`
 	Unpublished   Bool    `fc:"unpublished" doc:"lock: the instance is not reachable by other threads (new or dying object): no class-level dependency."`
 	Nolockdep     Bool    `fc:"nolockdep" doc:"alloc: __GFP_NOLOCKDEP, suppresses the reclaim annotation."`
 	Usage         Str     `fc:"usage,enum=usage" doc:"wait_resv/add_fence: dma_resv usage (default BOOKKEEP for waits, READ for add)."`
@@ -267,6 +279,12 @@ type Step struct {
 	Range         IntList `fc:"range,min=0" doc:"vm_update: [start, end) VA range."`
 	Atomic        Bool    `fc:"atomic" doc:"write_ptes: the CPU writes each PTE atomically."`
 	Nonblock      Bool    `fc:"nonblock" doc:"call from a notifier: the invalidation is non-blockable (OOM reaper)."`
+	Of            Str     `fc:"of" doc:"lock/trylock/unlock/might_lock of a per-object lock class: the object whose instance it is (or $PARAM)."`
+	With          Str     `fc:"with" doc:"call: the object the called path's param: is bound to (or $PARAM)."`
+
+	// Control flow.
+	Label  Str `fc:"label" doc:"Names this step as a target for on_fail: of an earlier step of the same path."`
+	OnFail Str `fc:"on_fail" doc:"trylock: where a failed (contended) trylock continues: return (leave the path; the default) or the label: of a later step of this path."`
 }
 
 // Action is one workload event.
@@ -290,6 +308,7 @@ type Action struct {
 	Buffer Str     `fc:"buffer,ref=buffer|userptr" doc:"vm_bind: the object mapped."`
 	Path   Str     `fc:"path,ref=path" doc:"vm_bind: the ioctl path that performs it."`
 	Thread Str     `fc:"thread" doc:"Thread name for the action (default derived from the action)."`
+	With   Str     `fc:"with,ref=buffer|vm|userptr|dmabuf|device|engine|job" doc:"run: the object the path's param: is bound to."`
 }
 
 // Expect is one expected verdict.

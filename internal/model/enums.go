@@ -2,6 +2,7 @@ package model
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -17,6 +18,8 @@ const (
 	CtxTimedoutJob  = "timedout_job"
 	CtxPrepareJob   = "prepare_job"
 	CtxIRQ          = "irq"
+	CtxSoftIRQ      = "softirq"
+	CtxIRQWork      = "irq_work"
 	CtxFenceCB      = "fence_callback"
 	CtxNotifier     = "notifier"
 	CtxShrinkCount  = "shrinker_count"
@@ -30,16 +33,21 @@ const (
 // enumSets are the closed vocabularies checked by the loader and published
 // in the JSON Schema.
 var enumSets = map[string][]string{
-	"lockkind":     {"mutex", "spinlock", "rwsem", "rwlock", "ww_mutex", "map"},
-	"enginekind":   {"gfx", "compute", "copy", "video", "paging"},
-	"placement":    {"system", "vram"},
-	"usage":        {"KERNEL", "WRITE", "READ", "BOOKKEEP"},
-	"scope":        {"nofs", "noio", "noreclaim"},
-	"mode":         {"write", "read", "recursive_read"},
-	"vmop":         {"map", "unmap", "remap"},
-	"analysismode": {"precise", "lockdep"},
+	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "map"},
+	"irqop":         {"disable", "enable", "save", "restore"},
+	"bhop":          {"disable", "enable"},
+	"lockirq":       {"disable", "save", "bh", "enable", "restore"},
+	"enginekind":    {"gfx", "compute", "copy", "video", "paging"},
+	"placement":     {"system", "vram"},
+	"usage":         {"KERNEL", "WRITE", "READ", "BOOKKEEP"},
+	"scope":         {"nofs", "noio", "noreclaim"},
+	"mode":          {"write", "read", "recursive_read"},
+	"vmop":          {"map", "unmap", "remap"},
+	"analysismode":  {"precise", "lockdep"},
+	"kernelversion": kernelVersions(),
+	"perkind":       {"buffer", "vm", "userptr", "dmabuf", "device", "engine", "job"},
 	"context": {CtxIoctl, CtxProcess, CtxWorker, CtxKthread, CtxRunJob, CtxFreeJob,
-		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxFenceCB, CtxNotifier, CtxShrinkCount,
+		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,
 		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime},
 }
 
@@ -130,4 +138,21 @@ func validEnum(set, v string) (ok bool, allowed []string, bad string) {
 		}
 	}
 	return false, vals, v
+}
+
+// kernelVersions lists the mainline releases a scenario may name as its
+// kernel (5.0 to 7.0); internal/kernel maps each to its lockdep profile.
+// KernelVersions lists the kernel releases with a profile (kernel:
+// {version:}), oldest first.
+func KernelVersions() []string { return kernelVersions() }
+
+func kernelVersions() []string {
+	var out []string
+	for minor := 0; minor <= 19; minor++ {
+		out = append(out, "5."+strconv.Itoa(minor))
+	}
+	for minor := 0; minor <= 19; minor++ {
+		out = append(out, "6."+strconv.Itoa(minor))
+	}
+	return append(out, "7.0")
 }

@@ -36,6 +36,12 @@ var Builtins = []string{
 	"reservation_ww_class_mutex",
 	"mmap_lock",
 	"i_mmap_rwsem",
+	// The same locks as lockdep prints them (any release); internal/kernel
+	// maps them to the short names above.
+	"&mm->mmap_lock",
+	"&mm->mmap_sem",
+	"mmap_sem",
+	"&mapping->i_mmap_rwsem",
 }
 
 // IsBuiltin reports whether name is a built-in kernel lock class.
@@ -52,6 +58,12 @@ func IsBuiltin(name string) bool {
 type Options struct {
 	MaxBytes int // 0 means DefaultMaxBytes
 	MaxSteps int // 0 means DefaultMaxSteps
+	// Root is the project root (--root; "" is the working directory):
+	// base: includes must lie inside it.
+	Root string
+	// Bases loads `base:` includes (nil: DefaultBases); see base.go.
+	Bases *BaseCache
+	inc   baseChain
 }
 
 // DefaultMaxSteps bounds the steps of all paths after `call:` inlining
@@ -74,6 +86,8 @@ type Scenario struct {
 	// MaxSteps is the --max-steps the file was loaded with (0: default); the
 	// compiler bounds its output by it.
 	MaxSteps int
+	// Bases are the files included with base:, transitively, each once.
+	Bases []*Scenario
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -131,7 +145,7 @@ func Load(path string, data []byte, opt Options) (sc *Scenario, diags []diag.Dia
 	d.decodeStruct(root, reflect.ValueOf(f).Elem(), 0)
 	sc = &Scenario{File: f, Path: path, Source: data, Kinds: map[string]string{}, DeclPos: map[string]Pos{}, MaxSteps: opt.MaxSteps}
 	if !d.abort {
-		v := &validator{d: d, sc: sc, maxSteps: opt.MaxSteps}
+		v := &validator{d: d, sc: sc, opt: opt, maxSteps: opt.MaxSteps}
 		if v.maxSteps <= 0 {
 			v.maxSteps = DefaultMaxSteps
 		}
@@ -161,7 +175,11 @@ func syntaxDiag(path string, err error) diag.Diagnostic {
 type validator struct {
 	d        *decoder
 	sc       *Scenario
+	opt      Options
 	maxSteps int
+	// pathsByName and locksByName are built once, on first use.
+	pathsByName map[string]*Path
+	locksByName map[string]*Lock
 }
 
 func (v *validator) errorf(rule string, p Pos, format string, args ...any) {
@@ -202,6 +220,7 @@ func (v *validator) run() {
 		kinds[dc.name.V] = dc.kind
 		declPos[dc.name.V] = dc.name.P
 	}
+	v.includeBases()
 	for _, r := range v.d.refs {
 		v.checkRef(r)
 	}
@@ -211,6 +230,9 @@ func (v *validator) run() {
 
 func (v *validator) checkRef(r refRec) {
 	name := r.name.V
+	if strings.HasPrefix(name, "$") {
+		return // a path parameter: checked against its path (checkParams)
+	}
 	k, ok := v.sc.Kinds[name]
 	if !ok && IsBuiltin(name) {
 		k, ok = "lock", true
@@ -259,10 +281,10 @@ func joinOr(xs []string) string {
 
 // opModifiers lists which modifier keys each step operation accepts.
 var opModifiers = map[string][]string{
-	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished"},
-	"trylock":          {"mode", "subclass", "unpublished"},
-	"unlock":           {"ctx"},
-	"might_lock":       {"mode", "subclass"},
+	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq", "of"},
+	"trylock":          {"mode", "subclass", "unpublished", "irq", "on_fail", "of"},
+	"unlock":           {"ctx", "irq", "of"},
+	"might_lock":       {"mode", "subclass", "of"},
 	"alloc":            {"nolockdep"},
 	"wait":             {"interruptible"},
 	"wait_resv":        {"usage", "interruptible"},
@@ -273,7 +295,7 @@ var opModifiers = map[string][]string{
 	"zap_ptes":         {"vm"},
 	"vm_update":        {"op", "range"},
 	"write_ptes":       {"atomic"},
-	"call":             {"nonblock"},
+	"call":             {"nonblock", "with"},
 	"ww_acquire_init":  {},
 	"begin_signalling": {},
 }
@@ -295,6 +317,48 @@ func heldKeys(held map[string]int, skip bool) []string {
 	return slices.Sorted(maps.Keys(held))
 }
 
+// WWClassOf is the ww class of a lock reference: a declared ww_mutex's
+// ww_class (default reservation_ww_class); buffers, VMs, dma-bufs and
+// userptrs name their dma_resv, of class reservation_ww_class. "" means
+// the reference is not a ww_mutex.
+func WWClassOf(f *File, kinds map[string]string, ref string) string {
+	switch kinds[ref] {
+	case "buffer", "vm", "dmabuf", "userptr":
+		return "reservation_ww_class"
+	}
+	if ref == "reservation_ww_class_mutex" {
+		return "reservation_ww_class"
+	}
+	for i := range f.Locks {
+		if l := &f.Locks[i]; l.Name.V == ref && l.Kind.V == "ww_mutex" {
+			if l.WWClass.V != "" {
+				return l.WWClass.V
+			}
+			return "reservation_ww_class"
+		}
+	}
+	return ""
+}
+
+// checkWWClass: an acquire context takes the class of the ww mutexes it
+// locks (ww_acquire_init(ctx, ww_class)); locking a mutex of another class
+// under it is misuse (the ww_mutex debug code WARNs on ctx->ww_class !=
+// lock->ww_class, kernel/locking/ww_mutex.h).
+func (v *validator) checkWWClass(ctxClass map[string]Str, ctx string, ref Str) {
+	class := WWClassOf(v.sc.File, v.sc.Kinds, ref.V)
+	if class == "" {
+		return
+	}
+	first, ok := ctxClass[ctx]
+	if !ok {
+		ctxClass[ctx] = Str{V: class, P: ref.P}
+		return
+	}
+	if first.V != class {
+		v.errorf(rules.BadStep, ref.P, "%q is of ww class %s, but acquire context %q already locked a %s mutex at %d:%d: one acquire context serves one ww class", ref.V, class, ctx, first.V, first.P.Line, first.P.Col)
+	}
+}
+
 func (v *validator) checkPaths() {
 	f := v.sc.File
 	stepMeta := metaOf(reflect.TypeOf(Step{}))
@@ -313,8 +377,11 @@ func (v *validator) checkPaths() {
 		p := &f.Paths[pi]
 		held := map[string]int{}
 		ctxs := map[string]bool{}
+		ctxClass := map[string]Str{}
 		sigs := map[string]int{}
 		scopes := map[string]int{}
+		v.checkLabels(p)
+		v.checkParams(p)
 		for si := range p.Steps {
 			s := &p.Steps[si]
 			op, opVal := stepOp(stepMeta, s)
@@ -329,6 +396,9 @@ func (v *validator) checkPaths() {
 				}
 				if s.Ctx.V != "" && !ctxs[s.Ctx.V] && !called[p.Name.V] {
 					v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
+				}
+				if s.Ctx.V != "" {
+					v.checkWWClass(ctxClass, s.Ctx.V, opVal)
 				}
 				held[lockKey(opVal.V, s.Subclass.V)]++
 			case "unlock":
@@ -469,6 +539,131 @@ func sizeText(n, limit int64) string {
 	return fmt.Sprintf("%d", n)
 }
 
+// checkParams validates a path's $PARAM uses, of: instances and call
+// bindings: a per-object lock class is always named with the instance, and
+// an object given for it has the class's kind.
+func (v *validator) checkParams(p *Path) {
+	m := stepMetaOnce()
+	if v.pathsByName == nil {
+		// Once per file: building these per path made loading quadratic.
+		v.pathsByName = make(map[string]*Path, len(v.sc.File.Paths))
+		for i := range v.sc.File.Paths {
+			v.pathsByName[v.sc.File.Paths[i].Name.V] = &v.sc.File.Paths[i]
+		}
+		v.locksByName = make(map[string]*Lock, len(v.sc.File.Locks))
+		for i := range v.sc.File.Locks {
+			v.locksByName[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
+		}
+	}
+	paths, locks := v.pathsByName, v.locksByName
+	for si := range p.Steps {
+		st := &p.Steps[si]
+		base := unsafe.Pointer(st)
+		fields := m.fields
+		if m.noMods(base) {
+			// The decoder saw no modifier here: only the op can hold $P.
+			fields = nil
+			if fm := m.opOf(base); fm != nil {
+				fields = unsafe.Slice(fm, 1)
+			}
+		}
+		for i := range fields {
+			fm := &fields[i]
+			if fm.kind != kStr || (len(fm.ref) == 0 && fm.key != "of" && fm.key != "with") {
+				continue
+			}
+			sv := (*Str)(fm.field(base))
+			if !strings.HasPrefix(sv.V, "$") {
+				continue
+			}
+			if p.Param.V == "" {
+				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is a parameter, but path %q declares no param:", fm.key, sv.V, p.Name.V)
+			} else if sv.V[1:] != p.Param.V {
+				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is not the parameter of path %q (it is $%s)", fm.key, sv.V, p.Name.V, p.Param.V)
+			}
+		}
+		op, opVal := stepOp(m, st)
+		switch op {
+		case "lock", "trylock", "unlock", "might_lock":
+			l := locks[opVal.V]
+			perObject := l != nil && (l.Per.V != "" || len(l.Instances) > 0)
+			switch {
+			case st.Of.P.Valid() && !perObject:
+				v.errorf(rules.BadStep, st.Of.P, "of: %q is not a per-object lock class (declare it with per: or instances:)", opVal.V)
+			case !st.Of.P.Valid() && perObject:
+				v.errorf(rules.MissingField, opVal.P, "%q has one instance per object: name it with of: (an object or $PARAM)", opVal.V)
+			case perObject && !strings.HasPrefix(st.Of.V, "$"):
+				v.checkInstance(l, st.Of)
+			}
+		case "call":
+			callee := paths[opVal.V]
+			if callee == nil {
+				break
+			}
+			switch {
+			case callee.Param.V != "" && st.With.V == "":
+				v.errorf(rules.MissingField, opVal.P, "path %q acts on an object (param: %s): bind it with with:", opVal.V, callee.Param.V)
+			case callee.Param.V == "" && st.With.P.Valid():
+				v.errorf(rules.BadStep, st.With.P, "with: path %q declares no param:", opVal.V)
+			case st.With.V != "" && !strings.HasPrefix(st.With.V, "$"):
+				if _, ok := v.sc.Kinds[st.With.V]; !ok {
+					v.errorf(rules.UndefinedRef, st.With.P, "with: %q is not declared", st.With.V)
+				}
+			}
+		}
+	}
+}
+
+// checkInstance checks that obj is an instance of the per-object lock l.
+func (v *validator) checkInstance(l *Lock, obj Str) {
+	k, ok := v.sc.Kinds[obj.V]
+	switch {
+	case !ok:
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is not declared", obj.V)
+	case l.Per.V != "" && k != l.Per.V:
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is %s, but %q has one instance per %s", obj.V, kindArticle[k], l.Name.V, l.Per.V)
+	case len(l.Instances) > 0 && !slices.ContainsFunc(l.Instances, func(s Str) bool { return s.V == obj.V }):
+		v.errorf(rules.UndefinedRef, obj.P, "of: %q is not one of the instances of %q", obj.V, l.Name.V)
+	}
+}
+
+// OnFailReturn is the on_fail: value that leaves the path.
+const OnFailReturn = "return"
+
+// checkLabels validates labels and on_fail: targets. Jumps go forward only,
+// inside one path, so every path still runs a bounded number of steps.
+func (v *validator) checkLabels(p *Path) {
+	at := map[string]int{}
+	var names []string
+	for si := range p.Steps {
+		l := p.Steps[si].Label
+		if !l.P.Valid() {
+			continue
+		}
+		switch {
+		case l.V == "" || l.V == OnFailReturn:
+			v.errorf(rules.InvalidValue, l.P, "label: %q is reserved or empty; name the step", l.V)
+		case at[l.V] > 0:
+			v.errorf(rules.DuplicateName, l.P, "label %q is already used by step %d of path %q", l.V, at[l.V], p.Name.V)
+		default:
+			at[l.V] = si + 1
+			names = append(names, l.V)
+		}
+	}
+	for si := range p.Steps {
+		of := p.Steps[si].OnFail
+		if !of.P.Valid() || of.V == OnFailReturn {
+			continue
+		}
+		switch to, ok := at[of.V]; {
+		case !ok:
+			v.errorf(rules.UndefinedRef, of.P, "on_fail: %q is neither return nor a label of path %q%s", of.V, p.Name.V, suggest(of.V, append(names, OnFailReturn)))
+		case to-1 <= si:
+			v.errorf(rules.BadStep, of.P, "on_fail: label %q is not after this step; failure branches jump forward only", of.V)
+		}
+	}
+}
+
 // stepOp returns the step's operation key and value.
 func stepOp(m *typeMeta, s *Step) (string, Str) {
 	if fm := m.opOf(unsafe.Pointer(s)); fm != nil && fm.kind == kStr {
@@ -523,6 +718,9 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	looked := false
 	for _, i := range m.mods {
 		fm := &m.fields[i]
+		if fm.key == "label" {
+			continue // every step may carry a label
+		}
 		p := fm.valuePos(base)
 		if !p.Valid() {
 			continue
@@ -570,9 +768,32 @@ func (v *validator) checkMisc() {
 			v.errorf(rules.BadStep, e.Clean.P, "an expectation cannot be clean and list findings")
 		}
 	}
+	params := map[string]string{}
+	for _, p := range f.Paths {
+		params[p.Name.V] = p.Param.V
+	}
+	for _, a := range f.Workload {
+		op, val := a.Operation()
+		switch {
+		case a.With.P.Valid() && op != "run":
+			v.errorf(rules.UnknownKey, a.With.P, "with: only applies to a run action")
+		case op == "run" && params[val.V] != "" && a.With.V == "":
+			v.errorf(rules.MissingField, val.P, "path %q acts on an object (param: %s): bind it with with:", val.V, params[val.V])
+		case op == "run" && params[val.V] == "" && a.With.P.Valid():
+			v.errorf(rules.BadStep, a.With.P, "with: path %q declares no param:", val.V)
+		}
+	}
+	for _, s := range f.Shrinkers {
+		if len(s.LRU) > 0 && params[s.Scan.V] == "" {
+			v.errorf(rules.BadStep, s.LRU[0].P, "lru: shrinker %q's scan path %q declares no param: to bind each object to", s.Name.V, s.Scan.V)
+		}
+	}
 	for _, l := range f.Locks {
-		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "rwlock" {
-			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock and rwlock only, not %s", l.Kind.V)
+		if l.Per.V != "" && len(l.Instances) > 0 {
+			v.errorf(rules.BadStep, l.Per.P, "a lock class has per: or instances:, not both")
+		}
+		if l.IRQSafe.V && l.Kind.V != "spinlock" && l.Kind.V != "raw_spinlock" && l.Kind.V != "rwlock" {
+			v.errorf(rules.InvalidValue, l.IRQSafe.P, "irq_safe applies to spinlock, raw_spinlock and rwlock only, not %s", l.Kind.V)
 		}
 	}
 }

@@ -40,6 +40,10 @@ type Options struct {
 	Version string
 	// Baseline, when a baseline was applied, says what it did.
 	Baseline *BaselineStats
+	// Quiet prints findings only: no summary.
+	Quiet bool
+	// Noun names what the summary counts: "bug" (check) or "problem" (lint).
+	Noun string
 }
 
 // BaselineStats reports what --baseline suppressed.
@@ -153,6 +157,13 @@ func clean(d diag.Diagnostic) diag.Diagnostic {
 		}
 		d.Chain = chain
 	}
+	if len(d.Related) > 0 {
+		rel := make([]diag.Diagnostic, len(d.Related))
+		for i, r := range d.Related {
+			rel[i] = clean(r)
+		}
+		d.Related = rel
+	}
 	return d
 }
 
@@ -227,21 +238,98 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 			d = clean(d)
 			if len(d.Cycle) > 0 || len(d.Chain) > 0 {
 				writeSplat(&b, p, r, lines, d)
-				continue
+			} else {
+				writeOne(&b, p, lines, d)
 			}
-			writeOne(&b, p, lines, d)
+			writeRelated(&b, p, d)
 		}
 	}
-	errs, warns := Count(results)
-	if errs+warns > 0 {
-		fmt.Fprintf(&b, "%d error(s), %d warning(s) in %d file(s)\n", errs, warns, len(results))
-	}
-	if opt.Baseline != nil {
-		fmt.Fprintln(&b, opt.Baseline.String())
+	if !opt.Quiet {
+		writeSummary(&b, p, results, opt)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// writeRelated lists a finding's consequences, one line each: they are
+// part of the bug above, not bugs of their own.
+func writeRelated(b *strings.Builder, p palette, d diag.Diagnostic) {
+	if len(d.Related) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "consequences (the same bug, when it happens):\n")
+	for _, r := range d.Related {
+		r = clean(r)
+		fmt.Fprintf(b, "  %s %s %s\n", p.pos.Sprintf("%s:%d:%d:", r.File, r.Pos.Line, r.Pos.Col), r.Message, p.rule.Sprintf("[%s %s]", r.Rule, ruleName(r.Rule)))
+	}
+	fmt.Fprintln(b)
+}
+
+// writeSummary ends a run: a per-file table when several files have
+// findings, and one line that counts bugs (a finding with its
+// consequences is one bug).
+func writeSummary(b *strings.Builder, p palette, results []FileResult, opt Options) {
+	noun := opt.Noun
+	if noun == "" {
+		noun = "bug"
+	}
+	type row struct {
+		file        string
+		errs, warns int
+	}
+	var rows []row
+	width := len("file")
+	for _, r := range results {
+		e, w := Count([]FileResult{r})
+		if e+w == 0 {
+			continue
+		}
+		f := safetextPath(r.Path)
+		rows = append(rows, row{f, e, w})
+		width = max(width, len(f))
+	}
+	errs, warns := Count(results)
+	if len(rows) > 1 {
+		fmt.Fprintf(b, "%-*s  %6s  %8s\n", width, "file", "errors", "warnings")
+		for _, r := range rows {
+			fmt.Fprintf(b, "%-*s  %6d  %8d\n", width, r.file, r.errs, r.warns)
+		}
+		fmt.Fprintln(b)
+	}
+	if errs+warns == 0 {
+		fmt.Fprintf(b, "checked %s: no %ss\n", plural(len(results), "file"), noun)
+	} else {
+		fmt.Fprintf(b, "checked %s: %s in %s (%s, %s)\n", plural(len(results), "file"), plural(errs+warns, noun),
+			plural(len(rows), "file"), plural(errs, "error"), plural(warns, "warning"))
+	}
+	if opt.Baseline != nil {
+		fmt.Fprintln(b, opt.Baseline.String())
+	}
+}
+
+// stepWhere says where a step comes from: its YAML position, or the
+// kernel fact (function and file) or fencecheck assumption behind a
+// built-in step, with the declaration it applies to when there is one.
+func stepWhere(st diag.Step) string {
+	switch {
+	case st.Builtin != "" && st.Pos.Valid():
+		return fmt.Sprintf("%s (declared at %s:%d:%d)", st.Builtin, st.File, st.Pos.Line, st.Pos.Col)
+	case st.Builtin != "":
+		return st.Builtin
+	case !st.Pos.Valid():
+		return "built in"
+	}
+	return fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func safetextPath(p string) string { return safetext.Path(p) }
 
 func sevLabel(p palette, s diag.Severity) string {
 	switch s {
@@ -250,7 +338,7 @@ func sevLabel(p palette, s diag.Severity) string {
 	case diag.Note:
 		return p.note.Sprint("note: ")
 	}
-	return ""
+	return p.err.Sprint("error: ")
 }
 
 // writeOne prints the compiler-style line, the source line and a caret.
@@ -297,6 +385,10 @@ func printable(s string) bool {
 // writeSplat prints a finding with a chain the way lockdep prints a circular
 // dependency (K17), with YAML positions instead of stack traces.
 func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d diag.Diagnostic) {
+	if d.Splat != nil {
+		writeLockdepSplat(b, p, lines, d)
+		return
+	}
 	rule, _ := rules.Lookup(d.Rule)
 	bar := strings.Repeat("=", 54)
 	fmt.Fprintf(b, "%s %s%s %s\n", p.pos.Sprintf("%s:%d:%d:", d.File, d.Pos.Line, d.Pos.Col),
@@ -328,15 +420,12 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 		if label == "" {
 			label = st.From
 		}
-		if len(d.Cycle) > 0 {
+		if label != "" {
 			fmt.Fprintf(b, "-> #%d (%s):\n", n-1-i, p.bold.Sprint(label))
 		} else {
 			fmt.Fprintf(b, "-> #%d:\n", n-1-i)
 		}
-		where := fmt.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col)
-		if !st.Pos.Valid() {
-			where = "kernel prelude (built in, K5)"
-		}
+		where := stepWhere(st)
 		ctx := ""
 		if st.Path != "" || st.Context != "" {
 			ctx = fmt.Sprintf(" [%s", st.Path)
@@ -380,6 +469,174 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 	fmt.Fprintln(b)
 }
 
+// writeLockdepSplat prints a lockdep-mode finding as the kernel prints the
+// report (kernel/locking/lockdep.c: print_circular_bug_header(),
+// print_circular_bug_entry(), print_circular_lock_scenario(),
+// print_deadlock_bug(), lockdep_print_held_locks()), line for line, with
+// YAML positions where the kernel prints addresses and stack traces.
+func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.Diagnostic) {
+	rule, _ := rules.Lookup(d.Rule)
+	sp := d.Splat
+	fmt.Fprintf(b, "%s %s%s %s\n", p.pos.Sprintf("%s:%d:%d:", d.File, d.Pos.Line, d.Pos.Col),
+		sevLabel(p, d.Severity), d.Message, p.rule.Sprintf("[%s %s]", d.Rule, rule.Name))
+	if sp.Title != "" {
+		writeOtherSplat(b, p, lines, d)
+		return
+	}
+	head, width := "WARNING: possible circular locking dependency detected", 54
+	if d.Rule == rules.RecursiveLocking {
+		head, width = "WARNING: possible recursive locking detected", 44
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, strings.Repeat("=", width))
+	fmt.Fprintln(b, p.bold.Sprint(head))
+	fmt.Fprintf(b, "kernel %s (fencecheck lockdep mode) %s\n", sp.Kernel, d.File)
+	fmt.Fprintln(b, strings.Repeat("-", width))
+	task := sp.Task
+	if task == "" {
+		task = "kernel"
+	}
+	at := func(st diag.Step) string {
+		where := stepWhere(st)
+		if st.Path != "" {
+			where += " (" + st.Path + ")"
+		}
+		return fmt.Sprintf("(%s), at: %s", st.To, p.pos.Sprint(where))
+	}
+	fmt.Fprintf(b, "%s is trying to acquire lock:\n", task)
+	fmt.Fprintln(b, at(sp.Acquire))
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "but task is already holding lock:")
+	fmt.Fprintln(b, at(sp.Holding))
+	if d.Rule == rules.Cycle {
+		fmt.Fprintln(b)
+		fmt.Fprintln(b, "which lock already depends on the new lock.")
+		fmt.Fprintln(b)
+		fmt.Fprintln(b)
+		fmt.Fprintln(b, "the existing dependency chain (in reverse order) is:")
+		// Entry #k names the lock the chain reaches at depth k, with the
+		// edge into it: prev first, down to #0, the new lock and the
+		// acquisition that closes the cycle.
+		n := len(d.Chain)
+		for k := n - 1; k >= 0; k-- {
+			st := d.Chain[(k+n-1)%n]
+			label := st.To
+			fmt.Fprintf(b, "\n-> #%d (%s):\n", k, p.bold.Sprint(label))
+			kind := ""
+			if st.Kind != "" {
+				kind = p.dim.Sprintf("(%s) ", st.Kind)
+			}
+			ctx := ""
+			if st.Path != "" {
+				ctx = " [" + st.Path
+				if st.Context != "" {
+					ctx += " in " + st.Context
+				}
+				ctx += "]"
+			}
+			fmt.Fprintf(b, "       %s%s%s\n", kind, st.Message, ctx)
+			if !st.Pos.Valid() {
+				fmt.Fprintf(b, "       at %s\n", stepWhere(st))
+				continue
+			}
+			fmt.Fprintf(b, "       at %s\n", p.pos.Sprintf("%s:%d:%d", st.File, st.Pos.Line, st.Pos.Col))
+			writeSnippet(b, p, lines, st.Pos, "     ")
+		}
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "other info that might help us debug this:")
+	if d.Rule == rules.Cycle {
+		fmt.Fprintln(b)
+		if d.ChainExists != "" {
+			fmt.Fprintln(b, "Chain exists of:")
+			fmt.Fprintf(b, "  %s\n", d.ChainExists)
+			fmt.Fprintln(b)
+		}
+	}
+	fmt.Fprintln(b, " Possible unsafe locking scenario:")
+	fmt.Fprintln(b)
+	for _, l := range d.Scenario {
+		fmt.Fprintln(b, l)
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, " *** DEADLOCK ***")
+	fmt.Fprintln(b)
+	if d.Rule == rules.RecursiveLocking {
+		fmt.Fprintln(b, " May be due to missing lock nesting notation")
+		fmt.Fprintln(b)
+	}
+	switch {
+	case !sp.HeldKnown:
+	case len(sp.Held) == 0:
+		fmt.Fprintf(b, "no locks held by %s.\n", task)
+	default:
+		s := "s"
+		if len(sp.Held) == 1 {
+			s = ""
+		}
+		fmt.Fprintf(b, "%d lock%s held by %s:\n", len(sp.Held), s, task)
+		for i, h := range sp.Held {
+			fmt.Fprintf(b, " #%d: %s\n", i, at(h))
+		}
+	}
+	if d.Canonical != "" {
+		fmt.Fprintf(b, "\nshape: %s\n", d.Canonical)
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(b, "%s %s\n", p.note.Sprint("fix:"), d.Hint)
+	}
+	fmt.Fprintln(b)
+}
+
+// writeOtherSplat prints the lockdep reports other than circular and
+// recursive locking (inconsistent lock state, irq lock inversion, invalid
+// wait context): the analysis renders their body, in the kernel's words;
+// the held locks and fencecheck's explanation follow.
+func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Diagnostic) {
+	sp := d.Splat
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, strings.Repeat("=", sp.Bar))
+	fmt.Fprintln(b, p.bold.Sprint(sp.Title))
+	fmt.Fprintf(b, "kernel %s (fencecheck %s mode) %s\n", sp.Kernel, d.Mode, d.File)
+	fmt.Fprintln(b, strings.Repeat("-", sp.Bar))
+	for _, l := range sp.Body {
+		fmt.Fprintln(b, l)
+	}
+	task := sp.Task
+	if task == "" {
+		task = "kernel"
+	}
+	switch {
+	case len(sp.Held) == 0:
+		fmt.Fprintf(b, "no locks held by %s.\n", task)
+	default:
+		s := "s"
+		if len(sp.Held) == 1 {
+			s = ""
+		}
+		fmt.Fprintf(b, "%d lock%s held by %s:\n", len(sp.Held), s, task)
+		for i, h := range sp.Held {
+			where := stepWhere(h)
+			if h.Path != "" {
+				where += " (" + h.Path + ")"
+			}
+			fmt.Fprintf(b, " #%d: (%s), at: %s\n", i, h.To, p.pos.Sprint(where))
+		}
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "each step, with the YAML that made it:")
+	for _, st := range d.Chain {
+		fmt.Fprintf(b, "       %s\n       at %s\n", st.Message, p.pos.Sprint(stepWhere(st)))
+		if st.Pos.Valid() {
+			writeSnippet(b, p, lines, st.Pos, "     ")
+		}
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(b, "%s %s\n", p.note.Sprint("fix:"), d.Hint)
+	}
+	fmt.Fprintln(b)
+}
+
 type jsonFinding struct {
 	Rule        string      `json:"rule"`
 	Name        string      `json:"name"`
@@ -395,6 +652,18 @@ type jsonFinding struct {
 	Canonical   string      `json:"canonical,omitempty"`
 	Hint        string      `json:"hint,omitempty"`
 	Fingerprint string      `json:"fingerprint"`
+	// Related are this bug's consequences (hangs, unsignalled fences).
+	Related []jsonRelated `json:"related,omitempty"`
+}
+
+type jsonRelated struct {
+	Rule    string   `json:"rule"`
+	Name    string   `json:"name"`
+	Message string   `json:"message"`
+	File    string   `json:"file"`
+	Line    int      `json:"line"`
+	Column  int      `json:"column"`
+	Cycle   []string `json:"cycle,omitempty"`
 }
 
 type jsonFile struct {
@@ -406,10 +675,14 @@ type jsonReport struct {
 	Version int        `json:"version"`
 	Files   []jsonFile `json:"files"`
 	Summary struct {
-		Files    int            `json:"files"`
-		Errors   int            `json:"errors"`
-		Warnings int            `json:"warnings"`
-		Baseline *BaselineStats `json:"baseline,omitempty"`
+		Files    int `json:"files"`
+		Errors   int `json:"errors"`
+		Warnings int `json:"warnings"`
+		// Bugs counts findings (errors and warnings) with their
+		// consequences folded in; FilesWithFindings, the files that have one.
+		Bugs              int            `json:"bugs"`
+		FilesWithFindings int            `json:"files_with_findings"`
+		Baseline          *BaselineStats `json:"baseline,omitempty"`
 	} `json:"summary"`
 }
 
@@ -423,14 +696,30 @@ func writeJSON(w io.Writer, results []FileResult, opt Options) error {
 				Rule: d.Rule, Name: rule.Name, Severity: d.Severity.String(), Message: d.Message,
 				File: d.File, Line: d.Pos.Line, Column: d.Pos.Col, Mode: d.Mode, Cycle: d.Cycle,
 				Chain: d.Chain, ChainExists: d.ChainExists, Canonical: d.Canonical, Hint: d.Hint, Fingerprint: Fingerprint(d),
+				Related: relatedJSON(d.Related),
 			})
 		}
 		rep.Files = append(rep.Files, jf)
 	}
 	rep.Summary.Files = len(results)
 	rep.Summary.Errors, rep.Summary.Warnings = Count(results)
+	rep.Summary.Bugs = rep.Summary.Errors + rep.Summary.Warnings
+	for _, r := range results {
+		if e, w := Count([]FileResult{r}); e+w > 0 {
+			rep.Summary.FilesWithFindings++
+		}
+	}
 	rep.Summary.Baseline = opt.Baseline
 	return encodeJSON(w, rep)
+}
+
+func relatedJSON(rs []diag.Diagnostic) []jsonRelated {
+	var out []jsonRelated
+	for _, r := range rs {
+		out = append(out, jsonRelated{Rule: r.Rule, Name: ruleName(r.Rule), Message: r.Message, File: r.File,
+			Line: r.Pos.Line, Column: r.Pos.Col, Cycle: r.Cycle})
+	}
+	return out
 }
 
 func encodeJSON(w io.Writer, v any) error {
@@ -463,6 +752,10 @@ func writeGitHub(w io.Writer, results []FileResult) error {
 			}
 			if d.Hint != "" {
 				msg += "\nfix: " + d.Hint
+			}
+			for _, r := range d.Related {
+				r = clean(r)
+				msg += fmt.Sprintf("\nconsequence: %s:%d: %s [%s]", r.File, r.Pos.Line, r.Message, r.Rule)
 			}
 			fmt.Fprintf(&b, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level,
 				ghProp(d.File), d.Pos.Line, d.Pos.Col, ghProp(d.Rule+" "+ruleName(d.Rule)), ghData(msg))

@@ -63,9 +63,11 @@ type sarifResult struct {
 	PartialFingerprints map[string]string `json:"partialFingerprints"`
 	BaselineState       string            `json:"baselineState,omitempty"`
 	CodeFlows           []sarifCodeFlow   `json:"codeFlows,omitempty"`
+	RelatedLocations    []sarifLocation   `json:"relatedLocations,omitempty"`
 }
 
 type sarifLocation struct {
+	ID               int           `json:"id,omitempty"`
 	PhysicalLocation sarifPhysical `json:"physicalLocation"`
 	Message          *sarifText    `json:"message,omitempty"`
 }
@@ -175,6 +177,11 @@ func writeSARIF(w io.Writer, results []FileResult, opt Options) error {
 				// Findings the baseline accepted are not reported at all;
 				// every result left is new relative to it.
 				res.BaselineState = "new"
+			}
+			for i, r := range d.Related {
+				l := loc(r.File, r.Pos, "consequence: "+r.Message+" ["+r.Rule+"]")
+				l.ID = i + 1
+				res.RelatedLocations = append(res.RelatedLocations, l)
 			}
 			if len(d.Chain) > 0 {
 				var tf sarifThreadFlow

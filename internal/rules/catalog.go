@@ -52,22 +52,24 @@ const (
 
 // Analysis rule IDs.
 const (
-	Cycle            = "FC001"
-	RecursiveLocking = "FC002"
-	Hang             = "FC003"
-	Unsignalled      = "FC004"
-	GoldenRule       = "FC005"
-	MissingSlot      = "FC006"
-	ResvNotLocked    = "FC007"
-	OutOfOrderSignal = "FC008"
-	SleepInAtomic    = "FC009"
-	PartialVMUpdate  = "FC010"
-	NonAtomicPTE     = "FC011"
-	WWMisuse         = "FC012"
-	IndefiniteFence  = "FC013"
-	RegisterUnderMM  = "FC014"
-	IRQUnsafeLock    = "FC015"
-	ExpectMismatch   = "FC016"
+	Cycle              = "FC001"
+	RecursiveLocking   = "FC002"
+	Hang               = "FC003"
+	Unsignalled        = "FC004"
+	GoldenRule         = "FC005"
+	MissingSlot        = "FC006"
+	ResvNotLocked      = "FC007"
+	OutOfOrderSignal   = "FC008"
+	SleepInAtomic      = "FC009"
+	PartialVMUpdate    = "FC010"
+	NonAtomicPTE       = "FC011"
+	WWMisuse           = "FC012"
+	IndefiniteFence    = "FC013"
+	RegisterUnderMM    = "FC014"
+	IRQUnsafeLock      = "FC015"
+	ExpectMismatch     = "FC016"
+	InvalidWaitContext = "FC017"
+	IRQInversion       = "FC018"
 )
 
 var catalog = []Rule{
@@ -197,6 +199,14 @@ var catalog = []Rule{
 		Summary: "a lock taken in IRQ/fence-callback context is not irq-safe",
 		Doc:     "Fence callbacks run in atomic or IRQ context (R25). A lock taken there is HARDIRQ-safe; taking the same class elsewhere with interrupts enabled is lockdep's \"inconsistent lock state\" (K16).",
 		Fix:     "Declare the lock as an irq-safe spinlock (spin_lock_irqsave everywhere) or move the work out of the callback."},
+	{ID: InvalidWaitContext, Name: "invalid-wait-context", Category: "cycle", Severity: diag.Error,
+		Summary: "a lock is taken in a context or under a lock of a lower wait type",
+		Doc:     "Lockdep's wait types (include/linux/lockdep_types.h): raw_spinlock and hardirq context are wait type 2, spinlock_t and softirq context 3 with CONFIG_PROVE_RAW_LOCK_NESTING (on with PROVE_LOCKING since v6.13, else 2), sleeping locks one more. Taking a lock of a higher wait type than the context or any held lock is \"BUG: Invalid wait context\" (check_wait_context()): a mutex under a spinlock or in an interrupt, a spinlock_t (a sleeping lock on PREEMPT_RT) under a raw_spinlock.",
+		Fix:     "Take the lock outside the raw_spinlock or interrupt, make the inner lock a raw_spinlock, or defer the work."},
+	{ID: IRQInversion, Name: "irq-lock-inversion", Category: "cycle", Severity: diag.Error,
+		Summary: "an irq-safe lock depends on an irq-unsafe lock",
+		Doc:     "A lock taken in (hard or soft) interrupt context is irq-safe; a lock taken with that interrupt enabled is irq-unsafe. A dependency path from an irq-safe to an irq-unsafe lock deadlocks when the interrupt arrives on a CPU holding the unsafe lock: lockdep's \"HARDIRQ-safe -> HARDIRQ-unsafe lock order detected\" (check_irq_usage()) or \"possible irq lock inversion dependency detected\" (mark_lock_irq()).",
+		Fix:     "Take the irq-unsafe lock with interrupts disabled everywhere (spin_lock_irqsave, or spin_lock_bh for softirqs), or break the dependency."},
 	{ID: ExpectMismatch, Name: "expectation-mismatch", Category: "lint", Severity: diag.Error,
 		Summary: "the scenario's findings differ from its `expect:` section",
 		Doc:     "A scenario may carry its expected verdict, as litmus tests do; `fencecheck test` reports each expected finding that is missing and each unexpected one.",
