@@ -3,7 +3,7 @@
 // yaml.Node, the parse no check can avoid), and prints the tables of
 // docs/performance.md as Markdown.
 //
-//	go run ./tools/perfreport            # the full report (about 10 minutes)
+//	go run ./tools/perfreport            # the full report (about 15 minutes)
 //	go run ./tools/perfreport -quick     # without 10x and driver scale 200
 //
 // It builds both programs into a temporary directory, generates every
