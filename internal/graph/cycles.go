@@ -23,6 +23,12 @@ type Cycle struct {
 	// Next is the index in Nodes of the lock lockdep would be acquiring
 	// when it reports: the target of the most recently recorded edge.
 	Next int
+	// More counts the design's edges in the same component that no
+	// reported witness covers (the cover was capped).
+	More int
+	// Comp numbers the strongly connected component the witness lies in
+	// (witnesses of one component: coverSites).
+	Comp int
 }
 
 // strong-path states: lockdep only reports closed strong paths, i.e. no edge
@@ -102,13 +108,14 @@ func (g *Graph) Cycles() []Cycle {
 			out = append(out, c)
 		}
 	}
-	for _, comp := range topo.TarjanSCC(sg) {
-		if len(comp) < 2 {
+	ncomp := 0
+	for _, scc := range topo.TarjanSCC(sg) {
+		if len(scc) < 2 {
 			continue
 		}
 		in := map[int64]bool{}
 		var ids []int64
-		for _, n := range comp {
+		for _, n := range scc {
 			in[n.ID()] = true
 			ids = append(ids, n.ID())
 		}
@@ -137,7 +144,11 @@ func (g *Graph) Cycles() []Cycle {
 			continue
 		}
 		seen[k] = true
-		out = append(out, *best)
+		ncomp++
+		for _, c := range coverSites(*best, ids, in, adj, byID, seen) {
+			c.Comp = ncomp
+			out = append(out, c)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
 	return out
@@ -230,6 +241,103 @@ func trimAcyclic(adj [][]arc, radj [][]int64) []bool {
 	return alive
 }
 
+// coverSites returns the component's witness and, so that fixing what the
+// report names removes the whole component, further shortest cycles until
+// every edge the design made (not a kernel fact) that lies in the
+// component is on some reported cycle: in a strongly connected component
+// every edge lies on a cycle, and the shortest one through an edge u->v
+// is that edge plus the shortest path v->u. The cover is capped; the last
+// witness counts the sites left out.
+func coverSites(first Cycle, ids []int64, in map[int64]bool, adj [][]arc, byID []*Node, seen map[string]bool) []Cycle {
+	limit := 16
+	if len(ids) > 64 {
+		limit = 4 // huge components: keep the search linear-ish
+	}
+	out := []Cycle{first}
+	covered := map[*Edge]bool{}
+	for _, e := range first.Edges {
+		covered[e] = true
+	}
+	more := 0
+	for _, u := range ids {
+		for _, a := range adj[u] {
+			e := a.e
+			if !in[a.to] || covered[e] || e.Builtin != "" || !e.Pos.Valid() {
+				continue
+			}
+			if len(out) > limit {
+				covered[e] = true
+				more++
+				continue
+			}
+			c := through(u, a, in, adj)
+			if c == nil {
+				continue
+			}
+			for _, ce := range c.Edges {
+				covered[ce] = true
+			}
+			c.canonicalize()
+			if k := c.key(); !seen[k] {
+				seen[k] = true
+				out = append(out, *c)
+			}
+		}
+	}
+	out[len(out)-1].More = more
+	return out
+}
+
+// through returns the shortest cycle that takes arc a out of state u:
+// a, then the cheapest path from a.to back to u inside the component.
+func through(u int64, a arc, in map[int64]bool, adj [][]arc) *Cycle {
+	if a.to == u {
+		return &Cycle{Nodes: []string{a.e.From}, Edges: []*Edge{a.e}}
+	}
+	dist := map[int64]int{a.to: 0}
+	prev := map[int64]arc{}
+	from := map[int64]int64{}
+	q := &pq{}
+	heap.Push(q, pqItem{a.to, 0})
+	done := map[int64]bool{}
+	for q.Len() > 0 {
+		it := heap.Pop(q).(pqItem)
+		if done[it.id] || it.dist != dist[it.id] {
+			continue
+		}
+		done[it.id] = true
+		if it.id == u {
+			break
+		}
+		for _, b := range adj[it.id] {
+			if !in[b.to] {
+				continue
+			}
+			d := it.dist + b.e.Weight
+			if old, ok := dist[b.to]; !ok || d < old {
+				dist[b.to], prev[b.to], from[b.to] = d, b, it.id
+				heap.Push(q, pqItem{b.to, d})
+			}
+		}
+	}
+	if !done[u] {
+		return nil
+	}
+	var rev []arc
+	for cur := u; cur != a.to; cur = from[cur] {
+		rev = append(rev, prev[cur])
+		if len(rev) > len(in) {
+			return nil
+		}
+	}
+	c := &Cycle{Nodes: []string{a.e.From}, Edges: []*Edge{a.e}}
+	for i := len(rev) - 1; i >= 0; i-- {
+		c.Nodes = append(c.Nodes, rev[i].e.From)
+		c.Edges = append(c.Edges, rev[i].e)
+	}
+	return c
+}
+
 // witness returns the cheapest cycle through state s inside the component.
 // Dijkstra with integer weights; ties broken by state ID and adjacency
 // order, so the witness is deterministic (gonum's path package iterates
@@ -294,10 +402,36 @@ func witness(s int64, in map[int64]bool, adj [][]arc, byID []*Node) (*Cycle, int
 }
 
 // Findings turns cycles into diagnostics with lockdep-shaped explanations.
+// Witnesses of one component that share a step of the design with an
+// earlier finding are the same bug seen through another cycle: they become
+// its Related entries (still shown, so every offending site is named, but
+// not counted as bugs). A witness that shares no design step with any
+// earlier one is a bug of its own.
 func (g *Graph) Findings(file string) []diag.Diagnostic {
 	var out []diag.Diagnostic
+	type owner struct{ idx, comp int }
+	stepOwner := map[*Edge]owner{}
 	for _, c := range g.Cycles() {
-		out = append(out, g.cycleDiag(file, c))
+		d := g.cycleDiag(file, c)
+		parent := -1
+		if c.Comp > 0 {
+			for _, e := range c.Edges {
+				if o, ok := stepOwner[e]; ok && o.comp == c.Comp && e.Builtin == "" {
+					parent = o.idx
+					break
+				}
+			}
+		}
+		if parent >= 0 {
+			out[parent].Related = append(out[parent].Related, d)
+			continue
+		}
+		for _, e := range c.Edges {
+			if _, ok := stepOwner[e]; !ok {
+				stepOwner[e] = owner{len(out), c.Comp}
+			}
+		}
+		out = append(out, d)
 	}
 	return out
 }
@@ -312,8 +446,16 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 		k := (c.Next + i) % n
 		e := c.Edges[k]
 		order = append(order, c.Nodes[k])
+		msg := fmt.Sprintf("%s --> %s: %s", e.From, e.To, e.Text)
+		if len(e.Also) > 0 {
+			var at []string
+			for _, p := range e.Also {
+				at = append(at, p.String())
+			}
+			msg += " (the same dependency is also made at " + strings.Join(at, ", ") + ")"
+		}
 		chain = append(chain, diag.Step{File: e.File, Pos: e.Pos, From: e.From, To: e.To, Kind: string(e.Kind),
-			Path: e.Path, Context: e.Context, Builtin: string(e.Builtin), Message: fmt.Sprintf("%s --> %s: %s", e.From, e.To, e.Text)})
+			Path: e.Path, Context: e.Context, Builtin: string(e.Builtin), Message: msg})
 	}
 	closing := c.Edges[(c.Next+n-1)%n]
 	next, prevNode := order[0], order[n-1]

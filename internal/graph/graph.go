@@ -90,6 +90,9 @@ type Edge struct {
 	// Builtin names the kernel fact (or fencecheck assumption) behind an
 	// edge that no step of the design made (facts.go); "" for design edges.
 	Builtin Fact
+	// Also are the positions of other steps that make the same dependency
+	// (bounded by maxAlso), so that every offending site is reported.
+	Also []model.Pos
 	// Shared: From was held shared (read); Recursive: To was acquired as a
 	// recursive reader. Together they decide lockdep's strong paths.
 	Shared    bool
@@ -200,10 +203,12 @@ func (g *Graph) addEdge(from, to *Node, e Edge) bool {
 	if len(from.out) < smallDegree {
 		for _, o := range from.out {
 			if o.to == to && o.Shared == e.Shared && o.Recursive == e.Recursive {
+				o.also(e)
 				return false
 			}
 		}
-	} else if _, ok := g.dedupe[k]; ok {
+	} else if o, ok := g.dedupe[k]; ok {
+		o.also(e)
 		return false
 	}
 	if e.Weight == 0 {
@@ -227,6 +232,23 @@ func (g *Graph) addEdge(from, to *Node, e Edge) bool {
 	}
 	g.edges = append(g.edges, ep)
 	return true
+}
+
+// maxAlso bounds the other sites kept per dependency.
+const maxAlso = 8
+
+// also records another step of the design that makes the same dependency
+// (lockdep keeps the first trace only; a fix must change every site).
+func (o *Edge) also(e Edge) {
+	if o.Builtin != "" || e.Builtin != "" || !e.Pos.Valid() || e.Pos == o.Pos || len(o.Also) >= maxAlso {
+		return
+	}
+	for _, p := range o.Also {
+		if p == e.Pos {
+			return
+		}
+	}
+	o.Also = append(o.Also, e.Pos)
 }
 
 // Nodes returns the nodes sorted by name.

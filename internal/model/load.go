@@ -175,6 +175,9 @@ type validator struct {
 	sc       *Scenario
 	opt      Options
 	maxSteps int
+	// name tables for checkParams (built on first use)
+	pathByName map[string]*Path
+	lockByName map[string]*Lock
 }
 
 func (v *validator) errorf(rule string, p Pos, format string, args ...any) {
@@ -524,14 +527,19 @@ func sizeText(n, limit int64) string {
 // an object given for it has the class's kind.
 func (v *validator) checkParams(p *Path) {
 	m := metaOf(reflect.TypeOf(Step{}))
-	paths := map[string]*Path{}
-	for i := range v.sc.File.Paths {
-		paths[v.sc.File.Paths[i].Name.V] = &v.sc.File.Paths[i]
+	// The name tables are built once per file, not once per path: a
+	// lockdep-scale design has thousands of paths.
+	if v.pathByName == nil {
+		v.pathByName = make(map[string]*Path, len(v.sc.File.Paths))
+		for i := range v.sc.File.Paths {
+			v.pathByName[v.sc.File.Paths[i].Name.V] = &v.sc.File.Paths[i]
+		}
+		v.lockByName = make(map[string]*Lock, len(v.sc.File.Locks))
+		for i := range v.sc.File.Locks {
+			v.lockByName[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
+		}
 	}
-	locks := map[string]*Lock{}
-	for i := range v.sc.File.Locks {
-		locks[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
-	}
+	paths, locks := v.pathByName, v.lockByName
 	for si := range p.Steps {
 		st := &p.Steps[si]
 		rv := reflect.ValueOf(st).Elem()
@@ -539,10 +547,12 @@ func (v *validator) checkParams(p *Path) {
 			if fm.typ != strType || (len(fm.ref) == 0 && fm.key != "of" && fm.key != "with") {
 				continue
 			}
-			sv := rv.Field(fm.index).Interface().(Str)
-			if !strings.HasPrefix(sv.V, "$") {
+			// Read Str.V without boxing the struct: this runs for every
+			// reference field of every step.
+			if !strings.HasPrefix(rv.Field(fm.index).Field(0).String(), "$") {
 				continue
 			}
+			sv := rv.Field(fm.index).Interface().(Str)
 			if p.Param.V == "" {
 				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is a parameter, but path %q declares no param:", fm.key, sv.V, p.Name.V)
 			} else if sv.V[1:] != p.Param.V {

@@ -251,18 +251,46 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 	return err
 }
 
-// writeRelated lists a finding's consequences, one line each: they are
-// part of the bug above, not bugs of their own.
+// writeRelated lists what belongs to a finding without being a bug of its
+// own, one line each: its consequences (the hang it causes, the fences
+// left unsignalled) and other cycles through the same steps of the design
+// (each names more sites a fix must change).
 func writeRelated(b *strings.Builder, p palette, d diag.Diagnostic) {
-	if len(d.Related) == 0 {
-		return
-	}
-	fmt.Fprintf(b, "consequences (the same bug, when it happens):\n")
+	var cons, cycles []diag.Diagnostic
 	for _, r := range d.Related {
+		if r.Rule == d.Rule {
+			cycles = append(cycles, r)
+		} else {
+			cons = append(cons, r)
+		}
+	}
+	line := func(r diag.Diagnostic) {
 		r = clean(r)
 		fmt.Fprintf(b, "  %s %s %s\n", p.pos.Sprintf("%s:%d:%d:", r.File, r.Pos.Line, r.Pos.Col), r.Message, p.rule.Sprintf("[%s %s]", r.Rule, ruleName(r.Rule)))
+		var sites []string
+		for _, st := range r.Chain {
+			if st.Builtin == "" && st.Pos.Valid() {
+				sites = append(sites, fmt.Sprintf("%d:%d", st.Pos.Line, st.Pos.Col))
+			}
+		}
+		if len(sites) > 0 && r.Rule == rules.Cycle {
+			fmt.Fprintf(b, "      design steps on it: %s\n", strings.Join(sites, ", "))
+		}
 	}
-	fmt.Fprintln(b)
+	if len(cycles) > 0 {
+		fmt.Fprintf(b, "other cycles through the same steps (fix every site):\n")
+		for _, r := range cycles {
+			line(r)
+		}
+		fmt.Fprintln(b)
+	}
+	if len(cons) > 0 {
+		fmt.Fprintf(b, "consequences (the same bug, when it happens):\n")
+		for _, r := range cons {
+			line(r)
+		}
+		fmt.Fprintln(b)
+	}
 }
 
 // writeSummary ends a run: a per-file table when several files have
