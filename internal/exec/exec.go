@@ -147,6 +147,7 @@ type held struct {
 
 type thread struct {
 	id      int
+	ord     int // how many threads of this name exist, this one included
 	name    string
 	context string
 	atomic  bool
@@ -246,6 +247,13 @@ type sim struct {
 	entityQ  map[string][]string
 	seqno    map[string]int64
 	entitySq map[string]int64
+	// explore: every runnable actor is a candidate and reclaim-capable
+	// allocations always enter reclaim (the explorer drives the choice).
+	// label/labelID name the explored interleaving in messages.
+	explore        bool
+	nameCount      map[string]int
+	label, labelID string
+	actBuf         []actor
 	// violations and everSignalled serve checkInvariants.
 	violations    []string
 	everSignalled map[string]bool
@@ -291,7 +299,11 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 }
 
 func (s *sim) spawn(t *kernel.Thread, role string) *thread {
-	th := &thread{id: len(s.threads), name: t.Name, context: t.Context, atomic: t.Atomic, src: t,
+	if s.nameCount == nil {
+		s.nameCount = map[string]int{}
+	}
+	s.nameCount[t.Name]++
+	th := &thread{id: len(s.threads), ord: s.nameCount[t.Name], name: t.Name, context: t.Context, atomic: t.Atomic, src: t,
 		tickets: map[string]int{}, ctxPC: map[string]int{}, scopes: map[string]int{}, role: role}
 	ops := make([]kernel.Op, 0, len(t.Entry)+len(t.Ops))
 	for _, h := range t.Entry {
@@ -436,8 +448,10 @@ func (s *sim) published(fence string) bool {
 	return s.jobs[fi.Job].submitted
 }
 
+// actors lists who may take the next step. The slice is reused from step
+// to step (it is read before the next call).
 func (s *sim) actors() []actor {
-	var out []actor
+	out := s.actBuf[:0]
 	// Drop finished and parked threads from the scan list, keeping
 	// creation order; parked threads come back when woken.
 	live := s.live[:0]
@@ -447,23 +461,24 @@ func (s *sim) actors() []actor {
 		}
 	}
 	s.live = live
+	fifo := s.rng == nil && !s.explore
 	for _, t := range s.live {
 		if s.runnable(t) {
 			out = append(out, actor{t: t})
-			if s.rng == nil {
+			if fifo {
 				break // FIFO: the oldest runnable thread is the only candidate
 			}
 		}
 	}
-	if s.rng == nil && len(out) > 0 {
-		return out
-	}
-	for _, n := range s.engineNames {
-		e := s.engines[n]
-		if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
-			out = append(out, actor{engine: n})
+	if !fifo || len(out) == 0 {
+		for _, n := range s.engineNames {
+			e := s.engines[n]
+			if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
+				out = append(out, actor{engine: n})
+			}
 		}
 	}
+	s.actBuf = out
 	return out
 }
 
@@ -472,7 +487,7 @@ func (s *sim) run() *Schedule {
 	for step := 0; ; step++ {
 		if step >= s.opt.MaxSteps {
 			sch.Outcome = "step-limit"
-			s.finding(rules.Hang, model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (schedule %d)", s.opt.MaxSteps, s.k), nil, "")
+			s.finding(rules.Hang, model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (%s)", s.opt.MaxSteps, s.where()), nil, "")
 			break
 		}
 		acts := s.actors()

@@ -75,8 +75,8 @@ func (s *sim) reportHang() {
 			}
 		}
 		s.findings = append(s.findings, diag.Diagnostic{File: s.p.File, Pos: chain[0].Pos, Rule: rules.Hang, Severity: diag.Error,
-			Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s", s.k, s.opt.Seed, chainText(chain)), Chain: chain,
-			Fingerprint: fp(rules.Hang, t), Hint: "The chain ends at something nothing will ever do; see the last step."})
+			Message: fmt.Sprintf("execution hangs (%s): %s", s.where(), chainText(chain)), Chain: chain,
+			Fingerprint: fp(rules.Hang, stableKey(t)), Hint: "The chain ends at something nothing will ever do; see the last step."})
 	}
 }
 
@@ -84,6 +84,43 @@ func cycleSig(keys []string) string {
 	c := append([]string(nil), keys...)
 	sort.Strings(c)
 	return strings.Join(c, "\x00")
+}
+
+// stableKey drops the thread number from a wait-for key: threads spawned
+// by the model (run_job, callbacks) are numbered in creation order, which
+// differs between interleavings of the same hang.
+func stableKey(k string) string {
+	if strings.HasPrefix(k, "thread:") {
+		if i := strings.LastIndexByte(k, '#'); i > 0 {
+			return k[:i]
+		}
+	}
+	return k
+}
+
+func stableSig(keys []string) string {
+	c := make([]string, len(keys))
+	for i, k := range keys {
+		c[i] = stableKey(k)
+	}
+	return cycleSig(c)
+}
+
+// where names the interleaving in messages: the random schedule and seed,
+// or the explored interleaving's ID.
+func (s *sim) where() string {
+	if s.label != "" {
+		return "interleaving " + s.label
+	}
+	return fmt.Sprintf("schedule %d, seed %d", s.k, s.opt.Seed)
+}
+
+// replay is the command that prints this interleaving again.
+func (s *sim) replay() string {
+	if s.label != "" {
+		return "fencecheck trace --schedule " + s.labelID
+	}
+	return fmt.Sprintf("fencecheck trace --schedules %d --seed %d --schedule %d", s.k+1, s.opt.Seed, s.k)
 }
 
 func fp(parts ...string) string {
@@ -128,10 +165,10 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 	}
 	s.findings = append(s.findings, diag.Diagnostic{
 		File: s.p.File, Pos: pos, Rule: rules.Hang, Severity: diag.Error,
-		Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s → back to %s", s.k, s.opt.Seed,
+		Message: fmt.Sprintf("execution hangs (%s): %s → back to %s", s.where(),
 			strings.Join(names, " → "), names[0]),
-		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, cycleSig(cyc))...),
-		Hint: fmt.Sprintf("%s Break one wait in this chain; the dependency-cycle (FC001) report for the same design names the edge to change and how. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d", waitText(threads), s.k+1, s.opt.Seed, s.k),
+		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, stableSig(cyc))...),
+		Hint: fmt.Sprintf("%s Break one wait in this chain; the dependency-cycle (FC001) report for the same design names the edge to change and how. Replay with: %s", waitText(threads), s.replay()),
 	})
 }
 
