@@ -27,6 +27,7 @@ type checkFlags struct {
 	writeBaseline string
 	schedules     int
 	seed          uint64
+	explore       string
 }
 
 func parseMode(s string) (graph.Mode, error) {
@@ -77,7 +78,13 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 					return fatalError{err}
 				}
 			}
-			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed}, o.maxBytes)
+			if o.explore != "" {
+				if _, _, err := analysis.ParseExplore(o.explore); err != nil {
+					return usageError{err}
+				}
+			}
+			results, coverage := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed, Explore: o.explore}, o.maxBytes)
+			printCoverage(e, results, coverage)
 			if o.writeBaseline != "" {
 				if err := writeBaseline(o.writeBaseline, results); err != nil {
 					return fatalError{err}
@@ -110,6 +117,7 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 	c.Flags().StringVar(&o.writeBaseline, "write-baseline", "", "write the fingerprints of all current findings to `FILE`")
 	c.Flags().IntVar(&o.schedules, "schedules", 0, "interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs)")
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules")
+	c.Flags().StringVar(&o.explore, "explore", "", "explore interleavings systematically: exhaustive, bounded=K (preemptions) or random=N")
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -119,8 +127,9 @@ invalid scenario), 2 bad invocation, 3 fatal error.`,
 // independent, and results are stored by input index so the output order
 // (and bytes) do not depend on scheduling. A file with lint errors is
 // reported with those errors only: analysing a broken design would mislead.
-func checkAll(ins []input, opt analysis.Options, maxBytes int) []report.FileResult {
+func checkAll(ins []input, opt analysis.Options, maxBytes int) ([]report.FileResult, []string) {
 	results := make([]report.FileResult, len(ins))
+	coverage := make([]string, len(ins))
 	workers := min(runtime.GOMAXPROCS(0), len(ins))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -129,7 +138,7 @@ func checkAll(ins []input, opt analysis.Options, maxBytes int) []report.FileResu
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = checkOne(ins[i], opt, maxBytes)
+				results[i], coverage[i] = checkOne(ins[i], opt, maxBytes)
 			}
 		}()
 	}
@@ -138,19 +147,40 @@ func checkAll(ins []input, opt analysis.Options, maxBytes int) []report.FileResu
 	}
 	close(next)
 	wg.Wait()
-	return results
+	return results, coverage
 }
 
-func checkOne(in input, opt analysis.Options, maxBytes int) report.FileResult {
+func checkOne(in input, opt analysis.Options, maxBytes int) (report.FileResult, string) {
 	sc, ds := model.Load(in.path, in.data, model.Options{MaxBytes: maxBytes})
 	r := report.FileResult{Path: in.path, Source: in.data, Diags: ds}
 	if sc == nil || hasErrors(ds) {
-		return r
+		return r, ""
 	}
 	res := analysis.Run(sc, opt)
 	r.Diags = append(r.Diags, res.Diags...)
 	diag.Sort(r.Diags)
-	return r
+	return r, res.Coverage
+}
+
+// printable replaces control characters (a hostile file name must not
+// drive the terminal).
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// printCoverage says on stderr what --explore covered for each file, so
+// that "no finding" is never read as more than it is.
+func printCoverage(e *env, results []report.FileResult, coverage []string) {
+	for i, c := range coverage {
+		if c != "" {
+			fmt.Fprintf(e.stderr, "fencecheck: %s: %s\n", printable(results[i].Path), c)
+		}
+	}
 }
 
 func hasErrors(ds []diag.Diagnostic) bool {
