@@ -31,9 +31,30 @@ type Transition struct {
 	// engine ("e:NAME") that takes the step.
 	Actor string
 	// Foot is what the step reads or writes (lock instances, fences,
-	// resvs, ...); nil means everything (signals, job and engine events,
-	// reclaim, thread exit): such a step depends on every other.
+	// resvs, ...); nil means everything (a step after a timeout, an exit
+	// that others watch): such a step depends on every other.
 	Foot []string
+	// Blocked: for a pending transition that cannot run yet, the lock or
+	// fence it waits for ("lock:X", "fence:F"). Releases: what taking the
+	// transition releases or signals. A transition blocked on K and one
+	// that releases K are never enabled together, so their order is not
+	// a race (the "may be co-enabled" condition of DPOR).
+	Blocked  string
+	Releases []string
+}
+
+// CoEnabled says whether pending transition p (perhaps blocked) and step e
+// may be enabled in one state.
+func CoEnabled(e, p Transition) bool {
+	if p.Blocked == "" {
+		return true
+	}
+	for _, r := range e.Releases {
+		if r == p.Blocked {
+			return false
+		}
+	}
+	return true
 }
 
 // Dependent says whether two transitions may not commute.
@@ -95,7 +116,7 @@ func (m *Machine) Enabled() []Transition {
 		if m.fellBack {
 			foot = nil // after a timeout or a foreign signal: ordered after everything
 		}
-		m.en = append(m.en, Transition{Actor: actorID(a), Foot: foot})
+		m.en = append(m.en, Transition{Actor: actorID(a), Foot: foot, Releases: m.s.releases(a)})
 	}
 	m.fellBack = false
 	return m.en
@@ -108,7 +129,16 @@ func (m *Machine) Pending() []Transition {
 	var out []Transition
 	for _, t := range m.s.threads {
 		if !t.done {
-			out = append(out, Transition{Actor: actorID(actor{t: t}), Foot: m.s.footprint(actor{t: t})})
+			tr := Transition{Actor: actorID(actor{t: t}), Foot: m.s.footprint(actor{t: t})}
+			if b := t.blocked; b != nil {
+				switch b.kind {
+				case "lock":
+					tr.Blocked = "lock:" + b.inst
+				case "fence":
+					tr.Blocked = "fence:" + b.fence
+				}
+			}
+			out = append(out, tr)
 		}
 	}
 	for _, n := range m.s.engineNames {
@@ -186,6 +216,47 @@ func (m *Machine) Violations() []string { return m.s.violations }
 
 // SetInvariants turns on the per-step invariant checks.
 func (m *Machine) SetInvariants() { m.s.opt.Invariants = true }
+
+// releases lists the locks and fences the actor's next step releases or
+// signals (see Transition.Releases).
+func (s *sim) releases(a actor) []string {
+	if a.t == nil {
+		if j := s.engines[a.engine].Head(); j != "" {
+			return []string{"fence:" + s.jobs[j].info.Fence}
+		}
+		return nil
+	}
+	t := a.t
+	fi := len(t.frames) - 1
+	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
+		fi--
+	}
+	var out []string
+	if fi < 0 {
+		for _, h := range t.held {
+			if h.inst != "" {
+				out = append(out, "lock:"+h.inst)
+			}
+		}
+		return out
+	}
+	o := t.frames[fi].ops[t.frames[fi].pc]
+	switch o.Kind {
+	case kernel.OpSignal:
+		out = append(out, "fence:"+o.Fence)
+	case kernel.OpRelease:
+		if i := heldIndex(t, keyOf(o)); i >= 0 && t.held[i].inst != "" {
+			out = append(out, "lock:"+t.held[i].inst)
+		}
+	case kernel.OpWWFini:
+		for _, h := range t.held {
+			if h.ctx == o.Ctx && h.inst != "" {
+				out = append(out, "lock:"+h.inst)
+			}
+		}
+	}
+	return out
+}
 
 // signalFoot is what signalling a fence touches: the fence (its waiters),
 // its context (the seqno-order check reads the other fences of the

@@ -308,7 +308,7 @@ func (e *explorer) races(hb *clocks, pending []exec.Transition) {
 		for i := k - 1; i >= 0; i-- {
 			ni := e.stack[i]
 			ei := ni.en[ni.cur]
-			if ei.Actor == p.Actor || !exec.Dependent(ei, p) || hb.before(i, ei.Actor, cp) {
+			if ei.Actor == p.Actor || !exec.Dependent(ei, p) || !exec.CoEnabled(ei, p) || hb.before(i, ei.Actor, cp) {
 				continue
 			}
 			added := false
