@@ -252,6 +252,7 @@ type sim struct {
 	// label/labelID name the explored interleaving in messages.
 	explore        bool
 	nameCount      map[string]int
+	scheds         []string
 	label, labelID string
 	actBuf         []actor
 	// violations and everSignalled serve checkInvariants.
@@ -361,6 +362,9 @@ func (s *sim) finding(rule string, pos model.Pos, msg string, chain []diag.Step,
 type actor struct {
 	t      *thread
 	engine string
+	// sched: the scheduler's run_job work item starts its next ready job
+	// (only when exploring, see readyJobs).
+	sched string
 }
 
 func (s *sim) runnable(t *thread) bool {
@@ -467,6 +471,13 @@ func (s *sim) actors() []actor {
 			out = append(out, actor{t: t})
 			if fifo {
 				break // FIFO: the oldest runnable thread is the only candidate
+			}
+		}
+	}
+	if s.explore {
+		for _, sc := range s.schedNames() {
+			if j, _ := s.nextReady(sc); j != "" {
+				out = append(out, actor{sched: sc})
 			}
 		}
 	}
@@ -682,6 +693,12 @@ func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
 // readyJobs starts run_job for every submitted job whose dependencies have
 // all signalled (drm_sched resolves dependencies before run_job, primer 1.6).
 func (s *sim) readyJobs() {
+	if s.explore {
+		// The scheduler's work item (drm_sched_run_job_work, woken by
+		// drm_sched_wakeup) is an actor of its own: what it starts does
+		// not depend on who woke it.
+		return
+	}
 	busy := map[string]bool{} // schedulers whose run_job is running
 	for _, js := range s.jobs {
 		if js.runThread != nil && !js.runThread.done {
@@ -729,6 +746,81 @@ func (s *sim) readyJobs() {
 		nt.job = name
 		js.runThread = nt
 	}
+}
+
+// schedNames lists the schedulers of the program's jobs, sorted.
+func (s *sim) schedNames() []string {
+	if s.scheds == nil {
+		seen := map[string]bool{}
+		for _, name := range s.p.JobOrder {
+			if sc := s.jobs[name].info.Scheduler; !seen[sc] {
+				seen[sc] = true
+				s.scheds = append(s.scheds, sc)
+			}
+		}
+		slices.Sort(s.scheds)
+	}
+	return s.scheds
+}
+
+// nextReady is the job the scheduler's run_job work would start now, or ""
+// and what it waits for ("fence:F", "sched:S" while a run_job runs or an
+// earlier job of the entity has not started, "" if nothing is queued).
+// Same rules as readyJobs.
+func (s *sim) nextReady(sched string) (job, waits string) {
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if js.info.Scheduler == sched && js.runThread != nil && !js.runThread.done {
+			return "", "sched:" + sched
+		}
+	}
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if js.info.Scheduler != sched || !js.submitted || js.started {
+			continue
+		}
+		ok := true
+		for _, prev := range s.entityQ[js.info.Entity] {
+			if prev == name {
+				break
+			}
+			if !s.jobs[prev].started {
+				ok = false
+			}
+		}
+		if !ok {
+			if waits == "" {
+				waits = "sched:" + sched
+			}
+			continue
+		}
+		for _, d := range js.info.Deps {
+			if d.Kind != "entity-order" && !s.fences[d.On] {
+				ok = false
+				if waits == "" {
+					waits = "fence:" + d.On
+				}
+				break
+			}
+		}
+		if ok {
+			return name, ""
+		}
+	}
+	return "", waits
+}
+
+// startJob spawns run_job for a ready job (the scheduler's work item).
+func (s *sim) startJob(name string) {
+	js := s.jobs[name]
+	js.started = true
+	th := s.roleThread("job-run:" + name)
+	if th == nil {
+		th = &kernel.Thread{Name: "run_job(" + name + ")", Context: model.CtxRunJob, Pos: js.info.Pos}
+	}
+	nt := s.spawn(th, "run_job")
+	nt.job = name
+	js.runThread = nt
 }
 
 func (s *sim) isReal(o kernel.Op) bool {

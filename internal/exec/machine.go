@@ -136,6 +136,10 @@ func (m *Machine) Pending() []Transition {
 					tr.Blocked = "lock:" + b.inst
 				case "fence":
 					tr.Blocked = "fence:" + b.fence
+				case "published":
+					if fi := m.s.p.Fences[b.fence]; fi != nil && fi.Job != "" {
+						tr.Blocked = "submitted:" + fi.Job
+					}
 				}
 			}
 			out = append(out, tr)
@@ -146,12 +150,20 @@ func (m *Machine) Pending() []Transition {
 			out = append(out, Transition{Actor: "e:" + n, Foot: m.s.footprint(actor{engine: n})})
 		}
 	}
+	for _, sc := range m.s.schedNames() {
+		if j, waits := m.s.nextReady(sc); j != "" || waits != "" {
+			out = append(out, Transition{Actor: "s:" + sc, Foot: m.s.footprint(actor{sched: sc}), Blocked: waits})
+		}
+	}
 	return out
 }
 
 func actorID(a actor) string {
 	if a.t != nil {
 		return fmt.Sprintf("%s#%d", a.t.name, a.t.ord)
+	}
+	if a.sched != "" {
+		return "s:" + a.sched
 	}
 	return "e:" + a.engine
 }
@@ -179,10 +191,16 @@ func (m *Machine) Step(i int) {
 
 func (m *Machine) apply(a actor) {
 	m.step++
-	if a.t != nil {
+	switch {
+	case a.t != nil:
 		a.t.blocked = nil
 		m.s.stepThread(a.t)
-	} else {
+	case a.sched != "":
+		if j, _ := m.s.nextReady(a.sched); j != "" {
+			m.s.event(nil, "sched", "drm_sched run_job work starts "+j+" on "+a.sched, m.s.jobs[j].info.Pos)
+			m.s.startJob(j)
+		}
+	default:
 		m.s.completeHead(a.engine, false)
 	}
 	if m.s.opt.Invariants {
@@ -220,6 +238,9 @@ func (m *Machine) SetInvariants() { m.s.opt.Invariants = true }
 // releases lists the locks and fences the actor's next step releases or
 // signals (see Transition.Releases).
 func (s *sim) releases(a actor) []string {
+	if a.sched != "" {
+		return nil
+	}
 	if a.t == nil {
 		if j := s.engines[a.engine].Head(); j != "" {
 			return []string{"fence:" + s.jobs[j].info.Fence}
@@ -238,12 +259,17 @@ func (s *sim) releases(a actor) []string {
 				out = append(out, "lock:"+h.inst)
 			}
 		}
+		if t.role == "run_job" && t.job != "" {
+			out = append(out, "sched:"+s.jobs[t.job].info.Scheduler)
+		}
 		return out
 	}
 	o := t.frames[fi].ops[t.frames[fi].pc]
 	switch o.Kind {
 	case kernel.OpSignal:
 		out = append(out, "fence:"+o.Fence)
+	case kernel.OpSubmit:
+		out = append(out, "submitted:"+o.Job)
 	case kernel.OpRelease:
 		if i := heldIndex(t, keyOf(o)); i >= 0 && t.held[i].inst != "" {
 			out = append(out, "lock:"+t.held[i].inst)
@@ -260,19 +286,10 @@ func (s *sim) releases(a actor) []string {
 
 // signalFoot is what signalling a fence touches: the fence (its waiters),
 // its context (the seqno-order check reads the other fences of the
-// context), its callback, and the schedulers of the jobs that wait for it
-// (readyJobs leaves no other job ready but not started, so those are the
-// only ones a signal can start).
+// context) and its callback. Jobs waiting for it are started by their
+// scheduler's own transition.
 func (s *sim) signalFoot(fence string) []string {
-	foot := []string{"fence:" + fence, "fencectx:" + s.ctxOf(fence), "spawn:fence-cb:" + fence}
-	for _, name := range s.p.JobOrder {
-		for _, d := range s.jobs[name].info.Deps {
-			if d.On == fence {
-				foot = append(foot, "sched:"+s.jobs[name].info.Scheduler)
-			}
-		}
-	}
-	return foot
+	return []string{"fence:" + fence, "fencectx:" + s.ctxOf(fence), "spawn:fence-cb:" + fence}
 }
 
 func (s *sim) ctxOf(fence string) string {
@@ -297,6 +314,22 @@ func (s *sim) usersFoot(obj string) []string {
 // every piece of state the step reads or writes, findings included, or the
 // explorer's sleep sets would prune an interleaving that matters.
 func (s *sim) footprint(a actor) []string {
+	if a.sched != "" {
+		// The run_job work item reads the scheduler's queue and the
+		// in-fences of the job it starts, and spawns its run_job.
+		foot := []string{"sched:" + a.sched}
+		for _, name := range s.p.JobOrder {
+			js := s.jobs[name]
+			if js.info.Scheduler != a.sched || js.started {
+				continue
+			}
+			foot = append(foot, "queue:"+js.info.Entity)
+			for _, d := range js.info.Deps {
+				foot = append(foot, "fence:"+d.On)
+			}
+		}
+		return foot
+	}
 	if a.t == nil {
 		// An engine completes its head job: the fence signals, callbacks
 		// and free_job start, the scheduler may run the next job.
@@ -322,7 +355,7 @@ func (s *sim) footprint(a actor) []string {
 		case t.worker != "" || (t.src != nil && t.src.Device != ""):
 			return nil // flush_work and stalled jobs watch these exits
 		case t.role == "run_job" && t.job != "":
-			// The job goes to its engine; the scheduler runs its next job.
+			// The job goes to its engine; the scheduler may start the next.
 			js := s.jobs[t.job]
 			foot = []string{"engine:" + s.engineOf(js).Name, "sched:" + js.info.Scheduler}
 		case t.role == "timeout" && t.job != "":
@@ -449,7 +482,7 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		if js == nil {
 			return nil
 		}
-		return []string{"submitted:" + o.Job, "sched:" + js.info.Scheduler, "fencectx:" + s.ctxOf(js.info.Fence)}
+		return []string{"submitted:" + o.Job, "queue:" + js.info.Entity, "fencectx:" + s.ctxOf(js.info.Fence)}
 	case kernel.OpQueueWork:
 		return []string{"spawn:worker:" + o.Path}
 	case kernel.OpMunmap:
@@ -458,7 +491,14 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		return []string{"mem:" + o.Obj}
 	case kernel.OpReadBegin:
 		if s.unmapped[o.Obj] {
-			return nil // the ioctl fails and returns, releasing what it holds
+			// The ioctl fails and returns, releasing what it holds.
+			foot := []string{"unmapped:" + o.Obj, "inval", "seq:" + o.Obj}
+			for _, h := range t.held {
+				if h.inst != "" {
+					foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+				}
+			}
+			return foot
 		}
 		return []string{"inval", "seq:" + o.Obj, "unmapped:" + o.Obj}
 	case kernel.OpVMUpdate:
