@@ -253,6 +253,8 @@ type sim struct {
 	explore        bool
 	nameCount      map[string]int
 	scheds         []string
+	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
+	pinnedFree map[string]bool
 	label, labelID string
 	actBuf         []actor
 	// violations and everSignalled serve checkInvariants.
@@ -271,7 +273,7 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}, everSignalled: map[string]bool{}}
+		mappedIn: map[string][]string{}, everSignalled: map[string]bool{}, pinnedFree: map[string]bool{}}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -1131,6 +1133,12 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpUnpin:
 		s.mem.Pinned[o.Obj]--
 		s.event(t, "unpin", o.Text, o.Pos)
+		if s.mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
+			// The last unpin of an unmapped range frees the pages now.
+			delete(s.pinnedFree, o.Obj)
+			s.gpuMayReach(t, o, o.Obj, "the last unpin freeing the pages of "+o.Obj)
+			s.mem.Freed[o.Obj] = true
+		}
 	case kernel.OpMapPages:
 		vm := s.vmOf(o)
 		s.vm(vm).Map(o.Obj)
@@ -1157,6 +1165,14 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		}
 		s.event(t, "tlb", o.Text+" (TLB flushed)", o.Pos)
 	case kernel.OpFreePages:
+		if o.Synthetic && s.mem.Pinned[o.Obj] > 0 {
+			// A long-term pin (pin_user_pages, FOLL_PIN) holds the pages:
+			// munmap drops only the mapping's reference and the page is
+			// freed by the last unpin_user_page() (mm/gup.c).
+			s.pinnedFree[o.Obj] = true
+			s.event(t, "free", o.Text+": the pages are pinned and stay allocated until unpinned", o.Pos)
+			break
+		}
 		s.gpuMayReach(t, o, o.Obj, "freeing the pages of "+o.Obj)
 		s.mem.Freed[o.Obj] = true
 		s.event(t, "free", o.Text, o.Pos)

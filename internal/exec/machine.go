@@ -487,8 +487,11 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		return []string{"spawn:worker:" + o.Path}
 	case kernel.OpMunmap:
 		return []string{"unmapped:" + o.Obj}
-	case kernel.OpPin, kernel.OpUnpin:
+	case kernel.OpPin:
 		return []string{"mem:" + o.Obj}
+	case kernel.OpUnpin:
+		// The last unpin of an unmapped range frees its pages (golden rule).
+		return append([]string{"pte", "mem:" + o.Obj}, s.usersFoot(o.Obj)...)
 	case kernel.OpReadBegin:
 		if s.unmapped[o.Obj] {
 			// The ioctl fails and returns, releasing what it holds.
