@@ -250,11 +250,11 @@ type sim struct {
 	// explore: every runnable actor is a candidate and reclaim-capable
 	// allocations always enter reclaim (the explorer drives the choice).
 	// label/labelID name the explored interleaving in messages.
-	explore        bool
-	nameCount      map[string]int
-	scheds         []string
+	explore   bool
+	nameCount map[string]int
+	scheds    []string
 	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
-	pinnedFree map[string]bool
+	pinnedFree     map[string]bool
 	label, labelID string
 	actBuf         []actor
 	// violations and everSignalled serve checkInvariants.
