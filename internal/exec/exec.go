@@ -255,6 +255,7 @@ type sim struct {
 	scheds    []string
 	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
 	pinnedFree     map[string]bool
+	refCount       map[string]int
 	label, labelID string
 	actBuf         []actor
 	// violations and everSignalled serve checkInvariants.
@@ -273,7 +274,7 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}, everSignalled: map[string]bool{}, pinnedFree: map[string]bool{}}
+		mappedIn: map[string][]string{}, everSignalled: map[string]bool{}, pinnedFree: map[string]bool{}, refCount: map[string]int{}}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -1176,6 +1177,25 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.gpuMayReach(t, o, o.Obj, "freeing the pages of "+o.Obj)
 		s.mem.Freed[o.Obj] = true
 		s.event(t, "free", o.Text, o.Pos)
+	case kernel.OpGet:
+		if o.Try && s.refs(o.Obj) <= 0 {
+			// kref_get_unless_zero on a dying object fails: the caller
+			// must not touch it (include/linux/kref.h).
+			s.failBranch(t, f, o, "get", o.Text+" (the object is dying: fails)")
+			return false
+		}
+		s.refCount[o.Obj] = s.refs(o.Obj) + 1
+		s.event(t, "get", o.Text, o.Pos)
+	case kernel.OpPut:
+		n := s.refs(o.Obj) - 1
+		s.refCount[o.Obj] = n
+		s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
+		if n == 0 && len(o.Then) > 0 {
+			// kref_put calls the release function in the putting thread.
+			f.pc++
+			t.frames = append(t.frames, &frame{ops: o.Then, origin: o.Pos, why: o.Text})
+			return false
+		}
 	case kernel.OpMunmap:
 		s.unmapped[o.Obj] = true
 		s.event(t, "munmap", o.Text, o.Pos)
@@ -1437,6 +1457,15 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 	}
 	s.event(t, kind, o.Text, o.Pos)
 	return true
+}
+
+// refs is the object's reference count: one (its creator's) until a get or
+// put changes it.
+func (s *sim) refs(obj string) int {
+	if n, ok := s.refCount[obj]; ok {
+		return n
+	}
+	return 1
 }
 
 // failBranch takes the step's compiled failure branch (on_fail:): continue

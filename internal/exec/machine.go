@@ -489,6 +489,8 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		return []string{"unmapped:" + o.Obj}
 	case kernel.OpPin:
 		return []string{"mem:" + o.Obj}
+	case kernel.OpGet, kernel.OpPut:
+		return []string{"ref:" + o.Obj}
 	case kernel.OpUnpin:
 		// The last unpin of an unmapped range frees its pages (golden rule).
 		return append([]string{"pte", "mem:" + o.Obj}, s.usersFoot(o.Obj)...)
