@@ -30,6 +30,10 @@ import (
 const (
 	DefaultBound  = 2
 	DefaultBudget = 20000
+	// DefaultMaxDepth caps the scheduling points of one execution: race
+	// detection costs grow with the square of the depth, so huge designs
+	// are for random schedules.
+	DefaultMaxDepth = 20000
 )
 
 // Options select the exploration.
@@ -42,6 +46,8 @@ type Options struct {
 	Budget int
 	// Invariants checks the machine state after every step.
 	Invariants bool
+	// MaxDepth caps the scheduling points of one execution (0: default).
+	MaxDepth int
 }
 
 // Result is what the exploration covered and found.
@@ -53,6 +59,7 @@ type Result struct {
 	Bound      int // deepest bound explored completely (-1: none)
 	Exhaustive bool
 	Complete   bool
+	TooDeep    int // an execution had more scheduling points than MaxDepth
 	Violations []string
 	// Witness maps each finding (rule, fingerprint, message) to the ID of
 	// the first interleaving that showed it, for fencecheck trace --schedule.
@@ -62,6 +69,8 @@ type Result struct {
 // Coverage says honestly what was explored.
 func (r *Result) Coverage() string {
 	switch {
+	case r.TooDeep > 0:
+		return fmt.Sprintf("not explored: an execution has more than %d scheduling points; use --explore random=N", r.TooDeep)
 	case r.Complete && r.Exhaustive:
 		return fmt.Sprintf("explored all %d interleavings (complete; %d more cut by sleep sets)", r.Executions, r.Redundant)
 	case r.Complete:
@@ -129,6 +138,9 @@ func Run(p *kernel.Program, opt Options) *Result {
 	if opt.Bound < 0 {
 		opt.Bound = 0
 	}
+	if opt.MaxDepth <= 0 {
+		opt.MaxDepth = DefaultMaxDepth
+	}
 	res := &Result{Bound: -1, Exhaustive: opt.Exhaustive, Witness: map[string]string{}}
 	maxSteps := exec.StepBudget(p)
 	seen := map[string]bool{}
@@ -170,11 +182,15 @@ type explorer struct {
 // ran out first.
 func (e *explorer) pass() bool {
 	for {
-		if e.res.Total >= e.opt.Budget {
+		if e.res.Total >= e.opt.Budget || e.res.TooDeep > 0 {
 			diag.Sort(e.res.Findings)
 			return false
 		}
 		e.execute()
+		if e.res.TooDeep > 0 {
+			diag.Sort(e.res.Findings)
+			return false
+		}
 		if !e.backtrack() {
 			return true
 		}
@@ -217,6 +233,10 @@ func (e *explorer) execute() {
 		en := m.Enabled()
 		if len(en) == 0 {
 			break
+		}
+		if len(e.stack) >= e.opt.MaxDepth {
+			e.res.TooDeep = e.opt.MaxDepth
+			return
 		}
 		n := &node{en: append([]exec.Transition(nil), en...), prev: prev, pre: pre, done: make([]bool, len(en))}
 		if e.k < 0 && len(e.stack) > 0 {

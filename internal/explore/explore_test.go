@@ -191,3 +191,13 @@ func TestExhaustiveFindsWhatRandomFinds(t *testing.T) {
 		t.Fatalf("only %d library scenarios completed", checked)
 	}
 }
+
+// TestTooDeepIsSaid: an execution longer than the depth cap stops the
+// exploration with a coverage line that says so (and why).
+func TestTooDeepIsSaid(t *testing.T) {
+	p := compile(t, racyDesigns[0].bad)
+	r := explore.Run(p, explore.Options{Exhaustive: true, MaxDepth: 3})
+	if r.Complete || !strings.Contains(r.Coverage(), "not explored: an execution has more than 3 scheduling points") {
+		t.Fatalf("%s", r.Coverage())
+	}
+}
