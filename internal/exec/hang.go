@@ -75,8 +75,8 @@ func (s *sim) reportHang() {
 			}
 		}
 		s.findings = append(s.findings, diag.Diagnostic{File: s.p.File, Pos: chain[0].Pos, Rule: rules.Hang, Severity: diag.Error,
-			Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s", s.k, s.opt.Seed, chainText(chain)), Chain: chain,
-			Fingerprint: fp(rules.Hang, t), Hint: "The chain ends at something nothing will ever do; see the last step."})
+			Message: fmt.Sprintf("execution hangs (%s): %s", s.where(), chainText(chain)), Chain: chain,
+			Fingerprint: fp(rules.Hang, stableKey(t)), Hint: "The chain ends at something nothing will ever do; see the last step."})
 	}
 }
 
@@ -84,6 +84,72 @@ func cycleSig(keys []string) string {
 	c := append([]string(nil), keys...)
 	sort.Strings(c)
 	return strings.Join(c, "\x00")
+}
+
+// stableKey drops the thread number from a wait-for key: threads spawned
+// by the model (run_job, callbacks) are numbered in creation order, which
+// differs between interleavings of the same hang.
+func stableKey(k string) string {
+	if strings.HasPrefix(k, "thread:") {
+		if i := strings.LastIndexByte(k, '#'); i > 0 {
+			return k[:i]
+		}
+	}
+	return k
+}
+
+func stableSig(keys []string) string {
+	c := make([]string, len(keys))
+	for i, k := range keys {
+		c[i] = stableKey(k)
+	}
+	return cycleSig(c)
+}
+
+// where names the interleaving in messages: the random schedule and seed,
+// or the explored interleaving's ID.
+func (s *sim) where() string {
+	if s.label != "" {
+		return "interleaving " + s.label
+	}
+	return fmt.Sprintf("schedule %d, seed %d", s.k, s.opt.Seed)
+}
+
+// replay is the command that prints this interleaving again.
+func (s *sim) replay() string {
+	if s.label != "" {
+		return "fencecheck trace --schedule " + s.labelID + " " + shellQuote(s.p.File)
+	}
+	return fmt.Sprintf("fencecheck trace --schedules %d --seed %d --schedule %d %s", s.k+1, s.opt.Seed, s.k, shellQuote(s.p.File))
+}
+
+// shellQuote quotes a file name for a command line a user pastes.
+func shellQuote(p string) string {
+	if p == "" || p == "-" {
+		return "FILE"
+	}
+	safe := true
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
+
+// heldAt points a "lock is held by" step at the step where the holder took
+// the lock, in the holder's path and context.
+func (s *sim) heldAt(st *diag.Step, holder *thread, inst string) {
+	for _, h := range holder.held {
+		if h.inst == inst || h.key == inst {
+			st.File, st.Pos, st.Path, st.Context = s.p.File, h.pos, h.path, holder.context
+			return
+		}
+	}
 }
 
 func fp(parts ...string) string {
@@ -128,14 +194,14 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 	}
 	s.findings = append(s.findings, diag.Diagnostic{
 		File: s.p.File, Pos: pos, Rule: rules.Hang, Severity: diag.Error,
-		Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s → back to %s", s.k, s.opt.Seed,
+		Message: fmt.Sprintf("execution hangs (%s): %s → back to %s", s.where(),
 			strings.Join(names, " → "), names[0]),
-		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, cycleSig(cyc))...),
+		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, stableSig(cyc))...),
 		// When a dependency cycle explains this hang, the report shows the
 		// hang as that cycle's consequence (internal/group) and the cycle's
 		// hint names the edge to change; a hang reported on its own is not
 		// explained by one, so its hint cannot point at it.
-		Hint: fmt.Sprintf("%s Break one wait in this chain. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d %s", waitText(threads), s.k+1, s.opt.Seed, s.k, shellQuote(s.p.File)),
+		Hint: fmt.Sprintf("%s Break one wait in this chain. Replay with: %s", waitText(threads), s.replay()),
 	})
 }
 
@@ -293,17 +359,6 @@ func (s *sim) describe(key string) *waitNode {
 	return n
 }
 
-// heldAt points a "lock is held by" step at the step where the holder took
-// the lock, in the holder's path and context.
-func (s *sim) heldAt(st *diag.Step, holder *thread, inst string) {
-	for _, h := range holder.held {
-		if h.inst == inst || h.key == inst {
-			st.File, st.Pos, st.Path, st.Context = s.p.File, h.pos, h.path, holder.context
-			return
-		}
-	}
-}
-
 // inReclaim says, for a thread blocked inside direct reclaim, which
 // allocation entered it.
 func inReclaim(t *thread) string {
@@ -393,21 +448,3 @@ func (s *sim) liveness() {
 }
 
 var _ = model.Pos{}
-
-// shellQuote quotes a file name for a command line a user pastes.
-func shellQuote(p string) string {
-	if p == "" || p == "-" {
-		return "FILE"
-	}
-	safe := true
-	for _, r := range p {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return p
-	}
-	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
-}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/explore"
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
@@ -178,9 +179,11 @@ func TestGraphAgreesWithExecutor(t *testing.T) {
 	hangs := 0
 	for name, p := range progs {
 		res := exec.Run(p, exec.Options{Schedules: 24, Seed: 9, Only: -1})
+		// The explorer's hangs too (a small budget keeps the test quick).
+		xr := explore.Run(p, explore.Options{Exhaustive: true, Budget: 60})
 		g, ds := graph.Build(p, graph.Precise)
 		reach := reachability(g)
-		for _, h := range byRule(res.Findings, rules.Hang) {
+		for _, h := range byRule(append(res.Findings, xr.Findings...), rules.Hang) {
 			if len(h.Cycle) == 0 {
 				continue // blocked on something never done: not a cycle claim
 			}

@@ -654,6 +654,12 @@ func (w *walker) op(o kernel.Op) {
 		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
+	case kernel.OpPut:
+		// The put may drop the last reference: the finalizer runs here,
+		// under whatever this thread holds (kref_put's release callback).
+		if len(o.Then) > 0 {
+			w.clone().run(o.Then, 0, map[string]bool{})
+		}
 	}
 }
 

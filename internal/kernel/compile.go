@@ -111,6 +111,9 @@ func (c *compiler) index() {
 	}
 	for i := range c.f.Buffers {
 		c.buffers[c.f.Buffers[i].Name.V] = &c.f.Buffers[i]
+		if fp := c.f.Buffers[i].Free.V; fp != "" {
+			c.called[fp] = true // runs inside the put that drops the last reference
+		}
 	}
 	for i := range c.f.DmaBufs {
 		c.dmabufs[c.f.DmaBufs[i].Name.V] = &c.f.DmaBufs[i]
@@ -1020,7 +1023,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		if s.Label.V != "" {
 			stepAt[s.Label.V] = len(ops)
 		}
-		if op == "trylock" {
+		if op == "trylock" || (op == "get" && s.UnlessZero.V) {
 			target := s.OnFail.V
 			if target == "" {
 				target = model.OnFailReturn
@@ -1155,6 +1158,20 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				c.bind = saved
 			}
 			continue
+		case "get":
+			o.Kind, o.Obj, o.Try = OpGet, v.V, s.UnlessZero.V
+			if o.Try {
+				o.Text = "kref_get_unless_zero(" + v.V + ")"
+			} else {
+				o.Text = "kref_get(" + v.V + ")"
+			}
+		case "put":
+			o.Kind, o.Obj, o.Text = OpPut, v.V, "kref_put("+v.V+")"
+			if b := c.buffers[v.V]; b != nil && b.Free.V != "" && depth < maxInline {
+				if fp := c.paths[b.Free.V]; fp != nil {
+					c.bound(v.V, func() { o.Then = c.expand(fp, ctx, depth+1, primed) })
+				}
+			}
 		case "sleep":
 			o.Kind = OpSleep
 		case "fail":

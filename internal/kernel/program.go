@@ -68,6 +68,8 @@ const (
 	// enable, save, restore); they matter to lockdep's usage tracking only.
 	OpLocalIRQ
 	OpLocalBH
+	OpGet // take a reference on Obj (Try: kref_get_unless_zero)
+	OpPut // drop a reference on Obj; the last runs Then (the finalizer)
 )
 
 // Mode of an acquisition, in lockdep's terms (K16).
@@ -104,7 +106,10 @@ type Op struct {
 	// FailTo is where execution continues when the step fails (a contended
 	// trylock): the index of that op relative to this one (> 0), computed
 	// from the step's on_fail: at compile time. 0: the step cannot fail.
-	FailTo   int
+	FailTo int
+	// Then is the object's finalizer (its free: path bound to it), run by
+	// the put that drops the last reference.
+	Then     []Op
 	Mode     Mode
 	Try      bool
 	NestLock string

@@ -144,6 +144,7 @@ type Buffer struct {
 	Placement   Str  `fc:"placement,enum=placement" doc:"system or vram (default system)."`
 	PageTable   Bool `fc:"page_table" doc:"A page-table object of its VM (may be evicted and re-allocated; the root is pinned)."`
 	Unpublished Bool `fc:"unpublished" doc:"Not yet visible to other threads: its resv lock makes no class-level dependency."`
+	Free        Str  `fc:"free,ref=path" doc:"Finalizer path (with a param:) run by the put: that drops the last reference, in the putting thread."`
 }
 
 // DmaBuf is an exported buffer.
@@ -260,6 +261,8 @@ type Step struct {
 	LocalIRQ      Str `fc:"local_irq,op,enum=irqop" doc:"local_irq_disable/enable/save/restore: disable, enable, save or restore hardirqs (enable marks every held lock as taken with hardirqs on)."`
 	LocalBH       Str `fc:"local_bh,op,enum=bhop" doc:"local_bh_disable/enable: disable or enable softirqs."`
 	Fail          Str `fc:"fail,op" doc:"The path can fail here (e.g. -ENOMEM, -EINTR) and returns; the value names the error."`
+	Get           Str `fc:"get,op,ref=buffer" doc:"Take a reference on the object (kref_get; with unless_zero: kref_get_unless_zero, which fails on a dying object)."`
+	Put           Str `fc:"put,op,ref=buffer" doc:"Drop a reference; the last one runs the object's free: path here (kref_put)."`
 
 	// Modifiers.
 	Mode          Str     `fc:"mode,enum=mode" doc:"lock/trylock: write (default), read, or recursive_read."`
@@ -278,6 +281,7 @@ type Step struct {
 	Range         IntList `fc:"range,min=0" doc:"vm_update: [start, end) VA range."`
 	Atomic        Bool    `fc:"atomic" doc:"write_ptes: the CPU writes each PTE atomically."`
 	Nonblock      Bool    `fc:"nonblock" doc:"call from a notifier: the invalidation is non-blockable (OOM reaper)."`
+	UnlessZero    Bool    `fc:"unless_zero" doc:"get: kref_get_unless_zero: fails (see on_fail:) when the object's last reference is gone."`
 	Of            Str     `fc:"of" doc:"lock/trylock/unlock/might_lock of a per-object lock class: the object whose instance it is (or $PARAM)."`
 	With          Str     `fc:"with" doc:"call: the object the called path's param: is bound to (or $PARAM)."`
 

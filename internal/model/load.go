@@ -292,6 +292,8 @@ var opModifiers = map[string][]string{
 	"vm_update":        {"op", "range"},
 	"write_ptes":       {"atomic"},
 	"call":             {"nonblock", "with"},
+	"get":              {"unless_zero", "on_fail"},
+	"put":              {},
 	"ww_acquire_init":  {},
 	"begin_signalling": {},
 }
@@ -560,6 +562,9 @@ func (v *validator) checkParams(p *Path) {
 			}
 		}
 		op, opVal := stepOp(m, st)
+		if op == "get" && st.OnFail.P.Valid() && !st.UnlessZero.V {
+			v.errorf(rules.BadStep, st.OnFail.P, "on_fail: a plain get cannot fail; kref_get_unless_zero is get with unless_zero: true")
+		}
 		switch op {
 		case "lock", "trylock", "unlock", "might_lock":
 			l := locks[opVal.V]
@@ -763,6 +768,11 @@ func (v *validator) checkMisc() {
 			v.errorf(rules.MissingField, val.P, "path %q acts on an object (param: %s): bind it with with:", val.V, params[val.V])
 		case op == "run" && params[val.V] == "" && a.With.P.Valid():
 			v.errorf(rules.BadStep, a.With.P, "with: path %q declares no param:", val.V)
+		}
+	}
+	for _, b := range f.Buffers {
+		if b.Free.V != "" && params[b.Free.V] == "" {
+			v.errorf(rules.BadStep, b.Free.P, "free: path %q declares no param: to bind the dying object to", b.Free.V)
 		}
 	}
 	for _, s := range f.Shrinkers {
