@@ -694,7 +694,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpSignal:
 		s.signal(t, o.Fence, o.Pos, o.Text)
 	case kernel.OpBeginSig:
-		t.held = append(t.held, held{name: o.Fence, section: true, fence: o.Fence, mode: kernel.Read})
+		t.held = append(t.held, held{name: o.Fence, section: true, fence: o.Fence, mode: kernel.Read, pos: o.Pos, path: o.InPath})
 		s.event(t, "begin_signalling", o.Text, o.Pos)
 	case kernel.OpEndSig:
 		for i := len(t.held) - 1; i >= 0; i-- {
@@ -708,7 +708,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.ticket++
 		t.tickets[o.Ctx] = s.ticket
 		t.ctxPC[o.Ctx] = f.pc + 1
-		t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ctx})
+		t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
 		s.event(t, "ww_acquire_init", o.Text, o.Pos)
 	case kernel.OpWWDone:
 		s.event(t, "ww_acquire_done", o.Text, o.Pos)

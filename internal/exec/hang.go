@@ -25,6 +25,7 @@ type waitNode struct {
 // thread's wait-for chain (thread → lock/fence → owner/signaller → …) and
 // reports every distinct cycle, with positions.
 func (s *sim) reportHang() {
+	first := len(s.findings)
 	nodes := map[string]*waitNode{}
 	var order []string
 	for _, t := range s.threads {
@@ -45,6 +46,14 @@ func (s *sim) reportHang() {
 	for _, k := range order {
 		build(k)
 	}
+	blocked := s.blockedTasks(order, nodes)
+	defer func() {
+		for i := first; i < len(s.findings); i++ {
+			if s.findings[i].Rule == rules.Hang {
+				s.findings[i].Blocked = blocked
+			}
+		}
+	}()
 	seen := map[string]bool{}
 	for _, start := range order {
 		// Follow the chain until a node repeats.
@@ -78,6 +87,36 @@ func (s *sim) reportHang() {
 			Message: fmt.Sprintf("execution hangs (%s): %s", s.where(), chainText(chain)), Chain: chain,
 			Fingerprint: fp(rules.Hang, stableKey(t)), Hint: "The chain ends at something nothing will ever do; see the last step."})
 	}
+}
+
+// blockedTasks describes every blocked task: its blocking step, and every
+// lock and signalling section it holds with the step that took it. A
+// thread that waits on a fence while holding a device-wide lock stalls
+// everything that needs the lock; the report must show it.
+func (s *sim) blockedTasks(order []string, nodes map[string]*waitNode) []diag.Blocked {
+	var out []diag.Blocked
+	for _, k := range order {
+		t := s.threadByKey(k)
+		if t == nil {
+			continue
+		}
+		b := diag.Blocked{Task: t.name, Context: t.context, Waits: nodes[k].step}
+		for _, h := range t.held {
+			what := h.name
+			if h.section {
+				what = "signalling section of " + h.fence
+			}
+			st := diag.Step{File: s.p.File, Pos: h.pos, To: h.name, Path: h.path, Context: t.context, Message: what}
+			if !h.pos.Valid() {
+				// Held from the thread's start: the context holds it
+				// implicitly (a notifier runs under the notifier map).
+				st.Pos, st.Path, st.Message = t.src.Pos, t.src.Root, what+" (held by the "+t.context+" context)"
+			}
+			b.Holds = append(b.Holds, st)
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 func cycleSig(keys []string) string {

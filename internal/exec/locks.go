@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
 )
 
 func (s *sim) isReal(o kernel.Op) bool {
@@ -115,7 +116,8 @@ func (s *sim) holds(t *thread, key string) bool {
 func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 	key := keyOf(o)
 	if !s.isReal(o) {
-		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
+		pos, path := heldSite(f, o)
+		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: pos, path: path})
 		if strings.HasPrefix(o.Lock, "notifier(") {
 			// The interval stays invalidating until invalidate_range_end
 			// (the release of the notifier map), not just the callback.
@@ -167,7 +169,8 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 		t.slow = ""
 	}
 	s.take(t, inst, o.Mode, t.tickets[o.Ctx])
-	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
+	pos, path := heldSite(f, o)
+	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: pos, path: path})
 	kind := "lock"
 	if o.Try {
 		kind = "trylock"
@@ -190,4 +193,14 @@ func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
 	}
 	s.event(t, kind, text+"; the path "+where, o.Pos)
 	f.pc = to
+}
+
+// heldSite is where a held lock was taken, for hang reports: the step, or
+// for the shared direct-reclaim body (which has no steps of its own) the
+// allocation that entered reclaim.
+func heldSite(f *frame, o kernel.Op) (model.Pos, string) {
+	if !o.Pos.Valid() && f != nil && f.reclaim {
+		return f.origin, "direct reclaim entered by " + f.why
+	}
+	return o.Pos, o.InPath
 }

@@ -241,6 +241,7 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 			} else {
 				writeOne(&b, p, lines, d)
 			}
+			writeBlocked(&b, p, d)
 			writeRelated(&b, p, d)
 		}
 	}
@@ -249,6 +250,30 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeBlocked prints every task a hang left blocked the way the kernel's
+// hung-task report and lockdep's held-lock list do: what it waits on, and
+// each lock and signalling section it holds with the step that took it.
+func writeBlocked(b *strings.Builder, p palette, d diag.Diagnostic) {
+	if len(d.Blocked) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "blocked tasks when execution stopped:\n")
+	for _, t := range d.Blocked {
+		w := t.Waits
+		fmt.Fprintf(b, "  task %s (%s) blocked: %s\n", safetext.Clean(t.Task), safetext.Clean(t.Context), safetext.Clean(w.Message))
+		fmt.Fprintf(b, "      at %s\n", p.pos.Sprint(safetext.Clean(stepWhere(w))))
+		if len(t.Holds) == 0 {
+			fmt.Fprintf(b, "    no locks held by %s\n", safetext.Clean(t.Task))
+			continue
+		}
+		fmt.Fprintf(b, "    %s held by %s:\n", plural(len(t.Holds), "lock"), safetext.Clean(t.Task))
+		for i, h := range t.Holds {
+			fmt.Fprintf(b, "     #%d: (%s), at: %s\n", i, safetext.Clean(h.Message), p.pos.Sprint(safetext.Clean(stepWhere(h))))
+		}
+	}
+	fmt.Fprintln(b)
 }
 
 // writeRelated lists what belongs to a finding without being a bug of its
@@ -290,6 +315,9 @@ func writeRelated(b *strings.Builder, p palette, d diag.Diagnostic) {
 			line(r)
 		}
 		fmt.Fprintln(b)
+		for _, r := range cons {
+			writeBlocked(b, p, r)
+		}
 	}
 }
 
@@ -434,8 +462,10 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 	}
 	fmt.Fprintln(b, strings.Repeat("-", 54))
 	switch {
-	case d.Rule == rules.Hang:
+	case d.Rule == rules.Hang && len(d.Cycle) > 0:
 		fmt.Fprintln(b, "the wait-for cycle when execution stopped (each wait with the step that made it):")
+	case d.Rule == rules.Hang:
+		fmt.Fprintln(b, "the wait-for chain when execution stopped, ending at what never happens:")
 	case len(d.Cycle) > 0:
 		fmt.Fprintln(b, "the dependency chain (in order, each edge with the step that made it):")
 	default:
@@ -682,6 +712,8 @@ type jsonFinding struct {
 	Fingerprint string      `json:"fingerprint"`
 	// Related are this bug's consequences (hangs, unsignalled fences).
 	Related []jsonRelated `json:"related,omitempty"`
+	// Blocked: for a hang, every blocked task with its wait and held locks.
+	Blocked []diag.Blocked `json:"blocked,omitempty"`
 }
 
 type jsonRelated struct {
@@ -724,7 +756,7 @@ func writeJSON(w io.Writer, results []FileResult, opt Options) error {
 				Rule: d.Rule, Name: rule.Name, Severity: d.Severity.String(), Message: d.Message,
 				File: d.File, Line: d.Pos.Line, Column: d.Pos.Col, Mode: d.Mode, Cycle: d.Cycle,
 				Chain: d.Chain, ChainExists: d.ChainExists, Canonical: d.Canonical, Hint: d.Hint, Fingerprint: Fingerprint(d),
-				Related: relatedJSON(d.Related),
+				Related: relatedJSON(d.Related), Blocked: d.Blocked,
 			})
 		}
 		rep.Files = append(rep.Files, jf)
