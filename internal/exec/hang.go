@@ -201,7 +201,7 @@ func chainText(chain []diag.Step) string {
 	for _, st := range chain {
 		parts = append(parts, st.From)
 	}
-	return strings.Join(parts, " → ")
+	return strings.Join(parts, " --> ")
 }
 
 func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
@@ -233,8 +233,8 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 	}
 	s.findings = append(s.findings, diag.Diagnostic{
 		File: s.p.File, Pos: pos, Rule: rules.Hang, Severity: diag.Error,
-		Message: fmt.Sprintf("execution hangs (%s): %s → back to %s", s.where(),
-			strings.Join(names, " → "), names[0]),
+		Message: fmt.Sprintf("execution hangs (%s): %s --> back to %s", s.where(),
+			strings.Join(names, " --> "), names[0]),
 		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, stableSig(cyc))...),
 		// When a dependency cycle explains this hang, the report shows the
 		// hang as that cycle's consequence (internal/group) and the cycle's

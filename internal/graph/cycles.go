@@ -474,8 +474,10 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 	h := sha256.Sum256([]byte(string(g.Mode) + "\x00" + rules.Cycle + "\x00" + strings.Join(c.Nodes, "\x00")))
 	d := diag.Diagnostic{
 		File: file, Pos: pos, Rule: rules.Cycle, Severity: diag.Error, Mode: string(g.Mode),
-		Message:     fmt.Sprintf("possible circular dependency: %s", strings.Join(append(append([]string{}, order...), order[0]), " --> ")),
-		Cycle:       c.Nodes,
+		Message: fmt.Sprintf("possible circular dependency: %s", strings.Join(append(append([]string{}, order...), order[0]), " --> ")),
+		// The cycle in the message's rotation, so text and JSON agree; the
+		// fingerprint uses the canonical rotation.
+		Cycle:       order,
 		Chain:       chain,
 		Canonical:   shape,
 		Hint:        hint,
