@@ -808,7 +808,11 @@ func writeGitHub(w io.Writer, results []FileResult) error {
 				msg += "\nChain: " + strings.Join(append(append([]string{}, d.Cycle...), d.Cycle[0]), " --> ")
 			}
 			for _, st := range d.Chain {
-				msg += fmt.Sprintf("\n  %s:%d: %s", st.File, st.Pos.Line, st.Message)
+				if st.Pos.Valid() {
+					msg += fmt.Sprintf("\n  %s:%d: %s", st.File, st.Pos.Line, st.Message)
+				} else {
+					msg += fmt.Sprintf("\n  %s: %s", stepWhere(st), st.Message)
+				}
 			}
 			if d.Hint != "" {
 				msg += "\nfix: " + d.Hint
