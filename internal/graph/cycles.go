@@ -291,63 +291,26 @@ func coverSites(first Cycle, ids []int64, in map[int64]bool, adj [][]arc, byID [
 // through returns the shortest cycle that takes arc a out of state u:
 // a, then the cheapest path from a.to back to u inside the component.
 func through(u int64, a arc, in map[int64]bool, adj [][]arc) *Cycle {
-	if a.to == u {
-		return &Cycle{Nodes: []string{a.e.From}, Edges: []*Edge{a.e}}
-	}
-	dist := map[int64]int{a.to: 0}
-	prev := map[int64]arc{}
-	from := map[int64]int64{}
-	q := &pq{}
-	heap.Push(q, pqItem{a.to, 0})
-	done := map[int64]bool{}
-	for q.Len() > 0 {
-		it := heap.Pop(q).(pqItem)
-		if done[it.id] || it.dist != dist[it.id] {
-			continue
-		}
-		done[it.id] = true
-		if it.id == u {
-			break
-		}
-		for _, b := range adj[it.id] {
-			if !in[b.to] {
-				continue
-			}
-			d := it.dist + b.e.Weight
-			if old, ok := dist[b.to]; !ok || d < old {
-				dist[b.to], prev[b.to], from[b.to] = d, b, it.id
-				heap.Push(q, pqItem{b.to, d})
-			}
-		}
-	}
-	if !done[u] {
-		return nil
-	}
-	var rev []arc
-	for cur := u; cur != a.to; cur = from[cur] {
-		rev = append(rev, prev[cur])
-		if len(rev) > len(in) {
-			return nil
-		}
-	}
-	c := &Cycle{Nodes: []string{a.e.From}, Edges: []*Edge{a.e}}
-	for i := len(rev) - 1; i >= 0; i-- {
-		c.Nodes = append(c.Nodes, rev[i].e.From)
-		c.Edges = append(c.Edges, rev[i].e)
-	}
+	c, _ := cheapestCycle(u, []arc{a}, in, adj)
 	return c
 }
 
 // witness returns the cheapest cycle through state s inside the component.
-// Dijkstra with integer weights; ties broken by state ID and adjacency
-// order, so the witness is deterministic (gonum's path package iterates
-// maps, which would make equal-length witnesses vary between runs).
 func witness(s int64, in map[int64]bool, adj [][]arc, byID []*Node) (*Cycle, int) {
+	return cheapestCycle(s, adj[s], in, adj)
+}
+
+// cheapestCycle returns the cheapest cycle that leaves state s by one of
+// the arcs first and comes back to s inside the component, and its cost.
+// Dijkstra with integer weights; ties broken by state ID and adjacency
+// order, so the result is deterministic (gonum's path package iterates
+// maps, which would make equal-length witnesses vary between runs).
+func cheapestCycle(s int64, first []arc, in map[int64]bool, adj [][]arc) (*Cycle, int) {
 	dist := map[int64]int{}
 	prev := map[int64]arc{}
 	from := map[int64]int64{}
 	q := &pq{}
-	for _, a := range adj[s] {
+	for _, a := range first {
 		if !in[a.to] {
 			continue
 		}
