@@ -200,6 +200,8 @@ type heldLock struct {
 	unpub     bool
 	section   bool
 	wwCtx     bool // an acquire context's map (ww_acquire_init)
+	entry     bool // held by the context from the start (e.g. reclaim: PF_MEMALLOC)
+	noCheck   bool // an RCU read-side map: lock_acquire(check=0), no dependencies
 	ctx       string
 	pos       model.Pos
 	text      string
@@ -227,6 +229,9 @@ func (b *builder) walk(t *kernel.Thread) {
 			continue
 		}
 		w.acquire(op, EdgeReclaim)
+		if n := len(w.held); n > 0 {
+			w.held[n-1].entry = true
+		}
 	}
 	for _, o := range t.Ops {
 		w.op(o)
@@ -257,6 +262,9 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		h := held[i]
 		if h.unpub {
 			continue
+		}
+		if h.noCheck {
+			break // check_prevs_add() adds nothing past a check=0 hold
 		}
 		k := kind
 		if kind == EdgeWait && h.ni.kind == KindFence && to.kind == KindFence {
@@ -363,6 +371,14 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
 	}
 	w.beforeAcquire(o)
+	switch w.b.p.LockKind(o.Lock) {
+	case "rcu", "rcu_bh", "rcu_sched":
+		// rcu_read_lock*(): a recursive read of a check=0 map. Only the
+		// wait-context check sees it (kernel/rcu/update.c, rcu_lock_acquire()).
+		w.checkWaitContext(ni.n, o)
+		w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
+		return
+	}
 	w.markUsage(ni.n, o)
 	if !o.Try {
 		w.checkWaitContext(ni.n, o)
@@ -381,6 +397,9 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		}
 		if o.Lock == kernel.WWMutex && o.Ctx == "" && w.heldCtx() != "" {
 			w.finding(rules.WWMisuse, o, "dma_resv locked without the acquire context while context %q is active: mixing ctx and NULL-ctx locking of one ww class is forbidden (R23, C14)", w.heldCtx())
+		}
+		if o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) < 0 {
+			w.finding(rules.WWMisuse, o, "%s taken with nest_lock %s, which is not held (lockdep: Nested lock was not taken)", o.Lock, o.NestLock)
 		}
 		if o.Ctx != "" && w.ctxDone[o.Ctx] {
 			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
@@ -410,7 +429,12 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 				})
 			}
 		}
-		w.addEdges(w.held, ni, h.recursive, kind, o, 1)
+		// A class already held under its held nest_lock adds no
+		// dependency (check_deadlock() returns 2: validate_chain() skips
+		// check_prevs_add()).
+		if !(w.isHeld(node) >= 0 && o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) >= 0) {
+			w.addEdges(w.held, ni, h.recursive, kind, o, 1)
+		}
 	}
 	w.held = append(w.held, h)
 }
@@ -442,9 +466,21 @@ func (w *walker) touch(o kernel.Op, lock string, kind EdgeKind, held []heldLock,
 	w.addEdges(held, w.b.info(lock), false, kind, o, weight)
 }
 
+// inReclaim: the thread runs inside reclaim (its context holds fs_reclaim
+// from the start), where PF_MEMALLOC makes allocations skip the
+// annotation. An explicit fs_reclaim_acquire() sets no PF_MEMALLOC.
 func (w *walker) inReclaim() bool {
 	for _, h := range w.held {
-		if h.name == kernel.FsReclaim || h.orig == kernel.FsReclaim {
+		if (h.name == kernel.FsReclaim || h.orig == kernel.FsReclaim) && h.entry {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *walker) holdsFsReclaim() bool {
+	for _, h := range w.held {
+		if h.orig == kernel.FsReclaim {
 			return true
 		}
 	}
@@ -473,7 +509,15 @@ func (w *walker) alloc(o kernel.Op) {
 	if o.NoLockdep || gfp&model.GFPNoLockdep != 0 || w.inReclaim() {
 		return
 	}
-	if gfp&model.GFPFS != 0 {
+	if gfp&model.GFPFS != 0 && w.holdsFsReclaim() {
+		// might_alloc(GFP_KERNEL) inside fs_reclaim_acquire() without
+		// PF_MEMALLOC acquires fs_reclaim again: recursive locking
+		// (locking-selftest fs_reclaim_wrong_nesting).
+		a := o
+		a.Kind, a.Lock, a.Mode = kernel.OpAcquire, kernel.FsReclaim, kernel.Write
+		w.acquire(a, EdgeAlloc)
+		w.release(kernel.FsReclaim)
+	} else if gfp&model.GFPFS != 0 {
 		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
 	} else if w.b.p.MMUNotifier && (w.b.mode != Lockdep || w.b.p.Profile.FsReclaimTouchesNotifier) {
 		w.touch(o, kernel.MMUNotifier, EdgeAlloc, w.held, 1)

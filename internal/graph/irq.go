@@ -89,8 +89,12 @@ func newIRQWalk(ctx string) irqWalk {
 }
 
 // usageTracked says whether a node gets lockdep usage bits: lock classes
-// and kernel maps, not precise mode's per-fence and per-callback nodes.
-func usageTracked(n *Node) bool { return n.Kind == KindLock || n.Kind == KindPseudo }
+// and kernel maps, not precise mode's per-fence and per-callback nodes, and
+// not local_lock_t, which lockdep skips in irq-usage searches (usage_skip():
+// LD_LOCK_PERCPU cannot be in an irq inversion).
+func (b *builder) usageTracked(n *Node) bool {
+	return (n.Kind == KindLock || n.Kind == KindPseudo) && b.p.LockKind(n.Name) != "local_lock"
+}
 
 func (b *builder) usage(name string) *classUsage {
 	if b.usages == nil {
@@ -116,7 +120,7 @@ func (w *walker) markSite(name string, bit usageBit, o kernel.Op, byEnable bool)
 
 // markUsage is mark_usage() for an acquisition (trylocks included).
 func (w *walker) markUsage(n *Node, o kernel.Op) {
-	if !usageTracked(n) {
+	if !w.b.usageTracked(n) {
 		return
 	}
 	r := usageBit(0)
@@ -142,7 +146,7 @@ func (w *walker) markUsage(n *Node, o kernel.Op) {
 // with these locks held.
 func (w *walker) markHeld(soft bool, o kernel.Op) {
 	for _, h := range w.held {
-		if !usageTracked(h.ni.n) || h.unpub {
+		if !w.b.usageTracked(h.ni.n) || h.unpub || h.noCheck {
 			continue
 		}
 		bit := enabledHard
@@ -261,20 +265,38 @@ func (w *walker) localBH(o kernel.Op) {
 // CONFIG (spinlock_t; 3 with CONFIG_PROVE_RAW_LOCK_NESTING, else = SPIN),
 // SLEEP (mutexes, rwsems), MAX.
 func (b *builder) waitType(n *Node, lock string) int {
+	inner, _ := b.waitTypes(n, lock)
+	return inner
+}
+
+// waitTypes returns a class's inner and outer wait types. RCU read-side
+// maps have outer LD_WAIT_FREE (they may be taken anywhere) and inner
+// CONFIG (rcu_read_lock, rcu_read_lock_bh) or SPIN (rcu_read_lock_sched),
+// as in kernel/rcu/update.c.
+func (b *builder) waitTypes(n *Node, lock string) (inner, outer int) {
 	nest := 0
 	if b.p.Profile.RawLockNesting {
 		nest = 1
 	}
 	switch b.p.LockKind(lock) {
 	case "raw_spinlock":
-		return 2
-	case "spinlock", "rwlock":
-		return 2 + nest
+		return 2, 2
+	case "spinlock", "rwlock", "local_lock":
+		return 2 + nest, 2 + nest
 	case "mutex", "rwsem", "ww_mutex":
-		return 3 + nest
+		return 3 + nest, 3 + nest
+	case "rcu", "rcu_bh":
+		return 2 + nest, 1
+	case "rcu_sched":
+		return 2, 1
 	case "map":
-		return 0
+		return 0, 0
 	}
+	w := b.builtinWaitType(n, lock, nest)
+	return w, w
+}
+
+func (b *builder) builtinWaitType(n *Node, lock string, nest int) int {
 	base := kernel.CanonicalLock(strings.SplitN(lock, "/", 2)[0])
 	switch {
 	case base == kernel.MmapLock || base == kernel.IMmapRwsem:
@@ -293,6 +315,9 @@ func (w *walker) taskWaitContext() int {
 	if w.b.p.Profile.RawLockNesting {
 		nest = 1
 	}
+	if w.t.Context == model.CtxIRQNoThread {
+		return 2 // IRQF_NO_THREAD, hrtimer: LD_WAIT_SPIN
+	}
 	if w.irq.inHard || w.irq.inSoft {
 		// Device interrupt handlers may be force-threaded
 		// (lockdep_hardirq_threaded() in __handle_irq_event_percpu()) and
@@ -306,8 +331,8 @@ func (w *walker) taskWaitContext() int {
 // checkWaitContext is check_wait_context(): the lock's wait type must not
 // exceed the innermost wait type of the context and the locks held.
 func (w *walker) checkWaitContext(n *Node, o kernel.Op) {
-	next := w.b.waitType(n, o.Lock)
-	if next == 0 || o.Try {
+	inner, next := w.b.waitTypes(n, o.Lock)
+	if inner == 0 || o.Try {
 		return
 	}
 	curr := w.taskWaitContext()
@@ -393,9 +418,9 @@ func (b *builder) irqChecks() {
 		}
 	}
 	// Cross-class: from every safe class, the nearest unsafe class
-	// reachable along dependencies.
+	// reachable along dependencies (read usages included: exclusive_mask()).
 	for _, name := range names {
-		for _, c := range conflicts {
+		for _, c := range [][2]usageBit{{usedInHard, enabledHard}, {usedInHardRead, enabledHard}, {usedInSoft, enabledSoft}, {usedInSoftRead, enabledSoft}} {
 			safe := b.usages[name].sites[c[0]]
 			if !safe.set || reported[name+c[0].state()] {
 				continue
@@ -414,32 +439,52 @@ func (b *builder) irqChecks() {
 	}
 }
 
-// reachUnsafe is a breadth-first search along dependencies from a safe
-// class for a class with the conflicting ENABLED usage; it returns the
-// edges of the shortest path (deterministic: edges in sorted order).
+// reachUnsafe is check_irq_usage()'s forward search from a safe class: a
+// breadth-first search along strong paths (no edge into a recursive reader
+// followed by an edge out of a lock held shared) for a class with an
+// ENABLED usage exclusive to the safe one (exclusive_mask(): write and read
+// usages both conflict across classes); a class reached by a recursive-read
+// acquisition has its _READ usages masked out (usage_match(), only_xr). It
+// returns the edges of the shortest path (edges in sorted order).
 func (b *builder) reachUnsafe(from string, c [2]usageBit) ([]*Edge, string) {
 	out := map[string][]*Edge{}
 	for _, e := range b.g.Edges() {
 		out[e.From] = append(out[e.From], e)
 	}
-	prev := map[string]*Edge{from: nil}
-	queue := []string{from}
+	onW, onR := c[1], c[1]
+	if onW%2 == 1 {
+		onW--
+	} else {
+		onR++
+	}
+	type st struct {
+		n   string
+		rec bool
+	}
+	prevEdge := map[st]*Edge{}
+	prevState := map[st]st{}
+	seen := map[st]bool{{from, false}: true}
+	queue := []st{{from, false}}
 	for len(queue) > 0 {
-		n := queue[0]
+		cur := queue[0]
 		queue = queue[1:]
-		for _, e := range out[n] {
-			if _, seen := prev[e.To]; seen || !usageTracked(b.g.nodes[e.To]) {
+		for _, e := range out[cur.n] {
+			if cur.rec && e.Shared {
+				continue // not a strong path
+			}
+			next := st{e.To, e.Recursive}
+			if seen[next] || !b.usageTracked(b.g.nodes[e.To]) {
 				continue
 			}
-			prev[e.To] = e
-			if u := b.usages[e.To]; u != nil && u.sites[c[1]].set {
+			seen[next], prevEdge[next], prevState[next] = true, e, cur
+			if u := b.usages[e.To]; u != nil && e.To != from && (u.sites[onW].set || (!e.Recursive && u.sites[onR].set)) {
 				var path []*Edge
-				for at := e.To; prev[at] != nil; at = prev[at].From {
-					path = append([]*Edge{prev[at]}, path...)
+				for at := next; at != (st{from, false}); at = prevState[at] {
+					path = append([]*Edge{prevEdge[at]}, path...)
 				}
 				return path, e.To
 			}
-			queue = append(queue, e.To)
+			queue = append(queue, next)
 		}
 	}
 	return nil, ""
@@ -506,6 +551,10 @@ func (b *builder) inconsistent(name string, inBit, onBit usageBit, in, on usageS
 func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path []*Edge) {
 	safe := b.usages[safeName].sites[c[0]]
 	unsafe := b.usages[unsafeName].sites[c[1]]
+	if !unsafe.set {
+		c[1] ^= 1 // the other (read or write) ENABLED usage matched
+		unsafe = b.usages[unsafeName].sites[c[1]]
+	}
 	last := path[0]
 	for _, e := range path {
 		if e.tick > last.tick {

@@ -261,7 +261,7 @@ var opModifiers = map[string][]string{
 	"vm_update":        {"op", "range"},
 	"write_ptes":       {"atomic"},
 	"call":             {"nonblock"},
-	"ww_acquire_init":  {},
+	"ww_acquire_init":  {"ww_class"},
 	"begin_signalling": {},
 }
 
@@ -335,6 +335,7 @@ func (v *validator) checkPaths() {
 		held := map[string]int{}
 		ctxs := map[string]bool{}
 		ctxClass := map[string]Str{}
+		done := map[string]bool{}
 		sigs := map[string]int{}
 		scopes := map[string]int{}
 		for si := range p.Steps {
@@ -374,9 +375,28 @@ func (v *validator) checkPaths() {
 					v.errorf(rules.BadStep, opVal.P, "acquire context %q is already initialised in this path", opVal.V)
 				}
 				ctxs[opVal.V] = true
+				delete(done, opVal.V)
+				if s.WWClass.V != "" {
+					ctxClass[opVal.V] = s.WWClass
+				} else {
+					delete(ctxClass, opVal.V)
+				}
 			case "ww_acquire_done":
 				if !ctxs[opVal.V] {
 					v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q, which is not initialised in path %q", opVal.V, p.Name.V)
+				} else if done[opVal.V] {
+					// ww_acquire_done() WARNs on ctx->done_acquire (DEBUG_WW_MUTEXES).
+					v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q twice in path %q", opVal.V, p.Name.V)
+				}
+				done[opVal.V] = true
+			case "init":
+				for _, hk := range slices.Sorted(maps.Keys(held)) {
+					if held[hk] > 0 && (hk == opVal.V || strings.HasPrefix(hk, opVal.V+"/")) {
+						// lockdep: a held lock must not be re-initialised
+						// (debug_check_no_locks_freed(), lockdep_init_map()).
+						v.errorf(rules.BadStep, opVal.P, "init of %q, which path %q holds at this point (lockdep: initializing a held lock)", opVal.V, p.Name.V)
+						break
+					}
 				}
 			case "ww_acquire_fini":
 				if !ctxs[opVal.V] {
