@@ -86,23 +86,23 @@ WARNING: possible circular locking dependency detected
 kernel 7.0 (fencecheck lockdep mode) t.yaml
 ------------------------------------------------------
 devfreq_monitor is trying to acquire lock:
-(&gpu->lock), at: t.yaml:18:15 (devfreq_monitor)
+(&gpu->lock){+.+.}-{4:4}, at: t.yaml:18:15 (devfreq_monitor)
 
 but task is already holding lock:
-(&devfreq->lock), at: t.yaml:17:15 (devfreq_monitor)
+(&devfreq->lock){+.+.}-{4:4}, at: t.yaml:17:15 (devfreq_monitor)
 
 which lock already depends on the new lock.
 
 
 the existing dependency chain (in reverse order) is:
 
--> #1 (&devfreq->lock):
+-> #1 (&devfreq->lock){+.+.}-{4:4}:
        (lock) &gpu->lock --> &devfreq->lock: lock: &devfreq->lock [gpu_init in init]
        at t.yaml:10:15
              - lock: "&devfreq->lock"
                      ^
 
--> #0 (&gpu->lock):
+-> #0 (&gpu->lock){+.+.}-{4:4}:
        (lock) &devfreq->lock --> &gpu->lock: lock: &gpu->lock [devfreq_monitor in worker]
        at t.yaml:18:15
              - lock: "&gpu->lock"
@@ -122,8 +122,8 @@ other info that might help us debug this:
  *** DEADLOCK ***
 
 2 locks held by devfreq_monitor:
- #0: ((work_completion)(devfreq_monitor)), at: t.yaml:14:11 (devfreq_monitor)
- #1: (&devfreq->lock), at: t.yaml:17:15 (devfreq_monitor)
+ #0: ((work_completion)(devfreq_monitor)){+.+.}-{0:0}, at: t.yaml:14:11 (devfreq_monitor)
+ #1: (&devfreq->lock){+.+.}-{4:4}, at: t.yaml:17:15 (devfreq_monitor)
 `},
 		{"shrinker finalizer locks the dying object's resv", `buffers:
   - {name: bo}
@@ -141,21 +141,21 @@ WARNING: possible circular locking dependency detected
 kernel 7.0 (fencecheck lockdep mode) t.yaml
 ------------------------------------------------------
 shrinker_scan(shmem_shrinker) is trying to acquire lock:
-(reservation_ww_class_mutex), at: t.yaml:10:15 (shrinker_scan)
+(reservation_ww_class_mutex){+.+.}-{4:4}, at: t.yaml:10:15 (shrinker_scan)
 
 but task is already holding lock:
-(fs_reclaim), at: t.yaml:5:12 (shrinker_scan)
+(fs_reclaim){+.+.}-{0:0}, at: t.yaml:5:12 (shrinker_scan)
 
 which lock already depends on the new lock.
 
 
 the existing dependency chain (in reverse order) is:
 
--> #1 (fs_reclaim):
+-> #1 (fs_reclaim){+.+.}-{0:0}:
        (primed) reservation_ww_class_mutex --> fs_reclaim: kernel prelude: dma_resv_lockdep() primes this order at boot (primer 1.3.1): dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL) (built in) [dma_resv_lockdep in kernel]
        at kernel prelude (built in)
 
--> #0 (reservation_ww_class_mutex):
+-> #0 (reservation_ww_class_mutex){+.+.}-{4:4}:
        (lock) fs_reclaim --> reservation_ww_class_mutex: lock: bo [shrinker_scan in shrinker_scan]
        at t.yaml:10:15
              - lock: bo
@@ -175,7 +175,7 @@ other info that might help us debug this:
  *** DEADLOCK ***
 
 1 lock held by shrinker_scan(shmem_shrinker):
- #0: (fs_reclaim), at: t.yaml:5:12 (shrinker_scan)
+ #0: (fs_reclaim){+.+.}-{0:0}, at: t.yaml:5:12 (shrinker_scan)
 `},
 		{"two instances of one class in get_pages and the shrinker", `locks:
   - {name: "&obj->mm.lock", kind: mutex}
@@ -199,23 +199,23 @@ WARNING: possible circular locking dependency detected
 kernel 7.0 (fencecheck lockdep mode) t.yaml
 ------------------------------------------------------
 get_pages is trying to acquire lock:
-(fs_reclaim), at: t.yaml:12:16 (get_pages)
+(fs_reclaim){+.+.}-{0:0}, at: t.yaml:12:16 (get_pages)
 
 but task is already holding lock:
-(&obj->mm.lock), at: t.yaml:10:15 (get_pages)
+(&obj->mm.lock){+.+.}-{4:4}, at: t.yaml:10:15 (get_pages)
 
 which lock already depends on the new lock.
 
 
 the existing dependency chain (in reverse order) is:
 
--> #1 (&obj->mm.lock):
+-> #1 (&obj->mm.lock){+.+.}-{4:4}:
        (lock) fs_reclaim --> &obj->mm.lock: lock: &obj->mm.lock [i915_shrink in shrinker_scan]
        at t.yaml:17:15
              - lock: "&obj->mm.lock"
                      ^
 
--> #0 (fs_reclaim):
+-> #0 (fs_reclaim){+.+.}-{0:0}:
        (alloc) &obj->mm.lock --> fs_reclaim: kmalloc(GFP_KERNEL) [get_pages in ioctl]
        at t.yaml:12:16
              - alloc: GFP_KERNEL
@@ -235,7 +235,7 @@ other info that might help us debug this:
  *** DEADLOCK ***
 
 1 lock held by get_pages:
- #0: (&obj->mm.lock), at: t.yaml:10:15 (get_pages)
+ #0: (&obj->mm.lock){+.+.}-{4:4}, at: t.yaml:10:15 (get_pages)
 `},
 	}
 	for _, c := range cases {
@@ -292,11 +292,11 @@ func TestLockdepRunJobAnnotation(t *testing.T) {
 		t.Fatalf("want FC001, got %s\n%s", rulesIn(ds), out)
 	}
 	for _, want := range []string{
-		"run_job(job) is trying to acquire lock:\n(fs_reclaim), at: t.yaml:17:16 (msm_job_run)\n",
-		"but task is already holding lock:\n(dma_fence_map), at: t.yaml:16:27 (msm_job_run)\n",
+		"run_job(job) is trying to acquire lock:\n(fs_reclaim){+.+.}-{0:0}, at: t.yaml:17:16 (msm_job_run)\n",
+		"but task is already holding lock:\n(dma_fence_map){++++}-{0:0}, at: t.yaml:16:27 (msm_job_run)\n",
 		"Chain exists of:\n  fs_reclaim --> mmu_notifier_invalidate_range_start --> dma_fence_map\n",
 		"\n  rlock(dma_fence_map);\n                               lock(mmu_notifier_invalidate_range_start);\n                               lock(dma_fence_map);\n  lock(fs_reclaim);\n",
-		"2 locks held by run_job(job):\n #0: (&gpu->lock), at: t.yaml:15:15 (msm_job_run)\n #1: (dma_fence_map), at: t.yaml:16:27 (msm_job_run)\n",
+		"2 locks held by run_job(job):\n #0: (&gpu->lock){+.+.}-{4:4}, at: t.yaml:15:15 (msm_job_run)\n #1: (dma_fence_map){++++}-{0:0}, at: t.yaml:16:27 (msm_job_run)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lockdep output lacks %q:\n%s", want, out)
@@ -483,7 +483,7 @@ paths:
 `
 	wantClean(t, strings.Replace(src, "VERSION", "6.13", 1), graph.Lockdep)
 	ds, out := run(t, strings.Replace(src, "VERSION", "6.12", 1), graph.Lockdep)
-	if rulesIn(ds) != "FC001" || !strings.Contains(out, "-> #1 (dma_fence_map):\n       (lock) tainted --> dma_fence_map") {
+	if rulesIn(ds) != "FC001" || !strings.Contains(out, "-> #1 (dma_fence_map){++++}-{0:0}:\n       (lock) tainted --> dma_fence_map") {
 		t.Errorf("6.12: want the read-lock edge tainted --> dma_fence_map closing a cycle, got %s\n%s", rulesIn(ds), out)
 	}
 }

@@ -126,6 +126,9 @@ type Splat struct {
 	Title string
 	Bar   int
 	Body  []string
+	// Decor is what lockdep prints after a class name where it prints the
+	// class in full: its usage and wait types, e.g. "{+.+.}-{3:3}".
+	Decor map[string]string
 }
 
 // Sort orders diagnostics by file, position, rule and message so that output

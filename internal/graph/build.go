@@ -39,6 +39,10 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 		}
 		b.walk(t)
 	}
+	b.g.decor = map[string]string{}
+	for name := range b.g.nodes {
+		b.g.decor[name] = b.decorate(name)
+	}
 	b.irqChecks()
 	diag.Sort(b.diags)
 	return b.g, diag.Dedupe(b.diags)
@@ -132,6 +136,7 @@ func (b *builder) prelude() {
 			Weight: weight, Context: "kernel", Path: "dma_resv_lockdep", File: b.p.File, Pos: pos})
 	}
 	none := model.Pos{}
+	defer b.primeUsage()
 	add(kernel.MmapLock, kernel.WWAcquire, true, 1, EdgePrimed, why+": mmap_read_lock → ww_acquire_init", none)
 	add(kernel.WWAcquire, kernel.WWMutex, false, 1, EdgePrimed, why+": ww_acquire_init → dma_resv_lock", none)
 	add(kernel.WWMutex, kernel.FsReclaim, false, 1, EdgePrimed, why+": dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)", none)
@@ -173,6 +178,24 @@ func (b *builder) prelude() {
 			b.g.AddEdge(Edge{From: b.node(name), To: b.node(d.On), Kind: EdgeFence, Text: d.Why, File: b.p.File, Pos: d.Pos,
 				Path: fi.Job, Context: "drm_sched dependency", Shared: true})
 		}
+	}
+}
+
+// primeUsage marks the usage the boot-time priming gives the kernel's
+// classes: dma_resv_lockdep() runs in process context with interrupts on
+// (mmap_read_lock, the rest exclusive).
+func (b *builder) primeUsage() {
+	w := &walker{b: b, t: &kernel.Thread{Name: "dma_resv_lockdep", Context: model.CtxInit}, irq: newIRQWalk(model.CtxInit)}
+	for _, name := range []string{kernel.MmapLock, kernel.WWAcquire, kernel.WWMutex, kernel.FsReclaim, kernel.IMmapRwsem, kernel.MMUNotifier, kernel.FenceMap} {
+		n := b.g.nodes[b.node(name)]
+		if n == nil {
+			continue
+		}
+		mode := kernel.Write
+		if name == kernel.MmapLock {
+			mode = kernel.Read
+		}
+		w.markUsage(n, kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()", InPath: "dma_resv_lockdep"})
 	}
 }
 
@@ -305,6 +328,8 @@ func (w *walker) beginSection(o kernel.Op) {
 			w.addEdges(w.held, ni, false, EdgeLock, o, 1)
 		}
 	}
+	o.Mode = kernel.Read
+	w.markUsage(ni.n, o)
 	// A read trylock: no edge into the section (case 29).
 	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
 }
@@ -318,9 +343,12 @@ func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.S
 	sp := &diag.Splat{Kernel: w.b.p.Profile.Version, Task: w.t.Name, HeldKnown: true,
 		Acquire: diag.Step{File: f, Pos: o.Pos, To: node, Path: o.InPath, Message: o.Text},
 		Holding: diag.Step{File: f, Pos: prev.pos, To: node, Path: w.t.Root, Message: prev.text}}
+	names := []string{node}
 	for _, h := range w.heldSnapshot() {
 		sp.Held = append(sp.Held, diag.Step{File: f, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
+		names = append(names, h.Name)
 	}
+	sp.Decor = w.b.decorAll(names...)
 	return sp
 }
 
@@ -463,7 +491,9 @@ func (w *walker) release(lock string) {
 // touch is an acquire immediately followed by a release (might_lock, the
 // reclaim annotations, a fence wait).
 func (w *walker) touch(o kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
-	w.addEdges(held, w.b.info(lock), false, kind, o, weight)
+	ni := w.b.info(lock)
+	w.markUsage(ni.n, o)
+	w.addEdges(held, ni, false, kind, o, weight)
 }
 
 // inReclaim: the thread runs inside reclaim (its context holds fs_reclaim

@@ -352,6 +352,7 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 	if g.Mode == Lockdep {
 		d.Scenario = lockdepScenario(g.Profile, next, parent, prevNode, closing)
 		d.Splat = lockdepSplat(g.Profile, closing, next, prevNode)
+		d.Splat.Decor = g.decor
 		return d
 	}
 	lockOf := func(name string, shared bool) string {

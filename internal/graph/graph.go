@@ -142,9 +142,12 @@ type Graph struct {
 	Mode Mode
 	// Profile is the kernel release modelled (class names, splat wording).
 	Profile kernel.Profile
-	nodes   map[string]*Node
-	order   []*Node
-	edges   []*Edge
+	// decor is each class's usage and wait-type annotation at the end of
+	// the walk, for the splats of cycles.
+	decor map[string]string
+	nodes map[string]*Node
+	order []*Node
+	edges []*Edge
 	// dedupe keeps the first edge per (from, to, shared, recursive), as
 	// lockdep keeps the first trace per dependency.
 	dedupe map[edgeKey]*Edge

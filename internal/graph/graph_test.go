@@ -204,7 +204,10 @@ paths:
 	// S is taken in the callback and with interrupts on elsewhere; SI is
 	// declared irq_safe; M and GFP_KERNEL sleep; GFP_ATOMIC does not.
 	want := map[string][]int{
-		rules.IRQUnsafeLock: {col("{lock: S}", "S")},
+		// fs_reclaim too: a GFP_KERNEL allocation in the callback uses it in
+		// hardirq context, while the boot-time priming took it with
+		// interrupts on (lockdep's "inconsistent lock state" on fs_reclaim).
+		rules.IRQUnsafeLock: {col("{lock: S}", "S"), col("{alloc: GFP_KERNEL}", "GFP_KERNEL")},
 		rules.SleepInAtomic: {col("{lock: M}", "M"), col("{alloc: GFP_KERNEL}", "GFP_KERNEL")},
 	}
 	for rule, cols := range want {

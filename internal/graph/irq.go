@@ -356,7 +356,7 @@ func (w *walker) checkWaitContext(n *Node, o kernel.Op) {
 	}
 	body := []string{
 		fmt.Sprintf("%s is trying to lock:", w.t.Name),
-		fmt.Sprintf("(%s)-{%d:%d}, at: %s", n.Name, next, next, where(w.b.p.File, o.Pos, o.InPath)),
+		fmt.Sprintf("(%s)%s, at: %s", n.Name, w.b.decorate(n.Name), where(w.b.p.File, o.Pos, o.InPath)),
 		"other info that might help us debug this:",
 		fmt.Sprintf("context-{%d:%d}", w.taskWaitContext(), w.taskWaitContext()),
 	}
@@ -384,8 +384,9 @@ func where(file string, pos model.Pos, path string) string {
 // genericSplat is a lockdep report other than a circular or recursive
 // locking one: title, body lines and the held locks.
 func (b *builder) genericSplat(title string, bar int, task string, body []string, held []HeldLock) *diag.Splat {
-	sp := &diag.Splat{Kernel: b.p.Profile.Version, Task: task, Title: title, Bar: bar, Body: body, HeldKnown: true}
+	sp := &diag.Splat{Kernel: b.p.Profile.Version, Task: task, Title: title, Bar: bar, Body: body, HeldKnown: true, Decor: map[string]string{}}
 	for _, h := range held {
+		sp.Decor[h.Name] = b.decorate(h.Name)
 		sp.Held = append(sp.Held, diag.Step{File: b.p.File, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
 	}
 	return sp
@@ -507,7 +508,7 @@ func (b *builder) inconsistent(name string, inBit, onBit usageBit, in, on usageS
 	body := []string{
 		fmt.Sprintf("inconsistent {%s} -> {%s} usage.", usageStr[firstBit], usageStr[laterBit]),
 		fmt.Sprintf("%s %s takes:", later.thread, irqState4(later.irq)),
-		fmt.Sprintf("(%s), at: %s", name, where(f, later.pos, later.path)),
+		fmt.Sprintf("(%s)%s, at: %s", name, b.decorate(name), where(f, later.pos, later.path)),
 		fmt.Sprintf("{%s} state was registered at:", usageStr[firstBit]),
 		fmt.Sprintf("  %s: %s", where(f, first.pos, first.path), first.text),
 		"",
@@ -608,26 +609,26 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 		holding := fmt.Sprintf("(%s)", last.From)
 		for _, h := range last.Held {
 			if h.Name == last.From {
-				holding = fmt.Sprintf("(%s), at: %s", h.Name, where(f, h.Pos, h.Path))
+				holding = fmt.Sprintf("(%s)%s, at: %s", h.Name, b.decorate(h.Name), where(f, h.Pos, h.Path))
 			}
 		}
 		body = append(body,
 			fmt.Sprintf("%s %s is trying to acquire:", task, irqState4(last.irqs)),
-			fmt.Sprintf("(%s), at: %s", last.To, where(f, last.Pos, last.Path)),
+			fmt.Sprintf("(%s)%s, at: %s", last.To, b.decorate(last.To), where(f, last.Pos, last.Path)),
 			"",
 			"and this task is already holding:",
 			holding,
 			"which would create a new lock dependency:",
-			fmt.Sprintf(" (%s) -> (%s)", last.From, last.To),
+			fmt.Sprintf(" (%s)%s -> (%s)%s", last.From, b.decorate(last.From), last.To, b.decorate(last.To)),
 			"",
 			fmt.Sprintf("but this new dependency connects a %s-irq-safe lock:", state),
-			fmt.Sprintf(" (%s)", safeName),
+			fmt.Sprintf(" (%s)%s", safeName, b.decorate(safeName)),
 			"",
 			fmt.Sprintf("... which became %s-irq-safe at:", state),
 			fmt.Sprintf("  %s: %s", where(f, safe.pos, safe.path), safe.text),
 			"",
 			fmt.Sprintf("to a %s-irq-unsafe lock:", state),
-			fmt.Sprintf(" (%s)", unsafeName),
+			fmt.Sprintf(" (%s)%s", unsafeName, b.decorate(unsafeName)),
 			"",
 			fmt.Sprintf("... which became %s-irq-unsafe at:", state),
 			"...",
@@ -650,9 +651,9 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 		task, held, pos = site.thread, site.held, site.pos
 		body = append(body,
 			fmt.Sprintf("%s just changed the state of lock:", task),
-			fmt.Sprintf("(%s), at: %s", changed, where(f, site.pos, site.path)),
+			fmt.Sprintf("(%s)%s, at: %s", changed, b.decorate(changed), where(f, site.pos, site.path)),
 			line,
-			fmt.Sprintf(" (%s)", other),
+			fmt.Sprintf(" (%s)%s", other, b.decorate(other)),
 			"",
 			"",
 			"and interrupts could create inverse lock ordering between them.",
@@ -684,4 +685,53 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 		Cycle:   nil, Chain: chain, Hint: hint,
 		Splat: b.genericSplat(title, bar, task, body, held),
 	})
+}
+
+// usageChar is get_usage_char(): '+' enabled (irqs on, not in the
+// interrupt), '-' used in the interrupt, '?' both, '.' neither.
+func usageChar(u *classUsage, used, enabled usageBit) byte {
+	if u == nil {
+		return '.'
+	}
+	switch {
+	case u.sites[enabled].set && u.sites[used].set:
+		return '?'
+	case u.sites[enabled].set:
+		return '+'
+	case u.sites[used].set:
+		return '-'
+	}
+	return '.'
+}
+
+// decorate is what print_lock_name() prints after a class name: the usage
+// characters {HARDIRQ write, read, SOFTIRQ write, read} as they are now,
+// and (since v5.7) the wait types {outer:inner}.
+func (b *builder) decorate(name string) string {
+	n := b.g.nodes[name]
+	if n == nil {
+		return ""
+	}
+	u := b.usages[name]
+	if !b.usageTracked(n) && b.p.LockKind(name) != "local_lock" {
+		return ""
+	}
+	s := string([]byte{'{', usageChar(u, usedInHard, enabledHard), usageChar(u, usedInHardRead, enabledHardRead),
+		usageChar(u, usedInSoft, enabledSoft), usageChar(u, usedInSoftRead, enabledSoftRead), '}'})
+	if b.p.Profile.WaitTypes {
+		inner, outer := b.waitTypes(n, name)
+		s += fmt.Sprintf("-{%d:%d}", outer, inner)
+	}
+	return s
+}
+
+// decorAll snapshots the annotation of every class named.
+func (b *builder) decorAll(names ...string) map[string]string {
+	m := map[string]string{}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			m[n] = b.decorate(n)
+		}
+	}
+	return m
 }

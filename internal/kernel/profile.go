@@ -38,6 +38,10 @@ type Profile struct {
 	// since v6.4 ("locking/lockdep: Improve the deadlock scenario print for
 	// sync and read lock", B. Feng); before, every line is lock(.
 	TableReadSync bool
+	// WaitTypes: lockdep prints each class's wait types after its usage,
+	// "{+.+.}-{3:3}", since v5.7 (de8f5e4f2dc1 "lockdep: Introduce
+	// wait-type checks"); before, only "{+.+.}".
+	WaitTypes bool
 	// RawLockNesting: CONFIG_PROVE_RAW_LOCK_NESTING is on with
 	// PROVE_LOCKING since v6.13 (560af5dc839e "lockdep: Enable
 	// PROVE_RAW_LOCK_NESTING with PROVE_LOCKING."): spinlock_t gets its own
@@ -61,7 +65,10 @@ func ProfileFor(version string) Profile {
 		version = NewestVersion
 	}
 	p := Profile{Version: version, MmapLockClass: "&mm->mmap_lock", IMmapClass: "&mapping->i_mmap_rwsem",
-		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true}
+		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true, WaitTypes: true}
+	if before(version, 5, 7) {
+		p.WaitTypes = false
+	}
 	if before(version, 5, 8) {
 		p.MmapLockClass = "&mm->mmap_sem"
 	}
