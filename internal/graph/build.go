@@ -224,6 +224,7 @@ type heldLock struct {
 	section   bool
 	wwCtx     bool // an acquire context's map (ww_acquire_init)
 	entry     bool // held by the context from the start (e.g. reclaim: PF_MEMALLOC)
+	path      string
 	noCheck   bool // an RCU read-side map: lock_acquire(check=0), no dependencies
 	ctx       string
 	pos       model.Pos
@@ -357,7 +358,11 @@ func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.S
 func (w *walker) heldSnapshot() []HeldLock {
 	out := make([]HeldLock, 0, len(w.held))
 	for _, h := range w.held {
-		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: w.t.Root, Text: h.text, Read: h.shared})
+		path := h.path
+		if path == "" {
+			path = w.t.Root
+		}
+		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: path, Text: h.text, Read: h.shared})
 	}
 	return out
 }
@@ -437,7 +442,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
 	unpub := o.Unpublished && w.b.mode != Lockdep
 	h := heldLock{ni: ni, name: node, orig: o.Lock, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx}
+		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx, path: o.InPath}
 	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]

@@ -505,7 +505,7 @@ func (c *compiler) workload() {
 		case "run":
 			p := c.paths[v.V]
 			c.rooted[v.V] = true
-			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V), true, i, a.P))
+			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(pathThreadName(p)), true, i, a.P))
 		case "submit":
 			c.p.Threads = append(c.p.Threads, c.submitThread(v.V, name("submit("+v.V+")"), i, a.P))
 		case "munmap":
@@ -768,6 +768,9 @@ func (c *compiler) coverage() {
 		return false
 	})
 }
+
+// pathThreadName is threadName for use where a local variable shadows it.
+func pathThreadName(p *model.Path) string { return threadName(p) }
 
 func threadName(p *model.Path) string {
 	if p.Thread.V != "" {
