@@ -310,6 +310,12 @@ func TestLockdepRunJobAnnotation(t *testing.T) {
 	if ds, _ := run(t, msm("", false), graph.Precise); !strings.Contains(rulesIn(ds), "FC001") {
 		t.Errorf("precise mode must still see run_job as signalling code: %s", rulesIn(ds))
 	}
+	// A declared context is not silently overridden: a run_job path must
+	// say run_job.
+	_, lint := model.Load("t.yaml", []byte("fencecheck: 1\n"+strings.Replace(msm("", true), "    context: run_job", "    context: worker", 1)), model.Options{})
+	if len(lint) != 1 || !strings.Contains(lint[0].Message, `path "msm_job_run" runs as a job's run_job, so its context is run_job, not worker`) {
+		t.Errorf("want the overridden context reported, got %+v", lint)
+	}
 	// The scheduler annotates (annotate: true): the section holds from
 	// run_job's first step, so gpu->lock is taken inside it.
 	ds, out = run(t, msm(", annotate: true", false), graph.Lockdep)

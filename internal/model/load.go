@@ -538,7 +538,39 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	}
 }
 
+// checkRoleContexts: a path bound to a kernel callback runs in that
+// callback's context; a different declared context would be silently
+// overridden, so it is an error.
+func (v *validator) checkRoleContexts() {
+	f := v.sc.File
+	ctxOf := map[string]Str{}
+	for i := range f.Paths {
+		ctxOf[f.Paths[i].Name.V] = f.Paths[i].Context
+	}
+	check := func(ref Str, role, want string) {
+		c, ok := ctxOf[ref.V]
+		if ref.V == "" || !ok || c.V == "" || c.V == want {
+			return
+		}
+		v.errorf(rules.InvalidValue, c.P, "path %q runs as %s, so its context is %s, not %s", ref.V, role, want, c.V)
+	}
+	for _, j := range f.Jobs {
+		check(j.RunJob, "a job's run_job", CtxRunJob)
+		check(j.FreeJob, "a job's free_job", CtxFreeJob)
+		check(j.Callback, "a fence callback", CtxFenceCB)
+	}
+	for _, d := range f.Devices {
+		for _, s := range d.Schedulers {
+			check(s.Timeout, "timedout_job", CtxTimedoutJob)
+		}
+		if d.MMU != nil {
+			check(d.MMU.FaultHandler, "the fault handler", CtxFaultHandler)
+		}
+	}
+}
+
 func (v *validator) checkMisc() {
+	v.checkRoleContexts()
 	f := v.sc.File
 	for _, a := range f.Workload {
 		op, _ := a.Operation()
