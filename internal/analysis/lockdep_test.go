@@ -536,3 +536,38 @@ paths:
 		t.Errorf("want one cross-class lint error at line 13, got %+v", lint)
 	}
 }
+
+// SRCU: since v6.4 synchronize_srcu() is lock_sync() and srcu_read_lock()
+// a checked recursive read, so a reader taking a mutex the updater holds
+// across synchronize_srcu() is reported, the table's source line saying
+// sync(; before v6.4 lockdep sees nothing (precise mode always does).
+func TestLockdepSRCUSync(t *testing.T) {
+	src := `kernel: {version: "VERSION"}
+locks:
+  - {name: "&dev->srcu", kind: srcu}
+  - {name: "&dev->lock", kind: mutex}
+paths:
+  - name: reader
+    context: ioctl
+    steps:
+      - lock: "&dev->srcu"
+      - lock: "&dev->lock"
+      - unlock: "&dev->lock"
+      - unlock: "&dev->srcu"
+  - name: updater
+    context: ioctl
+    steps:
+      - lock: "&dev->lock"
+      - sync: "&dev->srcu"
+      - unlock: "&dev->lock"
+`
+	ds, out := run(t, strings.Replace(src, "VERSION", "6.4", 1), graph.Lockdep)
+	table := "  lock(&dev->lock);\n                               lock(&dev->srcu);\n                               lock(&dev->lock);\n  sync(&dev->srcu);\n"
+	if rulesIn(ds) != "FC001" || !strings.Contains(out, table) {
+		t.Errorf("6.4: want FC001 with the sync( table, got %s\n%s", rulesIn(ds), out)
+	}
+	wantClean(t, strings.Replace(src, "VERSION", "6.3", 1), graph.Lockdep)
+	if ds, _ := run(t, strings.Replace(src, "VERSION", "6.3", 1), graph.Precise); rulesIn(ds) != "FC001" {
+		t.Errorf("precise mode sees the SRCU dependency whatever the release: %s", rulesIn(ds))
+	}
+}

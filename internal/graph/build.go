@@ -300,7 +300,7 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		}
 		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
 			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
-			ToRead: o.Mode != kernel.Write && kind != EdgeWait}
+			ToRead: o.Mode != kernel.Write && kind != EdgeWait, ToSync: o.Sync}
 		if w.b.mode == Lockdep {
 			e.Held = w.heldSnapshot()
 		}
@@ -405,6 +405,12 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	}
 	w.beforeAcquire(o)
 	switch w.b.p.LockKind(o.Lock) {
+	case "srcu":
+		if w.b.mode == Lockdep && !w.b.p.Profile.SRCUSync {
+			// Before v6.4 srcu_read_lock() is a check=0 map, as RCU's.
+			w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
+			return
+		}
 	case "rcu", "rcu_bh", "rcu_sched":
 		// rcu_read_lock*(): a recursive read of a check=0 map. Only the
 		// wait-context check sees it (kernel/rcu/update.c, rcu_lock_acquire()).
@@ -591,6 +597,14 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpLocalBH:
 		w.localBH(o)
 	case kernel.OpMight:
+		if o.Sync {
+			if w.b.mode == Lockdep && !w.b.p.Profile.SRCUSync {
+				return // synchronize_srcu() is not annotated before v6.4
+			}
+			w.sleeping(o, o.Text)
+			w.addEdges(w.held, w.b.info(o.Lock), false, EdgeLock, o, 1)
+			return
+		}
 		w.touch(o, o.Lock, EdgeLock, w.held, 1)
 	case kernel.OpAlloc:
 		w.alloc(o)

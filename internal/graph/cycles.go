@@ -377,8 +377,8 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 // print_circular_lock_scenario() (kernel/locking/lockdep.c) prints it: the
 // CPU1 lines always say lock(; since v6.4 the CPU0 lines say rlock( for a
 // read-held target (prev) and a read-acquired source (next) (kernel
-// profile TableReadSync); before, every line says lock(. The source is
-// never a lock_sync() here (the language has no srcu).
+// profile TableReadSync), and sync( for a lock_sync() source
+// (synchronize_srcu); before, every line says lock(.
 func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Edge) []string {
 	cpu0 := func(name string, read bool) string {
 		if read && prof.TableReadSync {
@@ -386,13 +386,17 @@ func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Ed
 		}
 		return "  lock(" + name + ");"
 	}
+	last := cpu0(next, closing.ToRead || closing.Recursive)
+	if closing.ToSync && prof.TableReadSync && !(closing.ToRead || closing.Recursive) {
+		last = "  sync(" + next + ");"
+	}
 	return []string{
 		"       CPU0                    CPU1",
 		"       ----                    ----",
 		cpu0(prev, closing.Shared),
 		"                               lock(" + parent + ");",
 		"                               lock(" + prev + ");",
-		cpu0(next, closing.ToRead || closing.Recursive),
+		last,
 	}
 }
 

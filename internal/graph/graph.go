@@ -94,6 +94,8 @@ type Edge struct {
 	// ToRead: To was acquired shared (read or recursive read), for the
 	// rlock( lines of lockdep's unsafe-scenario table.
 	ToRead bool
+	// ToSync: To was a lock_sync() (synchronize_srcu): sync( in the table.
+	ToSync bool
 	// Held is what the thread held at this acquisition (lockdep mode only):
 	// the "N locks held by" section of a splat closed by this edge.
 	Held []HeldLock

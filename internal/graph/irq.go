@@ -283,7 +283,7 @@ func (b *builder) waitTypes(n *Node, lock string) (inner, outer int) {
 		return 2, 2
 	case "spinlock", "rwlock", "local_lock":
 		return 2 + nest, 2 + nest
-	case "mutex", "rwsem", "ww_mutex":
+	case "mutex", "rwsem", "ww_mutex", "srcu":
 		return 3 + nest, 3 + nest
 	case "rcu", "rcu_bh":
 		return 2 + nest, 1

@@ -835,6 +835,9 @@ func (c *compiler) readMode(ref, ctx string) Mode {
 	if l := c.locks[ref]; l != nil && l.Kind.V == "rwlock" && IsInterruptContext(ctx) {
 		return RecursiveRead
 	}
+	if l := c.locks[ref]; l != nil && l.Kind.V == "srcu" {
+		return RecursiveRead
+	}
 	return Read
 }
 
@@ -889,6 +892,9 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				o.Kind = OpMight
 			}
 			o.Try = op == "trylock"
+			if l := c.locks[v.V]; l != nil && l.Kind.V == "srcu" && op != "might_lock" {
+				o.Mode = RecursiveRead // srcu_read_lock(): lock_map_acquire_read()
+			}
 			switch s.Mode.V {
 			case "read":
 				o.Mode = c.readMode(v.V, ctx)
@@ -904,6 +910,11 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
 			o.IRQ = s.IRQ.V
+		case "sync":
+			// synchronize_srcu(): lock_map_sync(), a write acquire that is
+			// released at once and adds no dependency out of it.
+			o.Kind, o.Lock, o.Sync = OpMight, v.V, true
+			o.Text = "synchronize_srcu(" + v.V + ")"
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
 			o.Kind, o.Lock, o.Obj, o.IRQ = OpRelease, node, obj, s.IRQ.V

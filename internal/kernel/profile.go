@@ -47,6 +47,11 @@ type Profile struct {
 	// PROVE_RAW_LOCK_NESTING with PROVE_LOCKING."): spinlock_t gets its own
 	// wait type (3, sleeping locks 4) and may not nest in a raw_spinlock.
 	RawLockNesting bool
+	// SRCUSync: synchronize_srcu() is annotated with lock_sync() and
+	// srcu_read_lock() is a recursive read lockdep checks, since v6.4
+	// ("rcu: Annotate SRCU's update-side lockdep dependencies",
+	// "locking/lockdep: Introduce lock_sync()", B. Feng).
+	SRCUSync bool
 	// FenceAnnotations: dma_fence_map exists (begin/end_signalling, the
 	// might-wait annotation of fence waits, and its priming in
 	// dma_resv_lockdep()) since v5.9 ("dma-fence: basic lockdep
@@ -65,7 +70,7 @@ func ProfileFor(version string) Profile {
 		version = NewestVersion
 	}
 	p := Profile{Version: version, MmapLockClass: "&mm->mmap_lock", IMmapClass: "&mapping->i_mmap_rwsem",
-		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true, WaitTypes: true}
+		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true, WaitTypes: true, SRCUSync: true}
 	if before(version, 5, 7) {
 		p.WaitTypes = false
 	}
@@ -80,6 +85,7 @@ func ProfileFor(version string) Profile {
 	}
 	if before(version, 6, 4) {
 		p.TableReadSync = false
+		p.SRCUSync = false
 	}
 	if before(version, 6, 13) {
 		p.BeginSignallingTrylock = false

@@ -250,6 +250,7 @@ type Step struct {
 	FlushWork     Str `fc:"flush_work,op,ref=path" doc:"flush_work/cancel_work_sync on a worker path: waits for it to finish."`
 	Call          Str `fc:"call,op,ref=path" doc:"Call another path inline."`
 	Sleep         Str `fc:"sleep,op" doc:"Any other sleeping operation (msleep, wait_event); the value says what."`
+	Sync          Str `fc:"sync,op,ref=lock" doc:"synchronize_srcu() on an srcu lock: waits for its readers (lockdep's lock_sync(), since v6.4)."`
 	Init          Str `fc:"init,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"(Re)initialise a lock (spin_lock_init, mutex_init, ...); lockdep forbids it while the lock is held."`
 	LocalIRQ      Str `fc:"local_irq,op,enum=irqop" doc:"local_irq_disable/enable/save/restore: disable, enable, save or restore hardirqs (enable marks every held lock as taken with hardirqs on)."`
 	LocalBH       Str `fc:"local_bh,op,enum=bhop" doc:"local_bh_disable/enable: disable or enable softirqs."`
