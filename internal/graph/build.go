@@ -39,9 +39,9 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 		}
 		b.walk(t)
 	}
-	b.g.decor = map[string]string{}
-	for name := range b.g.nodes {
-		b.g.decor[name] = b.decorate(name)
+	b.g.waitTypesPrinted = p.Profile.WaitTypes
+	for _, n := range b.g.order {
+		b.nodeWait(n) // cycle splats print every class's wait types
 	}
 	b.irqChecks()
 	diag.Sort(b.diags)
@@ -60,6 +60,7 @@ type builder struct {
 	resvFences map[string][]resvFence
 	usages     map[string]*classUsage
 	clock      int // orders usages and dependencies in walk order
+	outEdges   map[string][]*Edge
 	cache      map[string]nodeInfo
 }
 
@@ -103,6 +104,10 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 type nodeInfo struct {
 	n    *Node
 	kind NodeKind
+	// lockKind and irqSafe are the declared kind and irq_safe of the name,
+	// looked up once (the walk asks on every acquisition).
+	lockKind string
+	irqSafe  bool
 }
 
 func (b *builder) info(name string) nodeInfo {
@@ -111,7 +116,7 @@ func (b *builder) info(name string) nodeInfo {
 	}
 	m, k := b.mapNode(name)
 	_, own := b.mapNodePrecise(name)
-	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own}
+	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own, lockKind: b.p.LockKind(name), irqSafe: b.p.IRQSafe(name)}
 	b.cache[name] = ni
 	return ni
 }
@@ -217,6 +222,10 @@ type heldLock struct {
 	ni        nodeInfo
 	name      string // graph node
 	orig      string
+	ctx       string
+	path      string
+	text      string
+	pos       model.Pos
 	shared    bool
 	recursive bool
 	try       bool
@@ -224,11 +233,10 @@ type heldLock struct {
 	section   bool
 	wwCtx     bool // an acquire context's map (ww_acquire_init)
 	entry     bool // held by the context from the start (e.g. reclaim: PF_MEMALLOC)
-	path      string
 	noCheck   bool // an RCU read-side map: lock_acquire(check=0), no dependencies
-	ctx       string
-	pos       model.Pos
-	text      string
+	// waitMin is the innermost wait type of this and every lock below it
+	// on the stack (0: none), for check_wait_context().
+	waitMin int8
 }
 
 type walker struct {
@@ -300,13 +308,23 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		}
 		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
 			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
-			ToRead: o.Mode != kernel.Write && kind != EdgeWait, ToSync: o.Sync}
-		if w.b.mode == Lockdep {
-			e.Held = w.heldSnapshot()
+			flags: packIRQ(w.irq.irqState)}
+		if o.Mode != kernel.Write && kind != EdgeWait {
+			e.flags |= edgeToRead
+		}
+		if o.Sync {
+			e.flags |= edgeToSync
 		}
 		w.b.clock++
-		e.tick, e.irqs = w.b.clock, w.irq.irqState
-		w.b.g.addEdge(h.ni.n, to.n, e)
+		e.tick = int32(w.b.clock)
+		if w.b.g.addEdge(h.ni.n, to.n, e) && w.b.mode == Lockdep {
+			// Only the first trace of a dependency is kept, as lockdep
+			// does: snapshot the held locks for new edges only.
+			if w.b.g.held == nil {
+				w.b.g.held = map[*Edge][]HeldLock{}
+			}
+			w.b.g.held[w.b.g.edges[len(w.b.g.edges)-1]] = w.heldSnapshot()
+		}
 		if !h.try {
 			break
 		}
@@ -332,7 +350,7 @@ func (w *walker) beginSection(o kernel.Op) {
 	o.Mode = kernel.Read
 	w.markUsage(ni.n, o)
 	// A read trylock: no edge into the section (case 29).
-	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
+	w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
 }
 
 // recursiveSplat is the task part of print_deadlock_bug() (lockdep mode).
@@ -353,6 +371,27 @@ func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.S
 	return sp
 }
 
+// push puts a lock on the held stack, keeping the running innermost wait
+// type (check_wait_context() takes the minimum over the held locks).
+func (w *walker) push(h heldLock) {
+	inner, _ := w.b.nodeWait(h.ni.n)
+	wt := int8(inner)
+	if k := len(w.held); k > 0 && w.held[k-1].waitMin != 0 && (wt == 0 || w.held[k-1].waitMin < wt) {
+		wt = w.held[k-1].waitMin
+	}
+	h.waitMin = wt
+	w.held = append(w.held, h)
+}
+
+// dropHeld removes held[i] and recomputes the running wait types above it.
+func (w *walker) dropHeld(i int) {
+	rest := append([]heldLock(nil), w.held[i+1:]...)
+	w.held = w.held[:i]
+	for _, h := range rest {
+		w.push(h)
+	}
+}
+
 // heldSnapshot lists the locks held now, as lockdep_print_held_locks()
 // would print them when this acquisition closes a cycle (lockdep mode).
 func (w *walker) heldSnapshot() []HeldLock {
@@ -371,7 +410,7 @@ func (w *walker) endSection(o kernel.Op) {
 	node := w.b.node(o.Fence)
 	for i := len(w.held) - 1; i >= 0; i-- {
 		if w.held[i].section && w.held[i].name == node {
-			w.held = append(w.held[:i], w.held[i+1:]...)
+			w.dropHeld(i)
 			return
 		}
 	}
@@ -403,25 +442,25 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	if collapsed && w.isHeld(node) >= 0 {
 		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
 	}
-	w.beforeAcquire(o)
-	switch w.b.p.LockKind(o.Lock) {
+	w.beforeAcquire(o, ni)
+	switch ni.lockKind {
 	case "srcu":
 		if w.b.mode == Lockdep && !w.b.p.Profile.SRCUSync {
 			// Before v6.4 srcu_read_lock() is a check=0 map, as RCU's.
-			w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
+			w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
 			return
 		}
 	case "rcu", "rcu_bh", "rcu_sched":
 		// rcu_read_lock*(): a recursive read of a check=0 map. Only the
 		// wait-context check sees it (kernel/rcu/update.c, rcu_lock_acquire()).
 		w.checkWaitContext(ni.n, o)
-		w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
+		w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
 		return
 	}
 	w.markUsage(ni.n, o)
 	if !o.Try {
 		w.checkWaitContext(ni.n, o)
-		lk := w.b.p.LockKind(o.Lock)
+		lk := ni.lockKind
 		switch lk {
 		case "mutex", "rwsem", "ww_mutex":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
@@ -471,11 +510,11 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		// A class already held under its held nest_lock adds no
 		// dependency (check_deadlock() returns 2: validate_chain() skips
 		// check_prevs_add()).
-		if !(w.isHeld(node) >= 0 && o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) >= 0) {
+		if !(o.NestLock != "" && w.isHeld(node) >= 0 && w.isHeld(w.b.node(o.NestLock)) >= 0) {
 			w.addEdges(w.held, ni, h.recursive, kind, o, 1)
 		}
 	}
-	w.held = append(w.held, h)
+	w.push(h)
 }
 
 func (w *walker) irqSafe(lock string) bool { return w.b.p.IRQSafe(lock) }
@@ -493,7 +532,7 @@ func (w *walker) release(lock string) {
 	node := w.b.node(lock)
 	for i := len(w.held) - 1; i >= 0; i-- {
 		if w.held[i].name == node || w.held[i].orig == lock {
-			w.held = append(w.held[:i], w.held[i+1:]...)
+			w.dropHeld(i)
 			return
 		}
 	}
@@ -649,7 +688,7 @@ func (w *walker) op(o kernel.Op) {
 		// drm_exec_fini: unlock what the context still holds, then the ctx.
 		for i := len(w.held) - 1; i >= 0; i-- {
 			if w.held[i].ctx == o.Ctx {
-				w.held = append(w.held[:i], w.held[i+1:]...)
+				w.dropHeld(i)
 			}
 		}
 		delete(w.ctxDone, o.Ctx)

@@ -48,20 +48,29 @@ func (u usageBit) state() string {
 // usageSite is where a class first got a usage bit.
 type usageSite struct {
 	set    bool
-	tick   int // the walk's clock: orders usages against each other and against dependencies
+	tick   int32 // the walk's clock: orders usages against each other and against dependencies
 	pos    model.Pos
 	path   string
 	thread string
 	text   string
 	// byEnable: set by re-enabling interrupts while the lock was held
 	// (spin_unlock_irq, local_irq_enable), not by an acquisition.
-	byEnable bool
-	held     []HeldLock
-	irq      irqState
+	byEnable  bool
+	held      []HeldLock
+	heldKnown bool
+	irq       irqState
 }
 
 type classUsage struct {
-	sites [numUsage]usageSite
+	sites [numUsage]*usageSite // allocated when the usage is first seen
+}
+
+// site returns a usage's site, the zero site (set false) if it never happened.
+func (u *classUsage) site(bit usageBit) usageSite {
+	if u == nil || u.sites[bit] == nil {
+		return usageSite{}
+	}
+	return *u.sites[bit]
 }
 
 // irqState is the interrupt state of a walking thread.
@@ -108,19 +117,28 @@ func (b *builder) usage(name string) *classUsage {
 	return u
 }
 
-func (w *walker) markSite(name string, bit usageBit, o kernel.Op, byEnable bool) {
-	u := w.b.usage(name)
-	if u.sites[bit].set {
-		return
+func (w *walker) markSite(n *Node, bit usageBit, o kernel.Op, byEnable bool) {
+	if n.usage&(1<<bit) != 0 {
+		return // the hot path: the class already has this usage
 	}
+	n.usage |= 1 << bit
+	name := n.Name
+	u := w.b.usage(name)
 	w.b.clock++
-	u.sites[bit] = usageSite{set: true, tick: w.b.clock, pos: o.Pos, path: o.InPath, thread: w.t.Name,
-		text: o.Text, byEnable: byEnable, held: w.heldSnapshot(), irq: w.irq.irqState}
+	u.sites[bit] = &usageSite{set: true, tick: int32(w.b.clock), pos: o.Pos, path: o.InPath, thread: w.t.Name,
+		text: o.Text, byEnable: byEnable, irq: w.irq.irqState}
+	// The held locks at a usage are printed only when it is reported. Keep
+	// them for every usage in lockdep mode, and for the rare interrupt-side
+	// ones in precise mode, so that the common case (a class taken with
+	// interrupts on) costs no copy of the held stack.
+	if w.b.mode == Lockdep || bit%4 < 2 {
+		u.sites[bit].held, u.sites[bit].heldKnown = w.heldSnapshot(), true
+	}
 }
 
 // markUsage is mark_usage() for an acquisition (trylocks included).
 func (w *walker) markUsage(n *Node, o kernel.Op) {
-	if !w.b.usageTracked(n) {
+	if w.b.nodeWait(n); n.untracked {
 		return
 	}
 	r := usageBit(0)
@@ -129,15 +147,15 @@ func (w *walker) markUsage(n *Node, o kernel.Op) {
 	}
 	s := w.irq
 	if s.inHard {
-		w.markSite(n.Name, usedInHard+r, o, false)
+		w.markSite(n, usedInHard+r, o, false)
 	}
 	if s.inSoft {
-		w.markSite(n.Name, usedInSoft+r, o, false)
+		w.markSite(n, usedInSoft+r, o, false)
 	}
 	if s.hardOn {
-		w.markSite(n.Name, enabledHard+r, o, false)
+		w.markSite(n, enabledHard+r, o, false)
 		if s.softOn {
-			w.markSite(n.Name, enabledSoft+r, o, false)
+			w.markSite(n, enabledSoft+r, o, false)
 		}
 	}
 }
@@ -146,7 +164,7 @@ func (w *walker) markUsage(n *Node, o kernel.Op) {
 // with these locks held.
 func (w *walker) markHeld(soft bool, o kernel.Op) {
 	for _, h := range w.held {
-		if !w.b.usageTracked(h.ni.n) || h.unpub || h.noCheck {
+		if w.b.nodeWait(h.ni.n); h.ni.n.untracked || h.unpub || h.noCheck {
 			continue
 		}
 		bit := enabledHard
@@ -156,7 +174,7 @@ func (w *walker) markHeld(soft bool, o kernel.Op) {
 		if h.shared {
 			bit++
 		}
-		w.markSite(h.name, bit, o, true)
+		w.markSite(h.ni.n, bit, o, true)
 	}
 }
 
@@ -207,9 +225,9 @@ func (w *walker) bhEnable(o kernel.Op) {
 // beforeAcquire applies the interrupt variant of a lock call site
 // (spin_lock_irq/_irqsave/_bh); a lock declared irq_safe is taken with
 // spin_lock_irqsave everywhere.
-func (w *walker) beforeAcquire(o kernel.Op) {
+func (w *walker) beforeAcquire(o kernel.Op, ni nodeInfo) {
 	irq := o.IRQ
-	if irq == "" && w.irqSafe(o.Lock) {
+	if irq == "" && ni.irqSafe {
 		irq = "save"
 	}
 	switch irq {
@@ -225,7 +243,7 @@ func (w *walker) beforeAcquire(o kernel.Op) {
 // afterRelease applies spin_unlock_irq/_irqrestore/_bh.
 func (w *walker) afterRelease(o kernel.Op) {
 	irq := o.IRQ
-	if irq == "" && w.irqSafe(o.Lock) {
+	if ni, ok := w.b.cache[o.Lock]; ok && irq == "" && ni.irqSafe {
 		irq = "restore"
 	}
 	switch irq {
@@ -264,9 +282,16 @@ func (w *walker) localBH(o kernel.Op) {
 // LD_WAIT_INV 0 (not checked: lockdep maps), FREE 1, SPIN 2 (raw_spinlock),
 // CONFIG (spinlock_t; 3 with CONFIG_PROVE_RAW_LOCK_NESTING, else = SPIN),
 // SLEEP (mutexes, rwsems), MAX.
-func (b *builder) waitType(n *Node, lock string) int {
-	inner, _ := b.waitTypes(n, lock)
-	return inner
+// nodeWait caches a node's wait types on it.
+func (b *builder) nodeWait(n *Node) (inner, outer int) {
+	if !n.waitSet {
+		i, o := b.waitTypes(n, n.Name)
+		n.wait = [2]int8{int8(o), int8(i)}
+		n.waitSet = true
+		n.untracked = !b.usageTracked(n)
+		n.noDecor = n.untracked && b.p.LockKind(n.Name) != "local_lock"
+	}
+	return int(n.wait[1]), int(n.wait[0])
 }
 
 // waitTypes returns a class's inner and outer wait types. RCU read-side
@@ -297,7 +322,8 @@ func (b *builder) waitTypes(n *Node, lock string) (inner, outer int) {
 }
 
 func (b *builder) builtinWaitType(n *Node, lock string, nest int) int {
-	base := kernel.CanonicalLock(strings.SplitN(lock, "/", 2)[0])
+	base, _, _ := strings.Cut(lock, "/")
+	base = kernel.CanonicalLock(base)
 	switch {
 	case base == kernel.MmapLock || base == kernel.IMmapRwsem:
 		return 3 + nest
@@ -331,15 +357,13 @@ func (w *walker) taskWaitContext() int {
 // checkWaitContext is check_wait_context(): the lock's wait type must not
 // exceed the innermost wait type of the context and the locks held.
 func (w *walker) checkWaitContext(n *Node, o kernel.Op) {
-	inner, next := w.b.waitTypes(n, o.Lock)
+	inner, next := w.b.nodeWait(n)
 	if inner == 0 || o.Try {
 		return
 	}
 	curr := w.taskWaitContext()
-	for _, h := range w.held {
-		if wt := w.b.waitType(h.ni.n, h.orig); wt != 0 && wt < curr {
-			curr = wt
-		}
+	if k := len(w.held); k > 0 && w.held[k-1].waitMin != 0 && int(w.held[k-1].waitMin) < curr {
+		curr = int(w.held[k-1].waitMin)
 	}
 	if next <= curr {
 		return
@@ -366,7 +390,7 @@ func (w *walker) checkWaitContext(n *Node, o kernel.Op) {
 		Message: fmt.Sprintf("invalid wait context: %s takes %s (wait type %d) in %s, whose innermost wait type is %d", o.InPath, n.Name, next, ctx, curr),
 		Chain:   []diag.Step{{File: w.b.p.File, Pos: o.Pos, To: n.Name, Kind: "lock", Path: o.InPath, Context: w.t.Context, Message: o.Text}},
 		Hint:    fmt.Sprintf("A %s cannot be taken under a lock or in a context of a lower wait type (raw_spinlock and hardirq: 2, spinlock_t and softirq: %d, sleeping locks: %d): take it before, use a raw_spinlock, or defer the work.", what, 2+boolInt(w.b.p.Profile.RawLockNesting), 3+boolInt(w.b.p.Profile.RawLockNesting)),
-		Splat:   w.b.genericSplat("[ BUG: Invalid wait context ]", 29, w.t.Name, body, held),
+		Splat:   w.b.genericSplat("[ BUG: Invalid wait context ]", 29, w.t.Name, body, held, true),
 	})
 }
 
@@ -383,8 +407,8 @@ func where(file string, pos model.Pos, path string) string {
 
 // genericSplat is a lockdep report other than a circular or recursive
 // locking one: title, body lines and the held locks.
-func (b *builder) genericSplat(title string, bar int, task string, body []string, held []HeldLock) *diag.Splat {
-	sp := &diag.Splat{Kernel: b.p.Profile.Version, Task: task, Title: title, Bar: bar, Body: body, HeldKnown: true, Decor: map[string]string{}}
+func (b *builder) genericSplat(title string, bar int, task string, body []string, held []HeldLock, known bool) *diag.Splat {
+	sp := &diag.Splat{Kernel: b.p.Profile.Version, Task: task, Title: title, Bar: bar, Body: body, HeldKnown: known, Decor: map[string]string{}}
 	for _, h := range held {
 		sp.Decor[h.Name] = b.decorate(h.Name)
 		sp.Held = append(sp.Held, diag.Step{File: b.p.File, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
@@ -410,7 +434,7 @@ func (b *builder) irqChecks() {
 	for _, name := range names {
 		u := b.usages[name]
 		for _, c := range conflicts {
-			in, on := u.sites[c[0]], u.sites[c[1]]
+			in, on := u.site(c[0]), u.site(c[1])
 			if !in.set || !on.set || reported[name+c[0].state()] {
 				continue
 			}
@@ -422,7 +446,7 @@ func (b *builder) irqChecks() {
 	// reachable along dependencies (read usages included: exclusive_mask()).
 	for _, name := range names {
 		for _, c := range [][2]usageBit{{usedInHard, enabledHard}, {usedInHardRead, enabledHard}, {usedInSoft, enabledSoft}, {usedInSoftRead, enabledSoft}} {
-			safe := b.usages[name].sites[c[0]]
+			safe := b.usages[name].site(c[0])
 			if !safe.set || reported[name+c[0].state()] {
 				continue
 			}
@@ -448,10 +472,13 @@ func (b *builder) irqChecks() {
 // acquisition has its _READ usages masked out (usage_match(), only_xr). It
 // returns the edges of the shortest path (edges in sorted order).
 func (b *builder) reachUnsafe(from string, c [2]usageBit) ([]*Edge, string) {
-	out := map[string][]*Edge{}
-	for _, e := range b.g.Edges() {
-		out[e.From] = append(out[e.From], e)
+	if b.outEdges == nil {
+		b.outEdges = map[string][]*Edge{}
+		for _, e := range b.g.Edges() {
+			b.outEdges[e.From] = append(b.outEdges[e.From], e)
+		}
 	}
+	out := b.outEdges
 	onW, onR := c[1], c[1]
 	if onW%2 == 1 {
 		onW--
@@ -478,7 +505,7 @@ func (b *builder) reachUnsafe(from string, c [2]usageBit) ([]*Edge, string) {
 				continue
 			}
 			seen[next], prevEdge[next], prevState[next] = true, e, cur
-			if u := b.usages[e.To]; u != nil && e.To != from && (u.sites[onW].set || (!e.Recursive && u.sites[onR].set)) {
+			if u := b.usages[e.To]; u != nil && e.To != from && (u.site(onW).set || (!e.Recursive && u.site(onR).set)) {
 				var path []*Edge
 				for at := next; at != (st{from, false}); at = prevState[at] {
 					path = append([]*Edge{prevEdge[at]}, path...)
@@ -542,7 +569,7 @@ func (b *builder) inconsistent(name string, inBit, onBit usageBit, in, on usageS
 			{File: f, Pos: later.pos, To: name, Path: ctxOf(later), Message: "{" + usageStr[laterBit] + "}: " + later.text},
 		},
 		Hint:  hint,
-		Splat: b.genericSplat("WARNING: inconsistent lock state", 32, later.thread, body, later.held),
+		Splat: b.genericSplat("WARNING: inconsistent lock state", 32, later.thread, body, later.held, later.heldKnown),
 	})
 }
 
@@ -550,11 +577,11 @@ func (b *builder) inconsistent(name string, inBit, onBit usageBit, in, on usageS
 // dependencies: print_bad_irq_dependency() when the dependency was the
 // last thing recorded, print_irq_inversion_bug() when a usage was.
 func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path []*Edge) {
-	safe := b.usages[safeName].sites[c[0]]
-	unsafe := b.usages[unsafeName].sites[c[1]]
+	safe := b.usages[safeName].site(c[0])
+	unsafe := b.usages[unsafeName].site(c[1])
 	if !unsafe.set {
 		c[1] ^= 1 // the other (read or write) ENABLED usage matched
-		unsafe = b.usages[unsafeName].sites[c[1]]
+		unsafe = b.usages[unsafeName].site(c[1])
 	}
 	last := path[0]
 	for _, e := range path {
@@ -597,23 +624,25 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 	var body []string
 	var title, task string
 	var held []HeldLock
+	var heldKnown bool
 	var pos model.Pos
 	bar := 56
 	if last.tick > safe.tick && last.tick > unsafe.tick {
 		title = fmt.Sprintf("WARNING: %s-safe -> %s-unsafe lock order detected", state, state)
 		bar = 53
-		task, held, pos = last.Thread, last.Held, last.Pos
+		task, held, pos = last.Thread, b.g.HeldOf(last), last.Pos
+		heldKnown = b.mode == Lockdep
 		if task == "" {
 			task = last.Path
 		}
 		holding := fmt.Sprintf("(%s)", last.From)
-		for _, h := range last.Held {
+		for _, h := range b.g.HeldOf(last) {
 			if h.Name == last.From {
 				holding = fmt.Sprintf("(%s)%s, at: %s", h.Name, b.decorate(h.Name), where(f, h.Pos, h.Path))
 			}
 		}
 		body = append(body,
-			fmt.Sprintf("%s %s is trying to acquire:", task, irqState4(last.irqs)),
+			fmt.Sprintf("%s %s is trying to acquire:", task, irqState4(last.irqs())),
 			fmt.Sprintf("(%s)%s, at: %s", last.To, b.decorate(last.To), where(f, last.Pos, last.Path)),
 			"",
 			"and this task is already holding:",
@@ -649,6 +678,7 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 			middle = nodes[len(nodes)-2]
 		}
 		task, held, pos = site.thread, site.held, site.pos
+		heldKnown = site.heldKnown
 		body = append(body,
 			fmt.Sprintf("%s just changed the state of lock:", task),
 			fmt.Sprintf("(%s)%s, at: %s", changed, b.decorate(changed), where(f, site.pos, site.path)),
@@ -683,46 +713,53 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 	b.diags = append(b.diags, diag.Diagnostic{File: f, Pos: pos, Rule: rules.IRQInversion, Severity: rules.SeverityOf(rules.IRQInversion), Mode: string(b.mode),
 		Message: fmt.Sprintf("%s-safe %s reaches %s-unsafe %s: %s", state, safeName, state, unsafeName, strings.Join(nodes, " --> ")),
 		Cycle:   nil, Chain: chain, Hint: hint,
-		Splat: b.genericSplat(title, bar, task, body, held),
+		Splat: b.genericSplat(title, bar, task, body, held, heldKnown),
 	})
 }
 
 // usageChar is get_usage_char(): '+' enabled (irqs on, not in the
 // interrupt), '-' used in the interrupt, '?' both, '.' neither.
-func usageChar(u *classUsage, used, enabled usageBit) byte {
-	if u == nil {
-		return '.'
-	}
+func usageChar(bits uint8, used, enabled usageBit) byte {
+	u, e := bits&(1<<used) != 0, bits&(1<<enabled) != 0
 	switch {
-	case u.sites[enabled].set && u.sites[used].set:
+	case e && u:
 		return '?'
-	case u.sites[enabled].set:
+	case e:
 		return '+'
-	case u.sites[used].set:
+	case u:
 		return '-'
 	}
 	return '.'
 }
 
-// decorate is what print_lock_name() prints after a class name: the usage
-// characters {HARDIRQ write, read, SOFTIRQ write, read} as they are now,
-// and (since v5.7) the wait types {outer:inner}.
+// decorOf is what print_lock_name() prints after a class name: the usage
+// characters {HARDIRQ write, read, SOFTIRQ write, read} and (since v5.7)
+// the wait types {outer:inner}.
+func decorOf(n *Node, waitTypes bool) string {
+	if n == nil || n.noDecor || !n.waitSet {
+		return ""
+	}
+	u := n.usage
+	s := string([]byte{'{', usageChar(u, usedInHard, enabledHard), usageChar(u, usedInHardRead, enabledHardRead),
+		usageChar(u, usedInSoft, enabledSoft), usageChar(u, usedInSoftRead, enabledSoftRead), '}'})
+	if waitTypes {
+		s += fmt.Sprintf("-{%d:%d}", n.wait[0], n.wait[1])
+	}
+	return s
+}
+
+// decor is decorOf for a cycle's splat, at the end of the walk.
+func (g *Graph) decor(name string) string { return decorOf(g.nodes[name], g.waitTypesPrinted) }
+
+// decorate is decorOf as the class is now (lockdep prints the usage at
+// report time).
 func (b *builder) decorate(name string) string {
 	n := b.g.nodes[name]
 	if n == nil {
 		return ""
 	}
-	u := b.usages[name]
-	if !b.usageTracked(n) && b.p.LockKind(name) != "local_lock" {
-		return ""
-	}
-	s := string([]byte{'{', usageChar(u, usedInHard, enabledHard), usageChar(u, usedInHardRead, enabledHardRead),
-		usageChar(u, usedInSoft, enabledSoft), usageChar(u, usedInSoftRead, enabledSoftRead), '}'})
-	if b.p.Profile.WaitTypes {
-		inner, outer := b.waitTypes(n, name)
-		s += fmt.Sprintf("-{%d:%d}", outer, inner)
-	}
-	return s
+	b.nodeWait(n)
+	return decorOf(n, b.p.Profile.WaitTypes)
 }
 
 // decorAll snapshots the annotation of every class named.

@@ -397,6 +397,7 @@ func writeOtherSplat(b *strings.Builder, p palette, lines []string, d diag.Diagn
 		task = "kernel"
 	}
 	switch {
+	case !sp.HeldKnown:
 	case len(sp.Held) == 0:
 		fmt.Fprintf(b, "no locks held by %s.\n", task)
 	default:
