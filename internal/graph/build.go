@@ -60,7 +60,6 @@ type builder struct {
 	resvFences map[string][]resvFence
 	usages     map[string]*classUsage
 	clock      int // orders usages and dependencies in walk order
-	outEdges   map[string][]*Edge
 	cache      map[string]nodeInfo
 }
 

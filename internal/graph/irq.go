@@ -444,78 +444,115 @@ func (b *builder) irqChecks() {
 	}
 	// Cross-class: from every safe class, the nearest unsafe class
 	// reachable along dependencies (read usages included: exclusive_mask()).
-	for _, name := range names {
-		for _, c := range [][2]usageBit{{usedInHard, enabledHard}, {usedInHardRead, enabledHard}, {usedInSoft, enabledSoft}, {usedInSoftRead, enabledSoft}} {
-			safe := b.usages[name].site(c[0])
-			if !safe.set || reported[name+c[0].state()] {
-				continue
+	// One backward search per interrupt state finds, for every class, the
+	// first edge of its shortest strong path to an unsafe class, so the
+	// check stays linear in the graph whatever the number of safe classes.
+	for _, st := range []struct {
+		safe     [2]usageBit
+		onW, onR usageBit
+	}{{[2]usageBit{usedInHard, usedInHardRead}, enabledHard, enabledHardRead}, {[2]usageBit{usedInSoft, usedInSoftRead}, enabledSoft, enabledSoftRead}} {
+		var next map[reachState]*Edge
+		for _, name := range names {
+			for _, bit := range st.safe {
+				safe := b.usages[name].site(bit)
+				if !safe.set || reported[name+bit.state()] {
+					continue
+				}
+				if next == nil {
+					next = b.unsafeReach(st.onW, st.onR)
+				}
+				var path []*Edge
+				for at, hops := (reachState{name, false}), 0; hops <= len(next); hops++ {
+					e := next[at]
+					if e == nil {
+						break
+					}
+					path = append(path, e)
+					at = reachState{e.To, e.Recursive}
+					if b.isUnsafeEnd(e, st.onW, st.onR) {
+						break
+					}
+				}
+				if len(path) == 0 || !b.isUnsafeEnd(path[len(path)-1], st.onW, st.onR) {
+					continue
+				}
+				unsafe := path[len(path)-1].To
+				if unsafe == name {
+					continue // the class itself: inconsistent lock state, reported above
+				}
+				key := name + ">" + unsafe + bit.state()
+				if reported[key] {
+					continue
+				}
+				reported[key] = true
+				b.irqInversion(name, unsafe, [2]usageBit{bit, st.onW}, path)
 			}
-			path, unsafe := b.reachUnsafe(name, c)
-			if path == nil {
-				continue
-			}
-			key := name + ">" + unsafe + c[0].state()
-			if reported[key] {
-				continue
-			}
-			reported[key] = true
-			b.irqInversion(name, unsafe, c, path)
 		}
 	}
 }
 
-// reachUnsafe is check_irq_usage()'s forward search from a safe class: a
-// breadth-first search along strong paths (no edge into a recursive reader
-// followed by an edge out of a lock held shared) for a class with an
-// ENABLED usage exclusive to the safe one (exclusive_mask(): write and read
-// usages both conflict across classes); a class reached by a recursive-read
-// acquisition has its _READ usages masked out (usage_match(), only_xr). It
-// returns the edges of the shortest path (edges in sorted order).
-func (b *builder) reachUnsafe(from string, c [2]usageBit) ([]*Edge, string) {
-	if b.outEdges == nil {
-		b.outEdges = map[string][]*Edge{}
-		for _, e := range b.g.Edges() {
-			b.outEdges[e.From] = append(b.outEdges[e.From], e)
+// reachState is a class on a strong path, and whether the path entered it
+// as a recursive reader.
+type reachState struct {
+	n   string
+	rec bool
+}
+
+// isUnsafeEnd says whether edge e ends a path at an irq-unsafe class: one
+// with the ENABLED write usage, or the read one unless e acquires it as a
+// recursive reader (usage_match() with only_xr masks _READ usages).
+func (b *builder) isUnsafeEnd(e *Edge, onW, onR usageBit) bool {
+	u := b.usages[e.To]
+	if u == nil || !b.usageTracked(b.g.nodes[e.To]) {
+		return false
+	}
+	return u.site(onW).set || (!e.Recursive && u.site(onR).set)
+}
+
+// unsafeReach is check_irq_usage()'s forward search run backwards from
+// every unsafe class at once: for each state it returns the first edge of
+// a shortest strong path (no edge into a recursive reader followed by an
+// edge out of a lock held shared) to an unsafe class. local_lock classes
+// are not traversed (usage_skip()). Edges are visited in sorted order, so
+// the paths are deterministic.
+func (b *builder) unsafeReach(onW, onR usageBit) map[reachState]*Edge {
+	edges := b.g.Edges()
+	in := map[string][]*Edge{}
+	for _, e := range edges {
+		in[e.To] = append(in[e.To], e)
+	}
+	next := map[reachState]*Edge{}
+	var queue []reachState
+	reach := func(from string, e *Edge) {
+		for _, rec := range [2]bool{false, true} {
+			if rec && e.Shared {
+				continue // -(xR)-> then -(Sx)->: not a strong path
+			}
+			s := reachState{from, rec}
+			if _, ok := next[s]; !ok {
+				next[s] = e
+				queue = append(queue, s)
+			}
 		}
 	}
-	out := b.outEdges
-	onW, onR := c[1], c[1]
-	if onW%2 == 1 {
-		onW--
-	} else {
-		onR++
+	for _, e := range edges {
+		if e.From != e.To && b.usageTracked(b.g.nodes[e.From]) && b.isUnsafeEnd(e, onW, onR) {
+			reach(e.From, e)
+		}
 	}
-	type st struct {
-		n   string
-		rec bool
-	}
-	prevEdge := map[st]*Edge{}
-	prevState := map[st]st{}
-	seen := map[st]bool{{from, false}: true}
-	queue := []st{{from, false}}
 	for len(queue) > 0 {
-		cur := queue[0]
+		s := queue[0]
 		queue = queue[1:]
-		for _, e := range out[cur.n] {
-			if cur.rec && e.Shared {
-				continue // not a strong path
+		if !b.usageTracked(b.g.nodes[s.n]) {
+			continue
+		}
+		for _, e := range in[s.n] {
+			if e.Recursive == s.rec && e.From != e.To && b.usageTracked(b.g.nodes[e.From]) {
+				reach(e.From, e)
 			}
-			next := st{e.To, e.Recursive}
-			if seen[next] || !b.usageTracked(b.g.nodes[e.To]) {
-				continue
-			}
-			seen[next], prevEdge[next], prevState[next] = true, e, cur
-			if u := b.usages[e.To]; u != nil && e.To != from && (u.site(onW).set || (!e.Recursive && u.site(onR).set)) {
-				var path []*Edge
-				for at := next; at != (st{from, false}); at = prevState[at] {
-					path = append([]*Edge{prevEdge[at]}, path...)
-				}
-				return path, e.To
-			}
-			queue = append(queue, next)
 		}
 	}
-	return nil, ""
+	return next
 }
 
 func irqState4(s irqState) string {
