@@ -6,8 +6,8 @@ import "testing"
 // landed in (docs/model.md, "Kernel profiles").
 func TestProfileBoundaries(t *testing.T) {
 	cases := []struct {
-		version string
-		mmap    string
+		version                                                         string
+		mmap                                                            string
 		fences, fsNotifier, waitTypes, table, srcu, trylock, rawNesting bool
 	}{
 		{"5.5", "&mm->mmap_sem", false, false, false, false, false, false, false},
