@@ -139,6 +139,9 @@ type Splat struct {
 	Title string
 	Bar   int
 	Body  []string
+	// Decor is what lockdep prints after a class name where it prints the
+	// class in full: its usage and wait types, e.g. "{+.+.}-{3:3}".
+	Decor map[string]string
 }
 
 // Blocked is one task blocked when execution stopped.

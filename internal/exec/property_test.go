@@ -37,9 +37,26 @@ func libraryPrograms(t *testing.T) map[string]*kernel.Program {
 		if sc == nil || len(ds) > 0 {
 			t.Fatalf("%s does not load: %v", f, ds)
 		}
+		if lockdepOnly(sc) {
+			continue // written for lockdep's class view; not an execution model
+		}
 		out[f] = kernel.Compile(sc)
 	}
 	return out
+}
+
+// lockdepOnly: every expectation is for lockdep mode (self-test ports
+// that fold two instances into one class, as lockdep does).
+func lockdepOnly(sc *model.Scenario) bool {
+	if len(sc.File.Expect) == 0 {
+		return false
+	}
+	for _, e := range sc.File.Expect {
+		if e.Mode.V != "lockdep" {
+			return false
+		}
+	}
+	return true
 }
 
 // randomDesign writes a small multi-thread design mixing what the executor

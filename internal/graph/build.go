@@ -43,6 +43,10 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 		}
 		b.walk(t)
 	}
+	b.g.waitTypesPrinted = p.Profile.WaitTypes
+	for _, n := range b.g.order {
+		b.nodeWait(n) // cycle splats print every class's wait types
+	}
 	b.irqChecks()
 	diag.Sort(b.diags)
 	return b.g, diag.Dedupe(b.diags)
@@ -108,6 +112,10 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 type nodeInfo struct {
 	n    *Node
 	kind NodeKind
+	// lockKind and irqSafe are the declared kind and irq_safe of the name,
+	// looked up once (the walk asks on every acquisition).
+	lockKind string
+	irqSafe  bool
 }
 
 func (b *builder) info(name string) nodeInfo {
@@ -116,7 +124,7 @@ func (b *builder) info(name string) nodeInfo {
 	}
 	m, k := b.mapNode(name)
 	_, own := b.mapNodePrecise(name)
-	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own}
+	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own, lockKind: b.p.LockKind(name), irqSafe: b.p.IRQSafe(name)}
 	b.cache[name] = ni
 	return ni
 }
@@ -141,6 +149,7 @@ func (b *builder) prelude() {
 			Weight: weight, Builtin: fact, File: b.p.File, Pos: pos})
 	}
 	none := model.Pos{}
+	defer b.primeUsage()
 	add(kernel.MmapLock, kernel.WWAcquire, true, 1, EdgePrimed, why+": mmap_read_lock → ww_acquire_init", none, FactResvLockdep)
 	add(kernel.WWAcquire, kernel.WWMutex, false, 1, EdgePrimed, why+": ww_acquire_init → dma_resv_lock", none, FactResvLockdep)
 	add(kernel.WWMutex, kernel.FsReclaim, false, 1, EdgePrimed, why+": dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)", none, FactResvLockdep)
@@ -185,6 +194,24 @@ func (b *builder) prelude() {
 	}
 }
 
+// primeUsage marks the usage the boot-time priming gives the kernel's
+// classes: dma_resv_lockdep() runs in process context with interrupts on
+// (mmap_read_lock, the rest exclusive).
+func (b *builder) primeUsage() {
+	w := &walker{b: b, t: &kernel.Thread{Name: "dma_resv_lockdep", Context: model.CtxInit}, irq: newIRQWalk(model.CtxInit)}
+	for _, name := range []string{kernel.MmapLock, kernel.WWAcquire, kernel.WWMutex, kernel.FsReclaim, kernel.IMmapRwsem, kernel.MMUNotifier, kernel.FenceMap} {
+		n := b.g.nodes[b.node(name)]
+		if n == nil {
+			continue
+		}
+		mode := kernel.Write
+		if name == kernel.MmapLock {
+			mode = kernel.Read
+		}
+		w.markUsage(n, kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()", InPath: "dma_resv_lockdep"})
+	}
+}
+
 // collectResvFences records which fences may sit in each dma_resv, so that
 // a wait on a resv waits on those fences (precise mode).
 func (b *builder) collectResvFences() {
@@ -204,15 +231,21 @@ type heldLock struct {
 	name      string // graph node
 	orig      string
 	inst      string // the lock instance (kernel.Op.Inst), "" for pseudo-locks
+	ctx       string
+	path      string
+	text      string
+	pos       model.Pos
 	shared    bool
 	recursive bool
 	try       bool
 	unpub     bool
 	section   bool
 	wwCtx     bool // an acquire context's map (ww_acquire_init)
-	ctx       string
-	pos       model.Pos
-	text      string
+	entry     bool // held by the context from the start (e.g. reclaim: PF_MEMALLOC)
+	noCheck   bool // an RCU read-side map: lock_acquire(check=0), no dependencies
+	// waitMin is the innermost wait type of this and every lock below it
+	// on the stack (0: none), for check_wait_context().
+	waitMin int8
 }
 
 type walker struct {
@@ -237,6 +270,9 @@ func (b *builder) walk(t *kernel.Thread) {
 			continue
 		}
 		w.acquire(op, EdgeReclaim)
+		if n := len(w.held); n > 0 {
+			w.held[n-1].entry = true
+		}
 	}
 	w.run(t.Ops, 0, map[string]bool{})
 }
@@ -300,6 +336,9 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		if h.unpub {
 			continue
 		}
+		if h.noCheck {
+			break // check_prevs_add() adds nothing past a check=0 hold
+		}
 		k := kind
 		if kind == EdgeWait && h.ni.kind == KindFence && to.kind == KindFence {
 			k = EdgeFence // a wait inside a signalling section: R7
@@ -310,13 +349,23 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		}
 		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
 			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
-			ToRead: o.Mode != kernel.Write && kind != EdgeWait}
-		if w.b.mode == Lockdep {
-			e.Held = w.heldSnapshot()
+			flags: packIRQ(w.irq.irqState)}
+		if o.Mode != kernel.Write && kind != EdgeWait {
+			e.flags |= edgeToRead
+		}
+		if o.Sync {
+			e.flags |= edgeToSync
 		}
 		w.b.clock++
-		e.tick, e.irqs = w.b.clock, w.irq.irqState
-		w.b.g.addEdge(h.ni.n, to.n, e)
+		e.tick = int32(w.b.clock)
+		if w.b.g.addEdge(h.ni.n, to.n, e) && w.b.mode == Lockdep {
+			// Only the first trace of a dependency is kept, as lockdep
+			// does: snapshot the held locks for new edges only.
+			if w.b.g.held == nil {
+				w.b.g.held = map[*Edge][]HeldLock{}
+			}
+			w.b.g.held[w.b.g.edges[len(w.b.g.edges)-1]] = w.heldSnapshot()
+		}
 		if !h.try {
 			break
 		}
@@ -339,8 +388,10 @@ func (w *walker) beginSection(o kernel.Op) {
 			w.addEdges(w.held, ni, false, EdgeLock, o, 1)
 		}
 	}
+	o.Mode = kernel.Read
+	w.markUsage(ni.n, o)
 	// A read trylock: no edge into the section (case 29).
-	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
+	w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
 }
 
 // recursiveSplat is the task part of print_deadlock_bug() (lockdep mode).
@@ -352,10 +403,34 @@ func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.S
 	sp := &diag.Splat{Kernel: w.b.p.Profile.Version, Task: w.t.Name, HeldKnown: true,
 		Acquire: diag.Step{File: f, Pos: o.Pos, To: node, Path: o.InPath, Message: o.Text},
 		Holding: diag.Step{File: f, Pos: prev.pos, To: node, Path: w.t.Root, Message: prev.text}}
+	names := []string{node}
 	for _, h := range w.heldSnapshot() {
 		sp.Held = append(sp.Held, diag.Step{File: f, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
+		names = append(names, h.Name)
 	}
+	sp.Decor = w.b.decorAll(names...)
 	return sp
+}
+
+// push puts a lock on the held stack, keeping the running innermost wait
+// type (check_wait_context() takes the minimum over the held locks).
+func (w *walker) push(h heldLock) {
+	inner, _ := w.b.nodeWait(h.ni.n)
+	wt := int8(inner)
+	if k := len(w.held); k > 0 && w.held[k-1].waitMin != 0 && (wt == 0 || w.held[k-1].waitMin < wt) {
+		wt = w.held[k-1].waitMin
+	}
+	h.waitMin = wt
+	w.held = append(w.held, h)
+}
+
+// dropHeld removes held[i] and recomputes the running wait types above it.
+func (w *walker) dropHeld(i int) {
+	rest := append([]heldLock(nil), w.held[i+1:]...)
+	w.held = w.held[:i]
+	for _, h := range rest {
+		w.push(h)
+	}
 }
 
 // heldSnapshot lists the locks held now, as lockdep_print_held_locks()
@@ -363,7 +438,11 @@ func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.S
 func (w *walker) heldSnapshot() []HeldLock {
 	out := make([]HeldLock, 0, len(w.held))
 	for _, h := range w.held {
-		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: w.t.Root, Text: h.text, Read: h.shared})
+		path := h.path
+		if path == "" {
+			path = w.t.Root
+		}
+		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: path, Text: h.text, Read: h.shared})
 	}
 	return out
 }
@@ -372,7 +451,7 @@ func (w *walker) endSection(o kernel.Op) {
 	node := w.b.node(o.Fence)
 	for i := len(w.held) - 1; i >= 0; i-- {
 		if w.held[i].section && w.held[i].name == node {
-			w.held = append(w.held[:i], w.held[i+1:]...)
+			w.dropHeld(i)
 			return
 		}
 	}
@@ -404,11 +483,25 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	if collapsed && w.isHeld(node) >= 0 {
 		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
 	}
-	w.beforeAcquire(o)
+	w.beforeAcquire(o, ni)
+	switch ni.lockKind {
+	case "srcu":
+		if w.b.mode == Lockdep && !w.b.p.Profile.SRCUSync {
+			// Before v6.4 srcu_read_lock() is a check=0 map, as RCU's.
+			w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
+			return
+		}
+	case "rcu", "rcu_bh", "rcu_sched":
+		// rcu_read_lock*(): a recursive read of a check=0 map. Only the
+		// wait-context check sees it (kernel/rcu/update.c, rcu_lock_acquire()).
+		w.checkWaitContext(ni.n, o)
+		w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
+		return
+	}
 	w.markUsage(ni.n, o)
 	if !o.Try {
 		w.checkWaitContext(ni.n, o)
-		lk := w.b.p.LockKind(o.Lock)
+		lk := ni.lockKind
 		switch lk {
 		case "mutex", "rwsem", "ww_mutex":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
@@ -424,6 +517,9 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		if o.Lock == kernel.WWMutex && o.Ctx == "" && w.heldCtx() != "" {
 			w.finding(rules.WWMisuse, o, "dma_resv locked without the acquire context while context %q is active: mixing ctx and NULL-ctx locking of one ww class is forbidden (R23, C14)", w.heldCtx())
 		}
+		if o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) < 0 {
+			w.finding(rules.WWMisuse, o, "%s taken with nest_lock %s, which is not held (lockdep: Nested lock was not taken)", o.Lock, o.NestLock)
+		}
 		if o.Ctx != "" && w.ctxDone[o.Ctx] {
 			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
 		}
@@ -432,7 +528,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
 	unpub := o.Unpublished && w.b.mode != Lockdep
 	h := heldLock{ni: ni, name: node, orig: o.Lock, inst: o.Inst, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx}
+		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx, path: o.InPath}
 	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]
@@ -452,9 +548,14 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 				})
 			}
 		}
-		w.addEdges(w.held, ni, h.recursive, kind, o, 1)
+		// A class already held under its held nest_lock adds no
+		// dependency (check_deadlock() returns 2: validate_chain() skips
+		// check_prevs_add()).
+		if !(o.NestLock != "" && w.isHeld(node) >= 0 && w.isHeld(w.b.node(o.NestLock)) >= 0) {
+			w.addEdges(w.held, ni, h.recursive, kind, o, 1)
+		}
 	}
-	w.held = append(w.held, h)
+	w.push(h)
 }
 
 func (w *walker) irqSafe(lock string) bool { return w.b.p.IRQSafe(lock) }
@@ -493,7 +594,7 @@ func (w *walker) release(o kernel.Op) {
 			continue
 		}
 		if w.held[i].name == node || w.held[i].orig == lock {
-			w.held = append(w.held[:i], w.held[i+1:]...)
+			w.dropHeld(i)
 			return
 		}
 	}
@@ -502,12 +603,26 @@ func (w *walker) release(o kernel.Op) {
 // touch is an acquire immediately followed by a release (might_lock, the
 // reclaim annotations, a fence wait).
 func (w *walker) touch(o kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
-	w.addEdges(held, w.b.info(lock), false, kind, o, weight)
+	ni := w.b.info(lock)
+	w.markUsage(ni.n, o)
+	w.addEdges(held, ni, false, kind, o, weight)
 }
 
+// inReclaim: the thread runs inside reclaim (its context holds fs_reclaim
+// from the start), where PF_MEMALLOC makes allocations skip the
+// annotation. An explicit fs_reclaim_acquire() sets no PF_MEMALLOC.
 func (w *walker) inReclaim() bool {
 	for _, h := range w.held {
-		if h.name == kernel.FsReclaim || h.orig == kernel.FsReclaim {
+		if (h.name == kernel.FsReclaim || h.orig == kernel.FsReclaim) && h.entry {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *walker) holdsFsReclaim() bool {
+	for _, h := range w.held {
+		if h.orig == kernel.FsReclaim {
 			return true
 		}
 	}
@@ -546,7 +661,15 @@ func (w *walker) alloc(o kernel.Op) {
 	if o.NoLockdep || gfp&model.GFPNoLockdep != 0 || w.inReclaim() {
 		return
 	}
-	if gfp&model.GFPFS != 0 {
+	if gfp&model.GFPFS != 0 && w.holdsFsReclaim() {
+		// might_alloc(GFP_KERNEL) inside fs_reclaim_acquire() without
+		// PF_MEMALLOC acquires fs_reclaim again: recursive locking
+		// (locking-selftest fs_reclaim_wrong_nesting).
+		a := o
+		a.Kind, a.Lock, a.Mode = kernel.OpAcquire, kernel.FsReclaim, kernel.Write
+		w.acquire(a, EdgeAlloc)
+		w.release(a)
+	} else if gfp&model.GFPFS != 0 {
 		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
 	} else if w.b.p.MMUNotifier && (w.b.mode != Lockdep || w.b.p.Profile.FsReclaimTouchesNotifier) {
 		w.touch(o, kernel.MMUNotifier, EdgeAlloc, w.held, 1)
@@ -585,6 +708,14 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpLocalBH:
 		w.localBH(o)
 	case kernel.OpMight:
+		if o.Sync {
+			if w.b.mode == Lockdep && !w.b.p.Profile.SRCUSync {
+				return // synchronize_srcu() is not annotated before v6.4
+			}
+			w.sleeping(o, o.Text)
+			w.addEdges(w.held, w.b.info(o.Lock), false, EdgeLock, o, 1)
+			return
+		}
 		w.touch(o, o.Lock, EdgeLock, w.held, 1)
 	case kernel.OpAlloc:
 		w.alloc(o)
@@ -629,7 +760,7 @@ func (w *walker) op(o kernel.Op) {
 		// drm_exec_fini: unlock what the context still holds, then the ctx.
 		for i := len(w.held) - 1; i >= 0; i-- {
 			if w.held[i].ctx == o.Ctx {
-				w.held = append(w.held[:i], w.held[i+1:]...)
+				w.dropHeld(i)
 			}
 		}
 		delete(w.ctxDone, o.Ctx)

@@ -454,7 +454,14 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 	}
 	if g.Mode == Lockdep {
 		d.Scenario = lockdepScenario(g.Profile, next, parent, prevNode, closing)
-		d.Splat = lockdepSplat(g.Profile, closing, next, prevNode)
+		d.Splat = lockdepSplat(g.Profile, closing, g.HeldOf(closing), next, prevNode)
+		d.Splat.Decor = map[string]string{}
+		for _, name := range c.Nodes {
+			d.Splat.Decor[name] = g.decor(name)
+		}
+		for _, h := range g.HeldOf(closing) {
+			d.Splat.Decor[h.Name] = g.decor(h.Name)
+		}
 		return d
 	}
 	lockOf := func(name string, shared bool) string {
@@ -479,8 +486,8 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 // print_circular_lock_scenario() (kernel/locking/lockdep.c) prints it: the
 // CPU1 lines always say lock(; since v6.4 the CPU0 lines say rlock( for a
 // read-held target (prev) and a read-acquired source (next) (kernel
-// profile TableReadSync); before, every line says lock(. The source is
-// never a lock_sync() here (the language has no srcu).
+// profile TableReadSync), and sync( for a lock_sync() source
+// (synchronize_srcu); before, every line says lock(.
 func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Edge) []string {
 	cpu0 := func(name string, read bool) string {
 		if read && prof.TableReadSync {
@@ -488,28 +495,32 @@ func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Ed
 		}
 		return "  lock(" + name + ");"
 	}
+	last := cpu0(next, closing.ToRead() || closing.Recursive)
+	if closing.ToSync() && prof.TableReadSync && !(closing.ToRead() || closing.Recursive) {
+		last = "  sync(" + next + ");"
+	}
 	return []string{
 		"       CPU0                    CPU1",
 		"       ----                    ----",
 		cpu0(prev, closing.Shared),
 		"                               lock(" + parent + ");",
 		"                               lock(" + prev + ");",
-		cpu0(next, closing.ToRead || closing.Recursive),
+		last,
 	}
 }
 
 // lockdepSplat is the task part of the report: the closing acquisition
 // (prev --> next) and the locks its thread held, as
 // print_circular_bug_header() and lockdep_print_held_locks() print them.
-func lockdepSplat(prof kernel.Profile, closing *Edge, next, prev string) *diag.Splat {
+func lockdepSplat(prof kernel.Profile, closing *Edge, held []HeldLock, next, prev string) *diag.Splat {
 	sp := &diag.Splat{Kernel: prof.Version, Task: closing.Thread,
 		Acquire: diag.Step{File: closing.File, Pos: closing.Pos, To: next, Path: closing.Path, Context: closing.Context, Message: closing.Text},
 		Holding: diag.Step{File: closing.File, To: prev}}
 	if closing.Thread == "" {
 		sp.Task = closing.Path
 	}
-	sp.HeldKnown = closing.Held != nil
-	for _, h := range closing.Held {
+	sp.HeldKnown = held != nil
+	for _, h := range held {
 		st := diag.Step{File: closing.File, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text}
 		sp.Held = append(sp.Held, st)
 		if h.Name == prev {

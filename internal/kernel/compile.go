@@ -351,7 +351,12 @@ func ShrinkerNode(name string) string    { return "shrinker(" + name + ")" }
 
 // IsAtomicContext reports contexts that cannot sleep (R25).
 func IsAtomicContext(ctx string) bool {
-	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxSoftIRQ || ctx == model.CtxIRQWork
+	return IsInterruptContext(ctx) || ctx == model.CtxFenceCB
+}
+
+// IsInterruptContext reports hard and soft interrupt contexts (in_interrupt()).
+func IsInterruptContext(ctx string) bool {
+	return IsHardIRQContext(ctx) && ctx != model.CtxFenceCB || ctx == model.CtxSoftIRQ
 }
 
 // IsHardIRQContext reports contexts lockdep counts as hardirq: interrupt
@@ -359,7 +364,7 @@ func IsAtomicContext(ctx string) bool {
 // and fence callbacks, which dma_fence_signal() may run from the completion
 // interrupt (R25).
 func IsHardIRQContext(ctx string) bool {
-	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxIRQWork
+	return ctx == model.CtxIRQ || ctx == model.CtxIRQNoThread || ctx == model.CtxFenceCB || ctx == model.CtxIRQWork
 }
 
 // roles creates one thread per callback role: run_job/free_job/callbacks of
@@ -501,7 +506,7 @@ func (c *compiler) contextEntry(p *model.Path) []Held {
 			h.Unannotated = "no job faults on the device"
 			hs = append(hs, h)
 		}
-	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxFenceCB:
+	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxIRQNoThread, model.CtxFenceCB:
 		if len(p.Signals) == 0 {
 			// Signalling code for a fence the file does not name (R16).
 			hs = append(hs, section("fence("+p.Name.V+")", p.Context.V+" is signalling code (R16)", p.Name.P))
@@ -546,7 +551,7 @@ func (c *compiler) workload() {
 				})
 				continue
 			}
-			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V), true, i, a.P))
+			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(pathThreadName(p)), true, i, a.P))
 		case "submit":
 			c.p.Threads = append(c.p.Threads, c.submitThread(v.V, name("submit("+v.V+")"), i, a.P))
 		case "munmap":
@@ -818,6 +823,9 @@ func (c *compiler) coverage() {
 	})
 }
 
+// pathThreadName is threadName for use where a local variable shadows it.
+func pathThreadName(p *model.Path) string { return threadName(p) }
+
 func threadName(p *model.Path) string {
 	if p.Thread.V != "" {
 		return p.Thread.V
@@ -962,10 +970,17 @@ func (p *Program) LockKind(node string) string {
 // IRQSafe reports whether a lock class is declared irq_safe.
 func (p *Program) IRQSafe(node string) bool { return p.irqSafe[ClassOf(node)] }
 
-// defaultMode is the acquisition mode of a read lock by kind: rwlock readers
-// are recursive in lockdep, rwsem readers are not (locking-selftest.c).
-func (c *compiler) readMode(ref string) Mode {
-	if l := c.locks[ref]; l != nil && l.Kind.V == "rwlock" {
+// readMode is the acquisition mode of a read lock by kind and context:
+// rwsem readers are not recursive; rwlock readers are recursive only in
+// interrupt context with queued rwlocks (read_lock_is_recursive() in
+// kernel/locking/lockdep.c, since the v5.10 recursive-read rework:
+// force_read_lock_recursive || !CONFIG_QUEUED_RWLOCKS || in_interrupt()).
+// The self-test forces recursion; its port says recursive_read.
+func (c *compiler) readMode(ref, ctx string) Mode {
+	if l := c.locks[ref]; l != nil && l.Kind.V == "rwlock" && IsInterruptContext(ctx) {
+		return RecursiveRead
+	}
+	if l := c.locks[ref]; l != nil && l.Kind.V == "srcu" {
 		return RecursiveRead
 	}
 	return Read
@@ -1061,19 +1076,29 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				o.Kind = OpMight
 			}
 			o.Try = op == "trylock"
+			if l := c.locks[v.V]; l != nil && l.Kind.V == "srcu" && op != "might_lock" {
+				o.Mode = RecursiveRead // srcu_read_lock(): lock_map_acquire_read()
+			}
 			switch s.Mode.V {
 			case "read":
-				o.Mode = c.readMode(v.V)
+				o.Mode = c.readMode(v.V, ctx)
 			case "recursive_read":
 				o.Mode = RecursiveRead
 			}
-			o.NestLock = s.NestLock.V
+			if s.NestLock.V != "" {
+				o.NestLock, _, _ = c.lockNode(s.NestLock.V, 0)
+			}
 			o.Ctx = s.Ctx.V
 			if ww && o.Ctx != "" {
 				o.NestLock = WWAcquire // the ctx's map is the nest_lock (K7)
 			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
 			o.IRQ = s.IRQ.V
+		case "sync":
+			// synchronize_srcu(): lock_map_sync(), a write acquire that is
+			// released at once and adds no dependency out of it.
+			o.Kind, o.Lock, o.Sync = OpMight, v.V, true
+			o.Text = "synchronize_srcu(" + v.V + ")"
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
 			o.Kind, o.Lock, o.Obj, o.Inst, o.IRQ = OpRelease, node, obj, InstanceOf(v.V, obj), s.IRQ.V
@@ -1086,6 +1111,9 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Text = "local_bh_" + v.V + "()"
 		case "ww_acquire_init":
 			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
+			if s.WWClass.V != "" {
+				o.Lock = s.WWClass.V + "_acquire"
+			}
 		case "ww_acquire_done":
 			o.Kind, o.Ctx = OpWWDone, v.V
 		case "ww_acquire_fini":
@@ -1204,6 +1232,11 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 // with two classes.
 func wwClasses(ops []Op) {
 	class := map[string]string{}
+	for _, o := range ops {
+		if o.Kind == OpWWInit && o.Lock != WWAcquire {
+			class[o.Ctx] = o.Lock // declared ww_class:
+		}
+	}
 	for _, o := range ops {
 		if o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
 			if _, ok := class[o.Ctx]; !ok {

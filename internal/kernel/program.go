@@ -140,6 +140,8 @@ type Op struct {
 	Pos     model.Pos
 	InPath  string // path whose step this is
 	Context string // context the op runs in
+	// Sync: synchronize_srcu(), an acquire that is never held (lock_sync()).
+	Sync bool
 	// WWCtx marks the acquire of an acquire context's own map (the graph
 	// walk's ww_acquire_init).
 	WWCtx bool

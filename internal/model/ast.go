@@ -258,6 +258,8 @@ type Step struct {
 	FlushWork     Str `fc:"flush_work,op,ref=path" doc:"flush_work/cancel_work_sync on a worker path: waits for it to finish."`
 	Call          Str `fc:"call,op,ref=path" doc:"Call another path inline."`
 	Sleep         Str `fc:"sleep,op" doc:"Any other sleeping operation (msleep, wait_event); the value says what."`
+	Sync          Str `fc:"sync,op,ref=lock" doc:"synchronize_srcu() on an srcu lock: waits for its readers (lockdep's lock_sync(), since v6.4)."`
+	Init          Str `fc:"init,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"(Re)initialise a lock (spin_lock_init, mutex_init, ...); lockdep forbids it while the lock is held."`
 	LocalIRQ      Str `fc:"local_irq,op,enum=irqop" doc:"local_irq_disable/enable/save/restore: disable, enable, save or restore hardirqs (enable marks every held lock as taken with hardirqs on)."`
 	LocalBH       Str `fc:"local_bh,op,enum=bhop" doc:"local_bh_disable/enable: disable or enable softirqs."`
 	Fail          Str `fc:"fail,op" doc:"The path can fail here (e.g. -ENOMEM, -EINTR) and returns; the value names the error."`
@@ -267,8 +269,9 @@ type Step struct {
 	// Modifiers.
 	Mode          Str     `fc:"mode,enum=mode" doc:"lock/trylock: write (default), read, or recursive_read."`
 	Subclass      Int     `fc:"subclass,min=0,max=7" doc:"lock: lockdep nesting subclass (*_lock_nested), 0-7."`
-	NestLock      Str     `fc:"nest_lock,ref=lock" doc:"lock: the outer lock that serializes this class's nesting (lockdep nest_lock)."`
+	NestLock      Str     `fc:"nest_lock,ref=lock|buffer|vm|dmabuf|userptr" doc:"lock: the outer lock that serializes this class's nesting (lockdep nest_lock)."`
 	Ctx           Str     `fc:"ctx" doc:"lock: the ww acquire context (ww_acquire_init name) to lock under."`
+	WWClass       Str     `fc:"ww_class" doc:"ww_acquire_init: the context's ww class (default: the class of the mutexes it locks)."`
 	Interruptible Bool    `fc:"interruptible" doc:"lock/wait: interruptible; may fail with -EINTR."`
 	IRQ           Str     `fc:"irq,enum=lockirq" doc:"lock/trylock: spin_lock_irq (disable), spin_lock_irqsave (save) or spin_lock_bh (bh); unlock: spin_unlock_irq (enable), spin_unlock_irqrestore (restore) or spin_unlock_bh (bh)."`
 	Unpublished   Bool    `fc:"unpublished" doc:"lock: the instance is not reachable by other threads (new or dying object): no class-level dependency."`

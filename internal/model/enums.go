@@ -20,6 +20,7 @@ const (
 	CtxIRQ          = "irq"
 	CtxSoftIRQ      = "softirq"
 	CtxIRQWork      = "irq_work"
+	CtxIRQNoThread  = "irq_nothread"
 	CtxFenceCB      = "fence_callback"
 	CtxNotifier     = "notifier"
 	CtxShrinkCount  = "shrinker_count"
@@ -33,7 +34,7 @@ const (
 // enumSets are the closed vocabularies checked by the loader and published
 // in the JSON Schema.
 var enumSets = map[string][]string{
-	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "map"},
+	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "local_lock", "rcu", "rcu_bh", "rcu_sched", "srcu", "map"},
 	"irqop":         {"disable", "enable", "save", "restore"},
 	"bhop":          {"disable", "enable"},
 	"lockirq":       {"disable", "save", "bh", "enable", "restore"},
@@ -47,7 +48,7 @@ var enumSets = map[string][]string{
 	"kernelversion": kernelVersions(),
 	"perkind":       {"buffer", "vm", "userptr", "dmabuf", "device", "engine", "job"},
 	"context": {CtxIoctl, CtxProcess, CtxWorker, CtxKthread, CtxRunJob, CtxFreeJob,
-		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,
+		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxIRQNoThread, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,
 		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime},
 }
 

@@ -294,7 +294,7 @@ var opModifiers = map[string][]string{
 	"call":             {"nonblock", "with"},
 	"get":              {"unless_zero", "on_fail"},
 	"put":              {},
-	"ww_acquire_init":  {},
+	"ww_acquire_init":  {"ww_class"},
 	"begin_signalling": {},
 }
 
@@ -368,6 +368,7 @@ func (v *validator) checkPaths() {
 		held := map[string]int{}
 		ctxs := map[string]bool{}
 		ctxClass := map[string]Str{}
+		done := map[string]bool{}
 		sigs := map[string]int{}
 		scopes := map[string]int{}
 		v.checkLabels(p)
@@ -409,9 +410,28 @@ func (v *validator) checkPaths() {
 					v.errorf(rules.BadStep, opVal.P, "acquire context %q is already initialised in this path", opVal.V)
 				}
 				ctxs[opVal.V] = true
+				delete(done, opVal.V)
+				if s.WWClass.V != "" {
+					ctxClass[opVal.V] = s.WWClass
+				} else {
+					delete(ctxClass, opVal.V)
+				}
 			case "ww_acquire_done":
 				if !ctxs[opVal.V] {
 					v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q, which is not initialised in path %q", opVal.V, p.Name.V)
+				} else if done[opVal.V] {
+					// ww_acquire_done() WARNs on ctx->done_acquire (DEBUG_WW_MUTEXES).
+					v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q twice in path %q", opVal.V, p.Name.V)
+				}
+				done[opVal.V] = true
+			case "init":
+				for _, hk := range slices.Sorted(maps.Keys(held)) {
+					if held[hk] > 0 && (hk == opVal.V || strings.HasPrefix(hk, opVal.V+"/")) {
+						// lockdep: a held lock must not be re-initialised
+						// (debug_check_no_locks_freed(), lockdep_init_map()).
+						v.errorf(rules.BadStep, opVal.P, "init of %q, which path %q holds at this point (lockdep: initializing a held lock)", opVal.V, p.Name.V)
+						break
+					}
 				}
 			case "ww_acquire_fini":
 				if !ctxs[opVal.V] {
@@ -726,7 +746,39 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	}
 }
 
+// checkRoleContexts: a path bound to a kernel callback runs in that
+// callback's context; a different declared context would be silently
+// overridden, so it is an error.
+func (v *validator) checkRoleContexts() {
+	f := v.sc.File
+	ctxOf := map[string]Str{}
+	for i := range f.Paths {
+		ctxOf[f.Paths[i].Name.V] = f.Paths[i].Context
+	}
+	check := func(ref Str, role, want string) {
+		c, ok := ctxOf[ref.V]
+		if ref.V == "" || !ok || c.V == "" || c.V == want {
+			return
+		}
+		v.errorf(rules.InvalidValue, c.P, "path %q runs as %s, so its context is %s, not %s", ref.V, role, want, c.V)
+	}
+	for _, j := range f.Jobs {
+		check(j.RunJob, "a job's run_job", CtxRunJob)
+		check(j.FreeJob, "a job's free_job", CtxFreeJob)
+		check(j.Callback, "a fence callback", CtxFenceCB)
+	}
+	for _, d := range f.Devices {
+		for _, s := range d.Schedulers {
+			check(s.Timeout, "timedout_job", CtxTimedoutJob)
+		}
+		if d.MMU != nil {
+			check(d.MMU.FaultHandler, "the fault handler", CtxFaultHandler)
+		}
+	}
+}
+
 func (v *validator) checkMisc() {
+	v.checkRoleContexts()
 	f := v.sc.File
 	for _, a := range f.Workload {
 		op, _ := a.Operation()

@@ -559,7 +559,7 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.D
 		if st.Path != "" {
 			where += " (" + st.Path + ")"
 		}
-		return fmt.Sprintf("(%s), at: %s", st.To, p.pos.Sprint(where))
+		return fmt.Sprintf("(%s)%s, at: %s", st.To, sp.Decor[st.To], p.pos.Sprint(where))
 	}
 	fmt.Fprintf(b, "%s is trying to acquire lock:\n", task)
 	fmt.Fprintln(b, at(sp.Acquire))
@@ -579,7 +579,7 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.D
 		for k := n - 1; k >= 0; k-- {
 			st := d.Chain[(k+n-1)%n]
 			label := st.To
-			fmt.Fprintf(b, "\n-> #%d (%s):\n", k, p.bold.Sprint(label))
+			fmt.Fprintf(b, "\n-> #%d (%s)%s:\n", k, p.bold.Sprint(label), sp.Decor[label])
 			kind := ""
 			if st.Kind != "" {
 				kind = p.dim.Sprintf("(%s) ", st.Kind)
@@ -665,6 +665,7 @@ func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Dia
 		task = "kernel"
 	}
 	switch {
+	case !sp.HeldKnown:
 	case len(sp.Held) == 0:
 		fmt.Fprintf(b, "no locks held by %s.\n", task)
 	default:
@@ -678,7 +679,7 @@ func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Dia
 			if h.Path != "" {
 				where += " (" + h.Path + ")"
 			}
-			fmt.Fprintf(b, " #%d: (%s), at: %s\n", i, h.To, p.pos.Sprint(where))
+			fmt.Fprintf(b, " #%d: (%s)%s, at: %s\n", i, h.To, sp.Decor[h.To], p.pos.Sprint(where))
 		}
 	}
 	fmt.Fprintln(b)
