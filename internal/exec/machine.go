@@ -78,7 +78,7 @@ func NewMachine(p *kernel.Program, maxSteps int, trace bool) *Machine {
 	if maxSteps <= 0 {
 		maxSteps = StepBudget(p)
 	}
-	s := newSim(p, 0, Options{MaxSteps: maxSteps, Trace: trace, Only: -1})
+	s := newSim(p, 0, Options{MaxSteps: maxSteps, Trace: trace, Only: -1}, map[*kernel.Thread][]kernel.Op{})
 	s.explore = true
 	return &Machine{s: s}
 }
