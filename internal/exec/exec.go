@@ -81,11 +81,12 @@ func Run(p *kernel.Program, opt Options) *Result {
 	}
 	res := &Result{Seed: opt.Seed}
 	seen := map[string]bool{}
+	opsCache := map[*kernel.Thread][]kernel.Op{}
 	for k := 0; k < opt.Schedules; k++ {
 		if opt.Only >= 0 && k != opt.Only {
 			continue
 		}
-		s := newSim(p, k, opt)
+		s := newSim(p, k, opt, opsCache)
 		sch := s.run()
 		res.Schedules = append(res.Schedules, sch)
 		res.Violations = append(res.Violations, s.violations...)
@@ -256,6 +257,7 @@ type sim struct {
 	explore   bool
 	nameCount map[string]int
 	scheds    []string
+	opsCache  map[*kernel.Thread][]kernel.Op
 	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
 	pinnedFree     map[string]bool
 	refCount       map[string]int
@@ -270,14 +272,14 @@ type resvEntry struct {
 	fence, usage string
 }
 
-func newSim(p *kernel.Program, k int, opt Options) *sim {
+func newSim(p *kernel.Program, k int, opt Options, opsCache map[*kernel.Thread][]kernel.Op) *sim {
 	s := &sim{p: p, k: k, opt: opt, locks: map[string]*lockState{}, fences: map[string]bool{},
 		lastSeq: map[string]int64{}, resv: map[string][]resvEntry{}, slots: map[string]int{},
 		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, vms: map[string]*hw.VM{},
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}, everSignalled: map[string]bool{}, pinnedFree: map[string]bool{}, refCount: map[string]int{}}
+		mappedIn: map[string][]string{}, opsCache: opsCache}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -312,6 +314,19 @@ func (s *sim) spawn(t *kernel.Thread, role string) *thread {
 	s.nameCount[t.Name]++
 	th := &thread{id: len(s.threads), ord: s.nameCount[t.Name], name: t.Name, context: t.Context, atomic: t.Atomic, src: t,
 		tickets: map[string]int{}, ctxPC: map[string]int{}, scopes: map[string]int{}, role: role}
+	th.frames = []*frame{{ops: s.threadOps(t)}}
+	s.threads = append(s.threads, th)
+	s.live = append(s.live, th)
+	return th
+}
+
+// threadOps is the thread's entry state as ops, then its ops. Built once
+// per thread and shared by every schedule (nothing writes into a frame's
+// ops; a ww backoff builds a new slice).
+func (s *sim) threadOps(t *kernel.Thread) []kernel.Op {
+	if ops, ok := s.opsCache[t]; ok {
+		return ops
+	}
 	ops := make([]kernel.Op, 0, len(t.Entry)+len(t.Ops))
 	for _, h := range t.Entry {
 		if h.Section {
@@ -321,10 +336,8 @@ func (s *sim) spawn(t *kernel.Thread, role string) *thread {
 		}
 	}
 	ops = append(ops, t.Ops...)
-	th.frames = []*frame{{ops: ops}}
-	s.threads = append(s.threads, th)
-	s.live = append(s.live, th)
-	return th
+	s.opsCache[t] = ops
+	return ops
 }
 
 func (s *sim) event(t *thread, kind, text string, pos model.Pos) {
@@ -783,6 +796,9 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			// A long-term pin (pin_user_pages, FOLL_PIN) holds the pages:
 			// munmap drops only the mapping's reference and the page is
 			// freed by the last unpin_user_page() (mm/gup.c).
+			if s.pinnedFree == nil {
+				s.pinnedFree = map[string]bool{}
+			}
 			s.pinnedFree[o.Obj] = true
 			s.event(t, "free", o.Text+": the pages are pinned and stay allocated until unpinned", o.Pos)
 			break
@@ -797,11 +813,11 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			s.failBranch(t, f, o, "get", o.Text+" (the object is dying: fails)")
 			return false
 		}
-		s.refCount[o.Obj] = s.refs(o.Obj) + 1
+		s.setRefs(o.Obj, s.refs(o.Obj)+1)
 		s.event(t, "get", o.Text, o.Pos)
 	case kernel.OpPut:
 		n := s.refs(o.Obj) - 1
-		s.refCount[o.Obj] = n
+		s.setRefs(o.Obj, n)
 		s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
 		if n == 0 && len(o.Then) > 0 {
 			// kref_put calls the release function in the putting thread.

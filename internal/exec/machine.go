@@ -78,7 +78,7 @@ func NewMachine(p *kernel.Program, maxSteps int, trace bool) *Machine {
 	if maxSteps <= 0 {
 		maxSteps = StepBudget(p)
 	}
-	s := newSim(p, 0, Options{MaxSteps: maxSteps, Trace: trace, Only: -1})
+	s := newSim(p, 0, Options{MaxSteps: maxSteps, Trace: trace, Only: -1}, map[*kernel.Thread][]kernel.Op{})
 	s.explore = true
 	return &Machine{s: s}
 }
@@ -101,6 +101,9 @@ func (m *Machine) Enabled() []Transition {
 			return nil
 		}
 		m.acts = m.s.actors()
+		if m.parkBlocked() {
+			continue
+		}
 		if len(m.acts) > 0 {
 			break
 		}
@@ -156,6 +159,63 @@ func (m *Machine) Pending() []Transition {
 		}
 	}
 	return out
+}
+
+// parkBlocked lets every runnable thread whose next step can only block
+// (a held lock, an unsignalled fence, an unpublished in-fence, ...) block
+// now. Trying and blocking changes nothing another actor can see, so it is
+// not a transition: as one, it would be ordered against every step on the
+// same lock or fence and multiply the interleavings for nothing.
+func (m *Machine) parkBlocked() bool {
+	parked := false
+	for _, a := range m.acts {
+		if a.t != nil && m.s.wouldBlock(a.t) {
+			a.t.blocked = nil
+			m.s.stepThread(a.t)
+			parked = true
+		}
+	}
+	return parked
+}
+
+// wouldBlock: t's next step blocks without changing shared state.
+func (s *sim) wouldBlock(t *thread) bool {
+	if len(t.frames) == 0 {
+		return false
+	}
+	f := t.frames[len(t.frames)-1]
+	if f.pc >= len(f.ops) {
+		return false
+	}
+	if t.src != nil && len(t.frames) == 1 && f.pc == 0 {
+		if t.src.Device != "" && !t.faultStarted {
+			return false
+		}
+		if t.src.Job != "" {
+			for _, d := range s.jobs[t.src.Job].info.Deps {
+				if d.Kind != "entity-order" && !s.published(d.On) {
+					return true
+				}
+			}
+		}
+	}
+	o := f.ops[f.pc]
+	switch o.Kind {
+	case kernel.OpAcquire:
+		if !s.isReal(o) || o.Try || o.Unpublished {
+			return false
+		}
+		key := keyOf(o)
+		if o.Ctx != "" && (s.holds(t, key) || s.mustDie(t, key, o)) {
+			return false
+		}
+		return !s.canLock(t, key, o.Mode)
+	case kernel.OpWait:
+		return !s.fences[o.Fence]
+	case kernel.OpReadBegin:
+		return !s.unmapped[o.Obj] && s.inval[o.Obj] > 0
+	}
+	return false
 }
 
 func actorID(a actor) string {

@@ -136,6 +136,13 @@ func (s *sim) alloc(t *thread, o kernel.Op) {
 
 // refs is the object's reference count: one (its creator's) until a get or
 // put changes it.
+func (s *sim) setRefs(obj string, n int) {
+	if s.refCount == nil {
+		s.refCount = map[string]int{} // most designs never count references
+	}
+	s.refCount[obj] = n
+}
+
 func (s *sim) refs(obj string) int {
 	if n, ok := s.refCount[obj]; ok {
 		return n

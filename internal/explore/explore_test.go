@@ -99,6 +99,53 @@ workload: [{run: first}, {run: second}]
 }
 
 func init() {
+	racyDesigns = append(racyDesigns, racy{
+		// B reserves a slot on bo's resv without holding its lock. If A's
+		// whole critical section runs between B's reserve and B's add,
+		// A's unlock drops B's reservation (dma_resv_unlock resets the
+		// reserved slots, R13) and B's add has no slot: B must be
+		// preempted after its reserve.
+		name: "missing-slot race",
+		bad: `fencecheck: 1
+devices: [{name: gpu}]
+buffers: [{name: bo, device: gpu}]
+fences: [{name: fa}, {name: fb}]
+paths:
+  - name: a
+    context: ioctl
+    steps: [{lock: bo}, {reserve_fences: bo}, {add_fence: bo, fence: fa}, {unlock: bo}]
+  - name: b
+    context: ioctl
+    steps: [{reserve_fences: bo}, {add_fence: bo, fence: fb}]
+workload: [{run: a}, {run: b}]
+`,
+		rule: rules.MissingSlot, preempt: "1 preemption",
+	})
+	racyDesigns = append(racyDesigns, racy{
+		// The same race when B can only start once A holds the lock (A
+		// signals go): A must be preempted after the signal, and B after
+		// its reserve, so that A's unlock lands between B's reserve and
+		// add. Two preemptions; no interleaving with one shows it.
+		name: "missing-slot race needing two preemptions",
+		bad: `fencecheck: 1
+devices: [{name: gpu}]
+buffers: [{name: bo, device: gpu}]
+fences: [{name: go}, {name: fa}, {name: fb}]
+paths:
+  - name: a
+    context: ioctl
+    steps: [{lock: bo}, {signal: go}, {reserve_fences: bo}, {add_fence: bo, fence: fa}, {unlock: bo}]
+  - name: b
+    context: ioctl
+    steps: [{wait: go}, {reserve_fences: bo}, {add_fence: bo, fence: fb}]
+workload: [{run: a}, {run: b}]
+`,
+		rule: rules.MissingSlot, preempt: "2 preemptions",
+	})
+	racyDesigns[4].fixed = strings.Replace(racyDesigns[4].bad, "steps: [{wait: go}, {reserve_fences: bo}, {add_fence: bo, fence: fb}]",
+		"steps: [{wait: go}, {lock: bo}, {reserve_fences: bo}, {add_fence: bo, fence: fb}, {unlock: bo}]", 1)
+	racyDesigns[3].fixed = strings.Replace(racyDesigns[3].bad, "steps: [{reserve_fences: bo}, {add_fence: bo, fence: fb}]",
+		"steps: [{lock: bo}, {reserve_fences: bo}, {add_fence: bo, fence: fb}, {unlock: bo}]", 1)
 	racyDesigns[0].fixed = strings.Replace(racyDesigns[0].bad, "[{lock: C}, {lock: A}, {unlock: A}, {unlock: C}]", "[{lock: A}, {lock: C}, {unlock: C}, {unlock: A}]", 1)
 	racyDesigns[1].fixed = strings.Replace(racyDesigns[1].bad, "steps: [{lock: notifier_lock}, {map_pages: uptr}, {unlock: notifier_lock}]",
 		"steps: [{read_begin: uptr}, {lock: notifier_lock}, {read_retry: uptr}, {map_pages: uptr}, {unlock: notifier_lock}]", 1)
