@@ -725,7 +725,7 @@ func (s *sim) isReal(o kernel.Op) bool {
 		return true
 	}
 	switch s.p.LockKind(o.Lock) {
-	case "mutex", "spinlock", "rwsem", "rwlock", "ww_mutex":
+	case "mutex", "spinlock", "rwsem", "rwlock", "ww_mutex", "srcu":
 		return true
 	}
 	return false

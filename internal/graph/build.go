@@ -93,7 +93,7 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 	case kernel.FsReclaim, kernel.MMUNotifier, kernel.FenceMap, kernel.WWAcquire:
 		return name, KindPseudo
 	}
-	if strings.HasPrefix(name, "(work_completion)") {
+	if strings.HasPrefix(name, "(work_completion)") || strings.HasPrefix(name, "(wq_completion)") || kernel.IsCompletion(name) {
 		return name, KindPseudo
 	}
 	if b.mode == Lockdep {
@@ -398,6 +398,13 @@ func (w *walker) sleeping(o kernel.Op, what string) {
 }
 
 func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
+	if o.Sync && w.b.mode == Lockdep && !w.b.p.Profile.LockSync {
+		w.sleeping(o, o.Text)
+		return // synchronize_srcu had no lockdep annotation before v6.4
+	}
+	if o.Sync {
+		w.sleeping(o, o.Text)
+	}
 	ni := w.b.info(o.Lock)
 	node := ni.n.Name
 	collapsed := w.b.mode == Lockdep && ni.n.Kind == KindPseudo && node != o.Lock
@@ -471,6 +478,9 @@ func (w *walker) heldCtx() string {
 // release drops the instance the step names (the executor matches the same
 // compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
 func (w *walker) release(o kernel.Op) {
+	if o.Sync && w.b.mode == Lockdep && !w.b.p.Profile.LockSync {
+		return // its acquire was not recorded either
+	}
 	lock := o.Lock
 	node := w.b.node(lock)
 	if o.Inst != "" {
@@ -585,6 +595,10 @@ func (w *walker) op(o kernel.Op) {
 			w.scopes[o.Scope]--
 		}
 	case kernel.OpWait:
+		if kernel.IsCompletion(o.Fence) {
+			w.waitCompletion(o)
+			return
+		}
 		w.sleeping(o, "dma_fence_wait("+o.Fence+")")
 		if fi := w.b.p.Fences[o.Fence]; fi != nil && fi.Indefinite && w.inSection() {
 			w.finding(rules.IndefiniteFence, o, "signalling code waits on %s, an indefinite (user/future) fence: the dma_fence it completes may never signal (R18)", o.Fence)
@@ -640,7 +654,14 @@ func (w *walker) op(o kernel.Op) {
 		}
 		w.touch(o, kernel.MmapLock, EdgeLock, w.held, 1)
 	case kernel.OpFlushWork:
-		w.sleeping(o, "flush_work("+o.Path+")")
+		if o.Obj != "" {
+			return // part of a flush_workqueue: its OpFlushWQ is what lockdep sees
+		}
+		fn, _, _ := strings.Cut(o.Text, ":")
+		w.sleeping(o, fn+"("+o.Path+")")
+		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
+	case kernel.OpFlushWQ:
+		w.sleeping(o, o.Text)
 		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
@@ -649,9 +670,21 @@ func (w *walker) op(o kernel.Op) {
 
 func (w *walker) inSection() bool {
 	for _, h := range w.held {
-		if h.section {
+		if h.section && !kernel.IsCompletion(h.orig) {
 			return true
 		}
 	}
 	return false
+}
+
+// waitCompletion is wait_for_completion: it sleeps, and in precise mode it
+// waits on the completion's node, which the completing thread holds from
+// its start to complete(). Lockdep mode records nothing: lockdep has not
+// tracked completions since cross-release was removed (v4.15).
+func (w *walker) waitCompletion(o kernel.Op) {
+	w.sleeping(o, o.Text)
+	if w.b.mode == Lockdep {
+		return
+	}
+	w.touch(o, o.Fence, EdgeWait, w.held, 1)
 }

@@ -33,6 +33,7 @@ func Compile(sc *model.Scenario) *Program {
 	c.roles()
 	c.workload()
 	c.coverage()
+	c.completionSections()
 	c.p.Reclaim = c.reclaimThread("direct_reclaim", 0, model.Pos{}).Ops
 	c.collapse()
 	return c.p
@@ -482,7 +483,7 @@ func (c *compiler) contextEntry(p *model.Path) []Held {
 	case model.CtxWorker:
 		// process_one_work holds the work's lockdep map around the function
 		// (K15), so flush_work under a lock the worker takes is C13.
-		hs = append(hs, Held{Lock: "(work_completion)(" + p.Name.V + ")", Why: "worker " + p.Name.V + " runs under its work map", Pos: p.Name.P})
+		hs = append(hs, c.workerEntry(p)...)
 	case model.CtxShrinkScan, model.CtxShrinkCount, model.CtxReclaim:
 		hs = append(hs, Held{Lock: FsReclaim, Why: "runs under reclaim (K11)", Pos: p.Name.P})
 	case model.CtxFaultHandler:
@@ -1029,6 +1030,10 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		}
 		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
 			Interruptible: s.Interruptible.V}
+		if more, ok := c.syncStep(op, v, o); ok {
+			ops = append(ops, more...)
+			continue
+		}
 		if k, ok := objectOps[op]; ok {
 			// An operation on a named object; the loader has already
 			// rejected modifiers that do not apply to it.
@@ -1071,6 +1076,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
 			o.IRQ = s.IRQ.V
+			c.srcuRead(&o, v.V)
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
 			o.Kind, o.Lock, o.Obj, o.Inst, o.IRQ = OpRelease, node, obj, InstanceOf(v.V, obj), s.IRQ.V
@@ -1141,9 +1147,6 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Fence = c.p.Jobs[v.V].Fence
 		case "queue_work":
 			o.Kind, o.Path = OpQueueWork, v.V
-		case "flush_work":
-			o.Kind, o.Path = OpFlushWork, v.V
-			o.Lock = "(work_completion)(" + v.V + ")"
 		case "call":
 			callee := c.paths[v.V]
 			if callee != nil && callee.Param.V != "" {

@@ -53,6 +53,12 @@ type Profile struct {
 	// opt-in "drm/sched: Add (optional) fence signaling annotation", 2023,
 	// was not merged; K8); a scheduler's annotate: overrides it.
 	SchedAnnotates bool
+	// LockSync: synchronize_srcu() calls srcu_lock_sync(), a lock_sync() of
+	// the srcu_struct's map, since v6.4 ("locking/lockdep: Introduce
+	// lock_sync()" and "rcu: Annotate SRCU's update-side lockdep
+	// dependencies", B. Feng); before, lockdep saw no update-side
+	// dependency (readers were annotated, synchronize_srcu was not).
+	LockSync bool
 }
 
 // ProfileFor returns the profile of a release ("" means the newest).
@@ -61,7 +67,7 @@ func ProfileFor(version string) Profile {
 		version = NewestVersion
 	}
 	p := Profile{Version: version, MmapLockClass: "&mm->mmap_lock", IMmapClass: "&mapping->i_mmap_rwsem",
-		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true}
+		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true, LockSync: true}
 	if before(version, 5, 8) {
 		p.MmapLockClass = "&mm->mmap_sem"
 	}
@@ -73,6 +79,7 @@ func ProfileFor(version string) Profile {
 	}
 	if before(version, 6, 4) {
 		p.TableReadSync = false
+		p.LockSync = false
 	}
 	if before(version, 6, 13) {
 		p.BeginSignallingTrylock = false

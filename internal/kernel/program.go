@@ -68,6 +68,11 @@ const (
 	// enable, save, restore); they matter to lockdep's usage tracking only.
 	OpLocalIRQ
 	OpLocalBH
+	// OpFlushWQ touches a workqueue's lockdep map, (wq_completion)NAME in
+	// Lock (touch_wq_lockdep_map in kernel/workqueue.c): flush_workqueue,
+	// drain_workqueue, and flush_work on an ordered or WQ_MEM_RECLAIM
+	// queue. The waits themselves are the OpFlushWork ops that follow.
+	OpFlushWQ
 )
 
 // Mode of an acquisition, in lockdep's terms (K16).
@@ -144,6 +149,9 @@ type Op struct {
 	// Synthetic marks ops the compiler generated (job submission, implicit
 	// sync), positioned at the declaration that caused them.
 	Synthetic bool
+	// Sync marks the acquire and release of a lock_sync() (synchronize_srcu):
+	// lockdep records it since v6.4 (Profile.LockSync).
+	Sync bool
 }
 
 // Held is a lock or section held when a thread starts: the context's

@@ -44,24 +44,26 @@ type StrList []Str
 // File is a scenario file.
 type File struct {
 	P           Pos
-	Fencecheck  Int        `fc:"fencecheck,required" doc:"Format version. Must be 1."`
-	Name        Str        `fc:"name" doc:"Short title of the design, used in reports."`
-	Description Str        `fc:"description" doc:"What the scenario models and why; free text."`
-	Kernel      *Kernel    `fc:"kernel" doc:"Kernel configuration the design runs under."`
-	Locks       []Lock     `fc:"locks" doc:"Driver lock classes (kernel pseudo-locks are built in)."`
-	Devices     []Device   `fc:"devices" doc:"GPUs and other DMA devices."`
-	Fences      []Fence    `fc:"fences" doc:"Fences not produced by a job: foreign fences, user fences, fences signalled by paths."`
-	Buffers     []Buffer   `fc:"buffers" doc:"GEM objects, each with a dma_resv."`
-	DmaBufs     []DmaBuf   `fc:"dmabufs" doc:"Buffers exported by one device and imported by others."`
-	Userptrs    []Userptr  `fc:"userptrs" doc:"User address ranges tracked by an mmu interval notifier."`
-	VMs         []VM       `fc:"vms" doc:"GPU virtual address spaces (drm_gpuvm)."`
-	Jobs        []Job      `fc:"jobs" doc:"GPU jobs submitted through drm_sched entities."`
-	Shrinkers   []Shrinker `fc:"shrinkers" doc:"Shrinkers registered by the driver; reclaim may call any of them."`
-	Paths       []Path     `fc:"paths" doc:"Driver code paths as ordered steps, each in an execution context."`
-	Workload    []Action   `fc:"workload" doc:"What userspace and the system do, in order."`
-	Expect      []Expect   `fc:"expect" doc:"The verdicts this scenario must produce (checked by fencecheck test)."`
-	Base        StrList    `fc:"base" doc:"Base files included (paths relative to this file): their lock classes and observed dependencies join this scenario's (see docs/import.md)."`
-	Observed    []Observed `fc:"observed" doc:"Dependencies a running kernel's lockdep observed (fencecheck import lockdep writes them): facts, like the kernel prelude."`
+	Fencecheck  Int          `fc:"fencecheck,required" doc:"Format version. Must be 1."`
+	Name        Str          `fc:"name" doc:"Short title of the design, used in reports."`
+	Description Str          `fc:"description" doc:"What the scenario models and why; free text."`
+	Kernel      *Kernel      `fc:"kernel" doc:"Kernel configuration the design runs under."`
+	Locks       []Lock       `fc:"locks" doc:"Driver lock classes (kernel pseudo-locks are built in)."`
+	Devices     []Device     `fc:"devices" doc:"GPUs and other DMA devices."`
+	Fences      []Fence      `fc:"fences" doc:"Fences not produced by a job: foreign fences, user fences, fences signalled by paths."`
+	Buffers     []Buffer     `fc:"buffers" doc:"GEM objects, each with a dma_resv."`
+	DmaBufs     []DmaBuf     `fc:"dmabufs" doc:"Buffers exported by one device and imported by others."`
+	Userptrs    []Userptr    `fc:"userptrs" doc:"User address ranges tracked by an mmu interval notifier."`
+	VMs         []VM         `fc:"vms" doc:"GPU virtual address spaces (drm_gpuvm)."`
+	Jobs        []Job        `fc:"jobs" doc:"GPU jobs submitted through drm_sched entities."`
+	Shrinkers   []Shrinker   `fc:"shrinkers" doc:"Shrinkers registered by the driver; reclaim may call any of them."`
+	Completions []Completion `fc:"completions" doc:"struct completion objects (and wait-queue style waits): wait_for_completion blocks until a path calls complete."`
+	Workqueues  []Workqueue  `fc:"workqueues" doc:"Workqueues (alloc_workqueue/alloc_ordered_workqueue); worker paths name theirs with workqueue:."`
+	Paths       []Path       `fc:"paths" doc:"Driver code paths as ordered steps, each in an execution context."`
+	Workload    []Action     `fc:"workload" doc:"What userspace and the system do, in order."`
+	Expect      []Expect     `fc:"expect" doc:"The verdicts this scenario must produce (checked by fencecheck test)."`
+	Base        StrList      `fc:"base" doc:"Base files included (paths relative to this file): their lock classes and observed dependencies join this scenario's (see docs/import.md)."`
+	Observed    []Observed   `fc:"observed" doc:"Dependencies a running kernel's lockdep observed (fencecheck import lockdep writes them): facts, like the kernel prelude."`
 }
 
 // Kernel is the kernel configuration.
@@ -75,7 +77,7 @@ type Kernel struct {
 type Lock struct {
 	P       Pos
 	Name    Str  `fc:"name,required,decl=lock" doc:"Lock class name as lockdep would print it, e.g. &vm->lock."`
-	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock (spinlock_t), raw_spinlock, rwsem, rwlock, ww_mutex, or map (a lockdep_map pseudo-lock)."`
+	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock (spinlock_t), raw_spinlock, rwsem, rwlock, ww_mutex, map (a lockdep_map pseudo-lock), or srcu (an srcu_struct: lock/unlock are srcu_read_lock/unlock, recursive readers)."`
 	IRQSafe Bool `fc:"irq_safe" doc:"Spinlocks/rwlocks: taken with interrupts disabled (spin_lock_irqsave) everywhere."`
 	WWClass Str  `fc:"ww_class" doc:"ww_mutex: the ww class name (default reservation_ww_class)."`
 	// Instances: one lock per object of a kind, or per listed object.
@@ -206,15 +208,33 @@ type Shrinker struct {
 	LRU   StrList `fc:"lru,ref=buffer|userptr|vm|dmabuf" doc:"Objects on the shrinker's LRU: a scan path with a param: runs once per object, bound to it; objects off the LRU are never reached by reclaim."`
 }
 
+// Completion is a struct completion (kernel/sched/completion.c), or any
+// wait-until-another-path-says-so object written as one (wait_event on a
+// wait queue, an i915_active-style tracker).
+type Completion struct {
+	P    Pos
+	Name Str `fc:"name,required,decl=completion" doc:"Completion name, e.g. &bind->done."`
+}
+
+// Workqueue is a workqueue_struct with its lockdep map (wq->lockdep_map,
+// printed as (wq_completion)NAME).
+type Workqueue struct {
+	P          Pos
+	Name       Str  `fc:"name,required,decl=workqueue" doc:"Workqueue name as passed to alloc_workqueue; lockdep prints its map as (wq_completion)NAME."`
+	Ordered    Bool `fc:"ordered" doc:"alloc_ordered_workqueue (max_active 1): one work item at a time; flush_work on it also waits on the queue's map."`
+	MemReclaim Bool `fc:"mem_reclaim" doc:"WQ_MEM_RECLAIM (has a rescuer thread): flush_work on it also waits on the queue's map."`
+}
+
 // Path is a driver code path.
 type Path struct {
-	P       Pos
-	Name    Str     `fc:"name,required,decl=path" doc:"Path name (a function or callback)."`
-	Context Str     `fc:"context,required,enum=context" doc:"Execution context the path runs in."`
-	Thread  Str     `fc:"thread" doc:"Thread/task name shown in reports (default: the path name)."`
-	Signals StrList `fc:"signals,ref=fence|job" doc:"Fences whose signalling depends on this path: the whole path is their signalling critical section (R1)."`
-	Steps   []Step  `fc:"steps" doc:"Ordered steps."`
-	Param   Str     `fc:"param" doc:"The path acts on one object, bound by call:/run: with: (or a shrinker's lru:); its steps refer to it as $NAME."`
+	P         Pos
+	Name      Str     `fc:"name,required,decl=path" doc:"Path name (a function or callback)."`
+	Context   Str     `fc:"context,required,enum=context" doc:"Execution context the path runs in."`
+	Thread    Str     `fc:"thread" doc:"Thread/task name shown in reports (default: the path name)."`
+	Signals   StrList `fc:"signals,ref=fence|job" doc:"Fences whose signalling depends on this path: the whole path is their signalling critical section (R1)."`
+	Steps     []Step  `fc:"steps" doc:"Ordered steps."`
+	Param     Str     `fc:"param" doc:"The path acts on one object, bound by call:/run: with: (or a shrinker's lru:); its steps refer to it as $NAME."`
+	Workqueue Str     `fc:"workqueue,ref=workqueue" doc:"worker: the workqueue the work item is queued on (default system_wq, which has no map of its own)."`
 }
 
 // Step is one operation of a path. Exactly one op key is set.
@@ -254,7 +274,13 @@ type Step struct {
 	WritePTE      Str `fc:"write_ptes,op,ref=vm" doc:"The CPU writes page-table entries of the VM directly (atomic: says whether 64-bit writes are atomic)."`
 	Submit        Str `fc:"submit,op,ref=job" doc:"Arm and push a job (drm_sched_job_arm + push_job): its fence is published."`
 	QueueWork     Str `fc:"queue_work,op,ref=path" doc:"Queue a worker path."`
-	FlushWork     Str `fc:"flush_work,op,ref=path" doc:"flush_work/cancel_work_sync on a worker path: waits for it to finish."`
+	FlushWork     Str `fc:"flush_work,op,ref=path" doc:"flush_work on a worker path: waits for it to finish (and touches its ordered or WQ_MEM_RECLAIM queue's map)."`
+	CancelWork    Str `fc:"cancel_work_sync,op,ref=path" doc:"cancel_work_sync on a worker path: waits for a running instance to finish (the work's map only, never the queue's)."`
+	FlushWQ       Str `fc:"flush_workqueue,op,ref=workqueue" doc:"flush_workqueue: waits for every work item queued on the workqueue (touches (wq_completion)NAME)."`
+	DrainWQ       Str `fc:"drain_workqueue,op,ref=workqueue" doc:"drain_workqueue: flushes the workqueue until it is empty (as flush_workqueue)."`
+	WaitCompl     Str `fc:"wait_for_completion,op,ref=completion" doc:"wait_for_completion: sleeps until a path calls complete on it (lockdep cannot see this wait)."`
+	Complete      Str `fc:"complete,op,ref=completion" doc:"complete/complete_all: wakes the completion's waiters; everything the path did before is what they wait for."`
+	SyncSRCU      Str `fc:"synchronize_srcu,op,ref=lock" doc:"synchronize_srcu on an srcu lock: waits for every reader (lock: on it) to leave; lockdep sees it since v6.4."`
 	Call          Str `fc:"call,op,ref=path" doc:"Call another path inline."`
 	Sleep         Str `fc:"sleep,op" doc:"Any other sleeping operation (msleep, wait_event); the value says what."`
 	LocalIRQ      Str `fc:"local_irq,op,enum=irqop" doc:"local_irq_disable/enable/save/restore: disable, enable, save or restore hardirqs (enable marks every held lock as taken with hardirqs on)."`

@@ -33,7 +33,7 @@ const (
 // enumSets are the closed vocabularies checked by the loader and published
 // in the JSON Schema.
 var enumSets = map[string][]string{
-	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "map"},
+	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "map", "srcu"},
 	"irqop":         {"disable", "enable", "save", "restore"},
 	"bhop":          {"disable", "enable"},
 	"lockirq":       {"disable", "save", "bh", "enable", "restore"},

@@ -185,6 +185,7 @@ var kindArticle = map[string]string{
 	"lock": "a lock", "device": "a device", "engine": "an engine", "scheduler": "a scheduler",
 	"entity": "an entity", "fence": "a fence", "buffer": "a buffer", "dmabuf": "a dma-buf",
 	"userptr": "a userptr", "vm": "a vm", "job": "a job", "path": "a path", "shrinker": "a shrinker",
+	"completion": "a completion", "workqueue": "a workqueue",
 }
 
 func (v *validator) run() {
@@ -221,6 +222,7 @@ func (v *validator) run() {
 	}
 	v.checkPaths()
 	v.checkMisc()
+	v.checkWorkqueues()
 }
 
 func (v *validator) checkRef(r refRec) {
@@ -280,6 +282,7 @@ var opModifiers = map[string][]string{
 	"might_lock":       {"mode", "subclass", "of"},
 	"alloc":            {"nolockdep"},
 	"wait":             {"interruptible"},
+	"wait_for_completion": {"interruptible"},
 	"wait_resv":        {"usage", "interruptible"},
 	"add_fence":        {"fence", "usage"},
 	"replace_fences":   {"fence", "usage"},
@@ -440,6 +443,7 @@ func (v *validator) checkPaths() {
 			case "call":
 				calls[p.Name.V] = append(calls[p.Name.V], opVal)
 			}
+			v.checkLanguage(p, s, op, opVal)
 		}
 	}
 	// A path that calls itself, directly or not, would never finish.

@@ -1,0 +1,67 @@
+package model
+
+import "github.com/fencecheck/fencecheck/internal/rules"
+
+// lockKindOf is the declared kind of a lock class ("" for built-ins and
+// objects).
+func (v *validator) lockKindOf(name string) string {
+	for i := range v.sc.File.Locks {
+		if l := &v.sc.File.Locks[i]; l.Name.V == name {
+			return l.Kind.V
+		}
+	}
+	return ""
+}
+
+// pathContext is the declared context of a path ("" if unknown).
+func (v *validator) pathContext(name string) string {
+	for i := range v.sc.File.Paths {
+		if p := &v.sc.File.Paths[i]; p.Name.V == name {
+			return p.Context.V
+		}
+	}
+	return ""
+}
+
+// checkLanguage checks the steps for completions, workqueues and SRCU:
+// each names an object of the right sort, used the way the kernel API
+// allows.
+func (v *validator) checkLanguage(p *Path, s *Step, op string, val Str) {
+	switch op {
+	case "synchronize_srcu":
+		if k := v.lockKindOf(val.V); k != "srcu" && v.sc.Kinds[val.V] == "lock" {
+			v.errorf(rules.BadStep, val.P, "synchronize_srcu: %q is a %s, not an srcu lock (declare it with kind: srcu)", val.V, kindOrBuiltin(k))
+		}
+	case "lock", "trylock", "might_lock":
+		if v.lockKindOf(val.V) != "srcu" {
+			return
+		}
+		if op == "trylock" {
+			v.errorf(rules.BadStep, val.P, "srcu %q has no trylock: srcu_read_lock never blocks", val.V)
+		}
+		if s.Mode.V == "write" {
+			v.errorf(rules.BadStep, s.Mode.P, "mode: write on srcu %q: srcu_read_lock is always a reader; the update side is a synchronize_srcu step", val.V)
+		}
+	case "flush_work", "cancel_work_sync":
+		if c := v.pathContext(val.V); c != "" && c != CtxWorker {
+			v.errorf(rules.BadStep, val.P, "%s: path %q runs in %s context, not worker: only a work item can be flushed", op, val.V, c)
+		}
+	}
+}
+
+// checkWorkqueues: only a work item is queued on a workqueue.
+func (v *validator) checkWorkqueues() {
+	for i := range v.sc.File.Paths {
+		p := &v.sc.File.Paths[i]
+		if p.Workqueue.V != "" && p.Context.V != CtxWorker {
+			v.errorf(rules.BadStep, p.Workqueue.P, "workqueue: path %q runs in %s context; only a worker path is queued on a workqueue", p.Name.V, p.Context.V)
+		}
+	}
+}
+
+func kindOrBuiltin(k string) string {
+	if k == "" {
+		return "built-in lock"
+	}
+	return k
+}
