@@ -310,7 +310,7 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		}
 		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
 			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
-			ToRead: o.Mode != kernel.Write && kind != EdgeWait}
+			ToRead: o.Mode != kernel.Write && kind != EdgeWait, Sync: o.Sync}
 		if w.b.mode == Lockdep {
 			e.Held = w.heldSnapshot()
 		}
@@ -457,6 +457,12 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 					Hint:     "May be due to missing lock nesting notation: give the inner acquisition a subclass (*_lock_nested), lock both under a ww acquire context, or take the class once.",
 					Splat:    w.recursiveSplat(o, node, prev),
 				})
+				if o.Kind == kernel.OpFlushWQ {
+					// check_deadlock() failed: lockdep records no
+					// dependency for this acquisition.
+					w.held = append(w.held, h)
+					return
+				}
 			}
 		}
 		w.addEdges(w.held, ni, h.recursive, kind, o, 1)
@@ -661,8 +667,12 @@ func (w *walker) op(o kernel.Op) {
 		w.sleeping(o, fn+"("+o.Path+")")
 		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
 	case kernel.OpFlushWQ:
+		// touch_wq_lockdep_map(): lock_map_acquire + release of the
+		// queue's map, so flushing from a work of the same queue is
+		// recursive locking.
 		w.sleeping(o, o.Text)
-		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
+		w.acquire(o, EdgeFlush)
+		w.release(kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
 	}

@@ -376,8 +376,8 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 // print_circular_lock_scenario() (kernel/locking/lockdep.c) prints it: the
 // CPU1 lines always say lock(; since v6.4 the CPU0 lines say rlock( for a
 // read-held target (prev) and a read-acquired source (next) (kernel
-// profile TableReadSync); before, every line says lock(. The source is
-// never a lock_sync() here (the language has no srcu).
+// profile TableReadSync), and sync( for a source taken by lock_sync()
+// (synchronize_srcu); before, every line says lock(.
 func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Edge) []string {
 	cpu0 := func(name string, read bool) string {
 		if read && prof.TableReadSync {
@@ -385,13 +385,17 @@ func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Ed
 		}
 		return "  lock(" + name + ");"
 	}
+	src := cpu0(next, closing.ToRead || closing.Recursive)
+	if closing.Sync && prof.TableReadSync {
+		src = "  sync(" + next + ");"
+	}
 	return []string{
 		"       CPU0                    CPU1",
 		"       ----                    ----",
 		cpu0(prev, closing.Shared),
 		"                               lock(" + parent + ");",
 		"                               lock(" + prev + ");",
-		cpu0(next, closing.ToRead || closing.Recursive),
+		src,
 	}
 }
 

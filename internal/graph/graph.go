@@ -94,6 +94,9 @@ type Edge struct {
 	// ToRead: To was acquired shared (read or recursive read), for the
 	// rlock( lines of lockdep's unsafe-scenario table.
 	ToRead bool
+	// Sync: the acquisition is a lock_sync() (synchronize_srcu), printed
+	// sync( in the unsafe-scenario table since v6.4.
+	Sync bool
 	// Held is what the thread held at this acquisition (lockdep mode only):
 	// the "N locks held by" section of a splat closed by this edge.
 	Held []HeldLock

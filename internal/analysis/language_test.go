@@ -1,0 +1,129 @@
+package analysis_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/graph"
+)
+
+// flush_work from a work item of an ordered workqueue on another item of
+// the same queue: start_flush_work() touches the queue's map, which the
+// flushing work already holds (process_one_work), so lockdep reports
+// recursive locking on (wq_completion)NAME. cancel_work_sync() does not
+// touch the queue's map, and flushing a work of an unordered queue without
+// a rescuer touches only the work's own map: both are clean.
+func TestOrderedWorkqueueFlushWork(t *testing.T) {
+	src := func(ordered, op string) string {
+		return `workqueues:
+  - {name: "i915", ` + ordered + `}
+paths:
+  - name: retire
+    context: worker
+    workqueue: i915
+  - name: idle
+    context: worker
+    workqueue: i915
+    steps:
+      - ` + op + `: retire
+`
+	}
+	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+		ds, out := run(t, src("ordered: true", "flush_work"), mode)
+		if rulesIn(ds) != "FC002" || !strings.Contains(out, "(wq_completion)i915") {
+			t.Fatalf("%s mode: want FC002 on (wq_completion)i915, got %s\n%s", mode, rulesIn(ds), out)
+		}
+		if !strings.Contains(out, ":12:21:") {
+			t.Errorf("%s mode: the report should point at the flush_work step (12:21):\n%s", mode, out)
+		}
+		wantClean(t, src("ordered: true", "cancel_work_sync"), mode)
+		wantClean(t, src("ordered: false", "flush_work"), mode)
+		ds, _ = run(t, src("mem_reclaim: true", "flush_work"), mode)
+		if rulesIn(ds) != "FC002" {
+			t.Fatalf("%s mode: a rescuer queue's map is touched too: want FC002, got %s", mode, rulesIn(ds))
+		}
+	}
+}
+
+// wait_for_completion sleeps: in a fence callback (hardirq) it is a
+// sleep in atomic context in both modes, although lockdep records no
+// dependency for it.
+func TestCompletionWaitInAtomic(t *testing.T) {
+	src := `completions:
+  - {name: done}
+paths:
+  - name: cb
+    context: fence_callback
+    steps:
+      - wait_for_completion: done
+  - name: w
+    context: worker
+    steps:
+      - complete: done
+`
+	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+		ds, out := run(t, src, mode)
+		if rulesIn(ds) != "FC009" || !strings.Contains(out, "wait_for_completion(done)") {
+			t.Fatalf("%s mode: want FC009 for wait_for_completion, got %s\n%s", mode, rulesIn(ds), out)
+		}
+	}
+}
+
+// A completion makes the waiter depend on what the completer does before
+// complete() and nothing after: a lock taken after complete() is no cycle.
+func TestCompletionSectionEndsAtComplete(t *testing.T) {
+	src := func(before bool) string {
+		steps := "      - complete: done\n      - lock: m\n      - unlock: m\n"
+		if before {
+			steps = "      - lock: m\n      - unlock: m\n      - complete: done\n"
+		}
+		return `locks:
+  - {name: m, kind: mutex}
+completions:
+  - {name: done}
+paths:
+  - name: waiter
+    context: ioctl
+    steps:
+      - lock: m
+      - wait_for_completion: done
+      - unlock: m
+  - name: completer
+    context: worker
+    steps:
+` + steps
+	}
+	ds, out := run(t, src(true), graph.Precise)
+	if rulesIn(ds) != "FC001" || !strings.Contains(out, "m --> completion(done) --> m") && !strings.Contains(out, "completion(done) --> m --> completion(done)") {
+		t.Fatalf("precise mode: want the cycle m <-> completion(done), got %s\n%s", rulesIn(ds), out)
+	}
+	wantClean(t, src(true), graph.Lockdep) // lockdep has no completions since v4.15
+	wantClean(t, src(false), graph.Precise)
+}
+
+// synchronize_srcu inside the same srcu's read section deadlocks; lockdep
+// reports it as recursive locking since v6.4 (lock_sync()), not before.
+func TestSynchronizeSRCUInReadSection(t *testing.T) {
+	src := func(version string) string {
+		return `kernel: {version: "` + version + `"}
+locks:
+  - {name: s, kind: srcu}
+paths:
+  - name: p
+    context: ioctl
+    steps:
+      - lock: s
+      - synchronize_srcu: s
+      - unlock: s
+`
+	}
+	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+		if ds, out := run(t, src("6.8"), mode); rulesIn(ds) != "FC002" {
+			t.Fatalf("%s mode, v6.8: want FC002, got %s\n%s", mode, rulesIn(ds), out)
+		}
+	}
+	wantClean(t, src("6.1"), graph.Lockdep)
+	if ds, _ := run(t, src("6.1"), graph.Precise); rulesIn(ds) != "FC002" {
+		t.Fatalf("precise mode keeps its semantics on v6.1: want FC002, got %s", rulesIn(ds))
+	}
+}
