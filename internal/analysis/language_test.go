@@ -127,3 +127,73 @@ paths:
 		t.Fatalf("precise mode keeps its semantics on v6.1: want FC002, got %s", rulesIn(ds))
 	}
 }
+
+// The rmap walk calls notifiers under i_mmap_rwsem (kernel knowledge): a
+// notifier that takes a lock held around unmap_mapping_range()
+// (i_mmap_lock_write) closes a cycle in both modes, and a migrate: of the
+// range runs the notifier under i_mmap_rwsem in the executor.
+func TestRmapOrderIsKernelKnowledge(t *testing.T) {
+	src := `locks:
+  - {name: "&bo->move_lock", kind: mutex}
+devices:
+  - name: gpu
+userptrs:
+  - {name: u, device: gpu, notifier: inval}
+paths:
+  - name: inval
+    context: notifier
+    steps:
+      - lock: "&bo->move_lock"
+      - unlock: "&bo->move_lock"
+  - name: move
+    context: ioctl
+    steps:
+      - lock: "&bo->move_lock"
+      - lock: i_mmap_rwsem            # unmap_mapping_range
+      - unlock: i_mmap_rwsem
+      - unlock: "&bo->move_lock"
+`
+	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+		ds, out := run(t, src, mode)
+		if rulesIn(ds) != "FC001" || !strings.Contains(out, "the rmap walk invalidates mappings under i_mmap_rwsem") {
+			t.Fatalf("%s mode: want FC001 through the built-in rmap order, got %s\n%s", mode, rulesIn(ds), out)
+		}
+	}
+}
+
+// Core-mm events differ in the lock they hold and whether they free: fork
+// and mprotect hold mmap_lock for write, madvise(DONTNEED) and THP splits
+// for read, migration holds i_mmap_rwsem; only madvise and migration free
+// the pages, so only they violate the golden rule for a notifier that does
+// not zap the GPU's PTEs.
+func TestCoreMMEvents(t *testing.T) {
+	base := `devices:
+  - name: gpu
+    engines: [{name: gfx}]
+vms:
+  - {name: vm, device: gpu}
+userptrs:
+  - {name: u, device: gpu, vm: vm, notifier: inval}
+paths:
+  - name: bind
+    context: ioctl
+    steps:
+      - map_pages: u
+  - name: inval
+    context: notifier
+    steps:
+      - sleep: nothing            # forgets to zap the PTEs
+workload:
+  - run: bind
+`
+	for ev, frees := range map[string]bool{"fork": false, "mprotect": false, "thp_split": false, "madvise_dontneed": true, "migrate": true} {
+		ds, out := run(t, base+"  - "+ev+": u\n", graph.Precise)
+		got := rulesIn(ds)
+		if frees && got != "FC005" {
+			t.Errorf("%s frees the pages the GPU still maps: want FC005, got %q\n%s", ev, got, out)
+		}
+		if !frees && got != "" {
+			t.Errorf("%s frees nothing: want clean, got %s\n%s", ev, got, out)
+		}
+	}
+}

@@ -152,6 +152,13 @@ func (b *builder) prelude() {
 	fences := b.mode != Lockdep || b.p.Profile.FenceAnnotations
 	if b.p.MMUNotifier {
 		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none)
+		// The rmap walk (mm/rmap.c rmap_walk_file -> try_to_unmap_one /
+		// try_to_migrate_one) calls mmu_notifier_invalidate_range_start()
+		// under i_mmap_rwsem (read); the notifier map is acquired whether
+		// or not the mm has notifiers (include/linux/mmu_notifier.h), so
+		// every kernel that reclaims or migrates mapped file pages records
+		// this order.
+		add(kernel.IMmapRwsem, kernel.MMUNotifier, true, 1, EdgePrimed, "kernel: the rmap walk invalidates mappings under i_mmap_rwsem (read): i_mmap_lock_read → mmu_notifier_invalidate_range_start", none)
 		if fences {
 			add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none)
 		}

@@ -549,6 +549,8 @@ func (c *compiler) workload() {
 			c.p.Threads = append(c.p.Threads, c.submitThread(v.V, name("submit("+v.V+")"), i, a.P))
 		case "munmap":
 			c.p.Threads = append(c.p.Threads, c.munmapThread(v.V, name("munmap("+v.V+")"), i, a.P, false))
+		case "fork", "mprotect", "madvise_dontneed", "migrate", "thp_split":
+			c.p.Threads = append(c.p.Threads, c.mmEventThread(op, v.V, name(op+"("+v.V+")"), i, a.P))
 		case "oom":
 			for _, u := range c.f.Userptrs {
 				c.p.Threads = append(c.p.Threads, c.munmapThread(u.Name.V, name("oom_reaper("+u.Name.V+")"), i, a.P, true))
@@ -1030,7 +1032,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		}
 		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
 			Interruptible: s.Interruptible.V}
-		if more, ok := c.syncStep(op, v, o); ok {
+		if more, ok := c.syncStep(s, op, v, o); ok {
 			ops = append(ops, more...)
 			continue
 		}

@@ -53,8 +53,14 @@ func (c *compiler) workqueue(name string) *model.Workqueue {
 
 // syncStep lowers the completion, workqueue and SRCU steps; ok is false for
 // any other step.
-func (c *compiler) syncStep(op string, v model.Str, o Op) (out []Op, ok bool) {
+func (c *compiler) syncStep(s *model.Step, op string, v model.Str, o Op) (out []Op, ok bool) {
 	switch op {
+	case "user_access":
+		return c.userAccess(s, v, o), true
+	case "pin":
+		if _, ok := c.userptrs[v.V]; ok {
+			return c.pinUser(v, o), true
+		}
 	case "wait_for_completion":
 		o.Kind, o.Fence, o.Text = OpWait, CompletionNode(v.V), "wait_for_completion("+v.V+")"
 		return []Op{o}, true

@@ -280,6 +280,7 @@ type Step struct {
 	DrainWQ       Str `fc:"drain_workqueue,op,ref=workqueue" doc:"drain_workqueue: flushes the workqueue until it is empty (as flush_workqueue)."`
 	WaitCompl     Str `fc:"wait_for_completion,op,ref=completion" doc:"wait_for_completion: sleeps until a path calls complete on it (lockdep cannot see this wait)."`
 	Complete      Str `fc:"complete,op,ref=completion" doc:"complete/complete_all: wakes the completion's waiters; everything the path did before is what they wait for."`
+	UserAccess    Str `fc:"user_access,op,enum=uaccess" doc:"copy_to_user/put_user (write) or copy_from_user/get_user (read): might_fault takes mmap_lock (read); with mapping: the fault runs that buffer's fault handler (TTM: trylock its resv, else drop mmap_lock and lock it)."`
 	SyncSRCU      Str `fc:"synchronize_srcu,op,ref=lock" doc:"synchronize_srcu on an srcu lock: waits for every reader (lock: on it) to leave; lockdep sees it since v6.4."`
 	Call          Str `fc:"call,op,ref=path" doc:"Call another path inline."`
 	Sleep         Str `fc:"sleep,op" doc:"Any other sleeping operation (msleep, wait_event); the value says what."`
@@ -307,6 +308,9 @@ type Step struct {
 	Of            Str     `fc:"of" doc:"lock/trylock/unlock/might_lock of a per-object lock class: the object whose instance it is (or $PARAM)."`
 	With          Str     `fc:"with" doc:"call: the object the called path's param: is bound to (or $PARAM)."`
 
+	Mapping      Str  `fc:"mapping,ref=buffer|dmabuf" doc:"user_access: the user address may be a CPU mapping (mmap) of this buffer, so the fault enters its fault handler."`
+	PagefaultOff Bool `fc:"pagefault_disabled" doc:"user_access: inside pagefault_disable() (__copy_*_user_inatomic): the access fails with -EFAULT instead of faulting; no lock is taken."`
+
 	// Control flow.
 	Label  Str `fc:"label" doc:"Names this step as a target for on_fail: of an earlier step of the same path."`
 	OnFail Str `fc:"on_fail" doc:"trylock: where a failed (contended) trylock continues: return (leave the path; the default) or the label: of a later step of this path."`
@@ -325,6 +329,11 @@ type Action struct {
 	Fault          Str  `fc:"fault,op,ref=vm|userptr|buffer" doc:"A GPU page fault on the object: the device's fault handler runs."`
 	VMBind         Str  `fc:"vm_bind,op,ref=vm" doc:"A VM_BIND ioctl on the VM (op:, range:, buffer:, path:)."`
 	Signal         Str  `fc:"signal,op,ref=fence" doc:"A foreign or user fence signals."`
+	Fork           Str  `fc:"fork,op,ref=userptr" doc:"fork() with the range mapped copy-on-write: mmap_lock (write), the notifier write-protects it (MMU_NOTIFY_PROTECTION_PAGE); no page is freed."`
+	Mprotect       Str  `fc:"mprotect,op,ref=userptr" doc:"mprotect() of the range: mmap_lock (write), the notifier (MMU_NOTIFY_PROTECTION_VMA); no page is freed."`
+	MadvDontneed   Str  `fc:"madvise_dontneed,op,ref=userptr" doc:"madvise(MADV_DONTNEED): mmap_lock (read), the notifier (MMU_NOTIFY_CLEAR), then the pages are freed."`
+	Migrate        Str  `fc:"migrate,op,ref=userptr" doc:"Page migration or compaction: the rmap walk holds i_mmap_rwsem (read) around the notifier (MMU_NOTIFY_MIGRATE); the old pages are freed."`
+	THPSplit       Str  `fc:"thp_split,op,ref=userptr" doc:"A transparent huge page of the range is split: mmap_lock (read), the notifier (MMU_NOTIFY_CLEAR); no page is freed."`
 
 	Op     Str     `fc:"op,enum=vmop" doc:"vm_bind: map, unmap or remap."`
 	Range  IntList `fc:"range,min=0" doc:"vm_bind: [start, end) VA range."`

@@ -45,6 +45,7 @@ var enumSets = map[string][]string{
 	"vmop":          {"map", "unmap", "remap"},
 	"analysismode":  {"precise", "lockdep"},
 	"kernelversion": kernelVersions(),
+	"uaccess":       {"read", "write"},
 	"perkind":       {"buffer", "vm", "userptr", "dmabuf", "device", "engine", "job"},
 	"context": {CtxIoctl, CtxProcess, CtxWorker, CtxKthread, CtxRunJob, CtxFreeJob,
 		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,

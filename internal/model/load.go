@@ -283,6 +283,7 @@ var opModifiers = map[string][]string{
 	"alloc":               {"nolockdep"},
 	"wait":                {"interruptible"},
 	"wait_for_completion": {"interruptible"},
+	"user_access":         {"mapping", "pagefault_disabled"},
 	"wait_resv":           {"usage", "interruptible"},
 	"add_fence":           {"fence", "usage"},
 	"replace_fences":      {"fence", "usage"},
