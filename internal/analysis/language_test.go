@@ -197,3 +197,42 @@ workload:
 		}
 	}
 }
+
+// A job's prepare_job callback is signalling code for its fence (it runs
+// before run_job in the scheduler's work): an allocation there closes the
+// reclaim cycle through a notifier that waits for the fence. Without the
+// job's prepare_job: key the same path is analysed on its own and stays
+// clean, as before (its section is for a fence nobody waits on).
+func TestPrepareJobIsSignallingCode(t *testing.T) {
+	src := func(link string) string {
+		return `devices:
+  - name: gpu
+    engines: [{name: gfx}]
+    schedulers:
+      - {name: sched, engine: gfx, entities: [{name: q}]}
+userptrs:
+  - {name: u, device: gpu, notifier: inval}
+jobs:
+  - name: job
+    entity: q
+    buffers: [{buffer: u, usage: BOOKKEEP}]
+` + link + `
+paths:
+  - name: prep
+    context: prepare_job
+    steps:
+      - alloc: GFP_KERNEL
+  - name: inval
+    context: notifier
+    steps:
+      - wait_resv: u
+workload:
+  - submit: job
+`
+	}
+	ds, out := run(t, src("    prepare_job: prep"), graph.Precise)
+	if rulesIn(ds) != "FC001" || !strings.Contains(out, "job.finished") || !strings.Contains(out, "prepare_job") {
+		t.Fatalf("want the reclaim cycle through job.finished and prepare_job, got %s\n%s", rulesIn(ds), out)
+	}
+	wantClean(t, src(""), graph.Precise)
+}

@@ -616,6 +616,7 @@ func (w *walker) op(o kernel.Op) {
 		if fi := w.b.p.Fences[o.Fence]; fi != nil && fi.Indefinite && w.inSection() {
 			w.finding(rules.IndefiniteFence, o, "signalling code waits on %s, an indefinite (user/future) fence: the dma_fence it completes may never signal (R18)", o.Fence)
 		}
+		w.unboundedWait(o, o.Fence)
 		w.wait(o, o.Fence)
 	case kernel.OpWaitResv, kernel.OpEvict:
 		usage := o.Usage
@@ -631,6 +632,7 @@ func (w *walker) op(o kernel.Op) {
 		for _, rf := range w.b.resvFences[o.Obj] {
 			if usageRank[rf.usage] <= usageRank[usage] && !seen[rf.fence] {
 				seen[rf.fence] = true
+				w.unboundedWait(o, rf.fence)
 				w.wait(o, rf.fence)
 			}
 		}
@@ -704,4 +706,32 @@ func (w *walker) waitCompletion(o kernel.Op) {
 		return
 	}
 	w.touch(o, o.Fence, EdgeWait, w.held, 1)
+}
+
+// unboundedWait: a wait on the fence of a scheduler with timeout: infinite
+// from signalling code or from reclaim (an mmu notifier, a shrinker) may
+// never end if the job hangs: nothing times it out (R17). Found from the
+// design alone, whether or not the workload hangs a job.
+func (w *walker) unboundedWait(o kernel.Op, fence string) {
+	fi := w.b.p.Fences[fence]
+	if fi == nil || fi.NoTimeout == "" {
+		return
+	}
+	where := ""
+	switch {
+	case w.inSection():
+		where = "signalling code"
+	case w.inReclaim():
+		where = "reclaim"
+	default:
+		for _, h := range w.held {
+			if h.orig == kernel.MMUNotifier {
+				where = "an mmu notifier"
+			}
+		}
+	}
+	if where == "" {
+		return
+	}
+	w.finding(rules.IndefiniteFence, o, "%s waits on %s, the fence of job %s on scheduler %s, which has timeout: infinite: if the job hangs nothing times it out, so this wait never ends (R17)", where, fence, fi.Job, fi.NoTimeout)
 }

@@ -188,7 +188,13 @@ func (c *compiler) jobs() {
 			ji.Engine = sch.Engine.V
 			ji.Device = c.schedDev[sch.Name.V]
 			ji.Timeout = sch.Timeout.V
+			if sch.Lockup.V == "infinite" {
+				if fi := c.p.Fences[ji.Fence]; fi != nil {
+					fi.NoTimeout = sch.Name.V
+				}
+			}
 		}
+		ji.PrepareJob = j.Prepare.V
 		for _, d := range j.Deps {
 			fd := FenceDep{On: c.fenceName(d.V), Pos: d.P, Kind: "dependency",
 				Why: fmt.Sprintf("job %s depends on %s", j.Name.V, d.V)}
@@ -379,7 +385,9 @@ func (c *compiler) roles() {
 	}
 	for _, name := range c.p.JobOrder {
 		ji := c.p.Jobs[name]
-		if ji.RunJob != "" {
+		if ji.PrepareJob != "" {
+			c.prepareAndRun(name, ji)
+		} else if ji.RunJob != "" {
 			// R16: run_job is signalling code for the job's fence.
 			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", c.schedHeld(ji.Scheduler, []Held{section(ji.Fence, "run_job of "+name+" (R16)", ji.Pos)}), "job-run:"+name)
 		}

@@ -208,6 +208,10 @@ type FenceInfo struct {
 	Indefinite bool
 	Job        string // producing job, if any
 	Pos        model.Pos
+	// NoTimeout names the scheduler of a job fence whose scheduler never
+	// times jobs out (timeout: infinite): nothing bounds its signalling
+	// (R17).
+	NoTimeout string
 	// Deps are fences this fence's signalling depends on (job in-fences and
 	// implicit-sync dependencies), with the position that created each.
 	Deps []FenceDep
@@ -268,6 +272,8 @@ type JobInfo struct {
 	Callback  string
 	Timeout   string
 	KernelQ   bool
+	// PrepareJob is the job's prepare_job path (drm_sched_backend_ops).
+	PrepareJob string
 	// Faults: the job accesses memory through recoverable GPU page faults
 	// and stalls until the device's fault handler resolves them.
 	Faults bool

@@ -109,6 +109,7 @@ type Scheduler struct {
 	Engine   Str      `fc:"engine,required,ref=engine" doc:"The engine it feeds."`
 	Entities []Entity `fc:"entities" doc:"Scheduler entities (queues); a job is pushed to one."`
 	Timeout  Str      `fc:"timedout_job,ref=path" doc:"Path run as timedout_job when a job hangs (signalling code, R16, R17)."`
+	Lockup   Str      `fc:"timeout,enum=schedtimeout" doc:"The job timeout: default (hung jobs time out and timedout_job recovers them) or infinite (MAX_SCHEDULE_TIMEOUT: a hung job's fence never signals, R17)."`
 	Annotate Bool     `fc:"annotate" doc:"The scheduler core brackets run_job/free_job/timedout_job with dma_fence_begin/end_signalling (default false: mainline drm_sched does not; drivers annotate inside their callbacks). Only lockdep mode looks at it."`
 }
 
@@ -184,6 +185,7 @@ type Job struct {
 	Deps     StrList  `fc:"deps,ref=fence|job" doc:"In-fences: the job runs only after these signal."`
 	Buffers  []BufUse `fc:"buffers" doc:"Buffers the job accesses; implicit sync by usage and fence publication."`
 	Submit   Str      `fc:"submit,ref=path" doc:"Path run by the submit ioctl before the job is armed (locking, reservation, allocation)."`
+	Prepare  Str      `fc:"prepare_job,ref=path" doc:"Path run as drm_sched's prepare_job callback before run_job (dependency resolution; signalling code, R16)."`
 	RunJob   Str      `fc:"run_job,ref=path" doc:"Path run as drm_sched run_job (signalling code, R16)."`
 	FreeJob  Str      `fc:"free_job,ref=path" doc:"Path run as free_job after the fence signals (signalling code, R16)."`
 	Callback Str      `fc:"callback,ref=path" doc:"Path run as a fence callback when the out-fence signals (atomic context, R25)."`

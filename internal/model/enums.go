@@ -46,6 +46,7 @@ var enumSets = map[string][]string{
 	"analysismode":  {"precise", "lockdep"},
 	"kernelversion": kernelVersions(),
 	"uaccess":       {"read", "write"},
+	"schedtimeout":  {"default", "infinite"},
 	"perkind":       {"buffer", "vm", "userptr", "dmabuf", "device", "engine", "job"},
 	"context": {CtxIoctl, CtxProcess, CtxWorker, CtxKthread, CtxRunJob, CtxFreeJob,
 		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,

@@ -65,3 +65,15 @@ func kindOrBuiltin(k string) string {
 	}
 	return k
 }
+
+// checkSchedulers: with timeout: infinite the scheduler never times a job
+// out, so a timedout_job path could never run.
+func (v *validator) checkSchedulers() {
+	for _, d := range v.sc.File.Devices {
+		for _, s := range d.Schedulers {
+			if s.Lockup.V == "infinite" && s.Timeout.V != "" {
+				v.errorf(rules.BadStep, s.Lockup.P, "scheduler %q: timeout: infinite never times a job out, so timedout_job %q never runs; drop one of them", s.Name.V, s.Timeout.V)
+			}
+		}
+	}
+}

@@ -223,6 +223,7 @@ func (v *validator) run() {
 	v.checkPaths()
 	v.checkMisc()
 	v.checkWorkqueues()
+	v.checkSchedulers()
 }
 
 func (v *validator) checkRef(r refRec) {
