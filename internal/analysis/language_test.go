@@ -236,3 +236,46 @@ workload:
 	}
 	wantClean(t, src(""), graph.Precise)
 }
+
+// A job that uses recoverable page faults gates its dma_fence on the fault
+// handler (R19), so an allocation there closes the reclaim cycle; the same
+// job in long-running mode (dma_fence: false) publishes no fence, and the
+// handler may allocate (dma-buf.rst, "Recoverable Hardware Page Faults
+// Implications").
+func TestNoDmaFenceJobs(t *testing.T) {
+	src := func(fence string) string {
+		return `devices:
+  - name: gpu
+    engines: [{name: compute, kind: compute}]
+    schedulers:
+      - {name: s, engine: compute, entities: [{name: q}]}
+    mmu: {recoverable_faults: true, fault_handler: fault}
+vms:
+  - {name: vm, device: gpu}
+userptrs:
+  - {name: u, device: gpu, notifier: inval}
+jobs:
+  - name: job
+    entity: q
+    faults: vm
+    buffers: [{buffer: u, usage: BOOKKEEP}]
+` + fence + `
+paths:
+  - name: fault
+    context: fault_handler
+    steps:
+      - alloc: GFP_KERNEL
+  - name: inval
+    context: notifier
+    steps:
+      - wait_resv: u
+workload:
+  - submit: job
+`
+	}
+	if ds, out := run(t, src(""), graph.Precise); rulesIn(ds) != "FC001" || !strings.Contains(out, "job.finished") {
+		t.Fatalf("a faulting dma_fence job: want the R19 cycle through job.finished, got %s\n%s", rulesIn(ds), out)
+	}
+	wantClean(t, src("    dma_fence: false"), graph.Precise)
+	wantClean(t, src("    dma_fence: false"), graph.Lockdep)
+}

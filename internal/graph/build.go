@@ -180,6 +180,9 @@ func (b *builder) prelude() {
 	}
 	for _, name := range b.p.FenceOrder {
 		fi := b.p.Fences[name]
+		if fi.NoDmaFence {
+			continue // a job without a dma_fence: nothing waits on it
+		}
 		// A wait on "some fence" by reclaim (shrinkers, other drivers'
 		// notifiers, TTM eviction) may be a wait on any published fence
 		// (R3, R4).

@@ -195,6 +195,12 @@ func (c *compiler) jobs() {
 			}
 		}
 		ji.PrepareJob = j.Prepare.V
+		if j.DmaFence.Set && !j.DmaFence.V {
+			ji.NoFence = true
+			if fi := c.p.Fences[ji.Fence]; fi != nil {
+				fi.NoDmaFence = true
+			}
+		}
 		for _, d := range j.Deps {
 			fd := FenceDep{On: c.fenceName(d.V), Pos: d.P, Kind: "dependency",
 				Why: fmt.Sprintf("job %s depends on %s", j.Name.V, d.V)}
@@ -274,7 +280,9 @@ func (c *compiler) implicitSync() {
 							Why: fmt.Sprintf("job %s waits (implicit sync, %s) for %s's %s fence %s", job.Name.V, usage, bu.Buffer.V, e.usage, e.fence)})
 					}
 				}
-				resv[r] = append(resv[r], entry{fence: ji.Fence, usage: usage})
+				if !ji.NoFence {
+					resv[r] = append(resv[r], entry{fence: ji.Fence, usage: usage})
+				}
 			}
 		}
 	}
@@ -375,10 +383,12 @@ func (c *compiler) roles() {
 	devFaultFences := map[string][]string{}
 	for _, name := range c.p.JobOrder {
 		ji := c.p.Jobs[name]
-		schedFences[ji.Scheduler] = append(schedFences[ji.Scheduler], ji.Fence)
+		if !ji.NoFence {
+			schedFences[ji.Scheduler] = append(schedFences[ji.Scheduler], ji.Fence)
+		}
 	}
 	for _, j := range c.f.Jobs {
-		if len(j.Faults) > 0 {
+		if len(j.Faults) > 0 && !c.p.Jobs[j.Name.V].NoFence {
 			ji := c.p.Jobs[j.Name.V]
 			devFaultFences[ji.Device] = append(devFaultFences[ji.Device], ji.Fence)
 		}
@@ -389,7 +399,7 @@ func (c *compiler) roles() {
 			c.prepareAndRun(name, ji)
 		} else if ji.RunJob != "" {
 			// R16: run_job is signalling code for the job's fence.
-			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", c.schedHeld(ji.Scheduler, []Held{section(ji.Fence, "run_job of "+name+" (R16)", ji.Pos)}), "job-run:"+name)
+			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", c.schedHeld(ji.Scheduler, c.jobSection(ji, "run_job of "+name+" (R16)")), "job-run:"+name)
 		}
 		if ji.FreeJob != "" {
 			// R16: free_job shares the ordered submit workqueue with later
@@ -402,7 +412,7 @@ func (c *compiler) roles() {
 			c.role(ji.FreeJob, model.CtxFreeJob, "free_job("+name+")", c.schedHeld(ji.Scheduler, hs), "job-free:"+name)
 		}
 		if ji.Callback != "" {
-			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", atomicHeld([]Held{section(ji.Fence, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)", ji.Pos)}), "fence-cb:"+ji.Fence)
+			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", atomicHeld(c.jobSection(ji, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)")), "fence-cb:"+ji.Fence)
 		}
 	}
 	for _, d := range c.f.Devices {
@@ -420,6 +430,7 @@ func (c *compiler) roles() {
 			for _, f := range devFaultFences[d.Name.V] {
 				hs = append(hs, section(f, "the faulting job cannot complete until the fault is handled (R19)", d.MMU.FaultHandler.P))
 			}
+			hs = append(hs, c.sharedResourceSections(d.Name.V, d.MMU.FaultHandler.P)...)
 			c.role(d.MMU.FaultHandler.V, model.CtxFaultHandler, "gpu_fault("+d.Name.V+")", hs, "fault:"+d.Name.V)
 		}
 	}
@@ -610,11 +621,11 @@ func (c *compiler) faultSections(dev string, pos model.Pos) []Held {
 	var hs []Held
 	for _, name := range c.p.JobOrder {
 		ji := c.p.Jobs[name]
-		if ji.Faults && ji.Device == dev {
+		if ji.Faults && ji.Device == dev && !ji.NoFence {
 			hs = append(hs, section(ji.Fence, "the faulting job "+name+" cannot complete until the fault is handled (R19)", pos))
 		}
 	}
-	return hs
+	return append(hs, c.sharedResourceSections(dev, pos)...)
 }
 
 func (c *compiler) deviceOf(obj string) string {
@@ -686,6 +697,9 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 	arm.Job, arm.Fence = job, ji.Fence
 	t.Ops = append(t.Ops, arm)
 	for _, bu := range mj.Buffers {
+		if ji.NoFence {
+			break // no dma_fence to publish in any resv
+		}
 		usage := bu.Usage.V
 		if usage == "" {
 			usage = "READ"

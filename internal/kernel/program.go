@@ -212,6 +212,10 @@ type FenceInfo struct {
 	// times jobs out (timeout: infinite): nothing bounds its signalling
 	// (R17).
 	NoTimeout string
+	// NoDmaFence: the fence of a job with dma_fence: false. It tracks the
+	// job's completion for the executor; no dma_fence is published, so no
+	// one can wait on it and reclaim never does.
+	NoDmaFence bool
 	// Deps are fences this fence's signalling depends on (job in-fences and
 	// implicit-sync dependencies), with the position that created each.
 	Deps []FenceDep
@@ -274,6 +278,8 @@ type JobInfo struct {
 	KernelQ   bool
 	// PrepareJob is the job's prepare_job path (drm_sched_backend_ops).
 	PrepareJob string
+	// NoFence: the job publishes no dma_fence (dma_fence: false).
+	NoFence bool
 	// Faults: the job accesses memory through recoverable GPU page faults
 	// and stalls until the device's fault handler resolves them.
 	Faults bool

@@ -27,3 +27,55 @@ func (c *compiler) prepareAndRun(job string, ji *JobInfo) {
 	c.p.Threads = append(c.p.Threads, &Thread{Name: name, Context: ctx, Root: ji.PrepareJob, Entry: entry,
 		Ops: ops, Pos: prep.Name.P, Trigger: "job-run:" + job})
 }
+
+// jobSection is the signalling section a job's callback holds for its
+// fence; a job without a dma_fence has none (dma-buf.rst "Indefinite DMA
+// Fences": only published dma_fences carry the contract).
+func (c *compiler) jobSection(ji *JobInfo, why string) []Held {
+	if ji.NoFence {
+		return nil
+	}
+	return []Held{section(ji.Fence, why, ji.Pos)}
+}
+
+// sharedResourceSections: dma-buf.rst, "Recoverable Hardware Page Faults
+// Implications": when engines share hardware (e.g. compute units) and a job
+// stalled on a recoverable page fault keeps holding it, a dma_fence job on
+// another engine sharing it cannot run until that fault is handled, so the
+// device's fault handler is signalling code for that job's fence too. A
+// preemptible resource (the faulting job is preempted, or part of it is
+// reserved for dma_fence jobs) breaks the dependency.
+func (c *compiler) sharedResourceSections(dev string, pos model.Pos) []Held {
+	var hs []Held
+	for _, r := range c.f.Resources {
+		if r.Preemptible.V {
+			continue
+		}
+		on := map[string]bool{}
+		for _, e := range r.Engines {
+			on[e.V] = true
+		}
+		faulting := ""
+		for _, name := range c.p.JobOrder {
+			if ji := c.p.Jobs[name]; ji.Faults && ji.Device == dev && on[ji.Engine] {
+				faulting = name
+				break
+			}
+		}
+		if faulting == "" {
+			continue
+		}
+		for _, name := range c.p.JobOrder {
+			ji := c.p.Jobs[name]
+			if ji.NoFence || !on[ji.Engine] || (ji.Faults && ji.Device == dev) {
+				continue // no fence, not on the resource, or already gated as the faulting job (R19)
+			}
+			h := section(ji.Fence, "job "+name+" shares "+r.Name.V+" with "+faulting+", which holds it while its page fault is pending (dma-buf.rst, Recoverable Hardware Page Faults Implications)", pos)
+			// No annotation covers a dependency through shared hardware:
+			// lockdep cannot see it.
+			h.Unannotated = "nothing annotates a dependency through shared hardware"
+			hs = append(hs, h)
+		}
+	}
+	return hs
+}

@@ -58,6 +58,7 @@ type File struct {
 	Jobs        []Job        `fc:"jobs" doc:"GPU jobs submitted through drm_sched entities."`
 	Shrinkers   []Shrinker   `fc:"shrinkers" doc:"Shrinkers registered by the driver; reclaim may call any of them."`
 	Completions []Completion `fc:"completions" doc:"struct completion objects (and wait-queue style waits): wait_for_completion blocks until a path calls complete."`
+	Resources   []Resource   `fc:"resources" doc:"Hardware resources shared between engines (e.g. a compute-unit pool), and whether a holder stalled on a page fault gives them up."`
 	Workqueues  []Workqueue  `fc:"workqueues" doc:"Workqueues (alloc_workqueue/alloc_ordered_workqueue); worker paths name theirs with workqueue:."`
 	Paths       []Path       `fc:"paths" doc:"Driver code paths as ordered steps, each in an execution context."`
 	Workload    []Action     `fc:"workload" doc:"What userspace and the system do, in order."`
@@ -191,6 +192,7 @@ type Job struct {
 	Callback Str      `fc:"callback,ref=path" doc:"Path run as a fence callback when the out-fence signals (atomic context, R25)."`
 	Duration Int      `fc:"duration,min=1,max=1000000" doc:"Time the job occupies its engine, in model ticks (default 1)."`
 	Hang     Bool     `fc:"hang" doc:"The job never completes on the hardware; only timeout/reset completes its fence."`
+	DmaFence Bool     `fc:"dma_fence" doc:"false: the job publishes no dma_fence (long-running mode, user queues; dma-buf.rst \"Indefinite DMA Fences\"): nothing can wait on it, it is in no resv, and its callbacks and fault handling are not signalling code. Default true."`
 	Faults   StrList  `fc:"faults,ref=vm|userptr|buffer" doc:"Objects the job touches through GPU page faults (recoverable-fault devices)."`
 }
 
@@ -216,6 +218,15 @@ type Shrinker struct {
 type Completion struct {
 	P    Pos
 	Name Str `fc:"name,required,decl=completion" doc:"Completion name, e.g. &bind->done."`
+}
+
+// Resource is a hardware resource several engines share (dma-buf.rst,
+// "Recoverable Hardware Page Faults Implications").
+type Resource struct {
+	P           Pos
+	Name        Str     `fc:"name,required,decl=resource" doc:"Resource name, e.g. cu_pool."`
+	Engines     StrList `fc:"engines,required,ref=engine" doc:"Engines whose jobs run on this resource."`
+	Preemptible Bool    `fc:"preemptible" doc:"A job stalled on a recoverable page fault is preempted off the resource (or part of it is reserved for dma_fence jobs), so other engines' dma_fence jobs still make progress. Default false."`
 }
 
 // Workqueue is a workqueue_struct with its lockdep map (wq->lockdep_map,

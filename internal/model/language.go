@@ -77,3 +77,42 @@ func (v *validator) checkSchedulers() {
 		}
 	}
 }
+
+// checkNoFenceJobs: a job with dma_fence: false publishes no fence, so
+// nothing may wait on, depend on or signal it.
+func (v *validator) checkNoFenceJobs() {
+	f := v.sc.File
+	none := map[string]string{}
+	for _, j := range f.Jobs {
+		if j.DmaFence.Set && !j.DmaFence.V {
+			none[j.Name.V] = j.Name.V
+			none[j.Fence.V] = j.Name.V
+		}
+	}
+	if len(none) == 0 {
+		return
+	}
+	bad := func(ref Str, what string) {
+		if job, ok := none[ref.V]; ok {
+			v.errorf(rules.BadStep, ref.P, "%s %q: job %s has dma_fence: false and publishes no fence to wait on", what, ref.V, job)
+		}
+	}
+	for _, j := range f.Jobs {
+		for _, d := range j.Deps {
+			bad(d, "deps:")
+		}
+	}
+	for _, p := range f.Paths {
+		for _, s := range p.Signals {
+			bad(s, "signals:")
+		}
+		for i := range p.Steps {
+			st := &p.Steps[i]
+			for _, r := range []Str{st.Wait, st.Signal, st.BeginSig, st.EndSig, st.Fence} {
+				if r.V != "" {
+					bad(r, "fence")
+				}
+			}
+		}
+	}
+}

@@ -185,7 +185,7 @@ var kindArticle = map[string]string{
 	"lock": "a lock", "device": "a device", "engine": "an engine", "scheduler": "a scheduler",
 	"entity": "an entity", "fence": "a fence", "buffer": "a buffer", "dmabuf": "a dma-buf",
 	"userptr": "a userptr", "vm": "a vm", "job": "a job", "path": "a path", "shrinker": "a shrinker",
-	"completion": "a completion", "workqueue": "a workqueue",
+	"completion": "a completion", "workqueue": "a workqueue", "resource": "a resource",
 }
 
 func (v *validator) run() {
@@ -224,6 +224,7 @@ func (v *validator) run() {
 	v.checkMisc()
 	v.checkWorkqueues()
 	v.checkSchedulers()
+	v.checkNoFenceJobs()
 }
 
 func (v *validator) checkRef(r refRec) {
