@@ -279,3 +279,72 @@ workload:
 	wantClean(t, src("    dma_fence: false"), graph.Precise)
 	wantClean(t, src("    dma_fence: false"), graph.Lockdep)
 }
+
+// assert_held is checked in every caller's expansion, per instance: a
+// caller that holds another buffer's resv does not satisfy it, and
+// lockdep mode reports it too (lockdep_assert_held WARNs).
+func TestAssertHeldInEveryCaller(t *testing.T) {
+	src := `devices:
+  - name: gpu
+buffers:
+  - {name: a, device: gpu}
+  - {name: b, device: gpu}
+paths:
+  - name: move_locked
+    context: helper
+    steps:
+      - assert_held: a
+  - name: good
+    context: ioctl
+    steps:
+      - lock: a
+      - call: move_locked
+      - unlock: a
+  - name: bad
+    context: ioctl
+    steps:
+      - lock: b
+      - call: move_locked
+      - unlock: b
+`
+	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+		ds, out := run(t, src, mode)
+		if rulesIn(ds) != "FC019" || !strings.Contains(out, "thread bad does not hold it") || strings.Contains(out, "thread good") {
+			t.Fatalf("%s mode: want one FC019 in caller bad, got %s\n%s", mode, rulesIn(ds), out)
+		}
+	}
+}
+
+// A path declared fence_callback keeps its context when a worker also
+// calls it: analysed on its own as hardirq code, a lock it shares with
+// process context without irqsave is inconsistent lock state. Callbacks
+// can hang off any declared fence (fences: callback:).
+func TestCalledPathKeepsItsContext(t *testing.T) {
+	src := func(how string) string {
+		return `locks:
+  - {name: "&q->lock", kind: spinlock}
+fences:
+  - {name: f` + how + `}
+paths:
+  - name: cb
+    context: fence_callback
+    steps:
+      - lock: "&q->lock"
+      - unlock: "&q->lock"
+  - name: retire
+    context: worker
+    steps:
+      - lock: "&q->lock"
+      - unlock: "&q->lock"
+      - call: cb
+`
+	}
+	for _, how := range []string{"", ", callback: cb"} {
+		for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+			ds, out := run(t, src(how), mode)
+			if rulesIn(ds) != "FC015" {
+				t.Fatalf("%s mode (%q): want FC015 for the callback's lock, got %s\n%s", mode, how, rulesIn(ds), out)
+			}
+		}
+	}
+}

@@ -687,6 +687,8 @@ func (w *walker) op(o kernel.Op) {
 		w.release(kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
+	case kernel.OpAssertHeld:
+		w.assertHeld(o)
 	}
 }
 
@@ -737,4 +739,21 @@ func (w *walker) unboundedWait(o kernel.Op, fence string) {
 		return
 	}
 	w.finding(rules.IndefiniteFence, o, "%s waits on %s, the fence of job %s on scheduler %s, which has timeout: infinite: if the job hangs nothing times it out, so this wait never ends (R17)", where, fence, fi.Job, fi.NoTimeout)
+}
+
+// assertHeld is lockdep_assert_held(): lock_is_held() matches the held
+// lock's instance (match_held_lock() in kernel/locking/lockdep.c), so a
+// helper asserting one dma_resv is not satisfied by another.
+func (w *walker) assertHeld(o kernel.Op) {
+	node := w.b.node(o.Lock)
+	for _, h := range w.held {
+		if h.section {
+			continue
+		}
+		if (o.Inst != "" && h.inst != "" && (h.inst == o.Inst || strings.HasPrefix(h.inst, o.Inst+"/"))) ||
+			(o.Inst == "" && h.name == node) || (h.inst == "" && h.name == node && !strings.HasPrefix(o.Inst, "resv:")) {
+			return
+		}
+	}
+	w.finding(rules.AssertHeld, o, "%s in %s, but thread %s does not hold it here: lockdep_assert_held() WARNs", o.Text, o.InPath, w.t.Name)
 }

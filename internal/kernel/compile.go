@@ -65,6 +65,8 @@ type compiler struct {
 	// class, which over-approximates every instance.
 	bind      string
 	collapsed map[string]bool
+	// callers: callerContexts' cache.
+	callers map[string]map[string]bool
 }
 
 // compileBudget bounds the compiled program. The loader already bounds the
@@ -413,6 +415,14 @@ func (c *compiler) roles() {
 		}
 		if ji.Callback != "" {
 			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", atomicHeld(c.jobSection(ji, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)")), "fence-cb:"+ji.Fence)
+		}
+	}
+	for _, f := range c.f.Fences {
+		if f.Callback.V != "" {
+			// dma_fence_add_callback on a fence the file declares: the
+			// callback runs from dma_fence_signal() in the signaller's
+			// (possibly interrupt) context (R25).
+			c.role(f.Callback.V, model.CtxFenceCB, "fence_cb("+f.Name.V+")", atomicHeld([]Held{section(f.Name.V, "callback of "+f.Name.V+" runs inside dma_fence_signal (R25)", f.Callback.P)}), "fence-cb:"+f.Name.V)
 		}
 	}
 	for _, d := range c.f.Devices {
@@ -821,7 +831,12 @@ func (c *compiler) reclaimThread(name string, order int, pos model.Pos) *Thread 
 // and no path calls, so that every declared path is analysed.
 func (c *compiler) coverage() {
 	for _, p := range c.f.Paths {
-		if c.rooted[p.Name.V] || c.called[p.Name.V] {
+		// A path reached by call: is analysed inside its callers; it is
+		// also analysed on its own when it declares a context none of its
+		// callers runs in (a fence_callback path a worker also calls),
+		// so that context's rules apply to it. A helper (context: helper)
+		// only ever runs inside its callers.
+		if c.rooted[p.Name.V] || (c.called[p.Name.V] && (p.Context.V == model.CtxHelper || c.callerContexts()[p.Name.V][p.Context.V])) {
 			continue
 		}
 		t := c.pathThread(c.paths[p.Name.V], threadName(&p), false, 0, p.Name.P)
@@ -1104,6 +1119,11 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
 			o.Kind, o.Lock, o.Obj, o.Inst, o.IRQ = OpRelease, node, obj, InstanceOf(v.V, obj), s.IRQ.V
+			c.perObject(&o, v.V, arg(s.Of.V))
+		case "assert_held":
+			node, obj, _ := c.lockNode(v.V, 0)
+			o.Kind, o.Lock, o.Obj, o.Inst = OpAssertHeld, node, obj, InstanceOf(v.V, obj)
+			o.Text = "lockdep_assert_held(" + v.V + ")"
 			c.perObject(&o, v.V, arg(s.Of.V))
 		case "local_irq":
 			o.Kind, o.Scope = OpLocalIRQ, v.V

@@ -73,6 +73,9 @@ const (
 	// drain_workqueue, and flush_work on an ordered or WQ_MEM_RECLAIM
 	// queue. The waits themselves are the OpFlushWork ops that follow.
 	OpFlushWQ
+	// OpAssertHeld is lockdep_assert_held(Lock/Inst): the graph checks the
+	// walking thread holds it.
+	OpAssertHeld
 )
 
 // Mode of an acquisition, in lockdep's terms (K16).

@@ -79,3 +79,23 @@ func (c *compiler) sharedResourceSections(dev string, pos model.Pos) []Held {
 	}
 	return hs
 }
+
+// callerContexts maps each called path to the declared contexts of the
+// paths that call it (computed once).
+func (c *compiler) callerContexts() map[string]map[string]bool {
+	if c.callers != nil {
+		return c.callers
+	}
+	c.callers = map[string]map[string]bool{}
+	for _, p := range c.f.Paths {
+		for si := range p.Steps {
+			if op, v := p.Steps[si].Operation(); op == "call" {
+				if c.callers[v.V] == nil {
+					c.callers[v.V] = map[string]bool{}
+				}
+				c.callers[v.V][p.Context.V] = true
+			}
+		}
+	}
+	return c.callers
+}

@@ -136,6 +136,7 @@ type Fence struct {
 	Context    Str  `fc:"context" doc:"Fence context (timeline); fences of one context signal in seqno order (R14). Default: its own."`
 	Seqno      Int  `fc:"seqno,min=0" doc:"Sequence number within the context."`
 	Foreign    Bool `fc:"foreign" doc:"Signalled by a driver outside the model; treated conservatively (may depend on any fence, may allocate)."`
+	Callback   Str  `fc:"callback,ref=path" doc:"Path run as a dma_fence_add_callback callback when the fence signals (atomic context, R25)."`
 	Indefinite Bool `fc:"indefinite" doc:"A user/memory/future fence with no guarantee to signal (R18)."`
 }
 
@@ -240,14 +241,15 @@ type Workqueue struct {
 
 // Path is a driver code path.
 type Path struct {
-	P         Pos
-	Name      Str     `fc:"name,required,decl=path" doc:"Path name (a function or callback)."`
-	Context   Str     `fc:"context,required,enum=context" doc:"Execution context the path runs in."`
-	Thread    Str     `fc:"thread" doc:"Thread/task name shown in reports (default: the path name)."`
-	Signals   StrList `fc:"signals,ref=fence|job" doc:"Fences whose signalling depends on this path: the whole path is their signalling critical section (R1)."`
-	Steps     []Step  `fc:"steps" doc:"Ordered steps."`
-	Param     Str     `fc:"param" doc:"The path acts on one object, bound by call:/run: with: (or a shrinker's lru:); its steps refer to it as $NAME."`
-	Workqueue Str     `fc:"workqueue,ref=workqueue" doc:"worker: the workqueue the work item is queued on (default system_wq, which has no map of its own)."`
+	P           Pos
+	Name        Str     `fc:"name,required,decl=path" doc:"Path name (a function or callback)."`
+	Context     Str     `fc:"context,required,enum=context" doc:"Execution context the path runs in."`
+	Thread      Str     `fc:"thread" doc:"Thread/task name shown in reports (default: the path name)."`
+	Signals     StrList `fc:"signals,ref=fence|job" doc:"Fences whose signalling depends on this path: the whole path is their signalling critical section (R1)."`
+	Steps       []Step  `fc:"steps" doc:"Ordered steps."`
+	Param       Str     `fc:"param" doc:"The path acts on one object, bound by call:/run: with: (or a shrinker's lru:); its steps refer to it as $NAME."`
+	ReturnsHeld StrList `fc:"returns_held,ref=lock|buffer|vm|dmabuf|userptr" doc:"Locks the path returns holding (a helper like dqm_lock()): a caller holds them after call: and may release them."`
+	Workqueue   Str     `fc:"workqueue,ref=workqueue" doc:"worker: the workqueue the work item is queued on (default system_wq, which has no map of its own)."`
 }
 
 // Step is one operation of a path. Exactly one op key is set.
@@ -295,6 +297,7 @@ type Step struct {
 	Complete      Str `fc:"complete,op,ref=completion" doc:"complete/complete_all: wakes the completion's waiters; everything the path did before is what they wait for."`
 	UserAccess    Str `fc:"user_access,op,enum=uaccess" doc:"copy_to_user/put_user (write) or copy_from_user/get_user (read): might_fault takes mmap_lock (read); with mapping: the fault runs that buffer's fault handler (TTM: trylock its resv, else drop mmap_lock and lock it)."`
 	SyncSRCU      Str `fc:"synchronize_srcu,op,ref=lock" doc:"synchronize_srcu on an srcu lock: waits for every reader (lock: on it) to leave; lockdep sees it since v6.4."`
+	AssertHeld    Str `fc:"assert_held,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"lockdep_assert_held: the lock must be held here; checked in every caller of the path (FC019). In a helper it also counts as held for the path's own balance."`
 	Call          Str `fc:"call,op,ref=path" doc:"Call another path inline."`
 	Sleep         Str `fc:"sleep,op" doc:"Any other sleeping operation (msleep, wait_event); the value says what."`
 	LocalIRQ      Str `fc:"local_irq,op,enum=irqop" doc:"local_irq_disable/enable/save/restore: disable, enable, save or restore hardirqs (enable marks every held lock as taken with hardirqs on)."`

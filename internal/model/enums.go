@@ -28,6 +28,7 @@ const (
 	CtxReclaim      = "reclaim"
 	CtxInit         = "init"
 	CtxPrime        = "prime"
+	CtxHelper       = "helper"
 )
 
 // enumSets are the closed vocabularies checked by the loader and published
@@ -50,7 +51,7 @@ var enumSets = map[string][]string{
 	"perkind":       {"buffer", "vm", "userptr", "dmabuf", "device", "engine", "job"},
 	"context": {CtxIoctl, CtxProcess, CtxWorker, CtxKthread, CtxRunJob, CtxFreeJob,
 		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,
-		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime},
+		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime, CtxHelper},
 }
 
 // GFP bits, as in include/linux/gfp_types.h (K11). Only the bits that

@@ -286,6 +286,7 @@ var opModifiers = map[string][]string{
 	"wait":                {"interruptible"},
 	"wait_for_completion": {"interruptible"},
 	"user_access":         {"mapping", "pagefault_disabled"},
+	"assert_held":         {"of"},
 	"wait_resv":           {"usage", "interruptible"},
 	"add_fence":           {"fence", "usage"},
 	"replace_fences":      {"fence", "usage"},
@@ -402,7 +403,7 @@ func (v *validator) checkPaths() {
 						break
 					}
 				}
-				if !found {
+				if !found && p.Context.V != CtxHelper { // a helper may release its caller's lock (dqm_unlock)
 					v.errorf(rules.BadStep, opVal.P, "unlock of %q, which path %q does not hold at this point (lockdep: bad unlock balance)", k, p.Name.V)
 				}
 			case "ww_acquire_init":
@@ -430,7 +431,7 @@ func (v *validator) checkPaths() {
 			case "memalloc_save":
 				scopes[opVal.V]++
 			case "memalloc_restore":
-				if scopes[opVal.V] == 0 {
+				if scopes[opVal.V] == 0 && p.Context.V != CtxHelper {
 					v.errorf(rules.BadStep, opVal.P, "memalloc_restore of %q without a matching memalloc_save in path %q", opVal.V, p.Name.V)
 				} else {
 					scopes[opVal.V]--
@@ -445,6 +446,20 @@ func (v *validator) checkPaths() {
 				}
 			case "call":
 				calls[p.Name.V] = append(calls[p.Name.V], opVal)
+				// A helper may return holding locks (returns_held:).
+				for i := range f.Paths {
+					if f.Paths[i].Name.V == opVal.V {
+						for _, r := range f.Paths[i].ReturnsHeld {
+							held[lockKey(r.V, 0)]++
+						}
+					}
+				}
+			case "assert_held":
+				// The lock is the caller's: from here on the path may
+				// release it (checked against every caller at analysis).
+				if k := lockKey(opVal.V, 0); held[k] == 0 {
+					held[k]++
+				}
 			}
 			v.checkLanguage(p, s, op, opVal)
 		}
