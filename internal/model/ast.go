@@ -305,7 +305,7 @@ type Step struct {
 	Fail          Str `fc:"fail,op" doc:"The path can fail here (e.g. -ENOMEM, -EINTR) and returns; the value names the error."`
 
 	// Modifiers.
-	Mode          Str     `fc:"mode,enum=mode" doc:"lock/trylock: write (default), read, or recursive_read."`
+	Mode          Str     `fc:"mode,enum=mode" doc:"lock/trylock/might_lock: write (default), read, or recursive_read (might_lock with read is might_lock_read). On an srcu lock, lock is always a recursive read."`
 	Subclass      Int     `fc:"subclass,min=0,max=7" doc:"lock: lockdep nesting subclass (*_lock_nested), 0-7."`
 	NestLock      Str     `fc:"nest_lock,ref=lock" doc:"lock: the outer lock that serializes this class's nesting (lockdep nest_lock)."`
 	Ctx           Str     `fc:"ctx" doc:"lock: the ww acquire context (ww_acquire_init name) to lock under."`
