@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/model"
 )
 
 // flush_work from a work item of an ordered workqueue on another item of
@@ -347,4 +348,76 @@ paths:
 			}
 		}
 	}
+}
+
+// repeat: expands a step in place: locking a mutex twice is recursive
+// locking, and the loader's balance check counts each copy.
+func TestRepeatStep(t *testing.T) {
+	src := `locks:
+  - {name: m, kind: mutex}
+paths:
+  - name: p
+    context: ioctl
+    steps:
+      - lock: m
+        repeat: 2
+      - unlock: m
+        repeat: 2
+`
+	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+		if ds, out := run(t, src, mode); rulesIn(ds) != "FC002" {
+			t.Fatalf("%s mode: want FC002, got %s\n%s", mode, rulesIn(ds), out)
+		}
+	}
+	_, ds := model.Load("t.yaml", []byte("fencecheck: 1\n"+strings.Replace(src, "repeat: 2\n      - unlock: m\n        repeat: 2", "repeat: 2\n      - unlock: m\n        repeat: 3", 1)), model.Options{})
+	if len(ds) != 1 || !strings.Contains(ds[0].Message, "does not hold") {
+		t.Fatalf("a third unlock of a lock taken twice must be refused: %+v", ds)
+	}
+}
+
+// A struct semaphore sleeps and deadlocks like a mutex, but has no lockdep
+// map: precise mode finds the ABBA, lockdep mode does not (console_lock is
+// console_sem plus console_lock_dep_map, written as a semaphore and a map).
+func TestSemaphoreInvisibleToLockdep(t *testing.T) {
+	src := `locks:
+  - {name: sem, kind: semaphore}
+  - {name: m, kind: mutex}
+paths:
+  - name: a
+    context: ioctl
+    steps: [{lock: sem}, {lock: m}, {unlock: m}, {unlock: sem}]
+  - name: b
+    context: ioctl
+    steps: [{lock: m}, {lock: sem}, {unlock: sem}, {unlock: m}]
+`
+	if ds, out := run(t, src, graph.Precise); rulesIn(ds) != "FC001" {
+		t.Fatalf("precise mode: want FC001, got %s\n%s", rulesIn(ds), out)
+	}
+	wantClean(t, src, graph.Lockdep)
+}
+
+// kfree of memory a GPU PTE still maps is the golden rule violation, as
+// free_pages is.
+func TestKfreeGoldenRule(t *testing.T) {
+	src := func(zap string) string {
+		return `devices:
+  - name: gpu
+vms:
+  - {name: vm, device: gpu}
+buffers:
+  - {name: pt, device: gpu, vm: vm}
+paths:
+  - name: unbind
+    context: ioctl
+    steps:
+      - map_pages: pt
+` + zap + `      - kfree: pt
+workload:
+  - run: unbind
+`
+	}
+	if ds, out := run(t, src(""), graph.Precise); rulesIn(ds) != "FC005" || !strings.Contains(out, "kfree(pt)") {
+		t.Fatalf("want FC005 at kfree(pt), got %s\n%s", rulesIn(ds), out)
+	}
+	wantClean(t, src("      - zap_ptes: pt\n      - tlb_flush: vm\n"), graph.Precise)
 }

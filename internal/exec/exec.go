@@ -725,7 +725,7 @@ func (s *sim) isReal(o kernel.Op) bool {
 		return true
 	}
 	switch s.p.LockKind(o.Lock) {
-	case "mutex", "spinlock", "rwsem", "rwlock", "ww_mutex", "srcu":
+	case "mutex", "spinlock", "rwsem", "rwlock", "ww_mutex", "srcu", "semaphore":
 		return true
 	}
 	return false

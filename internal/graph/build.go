@@ -412,6 +412,10 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		w.sleeping(o, o.Text)
 		return // synchronize_srcu had no lockdep annotation before v6.4
 	}
+	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
+		w.sleeping(o, "down("+o.Lock+")")
+		return // struct semaphore has no lockdep map (kernel/locking/semaphore.c)
+	}
 	if o.Sync {
 		w.sleeping(o, o.Text)
 	}
@@ -427,7 +431,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		w.checkWaitContext(ni.n, o)
 		lk := w.b.p.LockKind(o.Lock)
 		switch lk {
-		case "mutex", "rwsem", "ww_mutex":
+		case "mutex", "rwsem", "ww_mutex", "semaphore":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
@@ -494,7 +498,7 @@ func (w *walker) heldCtx() string {
 // release drops the instance the step names (the executor matches the same
 // compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
 func (w *walker) release(o kernel.Op) {
-	if o.Sync && w.b.mode == Lockdep && !w.b.p.Profile.LockSync {
+	if (o.Sync && w.b.mode == Lockdep && !w.b.p.Profile.LockSync) || (w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore") {
 		return // its acquire was not recorded either
 	}
 	lock := o.Lock

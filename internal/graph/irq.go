@@ -270,7 +270,7 @@ func (b *builder) waitType(n *Node, lock string) int {
 		return 2
 	case "spinlock", "rwlock":
 		return 2 + nest
-	case "mutex", "rwsem", "ww_mutex":
+	case "mutex", "rwsem", "ww_mutex", "semaphore":
 		return 3 + nest
 	case "map":
 		return 0

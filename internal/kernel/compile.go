@@ -1014,7 +1014,7 @@ const maxInline = 32
 // VM or device) with no further lowering.
 var objectOps = map[string]OpKind{
 	"pin": OpPin, "unpin": OpUnpin, "map_pages": OpMapPages, "zap_ptes": OpZapPTEs,
-	"tlb_flush": OpTLBFlush, "free_pages": OpFreePages, "read_begin": OpReadBegin,
+	"tlb_flush": OpTLBFlush, "free_pages": OpFreePages, "kfree": OpFreePages, "read_begin": OpReadBegin,
 	"read_retry": OpReadRetry, "set_seq": OpSetSeq, "register_notifier": OpRegNotifier,
 	"vm_update": OpVMUpdate, "write_ptes": OpWritePTE,
 }
@@ -1024,6 +1024,7 @@ var objectOps = map[string]OpKind{
 var kernelName = map[string]string{
 	"read_begin":        "mmu_interval_read_begin",
 	"register_notifier": "mmu_interval_notifier_insert",
+	"kfree":             "kfree",
 }
 
 // expand lowers a path's steps to ops, inlining call: steps.
@@ -1031,11 +1032,12 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 	if p == nil || depth > maxInline {
 		return nil
 	}
-	if c.budget -= int64(len(p.Steps)); c.budget < 0 {
+	steps := repeated(p.Steps)
+	if c.budget -= int64(len(steps)); c.budget < 0 {
 		c.p.OverBudget = true
 		return nil
 	}
-	ops := make([]Op, 0, len(p.Steps))
+	ops := make([]Op, 0, len(steps))
 	// A $PARAM operand names the object the path is bound to; unbound (a
 	// coverage walk of a path nothing binds) it stays "$PARAM", "some
 	// object".
@@ -1053,12 +1055,11 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		target string
 	}
 	var fails []failing
-	for si := range p.Steps {
-		s := &p.Steps[si]
+	for _, s := range steps {
 		op, v := s.Operation()
 		v.V = arg(v.V)
-		if s.Label.V != "" {
-			stepAt[s.Label.V] = len(ops)
+		if _, seen := stepAt[s.Label.V]; s.Label.V != "" && !seen {
+			stepAt[s.Label.V] = len(ops) // a repeated step's label is its first copy
 		}
 		if op == "trylock" {
 			target := s.OnFail.V

@@ -99,3 +99,15 @@ func (c *compiler) callerContexts() map[string]map[string]bool {
 	}
 	return c.callers
 }
+
+// repeated lists a path's steps with each step's repeat: count expanded in
+// place (the loader bounds the result by --max-steps).
+func repeated(steps []model.Step) []*model.Step {
+	out := make([]*model.Step, 0, len(steps))
+	for i := range steps {
+		for r := int64(0); r < max(steps[i].Repeat.V, 1); r++ {
+			out = append(out, &steps[i])
+		}
+	}
+	return out
+}

@@ -78,7 +78,7 @@ type Kernel struct {
 type Lock struct {
 	P       Pos
 	Name    Str  `fc:"name,required,decl=lock" doc:"Lock class name as lockdep would print it, e.g. &vm->lock."`
-	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock (spinlock_t), raw_spinlock, rwsem, rwlock, ww_mutex, map (a lockdep_map pseudo-lock), or srcu (an srcu_struct: lock/unlock are srcu_read_lock/unlock, recursive readers)."`
+	Kind    Str  `fc:"kind,required,enum=lockkind" doc:"mutex, spinlock (spinlock_t), raw_spinlock, rwsem, rwlock, ww_mutex, map (a lockdep_map pseudo-lock), srcu (an srcu_struct: lock/unlock are srcu_read_lock/unlock, recursive readers), or semaphore (down/up: sleeps, invisible to lockdep; console_lock is console_sem plus a map)."`
 	IRQSafe Bool `fc:"irq_safe" doc:"Spinlocks/rwlocks: taken with interrupts disabled (spin_lock_irqsave) everywhere."`
 	WWClass Str  `fc:"ww_class" doc:"ww_mutex: the ww class name (default reservation_ww_class)."`
 	// Instances: one lock per object of a kind, or per listed object.
@@ -279,6 +279,7 @@ type Step struct {
 	MapPages      Str `fc:"map_pages,op,ref=buffer|userptr" doc:"Write GPU PTEs for the object in vm: (or its own VM)."`
 	ZapPTEs       Str `fc:"zap_ptes,op,ref=buffer|userptr|vm" doc:"Clear GPU PTEs of the object (a VM: all of them). The TLB still caches them until flushed."`
 	TLBFlush      Str `fc:"tlb_flush,op,ref=vm|device" doc:"Flush the GPU TLB of a VM (or every VM of a device)."`
+	Kfree         Str `fc:"kfree,op,ref=buffer|userptr" doc:"kfree/kvfree of memory the GPU may still reach (page-table memory, a buffer's backing): checked like free_pages (R20)."`
 	FreePages     Str `fc:"free_pages,op,ref=buffer|userptr" doc:"Return the backing pages to the allocator (or let the core mm free them after the notifier)."`
 	Evict         Str `fc:"evict,op,ref=buffer" doc:"Evict/move the buffer (waits for every fence incl. BOOKKEEP, R28)."`
 	ReadBegin     Str `fc:"read_begin,op,ref=userptr" doc:"mmu_interval_read_begin: may sleep until a running invalidation ends (R9)."`
@@ -329,6 +330,7 @@ type Step struct {
 
 	// Control flow.
 	Label  Str `fc:"label" doc:"Names this step as a target for on_fail: of an earlier step of the same path."`
+	Repeat Int `fc:"repeat,min=1,max=64" doc:"Do this step N times in a row (one resubmit per job, one lock per slot); expanded in order, counted against --max-steps."`
 	OnFail Str `fc:"on_fail" doc:"trylock: where a failed (contended) trylock continues: return (leave the path; the default) or the label: of a later step of this path."`
 }
 

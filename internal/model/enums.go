@@ -34,7 +34,7 @@ const (
 // enumSets are the closed vocabularies checked by the loader and published
 // in the JSON Schema.
 var enumSets = map[string][]string{
-	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "map", "srcu"},
+	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "map", "srcu", "semaphore"},
 	"irqop":         {"disable", "enable", "save", "restore"},
 	"bhop":          {"disable", "enable"},
 	"lockirq":       {"disable", "save", "bh", "enable", "restore"},
