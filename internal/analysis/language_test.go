@@ -421,3 +421,25 @@ workload:
 	}
 	wantClean(t, src("      - zap_ptes: pt\n      - tlb_flush: vm\n"), graph.Precise)
 }
+
+// flush_work waits for a worker the workload starts with run: as for one
+// queued with queue_work: the flush under a mutex the worker takes hangs.
+func TestFlushWorkWaitsForRunWorker(t *testing.T) {
+	src := `locks:
+  - {name: m, kind: mutex}
+paths:
+  - name: w
+    context: worker
+    steps: [{lock: m}, {unlock: m}]
+  - name: stop
+    context: ioctl
+    steps: [{lock: m}, {flush_work: w}, {unlock: m}]
+workload:
+  - run: stop
+  - run: w
+`
+	ds, out := run(t, src, graph.Precise)
+	if rulesIn(ds) != "FC001" || !strings.Contains(out, "execution hangs") {
+		t.Fatalf("want the flush cycle with its hang as a consequence, got %s\n%s", rulesIn(ds), out)
+	}
+}

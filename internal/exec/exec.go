@@ -287,6 +287,7 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 			s.spawn(t, "")
 		}
 	}
+	s.markWorkloadWorkers()
 	return s
 }
 
