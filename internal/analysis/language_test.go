@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 )
 
@@ -441,5 +442,74 @@ workload:
 	ds, out := run(t, src, graph.Precise)
 	if rulesIn(ds) != "FC001" || !strings.Contains(out, "execution hangs") {
 		t.Fatalf("want the flush cycle with its hang as a consequence, got %s\n%s", rulesIn(ds), out)
+	}
+}
+
+// A dma_fence_array signals once all its fences have: a wait on it
+// completes after both are signalled and hangs, naming the missing
+// component, when one never is.
+func TestFenceArray(t *testing.T) {
+	src := func(second string) string {
+		return `fences:
+  - {name: f1}
+  - {name: f2}
+  - {name: arr, array: [f1, f2]}
+paths:
+  - name: waiter
+    context: ioctl
+    steps: [{wait: arr}]
+  - name: signaller
+    context: ioctl
+    steps:
+      - signal: f1
+` + second + `workload:
+  - run: waiter
+  - run: signaller
+`
+	}
+	wantClean(t, src("      - signal: f2\n"), graph.Precise)
+	ds, out := run(t, src(""), graph.Precise)
+	if !strings.Contains(rulesIn(ds), "FC003") || !strings.Contains(out, "arr signals only after f2") {
+		t.Fatalf("want a hang explained by the unsignalled component f2, got %s\n%s", rulesIn(ds), out)
+	}
+}
+
+// A dma_fence_chain link signals from irq_work, so its callbacks run in
+// hardirq context: a lock they share with process context taken without
+// irqsave is inconsistent lock state. The same callback on an array runs
+// in the last signaller's fence_callback context, also hardirq.
+func TestFenceChainCallbackContext(t *testing.T) {
+	src := `locks:
+  - {name: "&syncobj->lock", kind: spinlock}
+fences:
+  - {name: f1}
+  - {name: link, chain: [f1], callback: syncobj_cb}
+paths:
+  - name: syncobj_cb
+    context: fence_callback
+    steps: [{lock: "&syncobj->lock"}, {unlock: "&syncobj->lock"}]
+  - name: syncobj_ioctl
+    context: ioctl
+    steps: [{lock: "&syncobj->lock"}, {unlock: "&syncobj->lock"}]
+`
+	ds, out := run(t, src, graph.Lockdep)
+	if rulesIn(ds) != "FC015" {
+		t.Fatalf("want FC015 for the callback's lock, got %s\n%s", rulesIn(ds), out)
+	}
+	sc, lds := model.Load("t.yaml", []byte("fencecheck: 1\n"+src), model.Options{})
+	if len(lds) > 0 {
+		t.Fatal(lds)
+	}
+	found := false
+	for _, th := range kernel.Compile(sc).Threads {
+		if th.Name == "fence_cb(link)" {
+			found = true
+			if th.Context != model.CtxIRQWork || !th.Atomic {
+				t.Errorf("a chain's callback runs from irq_work: got context %s, atomic %v", th.Context, th.Atomic)
+			}
+		}
+	}
+	if !found {
+		t.Error("no callback thread for the chain link")
 	}
 }

@@ -269,6 +269,9 @@ func (s *sim) describe(key string) *waitNode {
 			}
 			return n
 		}
+		if s.describeComposite(fence, n) {
+			return n
+		}
 		// A standalone fence: signalled by a thread that has not got there.
 		for _, t := range s.threads {
 			if !t.done && willSignal(t, fence) {

@@ -155,6 +155,7 @@ func (c *compiler) fences() {
 		}
 		add(&FenceInfo{Name: f.Name.V, Context: ctx, Seqno: f.Seqno.V, Foreign: f.Foreign.V, Indefinite: f.Indefinite.V, Pos: f.Name.P})
 	}
+	c.compositeFences()
 	// Job fences: each entity's finished fences form one context, numbered
 	// in submission order (K3, drm_sched_fence).
 	seq := map[string]int64{}
@@ -422,7 +423,11 @@ func (c *compiler) roles() {
 			// dma_fence_add_callback on a fence the file declares: the
 			// callback runs from dma_fence_signal() in the signaller's
 			// (possibly interrupt) context (R25).
-			c.role(f.Callback.V, model.CtxFenceCB, "fence_cb("+f.Name.V+")", atomicHeld([]Held{section(f.Name.V, "callback of "+f.Name.V+" runs inside dma_fence_signal (R25)", f.Callback.P)}), "fence-cb:"+f.Name.V)
+			ctx := model.CtxFenceCB
+			if len(f.Chain) > 0 {
+				ctx = model.CtxIRQWork // a chain signals from dma_fence_chain_irq_work
+			}
+			c.role(f.Callback.V, ctx, "fence_cb("+f.Name.V+")", atomicHeld([]Held{section(f.Name.V, "callback of "+f.Name.V+" runs inside dma_fence_signal (R25)", f.Callback.P)}), "fence-cb:"+f.Name.V)
 		}
 	}
 	for _, d := range c.f.Devices {

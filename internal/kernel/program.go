@@ -219,6 +219,10 @@ type FenceInfo struct {
 	// job's completion for the executor; no dma_fence is published, so no
 	// one can wait on it and reclaim never does.
 	NoDmaFence bool
+	// Components are the fences a dma_fence_array or dma_fence_chain link
+	// waits for; it signals once all have (Chain: from irq_work).
+	Components []string
+	Chain      bool
 	// Deps are fences this fence's signalling depends on (job in-fences and
 	// implicit-sync dependencies), with the position that created each.
 	Deps []FenceDep

@@ -111,3 +111,29 @@ func repeated(steps []model.Step) []*model.Step {
 	}
 	return out
 }
+
+// compositeFences records what a dma_fence_array or dma_fence_chain link
+// waits for (drivers/dma-buf/dma-fence-array.c: the array signals when its
+// pending count reaches zero; dma-fence-chain.c: a link signals, from
+// irq_work, once its fence and the previous link have). Its signalling
+// depends on each component: fence -> component dependencies, which the
+// jobs' deps (added later, in job order) cannot name before the job fences
+// exist, so component names are resolved through fenceName here.
+func (c *compiler) compositeFences() {
+	for _, f := range c.f.Fences {
+		fi := c.p.Fences[f.Name.V]
+		if fi == nil {
+			continue
+		}
+		kind, parts := "dma_fence_array", f.Array
+		if len(f.Chain) > 0 {
+			kind, parts, fi.Chain = "dma_fence_chain", f.Chain, true
+		}
+		for _, part := range parts {
+			on := c.fenceName(part.V)
+			fi.Components = append(fi.Components, on)
+			fi.Deps = append(fi.Deps, FenceDep{On: on, Pos: part.P, Kind: "dependency",
+				Why: kind + " " + f.Name.V + " signals only after " + on})
+		}
+	}
+}

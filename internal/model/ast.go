@@ -132,12 +132,14 @@ type MMU struct {
 // Fence is a standalone fence.
 type Fence struct {
 	P          Pos
-	Name       Str  `fc:"name,required,decl=fence" doc:"Fence name."`
-	Context    Str  `fc:"context" doc:"Fence context (timeline); fences of one context signal in seqno order (R14). Default: its own."`
-	Seqno      Int  `fc:"seqno,min=0" doc:"Sequence number within the context."`
-	Foreign    Bool `fc:"foreign" doc:"Signalled by a driver outside the model; treated conservatively (may depend on any fence, may allocate)."`
-	Callback   Str  `fc:"callback,ref=path" doc:"Path run as a dma_fence_add_callback callback when the fence signals (atomic context, R25)."`
-	Indefinite Bool `fc:"indefinite" doc:"A user/memory/future fence with no guarantee to signal (R18)."`
+	Name       Str     `fc:"name,required,decl=fence" doc:"Fence name."`
+	Context    Str     `fc:"context" doc:"Fence context (timeline); fences of one context signal in seqno order (R14). Default: its own."`
+	Seqno      Int     `fc:"seqno,min=0" doc:"Sequence number within the context."`
+	Foreign    Bool    `fc:"foreign" doc:"Signalled by a driver outside the model; treated conservatively (may depend on any fence, may allocate)."`
+	Array      StrList `fc:"array,ref=fence|job" doc:"A dma_fence_array of these fences: it signals once all of them have (dma_fence_array_create with signal_on_any false)."`
+	Chain      StrList `fc:"chain,ref=fence|job" doc:"A dma_fence_chain link [previous link, fence] (or [fence] for the first): it signals once both have, from irq_work (dma_fence_chain_irq_work)."`
+	Callback   Str     `fc:"callback,ref=path" doc:"Path run as a dma_fence_add_callback callback when the fence signals (atomic context, R25)."`
+	Indefinite Bool    `fc:"indefinite" doc:"A user/memory/future fence with no guarantee to signal (R18)."`
 }
 
 // Buffer is a GEM object.

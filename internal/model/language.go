@@ -116,3 +116,21 @@ func (v *validator) checkNoFenceJobs() {
 		}
 	}
 }
+
+// checkCompositeFences: a fence is a plain fence, an array or a chain
+// link; a chain link names its previous link and its fence.
+func (v *validator) checkCompositeFences() {
+	for _, f := range v.sc.File.Fences {
+		if len(f.Array) > 0 && len(f.Chain) > 0 {
+			v.errorf(rules.BadStep, f.Chain[0].P, "fence %q: a fence is a dma_fence_array or a dma_fence_chain link, not both", f.Name.V)
+		}
+		if len(f.Chain) > 2 {
+			v.errorf(rules.BadStep, f.Chain[2].P, "fence %q: a chain link names [previous link, fence] (or [fence] for the first link)", f.Name.V)
+		}
+		for _, c := range append(append(StrList{}, f.Array...), f.Chain...) {
+			if c.V == f.Name.V {
+				v.errorf(rules.BadStep, c.P, "fence %q cannot contain itself", f.Name.V)
+			}
+		}
+	}
+}

@@ -225,6 +225,7 @@ func (v *validator) run() {
 	v.checkWorkqueues()
 	v.checkSchedulers()
 	v.checkNoFenceJobs()
+	v.checkCompositeFences()
 }
 
 func (v *validator) checkRef(r refRec) {
