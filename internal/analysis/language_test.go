@@ -513,3 +513,31 @@ paths:
 		t.Error("no callback thread for the chain link")
 	}
 }
+
+// drm_sched's timeout handler is the scheduler's work_tdr work item:
+// cancelling it synchronously under a lock the handler takes is a cycle
+// through its work map, in lockdep mode too (the workqueue annotates it
+// whether or not drm_sched annotates the signalling section).
+func TestTimeoutHandlerIsAWorkItem(t *testing.T) {
+	src := `locks:
+  - {name: "&gpu->reset_lock", kind: mutex}
+devices:
+  - name: gpu
+    engines: [{name: gfx}]
+    schedulers:
+      - {name: s, engine: gfx, entities: [{name: q}], timedout_job: tdr}
+paths:
+  - name: tdr
+    context: timedout_job
+    steps: [{lock: "&gpu->reset_lock"}, {unlock: "&gpu->reset_lock"}]
+  - name: teardown
+    context: ioctl
+    steps: [{lock: "&gpu->reset_lock"}, {cancel_work_sync: tdr}, {unlock: "&gpu->reset_lock"}]
+`
+	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+		ds, out := run(t, src, mode)
+		if rulesIn(ds) != "FC001" || !strings.Contains(out, "(work_completion)(tdr)") {
+			t.Fatalf("%s mode: want the cycle through (work_completion)(tdr), got %s\n%s", mode, rulesIn(ds), out)
+		}
+	}
+}

@@ -437,7 +437,11 @@ func (c *compiler) roles() {
 				for _, f := range schedFences[s.Name.V] {
 					hs = append(hs, section(f, "timedout_job must complete "+f+" (R17)", s.Timeout.P))
 				}
-				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", c.schedHeld(s.Name.V, hs), "timeout:"+s.Name.V)
+				// drm_sched_job_timedout() is sched->work_tdr, a delayed work
+				// item: process_one_work holds its map, so flushing or
+				// cancelling it under a lock the handler takes is C13.
+				hs = append([]Held{{Lock: WorkNode(s.Timeout.V), Why: "timedout_job runs as the scheduler's work_tdr work item", Pos: s.Timeout.P}}, c.schedHeld(s.Name.V, hs)...)
+				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", hs, "timeout:"+s.Name.V)
 			}
 		}
 		if d.MMU != nil && d.MMU.FaultHandler.V != "" {

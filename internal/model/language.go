@@ -43,8 +43,8 @@ func (v *validator) checkLanguage(p *Path, s *Step, op string, val Str) {
 			v.errorf(rules.BadStep, s.Mode.P, "mode: write on srcu %q: srcu_read_lock is always a reader; the update side is a synchronize_srcu step", val.V)
 		}
 	case "flush_work", "cancel_work_sync":
-		if c := v.pathContext(val.V); c != "" && c != CtxWorker {
-			v.errorf(rules.BadStep, val.P, "%s: path %q runs in %s context, not worker: only a work item can be flushed", op, val.V, c)
+		if c := v.pathContext(val.V); c != "" && c != CtxWorker && c != CtxTimedoutJob {
+			v.errorf(rules.BadStep, val.P, "%s: path %q runs in %s context: only a work item (a worker, or a scheduler's timedout_job) can be flushed", op, val.V, c)
 		}
 	}
 }
