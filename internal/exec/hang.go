@@ -168,6 +168,7 @@ func (s *sim) describe(key string) *waitNode {
 			n.next = "fence:" + b.fence
 		case "work":
 			n.step.Message = fmt.Sprintf("thread %s flushes worker %s", t.name, b.inst)
+			n.step.To = o.Lock // the work's map, (work_completion)(PATH)
 			for _, w := range s.threads {
 				if w.worker == b.inst && !w.done {
 					n.next = s.threadKey(w)

@@ -455,6 +455,12 @@ func (c *compiler) roles() {
 	}
 	for _, u := range c.f.Userptrs {
 		c.role(u.Notifier.V, model.CtxNotifier, "notifier("+u.Name.V+")", c.notifierEntry(u.Name.V, u.Notifier.P), "notifier:"+u.Name.V)
+		if u.Release.V != "" {
+			// The release callback runs in whichever task drops the
+			// last mm reference, outside the invalidate map (under
+			// the notifier SRCU); analysed on its own in process context.
+			c.role(u.Release.V, model.CtxProcess, "notifier_release("+u.Name.V+")", nil, "")
+		}
 	}
 	for _, s := range c.f.Shrinkers {
 		entry := []Held{{Lock: FsReclaim, Why: "shrinkers run under reclaim (K11)", Pos: s.Name.P},
@@ -1201,6 +1207,19 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Fence = c.p.Jobs[v.V].Fence
 		case "queue_work":
 			o.Kind, o.Path = OpQueueWork, v.V
+		case "mmput":
+			// mmput() of what may be the last user: exit_mmap() ->
+			// mmu_notifier_release() runs every notifier's release
+			// callback in this thread (kernel/fork.c __mmput, mm/mmap.c
+			// exit_mmap, mm/mmu_notifier.c __mmu_notifier_release).
+			for _, u := range c.f.Userptrs {
+				if u.Release.V != "" {
+					ops = append(ops, c.expand(c.paths[u.Release.V], ctx, depth+1, primed)...)
+				}
+			}
+			continue
+		case "mmput_async":
+			continue // __mmput runs from a worker (mmput_async_fn): no dependency here
 		case "call":
 			callee := c.paths[v.V]
 			if callee != nil && callee.Param.V != "" {

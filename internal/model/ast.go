@@ -171,6 +171,7 @@ type Userptr struct {
 	VM       Str     `fc:"vm,ref=vm" doc:"VM the range is bound in."`
 	Range    IntList `fc:"range,min=0" doc:"[start, end) of the user range, e.g. [0x100000, 0x200000]."`
 	Notifier Str     `fc:"notifier,required,ref=path" doc:"Path run as the mmu interval notifier's invalidate callback."`
+	Release  Str     `fc:"release,ref=path" doc:"Path run as the mmu_notifier's release callback when the mm's last user goes away (exit_mmap, reached from an mmput step)."`
 }
 
 // VM is a GPU VM.
@@ -298,6 +299,8 @@ type Step struct {
 	DrainWQ       Str `fc:"drain_workqueue,op,ref=workqueue" doc:"drain_workqueue: flushes the workqueue until it is empty (as flush_workqueue)."`
 	WaitCompl     Str `fc:"wait_for_completion,op,ref=completion" doc:"wait_for_completion: sleeps until a path calls complete on it (lockdep cannot see this wait)."`
 	Complete      Str `fc:"complete,op,ref=completion" doc:"complete/complete_all: wakes the completion's waiters; everything the path did before is what they wait for."`
+	Mmput         Str `fc:"mmput,op,ref=userptr" doc:"mmput of the mm that maps the userptr: if it is the last user, exit_mmap runs every notifier's release callback in this thread."`
+	MmputAsync    Str `fc:"mmput_async,op,ref=userptr" doc:"mmput_async: the final teardown runs from a worker, so the caller depends on nothing."`
 	UserAccess    Str `fc:"user_access,op,enum=uaccess" doc:"copy_to_user/put_user (write) or copy_from_user/get_user (read): might_fault takes mmap_lock (read); with mapping: the fault runs that buffer's fault handler (TTM: trylock its resv, else drop mmap_lock and lock it)."`
 	SyncSRCU      Str `fc:"synchronize_srcu,op,ref=lock" doc:"synchronize_srcu on an srcu lock: waits for every reader (lock: on it) to leave; lockdep sees it since v6.4."`
 	AssertHeld    Str `fc:"assert_held,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"lockdep_assert_held: the lock must be held here; checked in every caller of the path (FC019). In a helper it also counts as held for the path's own balance."`
