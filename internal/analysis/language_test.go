@@ -541,3 +541,41 @@ paths:
 		}
 	}
 }
+
+// count: on a job expands to NAME[0..N-1] in order: submit: NAME pushes
+// them all, each queued behind the previous on the entity (FIFO), and an
+// instance of a per-job lock keeps the copy's brackets whole.
+func TestJobCount(t *testing.T) {
+	src := `fencecheck: 1
+devices:
+  - name: gpu
+    engines: [{name: gfx}]
+    schedulers:
+      - {name: s, engine: gfx, entities: [{name: q}]}
+jobs:
+  - {name: resubmit, entity: q, count: 3}
+workload:
+  - submit: resubmit
+`
+	sc, ds := model.Load("t.yaml", []byte(src), model.Options{})
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	p := kernel.Compile(sc)
+	if got := strings.Join(p.JobOrder, " "); got != "resubmit[0] resubmit[1] resubmit[2]" {
+		t.Fatalf("jobs: %s", got)
+	}
+	var deps []string
+	for _, d := range p.Jobs["resubmit[2]"].Deps {
+		deps = append(deps, d.Kind+":"+d.On)
+	}
+	if strings.Join(deps, " ") != "entity-order:resubmit[1].finished" {
+		t.Errorf("resubmit[2] must be queued behind resubmit[1]: %v", deps)
+	}
+	if c := kernel.ClassOf("&job->lock[resubmit[1]]"); c != "&job->lock" {
+		t.Errorf("ClassOf of a counted job's lock instance: %q", c)
+	}
+	if c := kernel.ClassOf("&js->queue[j].lock"); c != "&js->queue[j].lock" {
+		t.Errorf("a class name with brackets is not an instance: %q", c)
+	}
+}

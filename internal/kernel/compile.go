@@ -947,7 +947,7 @@ func (c *compiler) collapse() {
 	}
 	fix := func(ops []Op) {
 		for i := range ops {
-			if j := strings.LastIndexByte(ops[i].Lock, '['); j > 0 && c.collapsed[baseClass(ops[i].Lock)] {
+			if j := instanceOpen(ops[i].Lock); j > 0 && c.collapsed[baseClass(ops[i].Lock)] {
 				ops[i].Lock = ops[i].Lock[:j]
 			}
 		}
@@ -991,7 +991,7 @@ func ClassOf(inst string) string {
 		return WWMutex
 	}
 	if strings.HasSuffix(inst, "]") {
-		if i := strings.LastIndexByte(inst, '['); i > 0 {
+		if i := instanceOpen(inst); i > 0 {
 			return inst[:i]
 		}
 	}

@@ -1,6 +1,10 @@
 package kernel
 
-import "github.com/fencecheck/fencecheck/internal/model"
+import (
+	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/model"
+)
 
 // prepareAndRun is the scheduler's run work for a job with a prepare_job
 // callback: drm_sched_entity_pop_job() -> drm_sched_job_dependency() calls
@@ -136,4 +140,25 @@ func (c *compiler) compositeFences() {
 				Why: kind + " " + f.Name.V + " signals only after " + on})
 		}
 	}
+}
+
+// instanceOpen finds the '[' that opens a node's trailing instance suffix
+// ("class[obj]"), matching brackets so that an object named with an index
+// (a counted job, "job[2]") stays whole; -1 if the node has none.
+func instanceOpen(node string) int {
+	if !strings.HasSuffix(node, "]") {
+		return -1
+	}
+	depth := 0
+	for i := len(node) - 1; i >= 0; i-- {
+		switch node[i] {
+		case ']':
+			depth++
+		case '[':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }

@@ -196,6 +196,7 @@ type Job struct {
 	Callback Str      `fc:"callback,ref=path" doc:"Path run as a fence callback when the out-fence signals (atomic context, R25)."`
 	Duration Int      `fc:"duration,min=1,max=1000000" doc:"Time the job occupies its engine, in model ticks (default 1)."`
 	Hang     Bool     `fc:"hang" doc:"The job never completes on the hardware; only timeout/reset completes its fence."`
+	Count    Int      `fc:"count,min=1,max=64" doc:"N identical jobs on the entity, named NAME[0] … NAME[N-1] (fences FENCE[i], default NAME[i].finished), pushed in that order by submit: NAME."`
 	DmaFence Bool     `fc:"dma_fence" doc:"false: the job publishes no dma_fence (long-running mode, user queues; dma-buf.rst \"Indefinite DMA Fences\"): nothing can wait on it, it is in no resv, and its callbacks and fault handling are not signalling code. Default true."`
 	Faults   StrList  `fc:"faults,ref=vm|userptr|buffer" doc:"Objects the job touches through GPU page faults (recoverable-fault devices)."`
 }

@@ -1,6 +1,10 @@
 package model
 
-import "github.com/fencecheck/fencecheck/internal/rules"
+import (
+	"fmt"
+
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
 
 // lockKindOf is the declared kind of a lock class ("" for built-ins and
 // objects).
@@ -131,6 +135,77 @@ func (v *validator) checkCompositeFences() {
 			if c.V == f.Name.V {
 				v.errorf(rules.BadStep, c.P, "fence %q cannot contain itself", f.Name.V)
 			}
+		}
+	}
+}
+
+// expandJobCounts turns a job with count: N into N jobs NAME[0..N-1]
+// (fences FENCE[i]), in place and in order, before names are declared, so
+// that everything downstream sees ordinary jobs. A workload submit: of the
+// counted job submits every copy in order; any other reference must name
+// a copy (the undeclared-name error suggests one).
+func (v *validator) expandJobCounts() {
+	f := v.sc.File
+	counted := map[string]int{}
+	var jobs []Job
+	for _, j := range f.Jobs {
+		n := int(j.Count.V)
+		if !j.Count.Set || n <= 1 || j.Name.V == "" {
+			jobs = append(jobs, j)
+			continue
+		}
+		counted[j.Name.V] = n
+		v.dropDecl("job", j.Name)
+		if j.Fence.V != "" {
+			v.dropDecl("fence", j.Fence)
+		}
+		for i := 0; i < n; i++ {
+			c := j
+			c.Name = Str{V: fmt.Sprintf("%s[%d]", j.Name.V, i), P: j.Name.P}
+			if j.Fence.V != "" {
+				c.Fence = Str{V: fmt.Sprintf("%s[%d]", j.Fence.V, i), P: j.Fence.P}
+				v.d.decls = append(v.d.decls, declRec{kind: "fence", name: c.Fence})
+			}
+			v.d.decls = append(v.d.decls, declRec{kind: "job", name: c.Name})
+			jobs = append(jobs, c)
+		}
+	}
+	if len(counted) == 0 {
+		return
+	}
+	f.Jobs = jobs
+	v.counted = counted
+	var wl []Action
+	for _, a := range f.Workload {
+		n, ok := counted[a.Submit.V]
+		if !ok {
+			wl = append(wl, a)
+			continue
+		}
+		v.dropRef(a.Submit)
+		for i := 0; i < n; i++ {
+			c := a
+			c.Submit = Str{V: fmt.Sprintf("%s[%d]", a.Submit.V, i), P: a.Submit.P}
+			wl = append(wl, c)
+		}
+	}
+	f.Workload = wl
+}
+
+func (v *validator) dropDecl(kind string, name Str) {
+	for i, d := range v.d.decls {
+		if d.kind == kind && d.name == name {
+			v.d.decls = append(v.d.decls[:i], v.d.decls[i+1:]...)
+			return
+		}
+	}
+}
+
+func (v *validator) dropRef(name Str) {
+	for i, r := range v.d.refs {
+		if r.name == name {
+			v.d.refs = append(v.d.refs[:i], v.d.refs[i+1:]...)
+			return
 		}
 	}
 }

@@ -175,6 +175,9 @@ type validator struct {
 	sc       *Scenario
 	opt      Options
 	maxSteps int
+	// counted: jobs expanded by count: (language.go), for the error that
+	// names a copy.
+	counted map[string]int
 }
 
 func (v *validator) errorf(rule string, p Pos, format string, args ...any) {
@@ -195,6 +198,7 @@ func (v *validator) run() {
 	} else if f.Fencecheck.V != 1 {
 		v.errorf(rules.Version, f.Fencecheck.P, "unsupported format version %d; this fencecheck reads version 1", f.Fencecheck.V)
 	}
+	v.expandJobCounts()
 	// Implicit declarations: a job's out-fence.
 	for i := range f.Jobs {
 		j := &f.Jobs[i]
@@ -255,6 +259,10 @@ func (v *validator) checkRef(r refRec) {
 			if w == "lock" {
 				cands = append(cands, Builtins...)
 			}
+		}
+		if n, ok := v.counted[name]; ok {
+			v.errorf(rules.UndefinedRef, r.name.P, "%s: job %q has count: %d; name one of its copies, %s[0] to %s[%d]", r.key, name, n, name, name, n-1)
+			return
 		}
 		v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is not declared (expected %s)%s", r.key, name, wantS, suggest(name, cands))
 		return
