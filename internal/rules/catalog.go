@@ -189,7 +189,7 @@ var catalog = []Rule{
 		Doc:     "One acquire context per ww class per task, no mixing of context and context-less locking of the same class, nothing locked after ww_acquire_done (R23, C14).",
 		Fix:     "Use a single drm_exec/ww_acquire context for the whole transaction."},
 	{ID: IndefiniteFence, Name: "indefinite-fence", Category: "exec", Severity: diag.Error,
-		Summary: "a dma_fence depends on a fence that may never signal",
+		Summary: "a dma_fence, or reclaim, depends on a fence that may never signal",
 		Doc:     "No future, proxy or userspace fences may be waited on by a dma_fence's signalling path (R18); a job whose in-fence is indefinite makes its out-fence indefinite too. The fence of a scheduler that never times a job out (timeout: infinite) is unbounded as well: signalling code and reclaim must not wait on it (R17).",
 		Fix:     "Wait for user/memory fences synchronously in the ioctl before publishing the dma_fence; give every scheduler whose fences others wait on a finite timeout and a timedout_job that force-completes the fence."},
 	{ID: RegisterUnderMM, Name: "notifier-register-under-mmap-lock", Category: "exec", Severity: diag.Error,
