@@ -99,6 +99,9 @@ paths:
 	if rulesIn(ds) != "FC001" || !strings.Contains(out, "m --> completion(done) --> m") && !strings.Contains(out, "completion(done) --> m --> completion(done)") {
 		t.Fatalf("precise mode: want the cycle m <-> completion(done), got %s\n%s", rulesIn(ds), out)
 	}
+	if !strings.Contains(out, "a completion's waiter depends on what its completer does before complete()") {
+		t.Errorf("the cycle should be classified as a completion wait:\n%s", out)
+	}
 	wantClean(t, src(true), graph.Lockdep) // lockdep has no completions since v4.15
 	wantClean(t, src(false), graph.Precise)
 }

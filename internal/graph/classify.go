@@ -45,6 +45,21 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 	fenceDep := edge(func(e *Edge) bool { return e.Kind == EdgeFence })
 	resvInSection := edge(func(e *Edge) bool { return isFence(e.From) && e.To == kernel.WWMutex })
 	for _, n := range c.Nodes {
+		if kernel.IsCompletion(n) {
+			out := edge(func(e *Edge) bool { return e.From == n })
+			where := ""
+			if out != nil {
+				where = " The completing path does, before complete(), " + out.Text + " at " + posText(out) + "."
+			}
+			return "a completion's waiter depends on what its completer does before complete()",
+				"The thread that completes " + n + " first does something that waits, through this chain, for the waiter." + where + " Call complete() before it, preallocate, or do not wait for the completion there."
+		}
+	}
+	if s := edge(func(e *Edge) bool { return e.Sync }); s != nil {
+		return "synchronize_srcu under a lock an SRCU reader takes",
+			"synchronize_srcu (" + posText(s) + ") waits for every read-side section, and one of them takes a lock held here: release it before synchronizing (e.g. drm_dev_unplug() before taking the driver's locks)."
+	}
+	for _, n := range c.Nodes {
 		if strings.HasPrefix(n, "(work_completion)") {
 			return "C13: flushing a worker while holding a lock the worker takes",
 				"Do not flush or cancel the work (" + n + ") while holding a lock that the work function takes; drop the lock first or use a separate lock for the work's state."
