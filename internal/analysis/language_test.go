@@ -582,3 +582,34 @@ workload:
 		t.Errorf("a class name with brackets is not an instance: %q", c)
 	}
 }
+
+// A fence callback runs under the fence's lock (fence: lock:): a callback
+// that takes a lock held elsewhere around the fence's lock is an ABBA.
+func TestFenceCallbackUnderFenceLock(t *testing.T) {
+	src := func(lock string) string {
+		return `locks:
+  - {name: "&fence->lock", kind: spinlock, irq_safe: true}
+  - {name: "&ring->lock", kind: spinlock, irq_safe: true}
+fences:
+  - {name: f, callback: cb` + lock + `}
+paths:
+  - name: cb
+    context: fence_callback
+    steps: [{lock: "&ring->lock"}, {unlock: "&ring->lock"}]
+  - name: submit
+    context: ioctl
+    steps:
+      - lock: "&ring->lock"
+      - lock: "&fence->lock"          # dma_fence_add_callback under the ring lock
+      - unlock: "&fence->lock"
+      - unlock: "&ring->lock"
+`
+	}
+	for _, mode := range []graph.Mode{graph.Lockdep, graph.Precise} {
+		ds, out := run(t, src(`, lock: "&fence->lock"`), mode)
+		if rulesIn(ds) != "FC001" || !strings.Contains(out, "&fence->lock") {
+			t.Fatalf("%s mode: want the ABBA through the fence's lock, got %s\n%s", mode, rulesIn(ds), out)
+		}
+		wantClean(t, src(""), mode)
+	}
+}

@@ -415,7 +415,7 @@ func (c *compiler) roles() {
 			c.role(ji.FreeJob, model.CtxFreeJob, "free_job("+name+")", c.schedHeld(ji.Scheduler, hs), "job-free:"+name)
 		}
 		if ji.Callback != "" {
-			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", atomicHeld(c.jobSection(ji, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)")), "fence-cb:"+ji.Fence)
+			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", append(c.fenceLockHeld(c.jobFenceLock(name), ji.Pos), atomicHeld(c.jobSection(ji, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)"))...), "fence-cb:"+ji.Fence)
 		}
 	}
 	for _, f := range c.f.Fences {
@@ -427,7 +427,7 @@ func (c *compiler) roles() {
 			if len(f.Chain) > 0 {
 				ctx = model.CtxIRQWork // a chain signals from dma_fence_chain_irq_work
 			}
-			c.role(f.Callback.V, ctx, "fence_cb("+f.Name.V+")", atomicHeld([]Held{section(f.Name.V, "callback of "+f.Name.V+" runs inside dma_fence_signal (R25)", f.Callback.P)}), "fence-cb:"+f.Name.V)
+			c.role(f.Callback.V, ctx, "fence_cb("+f.Name.V+")", append(c.fenceLockHeld(f.Lock.V, f.Lock.P), atomicHeld([]Held{section(f.Name.V, "callback of "+f.Name.V+" runs inside dma_fence_signal (R25)", f.Callback.P)})...), "fence-cb:"+f.Name.V)
 		}
 	}
 	for _, d := range c.f.Devices {

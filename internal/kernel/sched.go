@@ -162,3 +162,23 @@ func instanceOpen(node string) int {
 	}
 	return -1
 }
+
+// fenceLockHeld: dma_fence_signal() takes fence->lock with
+// spin_lock_irqsave() and runs the callbacks under it
+// (dma_fence_signal_timestamp_locked(), drivers/dma-buf/dma-fence.c), so a
+// callback holds the fence's lock, with interrupts off.
+func (c *compiler) fenceLockHeld(lock string, pos model.Pos) []Held {
+	if lock == "" {
+		return nil
+	}
+	return []Held{{Lock: lock, Why: "dma_fence_signal holds the fence's lock (spin_lock_irqsave) around its callbacks", Pos: pos}}
+}
+
+func (c *compiler) jobFenceLock(job string) string {
+	for _, j := range c.f.Jobs {
+		if j.Name.V == job {
+			return j.FenceLock.V
+		}
+	}
+	return ""
+}

@@ -139,6 +139,7 @@ type Fence struct {
 	Array      StrList `fc:"array,ref=fence|job" doc:"A dma_fence_array of these fences: it signals once all of them have (dma_fence_array_create with signal_on_any false)."`
 	Chain      StrList `fc:"chain,ref=fence|job" doc:"A dma_fence_chain link [previous link, fence] (or [fence] for the first): it signals once both have, from irq_work (dma_fence_chain_irq_work)."`
 	Callback   Str     `fc:"callback,ref=path" doc:"Path run as a dma_fence_add_callback callback when the fence signals (atomic context, R25)."`
+	Lock       Str     `fc:"lock,ref=lock" doc:"The fence's spinlock (fence->lock): dma_fence_signal() holds it, interrupts off, while the fence's callbacks run."`
 	Indefinite Bool    `fc:"indefinite" doc:"A user/memory/future fence with no guarantee to signal (R18)."`
 }
 
@@ -183,22 +184,23 @@ type VM struct {
 
 // Job is a GPU job.
 type Job struct {
-	P        Pos
-	Name     Str      `fc:"name,required,decl=job" doc:"Job name."`
-	Entity   Str      `fc:"entity,required,ref=entity" doc:"Entity the job is pushed to."`
-	Fence    Str      `fc:"fence,decl=fence" doc:"Name of the job's out-fence (finished fence). Default: <job>.finished."`
-	Deps     StrList  `fc:"deps,ref=fence|job" doc:"In-fences: the job runs only after these signal."`
-	Buffers  []BufUse `fc:"buffers" doc:"Buffers the job accesses; implicit sync by usage and fence publication."`
-	Submit   Str      `fc:"submit,ref=path" doc:"Path run by the submit ioctl before the job is armed (locking, reservation, allocation)."`
-	Prepare  Str      `fc:"prepare_job,ref=path" doc:"Path run as drm_sched's prepare_job callback before run_job (dependency resolution; signalling code, R16)."`
-	RunJob   Str      `fc:"run_job,ref=path" doc:"Path run as drm_sched run_job (signalling code, R16)."`
-	FreeJob  Str      `fc:"free_job,ref=path" doc:"Path run as free_job after the fence signals (signalling code, R16)."`
-	Callback Str      `fc:"callback,ref=path" doc:"Path run as a fence callback when the out-fence signals (atomic context, R25)."`
-	Duration Int      `fc:"duration,min=1,max=1000000" doc:"Time the job occupies its engine, in model ticks (default 1)."`
-	Hang     Bool     `fc:"hang" doc:"The job never completes on the hardware; only timeout/reset completes its fence."`
-	Count    Int      `fc:"count,min=1,max=64" doc:"N identical jobs on the entity, named NAME[0] … NAME[N-1] (fences FENCE[i], default NAME[i].finished), pushed in that order by submit: NAME."`
-	DmaFence Bool     `fc:"dma_fence" doc:"false: the job publishes no dma_fence (long-running mode, user queues; dma-buf.rst \"Indefinite DMA Fences\"): nothing can wait on it, it is in no resv, and its callbacks and fault handling are not signalling code. Default true."`
-	Faults   StrList  `fc:"faults,ref=vm|userptr|buffer" doc:"Objects the job touches through GPU page faults (recoverable-fault devices)."`
+	P         Pos
+	Name      Str      `fc:"name,required,decl=job" doc:"Job name."`
+	Entity    Str      `fc:"entity,required,ref=entity" doc:"Entity the job is pushed to."`
+	Fence     Str      `fc:"fence,decl=fence" doc:"Name of the job's out-fence (finished fence). Default: <job>.finished."`
+	Deps      StrList  `fc:"deps,ref=fence|job" doc:"In-fences: the job runs only after these signal."`
+	Buffers   []BufUse `fc:"buffers" doc:"Buffers the job accesses; implicit sync by usage and fence publication."`
+	Submit    Str      `fc:"submit,ref=path" doc:"Path run by the submit ioctl before the job is armed (locking, reservation, allocation)."`
+	Prepare   Str      `fc:"prepare_job,ref=path" doc:"Path run as drm_sched's prepare_job callback before run_job (dependency resolution; signalling code, R16)."`
+	RunJob    Str      `fc:"run_job,ref=path" doc:"Path run as drm_sched run_job (signalling code, R16)."`
+	FreeJob   Str      `fc:"free_job,ref=path" doc:"Path run as free_job after the fence signals (signalling code, R16)."`
+	Callback  Str      `fc:"callback,ref=path" doc:"Path run as a fence callback when the out-fence signals (atomic context, R25)."`
+	FenceLock Str      `fc:"fence_lock,ref=lock" doc:"The out-fence's spinlock (for drm_sched, the scheduler fence's &fence->lock): held, interrupts off, while its callbacks run."`
+	Duration  Int      `fc:"duration,min=1,max=1000000" doc:"Time the job occupies its engine, in model ticks (default 1)."`
+	Hang      Bool     `fc:"hang" doc:"The job never completes on the hardware; only timeout/reset completes its fence."`
+	Count     Int      `fc:"count,min=1,max=64" doc:"N identical jobs on the entity, named NAME[0] … NAME[N-1] (fences FENCE[i], default NAME[i].finished), pushed in that order by submit: NAME."`
+	DmaFence  Bool     `fc:"dma_fence" doc:"false: the job publishes no dma_fence (long-running mode, user queues; dma-buf.rst \"Indefinite DMA Fences\"): nothing can wait on it, it is in no resv, and its callbacks and fault handling are not signalling code. Default true."`
+	Faults    StrList  `fc:"faults,ref=vm|userptr|buffer" doc:"Objects the job touches through GPU page faults (recoverable-fault devices)."`
 }
 
 // BufUse is a buffer used by a job.
