@@ -304,6 +304,7 @@ func newSim(p *kernel.Program, k int, opt Options, opsCache map[*kernel.Thread][
 			s.spawn(t, "")
 		}
 	}
+	s.markWorkloadWorkers()
 	return s
 }
 

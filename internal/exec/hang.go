@@ -277,6 +277,7 @@ func (s *sim) describe(key string) *waitNode {
 			n.next = "fence:" + b.fence
 		case "work":
 			n.step.Message = fmt.Sprintf("thread %s flushes worker %s", t.name, b.inst)
+			n.step.To = o.Lock // the work's map, (work_completion)(PATH)
 			for _, w := range s.threads {
 				if w.worker == b.inst && !w.done {
 					n.next = s.threadKey(w)
@@ -380,9 +381,16 @@ func (s *sim) describe(key string) *waitNode {
 			}
 			return n
 		}
+		if s.describeComposite(fence, n) {
+			return n
+		}
 		// A standalone fence: signalled by a thread that has not got there.
 		for _, t := range s.threads {
 			if !t.done && willSignal(t, fence) {
+				if !n.step.Pos.Valid() {
+					// No declaration (a completion): point at the signal step.
+					n.step.File, n.step.Pos = s.p.File, signalPos(t, fence)
+				}
 				n.step.Message = fmt.Sprintf("%s is signalled by %s, which has not reached the signal", fence, t.name)
 				n.next = s.threadKey(t)
 				return n
@@ -416,6 +424,17 @@ func heldName(t *thread, name string) bool {
 		}
 	}
 	return false
+}
+
+func signalPos(t *thread, fence string) model.Pos {
+	for _, f := range t.frames {
+		for i := f.pc; i < len(f.ops); i++ {
+			if f.ops[i].Kind == kernel.OpSignal && f.ops[i].Fence == fence {
+				return f.ops[i].Pos
+			}
+		}
+	}
+	return t.src.Pos
 }
 
 func willSignal(t *thread, fence string) bool {

@@ -166,6 +166,7 @@ func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
 	if th := s.roleThread("fence-cb:" + fence); th != nil {
 		s.spawn(th, "callback")
 	}
+	s.signalComposites(t)
 	s.readyJobs()
 }
 

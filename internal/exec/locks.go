@@ -20,7 +20,7 @@ func (s *sim) isReal(o kernel.Op) bool {
 		return true
 	}
 	switch s.p.LockKind(o.Lock) {
-	case "mutex", "spinlock", "rwsem", "rwlock", "ww_mutex":
+	case "mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "srcu", "semaphore":
 		return true
 	}
 	return false

@@ -97,7 +97,7 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 	case kernel.FsReclaim, kernel.MMUNotifier, kernel.FenceMap, kernel.WWAcquire:
 		return name, KindPseudo
 	}
-	if strings.HasPrefix(name, "(work_completion)") {
+	if strings.HasPrefix(name, "(work_completion)") || strings.HasPrefix(name, "(wq_completion)") || kernel.IsCompletion(name) {
 		return name, KindPseudo
 	}
 	if b.mode == Lockdep {
@@ -161,6 +161,13 @@ func (b *builder) prelude() {
 	fences := b.mode != Lockdep || b.p.Profile.FenceAnnotations
 	if b.p.MMUNotifier {
 		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none, FactFsReclaimNotifier)
+		// The rmap walk (mm/rmap.c rmap_walk_file -> try_to_unmap_one /
+		// try_to_migrate_one) calls mmu_notifier_invalidate_range_start()
+		// under i_mmap_rwsem (read); the notifier map is acquired whether
+		// or not the mm has notifiers (include/linux/mmu_notifier.h), so
+		// every kernel that reclaims or migrates mapped file pages records
+		// this order.
+		add(kernel.IMmapRwsem, kernel.MMUNotifier, true, 1, EdgePrimed, "the rmap walk invalidates mappings under i_mmap_rwsem (read): i_mmap_lock_read → mmu_notifier_invalidate_range_start", none, FactRmap)
 		if fences {
 			add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none, FactResvLockdep)
 		}
@@ -182,6 +189,9 @@ func (b *builder) prelude() {
 	}
 	for _, name := range b.p.FenceOrder {
 		fi := b.p.Fences[name]
+		if fi.NoDmaFence {
+			continue // a job without a dma_fence: nothing waits on it
+		}
 		// A wait on "some fence" by reclaim (shrinkers, other drivers'
 		// notifiers, TTM eviction) may be a wait on any published fence
 		// (R3, R4).
@@ -477,6 +487,10 @@ func (w *walker) sleeping(o kernel.Op, what string) {
 }
 
 func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
+	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
+		w.sleeping(o, "down("+o.Lock+")")
+		return // struct semaphore has no lockdep map (kernel/locking/semaphore.c)
+	}
 	ni := w.b.info(o.Lock)
 	node := ni.n.Name
 	collapsed := w.b.mode == Lockdep && ni.n.Kind == KindPseudo && node != o.Lock
@@ -503,7 +517,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		w.checkWaitContext(ni.n, o)
 		lk := ni.lockKind
 		switch lk {
-		case "mutex", "rwsem", "ww_mutex":
+		case "mutex", "rwsem", "ww_mutex", "semaphore":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
@@ -546,6 +560,12 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 					Hint:     "May be due to missing lock nesting notation: give the inner acquisition a subclass (*_lock_nested), lock both under a ww acquire context, or take the class once.",
 					Splat:    w.recursiveSplat(o, node, prev),
 				})
+				if o.Kind == kernel.OpFlushWQ {
+					// check_deadlock() failed: lockdep records no
+					// dependency for this acquisition.
+					w.held = append(w.held, h)
+					return
+				}
 			}
 		}
 		// A class already held under its held nest_lock adds no
@@ -572,6 +592,9 @@ func (w *walker) heldCtx() string {
 // release drops the instance the step names (the executor matches the same
 // compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
 func (w *walker) release(o kernel.Op) {
+	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
+		return // its acquire was not recorded either
+	}
 	lock := o.Lock
 	node := w.b.node(lock)
 	if o.Inst != "" {
@@ -709,11 +732,15 @@ func (w *walker) op(o kernel.Op) {
 		w.localBH(o)
 	case kernel.OpMight:
 		if o.Sync {
+			w.sleeping(o, o.Text)
 			if w.b.mode == Lockdep && !w.b.p.Profile.SRCUSync {
 				return // synchronize_srcu() is not annotated before v6.4
 			}
-			w.sleeping(o, o.Text)
-			w.addEdges(w.held, w.b.info(o.Lock), false, EdgeLock, o, 1)
+			// lock_sync() runs __lock_acquire() with sync=1 and releases at
+			// once (kernel/locking/lockdep.c): the dependency checks,
+			// check_deadlock included, apply; nothing stays held.
+			w.acquire(o, EdgeLock)
+			w.release(o)
 			return
 		}
 		w.touch(o, o.Lock, EdgeLock, w.held, 1)
@@ -726,10 +753,15 @@ func (w *walker) op(o kernel.Op) {
 			w.scopes[o.Scope]--
 		}
 	case kernel.OpWait:
+		if kernel.IsCompletion(o.Fence) {
+			w.waitCompletion(o)
+			return
+		}
 		w.sleeping(o, "dma_fence_wait("+o.Fence+")")
 		if fi := w.b.p.Fences[o.Fence]; fi != nil && fi.Indefinite && w.inSection() {
 			w.finding(rules.IndefiniteFence, o, "signalling code waits on %s, an indefinite (user/future) fence: the dma_fence it completes may never signal (R18)", o.Fence)
 		}
+		w.unboundedWait(o, o.Fence)
 		w.wait(o, o.Fence)
 	case kernel.OpWaitResv, kernel.OpEvict:
 		usage := o.Usage
@@ -745,6 +777,7 @@ func (w *walker) op(o kernel.Op) {
 		for _, rf := range w.b.resvFences[o.Obj] {
 			if usageRank[rf.usage] <= usageRank[usage] && !seen[rf.fence] {
 				seen[rf.fence] = true
+				w.unboundedWait(o, rf.fence)
 				w.wait(o, rf.fence)
 			}
 		}
@@ -781,8 +814,19 @@ func (w *walker) op(o kernel.Op) {
 		}
 		w.touch(o, kernel.MmapLock, EdgeLock, w.held, 1)
 	case kernel.OpFlushWork:
-		w.sleeping(o, "flush_work("+o.Path+")")
+		if o.Obj != "" {
+			return // part of a flush_workqueue: its OpFlushWQ is what lockdep sees
+		}
+		fn, _, _ := strings.Cut(o.Text, ":")
+		w.sleeping(o, fn+"("+o.Path+")")
 		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
+	case kernel.OpFlushWQ:
+		// touch_wq_lockdep_map(): lock_map_acquire + release of the
+		// queue's map, so flushing from a work of the same queue is
+		// recursive locking.
+		w.sleeping(o, o.Text)
+		w.acquire(o, EdgeFlush)
+		w.release(kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
 	case kernel.OpPut:
@@ -791,14 +835,73 @@ func (w *walker) op(o kernel.Op) {
 		if len(o.Then) > 0 {
 			w.clone().run(o.Then, 0, map[string]bool{})
 		}
+	case kernel.OpAssertHeld:
+		w.assertHeld(o)
 	}
 }
 
 func (w *walker) inSection() bool {
 	for _, h := range w.held {
-		if h.section {
+		if h.section && !kernel.IsCompletion(h.orig) {
 			return true
 		}
 	}
 	return false
+}
+
+// waitCompletion is wait_for_completion: it sleeps, and in precise mode it
+// waits on the completion's node, which the completing thread holds from
+// its start to complete(). Lockdep mode records nothing: lockdep has not
+// tracked completions since cross-release was removed (v4.15).
+func (w *walker) waitCompletion(o kernel.Op) {
+	w.sleeping(o, o.Text)
+	if w.b.mode == Lockdep {
+		return
+	}
+	w.touch(o, o.Fence, EdgeWait, w.held, 1)
+}
+
+// unboundedWait: a wait on the fence of a scheduler with timeout: infinite
+// from signalling code or from reclaim (an mmu notifier, a shrinker) may
+// never end if the job hangs: nothing times it out (R17). Found from the
+// design alone, whether or not the workload hangs a job.
+func (w *walker) unboundedWait(o kernel.Op, fence string) {
+	fi := w.b.p.Fences[fence]
+	if fi == nil || fi.NoTimeout == "" {
+		return
+	}
+	where := ""
+	switch {
+	case w.inSection():
+		where = "signalling code"
+	case w.inReclaim():
+		where = "reclaim"
+	default:
+		for _, h := range w.held {
+			if h.orig == kernel.MMUNotifier {
+				where = "an mmu notifier"
+			}
+		}
+	}
+	if where == "" {
+		return
+	}
+	w.finding(rules.IndefiniteFence, o, "%s waits on %s, the fence of job %s on scheduler %s, which has timeout: infinite: if the job hangs nothing times it out, so this wait never ends (R17)", where, fence, fi.Job, fi.NoTimeout)
+}
+
+// assertHeld is lockdep_assert_held(): lock_is_held() matches the held
+// lock's instance (match_held_lock() in kernel/locking/lockdep.c), so a
+// helper asserting one dma_resv is not satisfied by another.
+func (w *walker) assertHeld(o kernel.Op) {
+	node := w.b.node(o.Lock)
+	for _, h := range w.held {
+		if h.section {
+			continue
+		}
+		if (o.Inst != "" && h.inst != "" && (h.inst == o.Inst || strings.HasPrefix(h.inst, o.Inst+"/"))) ||
+			(o.Inst == "" && h.name == node) || (h.inst == "" && h.name == node && !strings.HasPrefix(o.Inst, "resv:")) {
+			return
+		}
+	}
+	w.finding(rules.AssertHeld, o, "%s in %s, but thread %s does not hold it here: lockdep_assert_held() WARNs", o.Text, o.InPath, w.t.Name)
 }

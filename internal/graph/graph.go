@@ -48,7 +48,7 @@ const (
 // page-table invariants are fencecheck's own: precise mode only.
 func LockdepReports(rule string) bool {
 	switch rule {
-	case rules.Cycle, rules.RecursiveLocking, rules.SleepInAtomic, rules.RegisterUnderMM, rules.IRQUnsafeLock, rules.WWMisuse, rules.InvalidWaitContext, rules.IRQInversion:
+	case rules.Cycle, rules.RecursiveLocking, rules.SleepInAtomic, rules.RegisterUnderMM, rules.IRQUnsafeLock, rules.WWMisuse, rules.InvalidWaitContext, rules.IRQInversion, rules.AssertHeld:
 		return true
 	}
 	return false

@@ -100,9 +100,10 @@ func newIRQWalk(ctx string) irqWalk {
 // usageTracked says whether a node gets lockdep usage bits: lock classes
 // and kernel maps, not precise mode's per-fence and per-callback nodes, and
 // not local_lock_t, which lockdep skips in irq-usage searches (usage_skip():
-// LD_LOCK_PERCPU cannot be in an irq inversion).
+// LD_LOCK_PERCPU cannot be in an irq inversion), and not completions, which
+// lockdep does not track at all since cross-release was removed (v4.15).
 func (b *builder) usageTracked(n *Node) bool {
-	return (n.Kind == KindLock || n.Kind == KindPseudo) && b.p.LockKind(n.Name) != "local_lock"
+	return (n.Kind == KindLock || n.Kind == KindPseudo) && b.p.LockKind(n.Name) != "local_lock" && !kernel.IsCompletion(n.Name)
 }
 
 func (b *builder) usage(name string) *classUsage {
@@ -308,7 +309,7 @@ func (b *builder) waitTypes(n *Node, lock string) (inner, outer int) {
 		return 2, 2
 	case "spinlock", "rwlock", "local_lock":
 		return 2 + nest, 2 + nest
-	case "mutex", "rwsem", "ww_mutex", "srcu":
+	case "mutex", "rwsem", "ww_mutex", "srcu", "semaphore":
 		return 3 + nest, 3 + nest
 	case "rcu", "rcu_bh":
 		return 2 + nest, 1

@@ -70,6 +70,14 @@ const (
 	OpLocalBH
 	OpGet // take a reference on Obj (Try: kref_get_unless_zero)
 	OpPut // drop a reference on Obj; the last runs Then (the finalizer)
+	// OpFlushWQ touches a workqueue's lockdep map, (wq_completion)NAME in
+	// Lock (touch_wq_lockdep_map in kernel/workqueue.c): flush_workqueue,
+	// drain_workqueue, and flush_work on an ordered or WQ_MEM_RECLAIM
+	// queue. The waits themselves are the OpFlushWork ops that follow.
+	OpFlushWQ
+	// OpAssertHeld is lockdep_assert_held(Lock/Inst): the graph checks the
+	// walking thread holds it.
+	OpAssertHeld
 )
 
 // Mode of an acquisition, in lockdep's terms (K16).
@@ -207,6 +215,18 @@ type FenceInfo struct {
 	Indefinite bool
 	Job        string // producing job, if any
 	Pos        model.Pos
+	// NoTimeout names the scheduler of a job fence whose scheduler never
+	// times jobs out (timeout: infinite): nothing bounds its signalling
+	// (R17).
+	NoTimeout string
+	// NoDmaFence: the fence of a job with dma_fence: false. It tracks the
+	// job's completion for the executor; no dma_fence is published, so no
+	// one can wait on it and reclaim never does.
+	NoDmaFence bool
+	// Components are the fences a dma_fence_array or dma_fence_chain link
+	// waits for; it signals once all have (Chain: from irq_work).
+	Components []string
+	Chain      bool
 	// Deps are fences this fence's signalling depends on (job in-fences and
 	// implicit-sync dependencies), with the position that created each.
 	Deps []FenceDep
@@ -267,6 +287,10 @@ type JobInfo struct {
 	Callback  string
 	Timeout   string
 	KernelQ   bool
+	// PrepareJob is the job's prepare_job path (drm_sched_backend_ops).
+	PrepareJob string
+	// NoFence: the job publishes no dma_fence (dma_fence: false).
+	NoFence bool
 	// Faults: the job accesses memory through recoverable GPU page faults
 	// and stalls until the device's fault handler resolves them.
 	Faults bool

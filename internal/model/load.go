@@ -178,6 +178,9 @@ type validator struct {
 	// name tables for checkParams (built on first use)
 	pathByName map[string]*Path
 	lockByName map[string]*Lock
+	// counted: jobs expanded by count: (language.go), for the error that
+	// names a copy.
+	counted map[string]int
 }
 
 func (v *validator) errorf(rule string, p Pos, format string, args ...any) {
@@ -188,6 +191,7 @@ var kindArticle = map[string]string{
 	"lock": "a lock", "device": "a device", "engine": "an engine", "scheduler": "a scheduler",
 	"entity": "an entity", "fence": "a fence", "buffer": "a buffer", "dmabuf": "a dma-buf",
 	"userptr": "a userptr", "vm": "a vm", "job": "a job", "path": "a path", "shrinker": "a shrinker",
+	"completion": "a completion", "workqueue": "a workqueue", "resource": "a resource",
 }
 
 func (v *validator) run() {
@@ -197,6 +201,7 @@ func (v *validator) run() {
 	} else if f.Fencecheck.V != 1 {
 		v.errorf(rules.Version, f.Fencecheck.P, "unsupported format version %d; this fencecheck reads version 1", f.Fencecheck.V)
 	}
+	v.expandJobCounts()
 	// Implicit declarations: a job's out-fence.
 	for i := range f.Jobs {
 		j := &f.Jobs[i]
@@ -224,6 +229,10 @@ func (v *validator) run() {
 	}
 	v.checkPaths()
 	v.checkMisc()
+	v.checkWorkqueues()
+	v.checkSchedulers()
+	v.checkNoFenceJobs()
+	v.checkCompositeFences()
 }
 
 func (v *validator) checkRef(r refRec) {
@@ -254,6 +263,10 @@ func (v *validator) checkRef(r refRec) {
 				cands = append(cands, Builtins...)
 			}
 		}
+		if n, ok := v.counted[name]; ok {
+			v.errorf(rules.UndefinedRef, r.name.P, "%s: job %q has count: %d; name one of its copies, %s[0] to %s[%d]", r.key, name, n, name, name, n-1)
+			return
+		}
 		v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is not declared (expected %s)%s", r.key, name, wantS, suggest(name, cands))
 		return
 	}
@@ -277,25 +290,28 @@ func joinOr(xs []string) string {
 
 // opModifiers lists which modifier keys each step operation accepts.
 var opModifiers = map[string][]string{
-	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq", "of"},
-	"trylock":          {"mode", "subclass", "unpublished", "irq", "on_fail", "of"},
-	"unlock":           {"ctx", "irq", "of"},
-	"might_lock":       {"mode", "subclass", "of"},
-	"alloc":            {"nolockdep"},
-	"wait":             {"interruptible"},
-	"wait_resv":        {"usage", "interruptible"},
-	"add_fence":        {"fence", "usage"},
-	"replace_fences":   {"fence", "usage"},
-	"reserve_fences":   {"count"},
-	"map_pages":        {"vm"},
-	"zap_ptes":         {"vm"},
-	"vm_update":        {"op", "range"},
-	"write_ptes":       {"atomic"},
-	"call":             {"nonblock", "with"},
-	"get":              {"unless_zero", "on_fail"},
-	"put":              {},
-	"ww_acquire_init":  {"ww_class"},
-	"begin_signalling": {},
+	"lock":                {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq", "of"},
+	"trylock":             {"mode", "subclass", "unpublished", "irq", "on_fail", "of"},
+	"unlock":              {"ctx", "irq", "of"},
+	"might_lock":          {"mode", "subclass", "of"},
+	"alloc":               {"nolockdep"},
+	"wait":                {"interruptible"},
+	"wait_for_completion": {"interruptible"},
+	"user_access":         {"mapping", "pagefault_disabled"},
+	"assert_held":         {"of"},
+	"wait_resv":           {"usage", "interruptible"},
+	"add_fence":           {"fence", "usage"},
+	"replace_fences":      {"fence", "usage"},
+	"reserve_fences":      {"count"},
+	"map_pages":           {"vm"},
+	"zap_ptes":            {"vm"},
+	"vm_update":           {"op", "range"},
+	"write_ptes":          {"atomic"},
+	"call":                {"nonblock", "with"},
+	"get":                 {"unless_zero", "on_fail"},
+	"put":                 {},
+	"ww_acquire_init":     {"ww_class"},
+	"begin_signalling":    {},
 }
 
 // lockKey identifies a held lock inside one path's simulation: the name and
@@ -380,93 +396,121 @@ func (v *validator) checkPaths() {
 				continue
 			}
 			v.checkModifiers(stepMeta, s, op)
-			switch op {
-			case "lock", "trylock":
-				if s.Subclass.Set && (s.Subclass.V < 0 || s.Subclass.V > 7) {
-					v.errorf(rules.InvalidValue, s.Subclass.P, "subclass: %d is out of range; lockdep has subclasses 0-7", s.Subclass.V)
-				}
-				if s.Ctx.V != "" && !ctxs[s.Ctx.V] && !called[p.Name.V] {
-					v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
-				}
-				if s.Ctx.V != "" {
-					v.checkWWClass(ctxClass, s.Ctx.V, opVal)
-				}
-				held[lockKey(opVal.V, s.Subclass.V)]++
-			case "unlock":
-				k := opVal.V
-				found := false
-				for _, hk := range slices.Sorted(maps.Keys(held)) {
-					if held[hk] > 0 && (hk == k || strings.HasPrefix(hk, k+"/")) {
-						held[hk]--
-						found = true
-						break
-					}
-				}
-				if !found {
-					v.errorf(rules.BadStep, opVal.P, "unlock of %q, which path %q does not hold at this point (lockdep: bad unlock balance)", k, p.Name.V)
-				}
-			case "ww_acquire_init":
-				if ctxs[opVal.V] {
-					v.errorf(rules.BadStep, opVal.P, "acquire context %q is already initialised in this path", opVal.V)
-				}
-				ctxs[opVal.V] = true
-				delete(done, opVal.V)
-				if s.WWClass.V != "" {
-					ctxClass[opVal.V] = s.WWClass
-				} else {
-					delete(ctxClass, opVal.V)
-				}
-			case "ww_acquire_done":
-				if !ctxs[opVal.V] {
-					v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q, which is not initialised in path %q", opVal.V, p.Name.V)
-				} else if done[opVal.V] {
-					// ww_acquire_done() WARNs on ctx->done_acquire (DEBUG_WW_MUTEXES).
-					v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q twice in path %q", opVal.V, p.Name.V)
-				}
-				done[opVal.V] = true
-			case "init":
-				for _, hk := range slices.Sorted(maps.Keys(held)) {
-					if held[hk] > 0 && (hk == opVal.V || strings.HasPrefix(hk, opVal.V+"/")) {
-						// lockdep: a held lock must not be re-initialised
-						// (debug_check_no_locks_freed(), lockdep_init_map()).
-						v.errorf(rules.BadStep, opVal.P, "init of %q, which path %q holds at this point (lockdep: initializing a held lock)", opVal.V, p.Name.V)
-						break
-					}
-				}
-			case "ww_acquire_fini":
-				if !ctxs[opVal.V] {
-					v.errorf(rules.BadStep, opVal.P, "ww_acquire_fini of %q, which is not initialised in path %q", opVal.V, p.Name.V)
-				}
-				delete(ctxs, opVal.V)
-			case "begin_signalling":
-				sigs[opVal.V]++
-			case "end_signalling":
-				if sigs[opVal.V] == 0 {
-					v.errorf(rules.BadStep, opVal.P, "end_signalling of %q without a matching begin_signalling in path %q", opVal.V, p.Name.V)
-				} else {
-					sigs[opVal.V]--
-				}
-			case "memalloc_save":
-				scopes[opVal.V]++
-			case "memalloc_restore":
-				if scopes[opVal.V] == 0 {
-					v.errorf(rules.BadStep, opVal.P, "memalloc_restore of %q without a matching memalloc_save in path %q", opVal.V, p.Name.V)
-				} else {
-					scopes[opVal.V]--
-				}
-			case "add_fence", "replace_fences":
-				if s.Fence.V == "" {
-					v.errorf(rules.MissingField, s.P, "%s step needs fence:", op)
-				}
-			case "vm_update":
-				if s.Op.V == "" {
-					v.errorf(rules.MissingField, s.P, "vm_update step needs op: (map, unmap or remap)")
-				}
-			case "call":
-				calls[p.Name.V] = append(calls[p.Name.V], opVal)
+			for r := int64(0); r < max(s.Repeat.V, 1); r++ {
+				v.checkStep(p, s, op, opVal, called, held, ctxs, ctxClass, done, sigs, scopes, calls)
 			}
+			v.checkLanguage(p, s, op, opVal)
 		}
 	}
+	v.checkCalls(calls)
+}
+
+// checkStep simulates one step of a path for the loader's balance checks.
+func (v *validator) checkStep(p *Path, s *Step, op string, opVal Str, called map[string]bool, held map[string]int, ctxs map[string]bool, ctxClass map[string]Str, done map[string]bool, sigs, scopes map[string]int, calls map[string][]Str) {
+	f := v.sc.File
+	switch op {
+	case "lock", "trylock":
+		if s.Subclass.Set && (s.Subclass.V < 0 || s.Subclass.V > 7) {
+			v.errorf(rules.InvalidValue, s.Subclass.P, "subclass: %d is out of range; lockdep has subclasses 0-7", s.Subclass.V)
+		}
+		if s.Ctx.V != "" && !ctxs[s.Ctx.V] && !called[p.Name.V] {
+			v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
+		}
+		if s.Ctx.V != "" {
+			v.checkWWClass(ctxClass, s.Ctx.V, opVal)
+		}
+		held[lockKey(opVal.V, s.Subclass.V)]++
+	case "unlock":
+		k := opVal.V
+		found := false
+		for _, hk := range slices.Sorted(maps.Keys(held)) {
+			if held[hk] > 0 && (hk == k || strings.HasPrefix(hk, k+"/")) {
+				held[hk]--
+				found = true
+				break
+			}
+		}
+		if !found && p.Context.V != CtxHelper { // a helper may release its caller's lock (dqm_unlock)
+			v.errorf(rules.BadStep, opVal.P, "unlock of %q, which path %q does not hold at this point (lockdep: bad unlock balance)", k, p.Name.V)
+		}
+	case "ww_acquire_init":
+		if ctxs[opVal.V] {
+			v.errorf(rules.BadStep, opVal.P, "acquire context %q is already initialised in this path", opVal.V)
+		}
+		ctxs[opVal.V] = true
+		delete(done, opVal.V)
+		if s.WWClass.V != "" {
+			ctxClass[opVal.V] = s.WWClass
+		} else {
+			delete(ctxClass, opVal.V)
+		}
+	case "ww_acquire_done":
+		if !ctxs[opVal.V] {
+			v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q, which is not initialised in path %q", opVal.V, p.Name.V)
+		} else if done[opVal.V] {
+			// ww_acquire_done() WARNs on ctx->done_acquire (DEBUG_WW_MUTEXES).
+			v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q twice in path %q", opVal.V, p.Name.V)
+		}
+		done[opVal.V] = true
+	case "init":
+		for _, hk := range slices.Sorted(maps.Keys(held)) {
+			if held[hk] > 0 && (hk == opVal.V || strings.HasPrefix(hk, opVal.V+"/")) {
+				// lockdep: a held lock must not be re-initialised
+				// (debug_check_no_locks_freed(), lockdep_init_map()).
+				v.errorf(rules.BadStep, opVal.P, "init of %q, which path %q holds at this point (lockdep: initializing a held lock)", opVal.V, p.Name.V)
+				break
+			}
+		}
+	case "ww_acquire_fini":
+		if !ctxs[opVal.V] {
+			v.errorf(rules.BadStep, opVal.P, "ww_acquire_fini of %q, which is not initialised in path %q", opVal.V, p.Name.V)
+		}
+		delete(ctxs, opVal.V)
+	case "begin_signalling":
+		sigs[opVal.V]++
+	case "end_signalling":
+		if sigs[opVal.V] == 0 {
+			v.errorf(rules.BadStep, opVal.P, "end_signalling of %q without a matching begin_signalling in path %q", opVal.V, p.Name.V)
+		} else {
+			sigs[opVal.V]--
+		}
+	case "memalloc_save":
+		scopes[opVal.V]++
+	case "memalloc_restore":
+		if scopes[opVal.V] == 0 && p.Context.V != CtxHelper {
+			v.errorf(rules.BadStep, opVal.P, "memalloc_restore of %q without a matching memalloc_save in path %q", opVal.V, p.Name.V)
+		} else {
+			scopes[opVal.V]--
+		}
+	case "add_fence", "replace_fences":
+		if s.Fence.V == "" {
+			v.errorf(rules.MissingField, s.P, "%s step needs fence:", op)
+		}
+	case "vm_update":
+		if s.Op.V == "" {
+			v.errorf(rules.MissingField, s.P, "vm_update step needs op: (map, unmap or remap)")
+		}
+	case "call":
+		calls[p.Name.V] = append(calls[p.Name.V], opVal)
+		// A helper may return holding locks (returns_held:).
+		for i := range f.Paths {
+			if f.Paths[i].Name.V == opVal.V {
+				for _, r := range f.Paths[i].ReturnsHeld {
+					held[lockKey(r.V, 0)]++
+				}
+			}
+		}
+	case "assert_held":
+		// The lock is the caller's: from here on the path may
+		// release it (checked against every caller at analysis).
+		if k := lockKey(opVal.V, 0); held[k] == 0 {
+			held[k]++
+		}
+	}
+}
+
+// checkCalls refuses recursive call chains and bounds the inlined size.
+func (v *validator) checkCalls(calls map[string][]Str) {
 	// A path that calls itself, directly or not, would never finish.
 	state := map[string]int{}
 	var visit func(name string) bool
@@ -506,7 +550,14 @@ func (v *validator) checkExpansion(calls map[string][]Str) {
 	f := v.sc.File
 	steps := map[string]int64{}
 	for i := range f.Paths {
-		steps[f.Paths[i].Name.V] = int64(len(f.Paths[i].Steps) - len(calls[f.Paths[i].Name.V]))
+		var n int64
+		for si := range f.Paths[i].Steps {
+			st := &f.Paths[i].Steps[si]
+			if op, _ := st.Operation(); op != "call" {
+				n += max(st.Repeat.V, 1)
+			}
+		}
+		steps[f.Paths[i].Name.V] = n
 	}
 	size := map[string]int64{}
 	var sizeOf func(name string) int64
@@ -723,8 +774,8 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	allowed := opModifiers[op]
 	rv := reflect.ValueOf(s).Elem()
 	for _, fm := range m.fields {
-		if fm.op || fm.key == "label" {
-			continue // every step may carry a label
+		if fm.op || fm.key == "label" || fm.key == "repeat" {
+			continue // every step may carry a label and a repeat count
 		}
 		p := fieldPos(rv.Field(fm.index))
 		if !p.Valid() {
