@@ -9,20 +9,16 @@ import (
 // lockKindOf is the declared kind of a lock class ("" for built-ins and
 // objects).
 func (v *validator) lockKindOf(name string) string {
-	for i := range v.sc.File.Locks {
-		if l := &v.sc.File.Locks[i]; l.Name.V == name {
-			return l.Kind.V
-		}
+	if _, locks := v.tables(); locks[name] != nil {
+		return locks[name].Kind.V
 	}
 	return ""
 }
 
 // pathContext is the declared context of a path ("" if unknown).
 func (v *validator) pathContext(name string) string {
-	for i := range v.sc.File.Paths {
-		if p := &v.sc.File.Paths[i]; p.Name.V == name {
-			return p.Context.V
-		}
+	if paths, _ := v.tables(); paths[name] != nil {
+		return paths[name].Context.V
 	}
 	return ""
 }

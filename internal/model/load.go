@@ -407,7 +407,6 @@ func (v *validator) checkPaths() {
 
 // checkStep simulates one step of a path for the loader's balance checks.
 func (v *validator) checkStep(p *Path, s *Step, op string, opVal Str, called map[string]bool, held map[string]int, ctxs map[string]bool, ctxClass map[string]Str, done map[string]bool, sigs, scopes map[string]int, calls map[string][]Str) {
-	f := v.sc.File
 	switch op {
 	case "lock", "trylock":
 		if s.Subclass.Set && (s.Subclass.V < 0 || s.Subclass.V > 7) {
@@ -493,11 +492,9 @@ func (v *validator) checkStep(p *Path, s *Step, op string, opVal Str, called map
 	case "call":
 		calls[p.Name.V] = append(calls[p.Name.V], opVal)
 		// A helper may return holding locks (returns_held:).
-		for i := range f.Paths {
-			if f.Paths[i].Name.V == opVal.V {
-				for _, r := range f.Paths[i].ReturnsHeld {
-					held[lockKey(r.V, 0)]++
-				}
+		if paths, _ := v.tables(); paths[opVal.V] != nil {
+			for _, r := range paths[opVal.V].ReturnsHeld {
+				held[lockKey(r.V, 0)]++
 			}
 		}
 	case "assert_held":
@@ -595,13 +592,10 @@ func sizeText(n, limit int64) string {
 	return fmt.Sprintf("%d", n)
 }
 
-// checkParams validates a path's $PARAM uses, of: instances and call
-// bindings: a per-object lock class is always named with the instance, and
-// an object given for it has the class's kind.
-func (v *validator) checkParams(p *Path) {
-	m := metaOf(reflect.TypeOf(Step{}))
-	// The name tables are built once per file, not once per path: a
-	// lockdep-scale design has thousands of paths.
+// tables returns the path and lock name tables, built once per file: the
+// per-step checks look names up, and a lockdep-scale design has thousands
+// of paths and locks (a scan per step is quadratic).
+func (v *validator) tables() (map[string]*Path, map[string]*Lock) {
 	if v.pathByName == nil {
 		v.pathByName = make(map[string]*Path, len(v.sc.File.Paths))
 		for i := range v.sc.File.Paths {
@@ -612,7 +606,15 @@ func (v *validator) checkParams(p *Path) {
 			v.lockByName[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
 		}
 	}
-	paths, locks := v.pathByName, v.lockByName
+	return v.pathByName, v.lockByName
+}
+
+// checkParams validates a path's $PARAM uses, of: instances and call
+// bindings: a per-object lock class is always named with the instance, and
+// an object given for it has the class's kind.
+func (v *validator) checkParams(p *Path) {
+	m := metaOf(reflect.TypeOf(Step{}))
+	paths, locks := v.tables()
 	for si := range p.Steps {
 		st := &p.Steps[si]
 		rv := reflect.ValueOf(st).Elem()
