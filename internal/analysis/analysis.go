@@ -5,9 +5,12 @@ package analysis
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/explore"
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/group"
 	"github.com/fencecheck/fencecheck/internal/kernel"
@@ -24,6 +27,31 @@ type Options struct {
 	// NoGroup keeps consequences (hangs, unsignalled fences explained by a
 	// cycle) as findings of their own instead of Related entries.
 	NoGroup bool
+	// Explore selects the systematic explorer instead of the schedules:
+	// "exhaustive", "bounded=K" or "random=N" (ParseExplore); "" keeps
+	// FIFO plus random schedules.
+	Explore string
+}
+
+// ParseExplore checks an --explore value.
+func ParseExplore(s string) (explore.Options, int, error) {
+	switch {
+	case s == "exhaustive":
+		return explore.Options{Exhaustive: true}, 0, nil
+	case strings.HasPrefix(s, "bounded="):
+		k, err := strconv.Atoi(strings.TrimPrefix(s, "bounded="))
+		if err != nil || k < 0 || k > 64 {
+			return explore.Options{}, 0, fmt.Errorf("bad --explore %q: bounded=K takes a preemption bound 0-64", s)
+		}
+		return explore.Options{Bound: k}, 0, nil
+	case strings.HasPrefix(s, "random="):
+		n, err := strconv.Atoi(strings.TrimPrefix(s, "random="))
+		if err != nil || n < 1 || n > 1<<20 {
+			return explore.Options{}, 0, fmt.Errorf("bad --explore %q: random=N takes a number of schedules", s)
+		}
+		return explore.Options{}, n, nil
+	}
+	return explore.Options{}, 0, fmt.Errorf("bad --explore %q: want exhaustive, bounded=K or random=N", s)
 }
 
 // DefaultSchedules is how many interleavings check explores by default:
@@ -87,6 +115,8 @@ type Result struct {
 	Graph   *graph.Graph
 	Diags   []diag.Diagnostic
 	Exec    *exec.Result
+	// Coverage says what execution covered (with Options.Explore).
+	Coverage string
 }
 
 // Run analyses a scenario that loaded without errors. Precise mode (the
@@ -137,7 +167,21 @@ func Run(sc *model.Scenario, opt Options) *Result {
 	if opt.Seed == 0 {
 		opt.Seed = 1
 	}
-	er := exec.Run(prog, exec.Options{Schedules: opt.Schedules, Seed: opt.Seed, Only: -1})
+	var er *exec.Result
+	coverage := ""
+	if eo, n, err := ParseExplore(opt.Explore); opt.Explore != "" && err == nil && n == 0 {
+		xr := explore.Run(prog, eo)
+		er = &exec.Result{Findings: xr.Findings}
+		coverage = xr.Coverage()
+	} else {
+		if n > 0 {
+			opt.Schedules = n
+		}
+		er = exec.Run(prog, exec.Options{Schedules: opt.Schedules, Seed: opt.Seed, Only: -1})
+		if n > 0 {
+			coverage = fmt.Sprintf("ran %d schedules (FIFO and random, seed %d): not exhaustive", n, opt.Seed)
+		}
+	}
 	for _, d := range append(exec.Static(prog), er.Findings...) {
 		d.Mode = string(opt.Mode)
 		ds = append(ds, d)
@@ -147,5 +191,5 @@ func Run(sc *model.Scenario, opt Options) *Result {
 	if !opt.NoGroup {
 		ds = group.Group(ds)
 	}
-	return &Result{Program: prog, Graph: g, Diags: ds, Exec: er}
+	return &Result{Program: prog, Graph: g, Diags: ds, Exec: er, Coverage: coverage}
 }

@@ -87,23 +87,23 @@ WARNING: possible circular locking dependency detected
 kernel 7.0 (fencecheck lockdep mode) t.yaml
 ------------------------------------------------------
 devfreq_monitor is trying to acquire lock:
-(&gpu->lock), at: t.yaml:18:15 (devfreq_monitor)
+(&gpu->lock){+.+.}-{4:4}, at: t.yaml:18:15 (devfreq_monitor)
 
 but task is already holding lock:
-(&devfreq->lock), at: t.yaml:17:15 (devfreq_monitor)
+(&devfreq->lock){+.+.}-{4:4}, at: t.yaml:17:15 (devfreq_monitor)
 
 which lock already depends on the new lock.
 
 
 the existing dependency chain (in reverse order) is:
 
--> #1 (&devfreq->lock):
+-> #1 (&devfreq->lock){+.+.}-{4:4}:
        (lock) &gpu->lock --> &devfreq->lock: lock: &devfreq->lock [gpu_init in init]
        at t.yaml:10:15
              - lock: "&devfreq->lock"
                      ^
 
--> #0 (&gpu->lock):
+-> #0 (&gpu->lock){+.+.}-{4:4}:
        (lock) &devfreq->lock --> &gpu->lock: lock: &gpu->lock [devfreq_monitor in worker]
        at t.yaml:18:15
              - lock: "&gpu->lock"
@@ -123,8 +123,8 @@ other info that might help us debug this:
  *** DEADLOCK ***
 
 2 locks held by devfreq_monitor:
- #0: ((work_completion)(devfreq_monitor)), at: t.yaml:14:11 (devfreq_monitor)
- #1: (&devfreq->lock), at: t.yaml:17:15 (devfreq_monitor)
+ #0: ((work_completion)(devfreq_monitor)){+.+.}-{0:0}, at: t.yaml:14:11 (devfreq_monitor)
+ #1: (&devfreq->lock){+.+.}-{4:4}, at: t.yaml:17:15 (devfreq_monitor)
 `},
 		{"shrinker finalizer locks the dying object's resv", `buffers:
   - {name: bo}
@@ -142,21 +142,21 @@ WARNING: possible circular locking dependency detected
 kernel 7.0 (fencecheck lockdep mode) t.yaml
 ------------------------------------------------------
 shrinker_scan(shmem_shrinker) is trying to acquire lock:
-(reservation_ww_class_mutex), at: t.yaml:10:15 (shrinker_scan)
+(reservation_ww_class_mutex){+.+.}-{4:4}, at: t.yaml:10:15 (shrinker_scan)
 
 but task is already holding lock:
-(fs_reclaim), at: t.yaml:5:12 (shrinker_scan)
+(fs_reclaim){+.+.}-{0:0}, at: t.yaml:5:12 (shrinker_scan)
 
 which lock already depends on the new lock.
 
 
 the existing dependency chain (in reverse order) is:
 
--> #1 (fs_reclaim):
+-> #1 (fs_reclaim){+.+.}-{0:0}:
        (primed) reservation_ww_class_mutex --> fs_reclaim: primed at boot: dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)
        at dma_resv_lockdep() in drivers/dma-buf/dma-resv.c (K5)
 
--> #0 (reservation_ww_class_mutex):
+-> #0 (reservation_ww_class_mutex){+.+.}-{4:4}:
        (lock) fs_reclaim --> reservation_ww_class_mutex: lock: bo [shrinker_scan in shrinker_scan]
        at t.yaml:10:15
              - lock: bo
@@ -176,7 +176,7 @@ other info that might help us debug this:
  *** DEADLOCK ***
 
 1 lock held by shrinker_scan(shmem_shrinker):
- #0: (fs_reclaim), at: t.yaml:5:12 (shrinker_scan)
+ #0: (fs_reclaim){+.+.}-{0:0}, at: t.yaml:5:12 (shrinker_scan)
 `},
 		{"two instances of one class in get_pages and the shrinker", `locks:
   - {name: "&obj->mm.lock", kind: mutex}
@@ -200,23 +200,23 @@ WARNING: possible circular locking dependency detected
 kernel 7.0 (fencecheck lockdep mode) t.yaml
 ------------------------------------------------------
 get_pages is trying to acquire lock:
-(fs_reclaim), at: t.yaml:12:16 (get_pages)
+(fs_reclaim){+.+.}-{0:0}, at: t.yaml:12:16 (get_pages)
 
 but task is already holding lock:
-(&obj->mm.lock), at: t.yaml:10:15 (get_pages)
+(&obj->mm.lock){+.+.}-{4:4}, at: t.yaml:10:15 (get_pages)
 
 which lock already depends on the new lock.
 
 
 the existing dependency chain (in reverse order) is:
 
--> #1 (&obj->mm.lock):
+-> #1 (&obj->mm.lock){+.+.}-{4:4}:
        (lock) fs_reclaim --> &obj->mm.lock: lock: &obj->mm.lock [i915_shrink in shrinker_scan]
        at t.yaml:17:15
              - lock: "&obj->mm.lock"
                      ^
 
--> #0 (fs_reclaim):
+-> #0 (fs_reclaim){+.+.}-{0:0}:
        (alloc) &obj->mm.lock --> fs_reclaim: kmalloc(GFP_KERNEL) [get_pages in ioctl]
        at t.yaml:12:16
              - alloc: GFP_KERNEL
@@ -236,7 +236,7 @@ other info that might help us debug this:
  *** DEADLOCK ***
 
 1 lock held by get_pages:
- #0: (&obj->mm.lock), at: t.yaml:10:15 (get_pages)
+ #0: (&obj->mm.lock){+.+.}-{4:4}, at: t.yaml:10:15 (get_pages)
 `},
 	}
 	for _, c := range cases {
@@ -293,11 +293,11 @@ func TestLockdepRunJobAnnotation(t *testing.T) {
 		t.Fatalf("want FC001, got %s\n%s", rulesIn(ds), out)
 	}
 	for _, want := range []string{
-		"run_job(job) is trying to acquire lock:\n(fs_reclaim), at: t.yaml:17:16 (msm_job_run)\n",
-		"but task is already holding lock:\n(dma_fence_map), at: t.yaml:16:27 (msm_job_run)\n",
+		"run_job(job) is trying to acquire lock:\n(fs_reclaim){+.+.}-{0:0}, at: t.yaml:17:16 (msm_job_run)\n",
+		"but task is already holding lock:\n(dma_fence_map){++++}-{0:0}, at: t.yaml:16:27 (msm_job_run)\n",
 		"Chain exists of:\n  fs_reclaim --> mmu_notifier_invalidate_range_start --> dma_fence_map\n",
 		"\n  rlock(dma_fence_map);\n                               lock(mmu_notifier_invalidate_range_start);\n                               lock(dma_fence_map);\n  lock(fs_reclaim);\n",
-		"2 locks held by run_job(job):\n #0: (&gpu->lock), at: t.yaml:15:15 (msm_job_run)\n #1: (dma_fence_map), at: t.yaml:16:27 (msm_job_run)\n",
+		"2 locks held by run_job(job):\n #0: (&gpu->lock){+.+.}-{4:4}, at: t.yaml:15:15 (msm_job_run)\n #1: (dma_fence_map){++++}-{0:0}, at: t.yaml:16:27 (msm_job_run)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lockdep output lacks %q:\n%s", want, out)
@@ -310,6 +310,12 @@ func TestLockdepRunJobAnnotation(t *testing.T) {
 	wantClean(t, msm("", false), graph.Lockdep)
 	if ds, _ := run(t, msm("", false), graph.Precise); !strings.Contains(rulesIn(ds), "FC001") {
 		t.Errorf("precise mode must still see run_job as signalling code: %s", rulesIn(ds))
+	}
+	// A declared context is not silently overridden: a run_job path must
+	// say run_job.
+	_, lint := model.Load("t.yaml", []byte("fencecheck: 1\n"+strings.Replace(msm("", true), "    context: run_job", "    context: worker", 1)), model.Options{})
+	if len(lint) != 1 || !strings.Contains(lint[0].Message, `path "msm_job_run" runs as a job's run_job, so its context is run_job, not worker`) {
+		t.Errorf("want the overridden context reported, got %+v", lint)
 	}
 	// The scheduler annotates (annotate: true): the section holds from
 	// run_job's first step, so gpu->lock is taken inside it.
@@ -485,7 +491,7 @@ paths:
 `
 	wantClean(t, strings.Replace(src, "VERSION", "6.13", 1), graph.Lockdep)
 	ds, out := run(t, strings.Replace(src, "VERSION", "6.12", 1), graph.Lockdep)
-	if rulesIn(ds) != "FC001" || !strings.Contains(out, "-> #1 (dma_fence_map):\n       (lock) tainted --> dma_fence_map") {
+	if rulesIn(ds) != "FC001" || !strings.Contains(out, "-> #1 (dma_fence_map){++++}-{0:0}:\n       (lock) tainted --> dma_fence_map") {
 		t.Errorf("6.12: want the read-lock edge tainted --> dma_fence_map closing a cycle, got %s\n%s", rulesIn(ds), out)
 	}
 }
@@ -530,5 +536,40 @@ paths:
 	_, lint := model.Load("t.yaml", []byte("fencecheck: 1\n"+bad), model.Options{})
 	if len(lint) != 1 || !strings.Contains(lint[0].Message, "one acquire context serves one ww class") || lint[0].Pos.Line != 13 {
 		t.Errorf("want one cross-class lint error at line 13, got %+v", lint)
+	}
+}
+
+// SRCU: since v6.4 synchronize_srcu() is lock_sync() and srcu_read_lock()
+// a checked recursive read, so a reader taking a mutex the updater holds
+// across synchronize_srcu() is reported, the table's source line saying
+// sync(; before v6.4 lockdep sees nothing (precise mode always does).
+func TestLockdepSRCUSync(t *testing.T) {
+	src := `kernel: {version: "VERSION"}
+locks:
+  - {name: "&dev->srcu", kind: srcu}
+  - {name: "&dev->lock", kind: mutex}
+paths:
+  - name: reader
+    context: ioctl
+    steps:
+      - lock: "&dev->srcu"
+      - lock: "&dev->lock"
+      - unlock: "&dev->lock"
+      - unlock: "&dev->srcu"
+  - name: updater
+    context: ioctl
+    steps:
+      - lock: "&dev->lock"
+      - sync: "&dev->srcu"
+      - unlock: "&dev->lock"
+`
+	ds, out := run(t, strings.Replace(src, "VERSION", "6.4", 1), graph.Lockdep)
+	table := "  lock(&dev->lock);\n                               lock(&dev->srcu);\n                               lock(&dev->lock);\n  sync(&dev->srcu);\n"
+	if rulesIn(ds) != "FC001" || !strings.Contains(out, table) {
+		t.Errorf("6.4: want FC001 with the sync( table, got %s\n%s", rulesIn(ds), out)
+	}
+	wantClean(t, strings.Replace(src, "VERSION", "6.3", 1), graph.Lockdep)
+	if ds, _ := run(t, strings.Replace(src, "VERSION", "6.3", 1), graph.Precise); rulesIn(ds) != "FC001" {
+		t.Errorf("precise mode sees the SRCU dependency whatever the release: %s", rulesIn(ds))
 	}
 }

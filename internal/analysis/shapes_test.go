@@ -20,6 +20,29 @@ import (
 // or shrinker lock for C6/C9, a user-memory access for C7, ...). The
 // lock-only self-tests are inversions unless listed.
 var shapes = map[string][]string{
+	// scenarios/language: each read against its design and its header.
+	"language/01-completion-notifier-waits-bind.yaml precise": {"a completion's waiter depends on what its completer does before complete()"},
+	"language/02-workqueue-i915-userptr-flush.yaml precise":   {"C13"},
+	"language/02-workqueue-i915-userptr-flush.yaml lockdep":   {"C13"},
+	"language/03-srcu-drm-dev-unplug-v6.1.yaml precise":       {"synchronize_srcu under a lock an SRCU reader takes"},
+	"language/03-srcu-drm-dev-unplug.yaml precise":            {"synchronize_srcu under a lock an SRCU reader takes"},
+	"language/03-srcu-drm-dev-unplug.yaml lockdep":            {"synchronize_srcu under a lock an SRCU reader takes"},
+	"language/04-user-access-under-resv.yaml precise":         {"C7"},
+	"language/04-user-access-under-resv.yaml lockdep":         {"C7"},
+	"language/05-fork-userptr-notifier-lock.yaml precise":     {"C6/C9", "cycle of 3 lock, 1 reclaim edges"},
+	"language/05-fork-userptr-notifier-lock.yaml lockdep":     {"C6/C9", "lock-order inversion"},
+	"language/07-shared-cu-recoverable-faults.yaml precise":   {"C3"},
+	"language/08-kfd-dqm-lock-helpers.yaml precise":           {"C6/C9"},
+	"language/08-kfd-dqm-lock-helpers.yaml lockdep":           {"C6/C9"},
+	"language/09-console-lock-fb-helper-suspend.yaml precise": {"C13"},
+	"language/09-console-lock-fb-helper-suspend.yaml lockdep": {"C13"},
+	"language/10-panfrost-reset-resubmit.yaml precise":        {"fence dependency cycle"},
+	"language/10-panfrost-reset-resubmit.yaml lockdep":        {"fence dependency cycle"},
+	"language/11-kfd-notifier-release-mmput.yaml precise":     {"C13"},
+	"language/11-kfd-notifier-release-mmput.yaml lockdep":     {"C13"},
+	"language/12-kfd-eviction-fence.yaml precise":             {"fence dependency cycle"},
+	"language/12-kfd-eviction-fence.yaml lockdep":             {"fence dependency cycle"},
+
 	"seeds/02-hmm-pt-update-shared-queue.yaml precise":     {"C1/C12"},
 	"seeds/02-hmm-pt-update-shared-queue.yaml lockdep":     {"C1/C12"},
 	"cases/29-wait-under-tainted-lock.yaml precise":        {"C1/C12"},

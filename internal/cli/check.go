@@ -13,6 +13,7 @@ import (
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/report"
 	"github.com/fencecheck/fencecheck/internal/rules"
+	"github.com/fencecheck/fencecheck/internal/safetext"
 )
 
 type checkFlags struct {
@@ -25,6 +26,7 @@ type checkFlags struct {
 	schedules     int
 	seed          uint64
 	noGroup       bool
+	explore       string
 }
 
 // scanFlags shape directory scans and name files for baselines.
@@ -125,7 +127,13 @@ still reported).`,
 			if err != nil {
 				return err
 			}
-			results := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed, NoGroup: o.noGroup}, o.scan.loadOptions(o.inputFlags))
+			if o.explore != "" {
+				if _, _, err := analysis.ParseExplore(o.explore); err != nil {
+					return usageError{err}
+				}
+			}
+			results, coverage := checkAll(ins, analysis.Options{Mode: mode, Schedules: o.schedules, Seed: o.seed, NoGroup: o.noGroup, Explore: o.explore}, o.scan.loadOptions(o.inputFlags))
+			printCoverage(e, results, coverage)
 			stampFingerprints(results, o.scan.root)
 			// Each output is written even if another fails.
 			var errs []error
@@ -166,6 +174,7 @@ still reported).`,
 	c.Flags().IntVar(&o.schedules, "schedules", 0, fmt.Sprintf("interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs; at most %d)", MaxSchedules))
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules")
 	c.Flags().BoolVar(&o.noGroup, "no-group", false, "report consequences (hangs, unsignalled fences a cycle explains) as findings of their own")
+	c.Flags().StringVar(&o.explore, "explore", "", "explore interleavings systematically: exhaustive, bounded=K (preemptions) or random=N")
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep", "both"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -179,29 +188,51 @@ func unwrapFatal(err error) error {
 	return err
 }
 
+// checked is one input's report and what --explore covered for it.
+type checked struct {
+	r        report.FileResult
+	coverage string
+}
+
 // checkAll loads and analyses each input (eachInput: all cores, input
 // order, one file in memory per worker, panics contained). A file with
 // lint errors is reported with those errors only: analysing a broken design
 // would mislead.
-func checkAll(ins []input, opt analysis.Options, lo model.Options) []report.FileResult {
-	return eachInput(ins, func(in input) report.FileResult {
+func checkAll(ins []input, opt analysis.Options, lo model.Options) ([]report.FileResult, []string) {
+	out := eachInput(ins, func(in input) checked {
 		return checkOne(in, opt, lo)
-	}, func(in input, msg string) report.FileResult {
-		return report.FileResult{Path: in.path, Diags: []diag.Diagnostic{internalError(in.path, msg)}}
+	}, func(in input, msg string) checked {
+		return checked{r: report.FileResult{Path: in.path, Diags: []diag.Diagnostic{internalError(in.path, msg)}}}
 	})
+	results := make([]report.FileResult, len(out))
+	coverage := make([]string, len(out))
+	for i, c := range out {
+		results[i], coverage[i] = c.r, c.coverage
+	}
+	return results, coverage
 }
 
-func checkOne(in input, opt analysis.Options, lo model.Options) report.FileResult {
+func checkOne(in input, opt analysis.Options, lo model.Options) checked {
 	r, sc := loadInput(in, lo)
 	if sc == nil || hasErrors(r.Diags) {
 		r.Compact()
-		return r
+		return checked{r: r}
 	}
 	res := analysis.Run(sc, opt)
 	r.Diags = append(r.Diags, res.Diags...)
 	diag.Sort(r.Diags)
 	r.Compact()
-	return r
+	return checked{r: r, coverage: res.Coverage}
+}
+
+// printCoverage says on stderr what --explore covered for each file, so
+// that "no finding" is never read as more than it is.
+func printCoverage(e *env, results []report.FileResult, coverage []string) {
+	for i, c := range coverage {
+		if c != "" {
+			fmt.Fprintf(e.stderr, "fencecheck: %s: %s\n", safetext.Path(results[i].Path), safetext.Clean(c))
+		}
+	}
 }
 
 // incomplete: some input could not be read or analysed (exit 3).

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,6 +141,57 @@ func TestDeterministic(t *testing.T) {
 			if a != b {
 				t.Fatalf("%s output differs between runs", f)
 			}
+		}
+	}
+}
+
+// TestHangReportShowsBlockedTasks: a hang report lists every blocked task,
+// what it waits on and every lock it holds with the step that took it, as
+// the kernel's hung-task report with lockdep's held locks does. In seed 02
+// the munmap task waits for the page-table fence holding the update lock,
+// and the user copy's run_job is blocked on that lock.
+func TestHangReportShowsBlockedTasks(t *testing.T) {
+	_, out, _ := run(t, "", "check", "--no-group", "--format", "json", repo+"scenarios/seeds/02-hmm-pt-update-shared-queue.yaml")
+	var rep struct {
+		Files []struct {
+			Findings []struct {
+				Rule    string
+				Blocked []struct {
+					Task  string
+					Waits struct{ Message string }
+					Holds []struct {
+						To  string
+						Pos struct{ Line int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range rep.Files[0].Findings {
+		if f.Rule != "FC003" {
+			continue
+		}
+		for _, b := range f.Blocked {
+			s := b.Task + " waits: " + b.Waits.Message + "; holds:"
+			for _, h := range b.Holds {
+				s += fmt.Sprintf(" %s@%d", h.To, h.Pos.Line)
+			}
+			got = append(got, s)
+		}
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		"munmap(mirror) waits: thread munmap(mirror) (process) waits for pt_update.finished",
+		"&svm->update_lock@53",
+		"run_job(user_copy) waits: thread run_job(user_copy) (run_job) blocks in lock: &svm->update_lock",
+		"user_copy.finished@41",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("blocked tasks lack %q:\n%s", want, all)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,8 +16,9 @@ import (
 
 func newTrace(e *env) *cobra.Command {
 	var o outputFlags
-	var schedules, only int
+	var schedules int
 	var seed uint64
+	var schedule, explore string
 	c := &cobra.Command{
 		Use:   "trace [flags] FILE|-",
 		Short: "Execute a scenario and print the timeline per thread and engine",
@@ -27,14 +29,20 @@ signalling sections, and the YAML position that caused it.
 
 Schedule 0 is FIFO (the oldest runnable thread runs until it blocks);
 --schedules N adds N-1 random interleavings seeded by --seed. A hang report
-names the schedule; --schedule K replays exactly that one.`,
+names the schedule; --schedule K replays exactly that one. A finding of
+--explore names its interleaving by an ID (x, x3:1.7:0, ...): --schedule ID
+replays exactly that interleaving; --explore bounded=K|exhaustive prints the
+first interleaving that shows each finding.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.validate(); err != nil {
 				return err
 			}
-			if schedules < 1 || schedules > MaxSchedules || only < -1 || only >= MaxSchedules {
-				return usageError{fmt.Errorf("--schedules wants 1 to %d and --schedule 0 to %d", MaxSchedules, MaxSchedules-1)}
+			if schedules < 1 || schedules > MaxSchedules {
+				return usageError{fmt.Errorf("--schedules wants 1 to %d", MaxSchedules)}
+			}
+			if k, err := strconv.Atoi(schedule); err == nil && (k < 0 || k >= MaxSchedules) {
+				return usageError{fmt.Errorf("--schedule wants 0 to %d or an interleaving ID", MaxSchedules-1)}
 			}
 			if err := checkOutputPath(o.output); err != nil {
 				return fatalError{err}
@@ -43,18 +51,18 @@ names the schedule; --schedule K replays exactly that one.`,
 			if err != nil {
 				return err
 			}
-			if only >= schedules {
-				schedules = only + 1
-			}
 			prog := kernel.Compile(sc)
 			if prog.OverBudget {
 				return usageError{fmt.Errorf("%s: the design is too large to trace (more than 4x --max-steps once expanded)", sc.Path)}
 			}
 			// A trace keeps every event of every schedule it runs.
-			if n := schedules; only < 0 && n > analysis.TraceBudgetSchedules(prog) {
-				return usageError{fmt.Errorf("--schedules %d would keep more than %d events for this design; trace at most %d schedules, or replay one with --schedule K", n, analysis.TraceBudget, analysis.TraceBudgetSchedules(prog))}
+			if schedule == "" && explore == "" && schedules > analysis.TraceBudgetSchedules(prog) {
+				return usageError{fmt.Errorf("--schedules %d would keep more than %d events for this design; trace at most %d schedules, or replay one with --schedule K", schedules, analysis.TraceBudget, analysis.TraceBudgetSchedules(prog))}
 			}
-			res := exec.Run(prog, exec.Options{Schedules: schedules, Seed: seed, Only: only, Trace: true})
+			res, err := traceRun(prog, schedules, seed, schedule, explore)
+			if err != nil {
+				return err
+			}
 			err = o.write(e, func(w io.Writer, _ bool) error {
 				if o.format == "json" {
 					return encodeJSONTo(w, struct {
@@ -78,8 +86,43 @@ names the schedule; --schedule K replays exactly that one.`,
 	o.register(c, []string{"text", "json"}, false)
 	c.Flags().IntVar(&schedules, "schedules", 1, "number of schedules: FIFO plus N-1 random interleavings")
 	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the random schedules")
-	c.Flags().IntVar(&only, "schedule", -1, "replay only schedule `K`")
+	c.Flags().StringVar(&schedule, "schedule", "", "replay only schedule `K` (a number) or the explored interleaving with this ID")
+	c.Flags().StringVar(&explore, "explore", "", "explore systematically (exhaustive, bounded=K or random=N) and trace each finding's first interleaving")
 	return c
+}
+
+// traceRun runs the schedules trace prints: random ones by number, an
+// explored interleaving by ID, or every finding's witness of an --explore.
+func traceRun(p *kernel.Program, schedules int, seed uint64, schedule, explore string) (*exec.Result, error) {
+	if strings.HasPrefix(schedule, "x") {
+		sch, err := exploreReplay(p, schedule)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return &exec.Result{Seed: seed, Schedules: []*exec.Schedule{sch}, Findings: sch.Findings}, nil
+	}
+	only := -1
+	if schedule != "" {
+		k, err := strconv.Atoi(schedule)
+		if err != nil || k < 0 {
+			return nil, usageError{fmt.Errorf("--schedule %q: want a schedule number or an interleaving ID", schedule)}
+		}
+		only = k
+	}
+	if explore != "" {
+		eo, n, err := analysis.ParseExplore(explore)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if n == 0 {
+			return exploreWitnesses(p, eo), nil
+		}
+		schedules = n
+	}
+	if only >= schedules {
+		schedules = only + 1
+	}
+	return exec.Run(p, exec.Options{Schedules: schedules, Seed: seed, Only: only, Trace: true}), nil
 }
 
 // formatTrace renders the timeline. Every line is passed through
@@ -94,7 +137,11 @@ func formatTrace(path string, res *exec.Result) string {
 		if sch.Index > 0 {
 			kind = fmt.Sprintf("random, seed %d", res.Seed)
 		}
-		fmt.Fprintf(b, "schedule %d (%s): %s, %d steps\n", sch.Index, kind, sch.Outcome, len(sch.Events))
+		if sch.Index < 0 {
+			fmt.Fprintf(b, "explored %s, %d steps\n", sch.Outcome, len(sch.Events))
+		} else {
+			fmt.Fprintf(b, "schedule %d (%s): %s, %d steps\n", sch.Index, kind, sch.Outcome, len(sch.Events))
+		}
 		for _, ev := range sch.Events {
 			where := ""
 			if ev.Pos.Valid() {

@@ -111,6 +111,10 @@ type Diagnostic struct {
 	// fences that hang leaves unsignalled, the same wait-for cycle found
 	// in another interleaving (internal/group).
 	Related []Diagnostic `json:"related,omitempty"`
+	// Blocked lists, for a hang, every task blocked when execution stopped,
+	// with what it waits on and what it holds (the kernel's hung-task
+	// report with lockdep's held locks).
+	Blocked []Blocked `json:"blocked,omitempty"`
 	// Splat holds what a lockdep report prints beyond the chain (lockdep
 	// mode only): the report's text writer prints it the kernel's way.
 	Splat *Splat `json:"-"`
@@ -135,6 +139,19 @@ type Splat struct {
 	Title string
 	Bar   int
 	Body  []string
+	// Decor is what lockdep prints after a class name where it prints the
+	// class in full: its usage and wait types, e.g. "{+.+.}-{3:3}".
+	Decor map[string]string
+}
+
+// Blocked is one task blocked when execution stopped.
+type Blocked struct {
+	Task    string `json:"task"`
+	Context string `json:"context,omitempty"`
+	// Waits is the blocking step; Holds every lock and signalling section
+	// the task holds, outermost first, each at the step that took it.
+	Waits Step   `json:"waits"`
+	Holds []Step `json:"holds,omitempty"`
 }
 
 // Sort orders diagnostics by file, position, rule and message so that output

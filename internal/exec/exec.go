@@ -81,11 +81,12 @@ func Run(p *kernel.Program, opt Options) *Result {
 	}
 	res := &Result{Seed: opt.Seed}
 	seen := map[string]bool{}
+	opsCache := map[*kernel.Thread][]kernel.Op{}
 	for k := 0; k < opt.Schedules; k++ {
 		if opt.Only >= 0 && k != opt.Only {
 			continue
 		}
-		s := newSim(p, k, opt)
+		s := newSim(p, k, opt, opsCache)
 		sch := s.run()
 		res.Schedules = append(res.Schedules, sch)
 		res.Violations = append(res.Violations, s.violations...)
@@ -150,6 +151,7 @@ type held struct {
 
 type thread struct {
 	id      int
+	ord     int // how many threads of this name exist, this one included
 	name    string
 	context string
 	atomic  bool
@@ -249,6 +251,18 @@ type sim struct {
 	entityQ  map[string][]string
 	seqno    map[string]int64
 	entitySq map[string]int64
+	// explore: every runnable actor is a candidate and reclaim-capable
+	// allocations always enter reclaim (the explorer drives the choice).
+	// label/labelID name the explored interleaving in messages.
+	explore   bool
+	nameCount map[string]int
+	scheds    []string
+	opsCache  map[*kernel.Thread][]kernel.Op
+	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
+	pinnedFree     map[string]bool
+	refCount       map[string]int
+	label, labelID string
+	actBuf         []actor
 	// violations and everSignalled serve checkInvariants.
 	violations    []string
 	everSignalled map[string]bool
@@ -258,14 +272,14 @@ type resvEntry struct {
 	fence, usage string
 }
 
-func newSim(p *kernel.Program, k int, opt Options) *sim {
+func newSim(p *kernel.Program, k int, opt Options, opsCache map[*kernel.Thread][]kernel.Op) *sim {
 	s := &sim{p: p, k: k, opt: opt, locks: map[string]*lockState{}, fences: map[string]bool{},
 		lastSeq: map[string]int64{}, resv: map[string][]resvEntry{}, slots: map[string]int{},
 		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, vms: map[string]*hw.VM{},
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}, everSignalled: map[string]bool{}}
+		mappedIn: map[string][]string{}, opsCache: opsCache}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -290,12 +304,30 @@ func newSim(p *kernel.Program, k int, opt Options) *sim {
 			s.spawn(t, "")
 		}
 	}
+	s.markWorkloadWorkers()
 	return s
 }
 
 func (s *sim) spawn(t *kernel.Thread, role string) *thread {
-	th := &thread{id: len(s.threads), name: t.Name, context: t.Context, atomic: t.Atomic, src: t,
+	if s.nameCount == nil {
+		s.nameCount = map[string]int{}
+	}
+	s.nameCount[t.Name]++
+	th := &thread{id: len(s.threads), ord: s.nameCount[t.Name], name: t.Name, context: t.Context, atomic: t.Atomic, src: t,
 		tickets: map[string]int{}, ctxPC: map[string]int{}, scopes: map[string]int{}, role: role}
+	th.frames = []*frame{{ops: s.threadOps(t)}}
+	s.threads = append(s.threads, th)
+	s.live = append(s.live, th)
+	return th
+}
+
+// threadOps is the thread's entry state as ops, then its ops. Built once
+// per thread and shared by every schedule (nothing writes into a frame's
+// ops; a ww backoff builds a new slice).
+func (s *sim) threadOps(t *kernel.Thread) []kernel.Op {
+	if ops, ok := s.opsCache[t]; ok {
+		return ops
+	}
 	ops := make([]kernel.Op, 0, len(t.Entry)+len(t.Ops))
 	for _, h := range t.Entry {
 		if h.Section {
@@ -305,10 +337,8 @@ func (s *sim) spawn(t *kernel.Thread, role string) *thread {
 		}
 	}
 	ops = append(ops, t.Ops...)
-	th.frames = []*frame{{ops: ops}}
-	s.threads = append(s.threads, th)
-	s.live = append(s.live, th)
-	return th
+	s.opsCache[t] = ops
+	return ops
 }
 
 func (s *sim) event(t *thread, kind, text string, pos model.Pos) {
@@ -352,6 +382,9 @@ func (s *sim) finding(rule string, pos model.Pos, msg string, chain []diag.Step,
 type actor struct {
 	t      *thread
 	engine string
+	// sched: the scheduler's run_job work item starts its next ready job
+	// (only when exploring, see readyJobs).
+	sched string
 }
 
 func (s *sim) runnable(t *thread) bool {
@@ -429,18 +462,10 @@ func (s *sim) wake(waiters map[string][]*thread, key string) {
 	delete(waiters, key)
 }
 
-// published says whether userspace can hold the fence yet: a job's fence
-// exists once the job is armed; other fences exist from the start.
-func (s *sim) published(fence string) bool {
-	fi := s.p.Fences[fence]
-	if fi == nil || fi.Job == "" {
-		return true
-	}
-	return s.jobs[fi.Job].submitted
-}
-
+// actors lists who may take the next step. The slice is reused from step
+// to step (it is read before the next call).
 func (s *sim) actors() []actor {
-	var out []actor
+	out := s.actBuf[:0]
 	// Drop finished and parked threads from the scan list, keeping
 	// creation order; parked threads come back when woken.
 	live := s.live[:0]
@@ -450,23 +475,31 @@ func (s *sim) actors() []actor {
 		}
 	}
 	s.live = live
+	fifo := s.rng == nil && !s.explore
 	for _, t := range s.live {
 		if s.runnable(t) {
 			out = append(out, actor{t: t})
-			if s.rng == nil {
+			if fifo {
 				break // FIFO: the oldest runnable thread is the only candidate
 			}
 		}
 	}
-	if s.rng == nil && len(out) > 0 {
-		return out
-	}
-	for _, n := range s.engineNames {
-		e := s.engines[n]
-		if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
-			out = append(out, actor{engine: n})
+	if s.explore {
+		for _, sc := range s.schedNames() {
+			if j, _ := s.nextReady(sc); j != "" {
+				out = append(out, actor{sched: sc})
+			}
 		}
 	}
+	if !fifo || len(out) == 0 {
+		for _, n := range s.engineNames {
+			e := s.engines[n]
+			if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
+				out = append(out, actor{engine: n})
+			}
+		}
+	}
+	s.actBuf = out
 	return out
 }
 
@@ -475,7 +508,7 @@ func (s *sim) run() *Schedule {
 	for step := 0; ; step++ {
 		if step >= s.opt.MaxSteps {
 			sch.Outcome = "step-limit"
-			s.finding(rules.Hang, model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (schedule %d)", s.opt.MaxSteps, s.k), nil, "")
+			s.finding(rules.Hang, model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (%s)", s.opt.MaxSteps, s.where()), nil, "")
 			break
 		}
 		acts := s.actors()
@@ -520,305 +553,6 @@ func (s *sim) allDone() bool {
 		}
 	}
 	return true
-}
-
-// faultingJobRunning: a GPU page fault comes from a job executing on the
-// device.
-func (s *sim) faultingJobRunning(dev string) bool {
-	for _, name := range s.p.JobOrder {
-		js := s.jobs[name]
-		if js.info.Faults && js.info.Device == dev && js.onEngine && !js.done {
-			return true
-		}
-	}
-	return false
-}
-
-// faultingJobPending: some job that faults on the device has not completed
-// yet (so a fault may still come).
-func (s *sim) faultingJobPending(dev string) bool {
-	for _, name := range s.p.JobOrder {
-		js := s.jobs[name]
-		if js.info.Faults && js.info.Device == dev && !js.done {
-			return true
-		}
-	}
-	return false
-}
-
-// faultPending: a job that touches objects through recoverable page faults
-// stalls while a fault handler of its device is still running (R19, seed
-// 004).
-func (s *sim) faultPending(job string) bool {
-	js := s.jobs[job]
-	if !js.info.Faults {
-		return false
-	}
-	for _, t := range s.threads {
-		if !t.done && t.faultStarted && t.src.Device == js.info.Device {
-			return true
-		}
-	}
-	return false
-}
-
-// fallback runs what only happens when nothing else can: a hung job's
-// timeout fires (R17), or a foreign fence is signalled by its driver.
-func (s *sim) fallback() bool {
-	for _, n := range s.engineNames {
-		e := s.engines[n]
-		j := e.Head()
-		if j == "" {
-			continue
-		}
-		js := s.jobs[j]
-		if !js.info.Hang || js.timedOut {
-			continue
-		}
-		js.timedOut = true
-		s.event(nil, "timeout", fmt.Sprintf("job %s timed out on %s", j, n), js.info.Pos)
-		if th := s.roleThread("timeout:" + js.info.Scheduler); th != nil {
-			nt := s.spawn(th, "timeout")
-			nt.job = j
-		} else {
-			// No timedout_job: nothing recovers the engine.
-			s.event(nil, "stuck", fmt.Sprintf("no timedout_job for scheduler %s: %s stays on the engine", js.info.Scheduler, j), js.info.Pos)
-		}
-		return true
-	}
-	for _, name := range s.p.FenceOrder {
-		fi := s.p.Fences[name]
-		if fi.Foreign && !fi.Indefinite && !s.fences[name] {
-			s.signal(nil, name, fi.Pos, "the foreign driver signals "+name)
-			return true
-		}
-	}
-	return false
-}
-
-func (s *sim) roleThread(trigger string) *kernel.Thread {
-	for _, t := range s.p.Threads {
-		if t.Trigger == trigger {
-			return t
-		}
-	}
-	return nil
-}
-
-func (s *sim) engineOf(j *jobState) *hw.Engine {
-	name := j.info.Engine
-	if name == "" {
-		name = "engine(" + j.info.Entity + ")"
-	}
-	e := s.engines[name]
-	if e == nil {
-		e = &hw.Engine{Name: name}
-		s.engines[name] = e
-		s.engineNames = insertSorted(s.engineNames, name)
-	}
-	return e
-}
-
-// completeHead completes the engine's head job: the hardware fence signals
-// from the completion interrupt (R16), then callbacks and free_job run.
-func (s *sim) completeHead(engine string, forced bool) {
-	e := s.engines[engine]
-	j := e.Pop(func(job string) int64 { return s.jobs[job].info.Duration })
-	if j == "" {
-		return
-	}
-	js := s.jobs[j]
-	js.done = true
-	irq := &thread{name: "irq(" + engine + ")", context: model.CtxIRQ, atomic: true}
-	why := "hardware completes " + j
-	if forced {
-		why = "reset force-completes " + j + " (R17)"
-	}
-	s.signal(irq, js.info.Fence, js.info.Pos, why)
-	if th := s.roleThread("job-free:" + j); th != nil {
-		s.spawn(th, "free_job")
-	}
-}
-
-// signal signals a fence, checking per-context order (R14), and starts the
-// fence's callbacks.
-func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
-	if s.fences[fence] {
-		return
-	}
-	fi := s.p.Fences[fence]
-	if sq, ok := s.seqno[fence]; fi != nil && ok {
-		for _, name := range s.p.FenceOrder {
-			o := s.p.Fences[name]
-			osq, armed := s.seqno[name]
-			if armed && o.Context == fi.Context && osq < sq && !s.fences[name] && name != fence {
-				s.finding(rules.OutOfOrderSignal, pos, fmt.Sprintf("%s (context %s, seqno %d) signals before %s (seqno %d) of the same context (R14)", fence, fi.Context, sq, name, osq),
-					[]diag.Step{{File: s.p.File, Pos: pos, Message: why}, {File: s.p.File, Pos: o.Pos, Message: name + " declared here, still unsignalled"}},
-					"Signal fences of one context in seqno order, or give independent work its own context.")
-			}
-		}
-	}
-	s.fences[fence] = true
-	s.wake(s.fenceWaiters, fence)
-	s.event(t, "signal", why+": dma_fence_signal("+fence+")", pos)
-	if th := s.roleThread("fence-cb:" + fence); th != nil {
-		s.spawn(th, "callback")
-	}
-	s.readyJobs()
-}
-
-// readyJobs starts run_job for every submitted job whose dependencies have
-// all signalled (drm_sched resolves dependencies before run_job, K8).
-func (s *sim) readyJobs() {
-	busy := map[string]bool{} // schedulers whose run_job is running
-	for _, js := range s.jobs {
-		if js.runThread != nil && !js.runThread.done {
-			busy[js.info.Scheduler] = true
-		}
-	}
-	for _, name := range s.p.JobOrder {
-		js := s.jobs[name]
-		if !js.submitted || js.started {
-			continue
-		}
-		ready := true
-		for _, d := range js.info.Deps {
-			if d.Kind == "entity-order" {
-				continue // enforced below from the real push order
-			}
-			if !s.fences[d.On] {
-				ready = false
-				break
-			}
-		}
-		// The entity is a FIFO, and the scheduler calls run_job from one
-		// ordered work item: one run_job at a time (K8).
-		for _, prev := range s.entityQ[js.info.Entity] {
-			if prev == name {
-				break
-			}
-			if !s.jobs[prev].started {
-				ready = false
-			}
-		}
-		if js.info.Scheduler != "" && busy[js.info.Scheduler] {
-			ready = false
-		}
-		if !ready {
-			continue
-		}
-		js.started = true
-		busy[js.info.Scheduler] = true
-		th := s.roleThread("job-run:" + name)
-		if th == nil {
-			th = &kernel.Thread{Name: "run_job(" + name + ")", Context: model.CtxRunJob, Pos: js.info.Pos}
-		}
-		nt := s.spawn(th, "run_job")
-		nt.job = name
-		js.runThread = nt
-	}
-}
-
-func (s *sim) isReal(o kernel.Op) bool {
-	if o.Obj != "" {
-		return true
-	}
-	switch o.Lock {
-	case kernel.MmapLock, kernel.IMmapRwsem:
-		return true
-	}
-	switch s.p.LockKind(o.Lock) {
-	case "mutex", "spinlock", "rwsem", "rwlock", "ww_mutex":
-		return true
-	}
-	return false
-}
-
-// heldIndex finds the innermost hold of the named instance; "unlock: X"
-// also releases a nested "X/N" hold (the loader's rule for subclasses).
-func heldIndex(t *thread, key string) int {
-	for i := len(t.held) - 1; i >= 0; i-- {
-		if !t.held[i].section && t.held[i].key == key {
-			return i
-		}
-	}
-	for i := len(t.held) - 1; i >= 0; i-- {
-		if !t.held[i].section && strings.HasPrefix(t.held[i].key, key+"/") {
-			return i
-		}
-	}
-	return -1
-}
-
-// keyOf is the instance a lock step names (compiled once, kernel.Op.Inst);
-// synthetic pseudo-lock steps are named by their node.
-func keyOf(o kernel.Op) string {
-	if o.Inst != "" {
-		return o.Inst
-	}
-	return o.Lock
-}
-
-// mustDie: under Wait-Die a younger acquire context that finds the lock
-// held by an older one backs off with -EDEADLK (R23), unless this is the
-// slow relock of the contended lock itself.
-func (s *sim) mustDie(t *thread, inst string, o kernel.Op) bool {
-	l := s.locks[inst]
-	tk := t.tickets[o.Ctx]
-	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst
-}
-
-func (s *sim) canLock(t *thread, inst string, mode kernel.Mode) bool {
-	l := s.locks[inst]
-	if l == nil {
-		return true
-	}
-	if mode == kernel.Write {
-		return l.writer < 0 && len(l.readers) == 0
-	}
-	return l.writer < 0
-}
-
-func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
-	l := s.locks[inst]
-	if l == nil {
-		l = &lockState{writer: -1, readers: map[int]int{}}
-		s.locks[inst] = l
-	}
-	if mode == kernel.Write {
-		l.writer, l.ticket = t.id, ticket
-	} else {
-		l.readers[t.id]++
-	}
-}
-
-func (s *sim) drop(t *thread, inst string) {
-	l := s.locks[inst]
-	if l == nil {
-		return
-	}
-	s.wake(s.lockWaiters, inst)
-	if l.writer == t.id {
-		l.writer, l.ticket = -1, 0
-	} else if l.readers[t.id] > 0 {
-		l.readers[t.id]--
-		if l.readers[t.id] == 0 {
-			delete(l.readers, t.id)
-		}
-	}
-	if strings.HasPrefix(inst, "resv:") {
-		s.slots[strings.TrimPrefix(inst, "resv:")] = 0 // dma_resv_unlock resets reserved slots (R13)
-	}
-}
-
-// holds says whether t holds the named instance (its key, see held).
-func (s *sim) holds(t *thread, key string) bool {
-	for _, h := range t.held {
-		if h.key == key && !h.section {
-			return true
-		}
-	}
-	return false
 }
 
 // stepThread executes the thread's next op.
@@ -974,7 +708,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpSignal:
 		s.signal(t, o.Fence, o.Pos, o.Text)
 	case kernel.OpBeginSig:
-		t.held = append(t.held, held{name: o.Fence, section: true, fence: o.Fence, mode: kernel.Read})
+		t.held = append(t.held, held{name: o.Fence, section: true, fence: o.Fence, mode: kernel.Read, pos: o.Pos, path: o.InPath})
 		s.event(t, "begin_signalling", o.Text, o.Pos)
 	case kernel.OpEndSig:
 		for i := len(t.held) - 1; i >= 0; i-- {
@@ -988,7 +722,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.ticket++
 		t.tickets[o.Ctx] = s.ticket
 		t.ctxPC[o.Ctx] = f.pc + 1
-		t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ctx})
+		t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
 		s.event(t, "ww_acquire_init", o.Text, o.Pos)
 	case kernel.OpWWDone:
 		s.event(t, "ww_acquire_done", o.Text, o.Pos)
@@ -1027,6 +761,12 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpUnpin:
 		s.mem.Pinned[o.Obj]--
 		s.event(t, "unpin", o.Text, o.Pos)
+		if s.mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
+			// The last unpin of an unmapped range frees the pages now.
+			delete(s.pinnedFree, o.Obj)
+			s.gpuMayReach(t, o, o.Obj, "the last unpin freeing the pages of "+o.Obj)
+			s.mem.Freed[o.Obj] = true
+		}
 	case kernel.OpMapPages:
 		vm := s.vmOf(o)
 		s.vm(vm).Map(o.Obj)
@@ -1053,9 +793,39 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		}
 		s.event(t, "tlb", o.Text+" (TLB flushed)", o.Pos)
 	case kernel.OpFreePages:
+		if o.Synthetic && s.mem.Pinned[o.Obj] > 0 {
+			// A long-term pin (pin_user_pages, FOLL_PIN) holds the pages:
+			// munmap drops only the mapping's reference and the page is
+			// freed by the last unpin_user_page() (mm/gup.c).
+			if s.pinnedFree == nil {
+				s.pinnedFree = map[string]bool{}
+			}
+			s.pinnedFree[o.Obj] = true
+			s.event(t, "free", o.Text+": the pages are pinned and stay allocated until unpinned", o.Pos)
+			break
+		}
 		s.gpuMayReach(t, o, o.Obj, "freeing the pages of "+o.Obj)
 		s.mem.Freed[o.Obj] = true
 		s.event(t, "free", o.Text, o.Pos)
+	case kernel.OpGet:
+		if o.Try && s.refs(o.Obj) <= 0 {
+			// kref_get_unless_zero on a dying object fails: the caller
+			// must not touch it (include/linux/kref.h).
+			s.failBranch(t, f, o, "get", o.Text+" (the object is dying: fails)")
+			return false
+		}
+		s.setRefs(o.Obj, s.refs(o.Obj)+1)
+		s.event(t, "get", o.Text, o.Pos)
+	case kernel.OpPut:
+		n := s.refs(o.Obj) - 1
+		s.setRefs(o.Obj, n)
+		s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
+		if n == 0 && len(o.Then) > 0 {
+			// kref_put calls the release function in the putting thread.
+			f.pc++
+			t.frames = append(t.frames, &frame{ops: o.Then, origin: o.Pos, why: o.Text})
+			return false
+		}
 	case kernel.OpMunmap:
 		s.unmapped[o.Obj] = true
 		s.event(t, "munmap", o.Text, o.Pos)
@@ -1133,204 +903,4 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.event(t, "step", o.Text, o.Pos)
 	}
 	return true
-}
-
-func usageRank(u string) int {
-	return map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}[u]
-}
-
-func (s *sim) vmNames() []string { return s.vmList }
-
-// insertSorted adds name to a sorted slice (engines and VMs are few and
-// created rarely; lookups happen every step).
-func insertSorted(list []string, name string) []string {
-	i, _ := slices.BinarySearch(list, name)
-	return slices.Insert(list, i, name)
-}
-
-func (s *sim) vm(name string) *hw.VM {
-	v := s.vms[name]
-	if v == nil {
-		v = hw.NewVM(name)
-		s.vms[name] = v
-		s.vmList = insertSorted(s.vmList, name)
-	}
-	return v
-}
-
-// vmOf picks the VM a mapping goes into: the step's vm:, the object's VM,
-// or the object's own GPU mapping.
-func (s *sim) vmOf(o kernel.Op) string {
-	if o.VM != "" {
-		return o.VM
-	}
-	f := s.p.Scenario.File
-	for _, u := range f.Userptrs {
-		if u.Name.V == o.Obj && u.VM.V != "" {
-			return u.VM.V
-		}
-	}
-	for _, b := range f.Buffers {
-		if b.Name.V == o.Obj && b.VM.V != "" {
-			return b.VM.V
-		}
-	}
-	return "gpu-mapping(" + o.Obj + ")"
-}
-
-// gpuMayReach checks the golden rule (R20) before pages are freed or moved:
-// no PTE may map them, no zap may be waiting for its TLB flush, and no
-// running job that uses them may still be executing.
-func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
-	for _, name := range s.mappedIn[obj] {
-		if why := s.vms[name].Reachable(obj); why != "" {
-			s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why),
-				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
-				"Zap the PTEs and complete the TLB flush before the pages go back to the allocator (R20).")
-		}
-	}
-	for _, name := range s.usedBy[obj] {
-		js := s.jobs[name]
-		if !js.submitted || s.fences[js.info.Fence] {
-			continue
-		}
-		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, has not completed (%s unsignalled) (R20)", what, name, js.info.Fence),
-			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text},
-				{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
-			"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (K4).")
-	}
-}
-
-// indexUses records, once, which jobs access each object (a dma-buf also
-// names its exported buffer), for the golden-rule check.
-func (s *sim) indexUses() {
-	s.usedBy = map[string][]string{}
-	exported := map[string]string{}
-	for _, d := range s.p.Scenario.File.DmaBufs {
-		exported[d.Name.V] = d.Buffer.V
-	}
-	for _, j := range s.p.Scenario.File.Jobs {
-		seen := map[string]bool{}
-		for _, b := range j.Buffers {
-			for _, obj := range []string{b.Buffer.V, exported[b.Buffer.V]} {
-				if obj != "" && !seen[obj] {
-					seen[obj] = true
-					s.usedBy[obj] = append(s.usedBy[obj], j.Name.V)
-				}
-			}
-		}
-	}
-}
-
-// alloc enters direct reclaim when the workload applies memory pressure and
-// the allocation may direct-reclaim (K11): schedule 0 always does,
-// random schedules decide by coin. Reclaim runs every shrinker and notifier
-// inline, with PF_MEMALLOC so it does not recurse.
-func (s *sim) alloc(t *thread, o kernel.Op) {
-	s.event(t, "alloc", o.Text, o.Pos)
-	if !s.pressure || o.GFP&model.GFPDirectReclaim == 0 || t.scopes["noreclaim"] > 0 {
-		return
-	}
-	for _, f := range t.frames {
-		if f.reclaim {
-			return
-		}
-	}
-	if t.context == model.CtxReclaim || t.context == model.CtxShrinkScan || t.context == model.CtxShrinkCount {
-		return
-	}
-	// Reclaim frees memory: an allocation site that has entered direct
-	// reclaim once succeeds afterwards, for every thread, so retry loops
-	// (read_retry after an invalidation) make progress.
-	if s.reclaimed[o.Pos] {
-		return
-	}
-	if s.rng != nil && s.rng.IntN(2) == 0 {
-		return
-	}
-	s.reclaimed[o.Pos] = true
-	s.event(t, "reclaim", "memory pressure: "+o.Text+" enters direct reclaim", o.Pos)
-	// The reclaim body is shared, not copied; its synthetic steps report the
-	// position of the allocation that entered reclaim.
-	t.frames = append(t.frames, &frame{ops: s.p.Reclaim, reclaim: true, origin: o.Pos, why: o.Text + " at " + o.Pos.String()})
-}
-
-func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
-	key := keyOf(o)
-	if !s.isReal(o) {
-		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
-		if strings.HasPrefix(o.Lock, "notifier(") {
-			// The interval stays invalidating until invalidate_range_end
-			// (the release of the notifier map), not just the callback.
-			u := strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")
-			s.inval[u]++
-			t.invalActive = append(t.invalActive, u)
-		}
-		s.event(t, "lock", o.Text, o.Pos)
-		return true
-	}
-	inst := key
-	if o.Unpublished {
-		// No other thread can reach the object (being created or
-		// destroyed): its lock is never contended. The graph drops its
-		// class-level edges for the same compiled fact (Op.Unpublished).
-		inst = fmt.Sprintf("%s\x00private#%d", key, t.id)
-	}
-	if o.Ctx != "" && s.holds(t, key) {
-		s.event(t, "lock", o.Text+" (-EALREADY: already locked in this context)", o.Pos)
-		return true
-	}
-	if !s.canLock(t, inst, o.Mode) {
-		if o.Try {
-			s.failBranch(t, f, o, "trylock", o.Text+" (contended: fails)")
-			return false
-		}
-		if s.mustDie(t, inst, o) {
-			// Wait-Die: the younger transaction backs off with -EDEADLK,
-			// drops every lock of its context and relocks the contended one
-			// first (drm_exec, R23).
-			for i := len(t.held) - 1; i >= 0; i-- {
-				if t.held[i].ctx == o.Ctx && t.held[i].inst != "" {
-					s.drop(t, t.held[i].inst)
-					t.held = append(t.held[:i], t.held[i+1:]...)
-				}
-			}
-			s.event(t, "backoff", fmt.Sprintf("%s: -EDEADLK (older ticket holds it); unlock all and retry with %s first", o.Text, inst), o.Pos)
-			t.slow = inst
-			f.pc = t.ctxPC[o.Ctx]
-			s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
-			// The slow lock is taken when the thread next runs.
-			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), o), f.ops[f.pc:]...)
-			return false
-		}
-		s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
-		return false
-	}
-	if t.slow == inst {
-		t.slow = ""
-	}
-	s.take(t, inst, o.Mode, t.tickets[o.Ctx])
-	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
-	kind := "lock"
-	if o.Try {
-		kind = "trylock"
-	}
-	s.event(t, kind, o.Text, o.Pos)
-	return true
-}
-
-// failBranch takes the step's compiled failure branch (on_fail:): continue
-// at the label it names, or return from the path the step belongs to. The
-// branch is a forward jump, so every path still ends.
-func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
-	to := f.pc + o.FailTo
-	if o.FailTo <= 0 || to > len(f.ops) {
-		to = len(f.ops)
-	}
-	where := "returns"
-	if to < len(f.ops) {
-		where = "continues at " + f.ops[to].Pos.String()
-	}
-	s.event(t, kind, text+"; the path "+where, o.Pos)
-	f.pc = to
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/explore"
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/rules"
 )
@@ -83,6 +84,9 @@ func TestFailedTrylockTakesItsBranch(t *testing.T) {
 			t.Fatalf("schedule %d: %s", s.Index, s.Outcome)
 		}
 	}
+	if r := explore.Run(p, explore.Options{Exhaustive: true, Invariants: true}); !r.Complete || len(r.Findings)+len(r.Violations) != 0 {
+		t.Fatalf("explorer: %s %+v %v", r.Coverage(), r.Findings, r.Violations)
+	}
 }
 
 // on_fail: LABEL continues at a later step with the locks held at the
@@ -124,5 +128,38 @@ func TestGraphWalksFailureBranches(t *testing.T) {
 	g, _ = graph.Build(p, graph.Precise)
 	if fs := g.Findings("t.yaml"); len(fs) != 0 {
 		t.Fatalf("no failure branch, no cycle; got %+v", fs)
+	}
+}
+
+// Pinned pages (issue 10, item 5): munmap cannot free pages a driver holds
+// with pin_user_pages; they are freed at the last unpin, and that is where
+// the golden rule is checked.
+const pinnedUserptr = `fencecheck: 1
+devices: [{name: gpu}]
+vms: [{name: vm, device: gpu}]
+userptrs: [{name: uptr, device: gpu, vm: vm, notifier: invalidate}]
+paths:
+  - name: invalidate
+    context: notifier
+    steps: [{sleep: nothing to do}]
+  - name: bind
+    context: ioctl
+    steps: [{pin: uptr}, {map_pages: uptr}, {sleep: use}, {zap_ptes: uptr}, {tlb_flush: vm}, {unpin: uptr}]
+workload: [{run: bind}, {munmap: uptr}]
+`
+
+func TestPinnedPagesAreFreedAtUnpin(t *testing.T) {
+	p := compile(t, pinnedUserptr)
+	res := exec.Run(p, exec.Options{Schedules: 200, Seed: 4, Only: -1})
+	if len(res.Findings) != 0 {
+		t.Fatalf("pinned pages freed by munmap: %+v", res.Findings)
+	}
+	// Unpinning before the zap frees mapped pages: the golden rule, at the
+	// unpin, in some interleaving where munmap ran first.
+	bad := compile(t, strings.Replace(pinnedUserptr, "{zap_ptes: uptr}, {tlb_flush: vm}, {unpin: uptr}", "{unpin: uptr}, {zap_ptes: uptr}, {tlb_flush: vm}", 1))
+	res = exec.Run(bad, exec.Options{Schedules: 200, Seed: 4, Only: -1})
+	g := byRule(res.Findings, rules.GoldenRule)
+	if len(g) == 0 || !strings.Contains(g[0].Message, "the last unpin freeing the pages of uptr") {
+		t.Fatalf("want the golden rule at the unpin, got %+v", res.Findings)
 	}
 }

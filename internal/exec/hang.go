@@ -25,6 +25,7 @@ type waitNode struct {
 // thread's wait-for chain (thread → lock/fence → owner/signaller → …) and
 // reports every distinct cycle, with positions.
 func (s *sim) reportHang() {
+	first := len(s.findings)
 	nodes := map[string]*waitNode{}
 	var order []string
 	for _, t := range s.threads {
@@ -45,6 +46,14 @@ func (s *sim) reportHang() {
 	for _, k := range order {
 		build(k)
 	}
+	blocked := s.blockedTasks(order, nodes)
+	defer func() {
+		for i := first; i < len(s.findings); i++ {
+			if s.findings[i].Rule == rules.Hang {
+				s.findings[i].Blocked = blocked
+			}
+		}
+	}()
 	seen := map[string]bool{}
 	for _, start := range order {
 		// Follow the chain until a node repeats.
@@ -75,15 +84,111 @@ func (s *sim) reportHang() {
 			}
 		}
 		s.findings = append(s.findings, diag.Diagnostic{File: s.p.File, Pos: chain[0].Pos, Rule: rules.Hang, Severity: diag.Error,
-			Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s", s.k, s.opt.Seed, chainText(chain)), Chain: chain,
-			Fingerprint: fp(rules.Hang, t), Hint: "The chain ends at something nothing will ever do; see the last step."})
+			Message: fmt.Sprintf("execution hangs (%s): %s", s.where(), chainText(chain)), Chain: chain,
+			Fingerprint: fp(rules.Hang, stableKey(t)), Hint: "The chain ends at something nothing will ever do; see the last step."})
 	}
+}
+
+// blockedTasks describes every blocked task: its blocking step, and every
+// lock and signalling section it holds with the step that took it. A
+// thread that waits on a fence while holding a device-wide lock stalls
+// everything that needs the lock; the report must show it.
+func (s *sim) blockedTasks(order []string, nodes map[string]*waitNode) []diag.Blocked {
+	var out []diag.Blocked
+	for _, k := range order {
+		t := s.threadByKey(k)
+		if t == nil {
+			continue
+		}
+		b := diag.Blocked{Task: t.name, Context: t.context, Waits: nodes[k].step}
+		for _, h := range t.held {
+			what := h.name
+			if h.section {
+				what = "signalling section of " + h.fence
+			}
+			st := diag.Step{File: s.p.File, Pos: h.pos, To: h.name, Path: h.path, Context: t.context, Message: what}
+			if !h.pos.Valid() {
+				// Held from the thread's start: the context holds it
+				// implicitly (a notifier runs under the notifier map).
+				st.Pos, st.Path, st.Message = t.src.Pos, t.src.Root, what+" (held by the "+t.context+" context)"
+			}
+			b.Holds = append(b.Holds, st)
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 func cycleSig(keys []string) string {
 	c := append([]string(nil), keys...)
 	sort.Strings(c)
 	return strings.Join(c, "\x00")
+}
+
+// stableKey drops the thread number from a wait-for key: threads spawned
+// by the model (run_job, callbacks) are numbered in creation order, which
+// differs between interleavings of the same hang.
+func stableKey(k string) string {
+	if strings.HasPrefix(k, "thread:") {
+		if i := strings.LastIndexByte(k, '#'); i > 0 {
+			return k[:i]
+		}
+	}
+	return k
+}
+
+func stableSig(keys []string) string {
+	c := make([]string, len(keys))
+	for i, k := range keys {
+		c[i] = stableKey(k)
+	}
+	return cycleSig(c)
+}
+
+// where names the interleaving in messages: the random schedule and seed,
+// or the explored interleaving's ID.
+func (s *sim) where() string {
+	if s.label != "" {
+		return "interleaving " + s.label
+	}
+	return fmt.Sprintf("schedule %d, seed %d", s.k, s.opt.Seed)
+}
+
+// replay is the command that prints this interleaving again.
+func (s *sim) replay() string {
+	if s.label != "" {
+		return "fencecheck trace --schedule " + s.labelID + " " + shellQuote(s.p.File)
+	}
+	return fmt.Sprintf("fencecheck trace --schedules %d --seed %d --schedule %d %s", s.k+1, s.opt.Seed, s.k, shellQuote(s.p.File))
+}
+
+// shellQuote quotes a file name for a command line a user pastes.
+func shellQuote(p string) string {
+	if p == "" || p == "-" {
+		return "FILE"
+	}
+	safe := true
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
+
+// heldAt points a "lock is held by" step at the step where the holder took
+// the lock, in the holder's path and context.
+func (s *sim) heldAt(st *diag.Step, holder *thread, inst string) {
+	for _, h := range holder.held {
+		if h.inst == inst || h.key == inst {
+			st.File, st.Pos, st.Path, st.Context = s.p.File, h.pos, h.path, holder.context
+			return
+		}
+	}
 }
 
 func fp(parts ...string) string {
@@ -96,7 +201,7 @@ func chainText(chain []diag.Step) string {
 	for _, st := range chain {
 		parts = append(parts, st.From)
 	}
-	return strings.Join(parts, " → ")
+	return strings.Join(parts, " --> ")
 }
 
 func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
@@ -128,14 +233,14 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 	}
 	s.findings = append(s.findings, diag.Diagnostic{
 		File: s.p.File, Pos: pos, Rule: rules.Hang, Severity: diag.Error,
-		Message: fmt.Sprintf("execution hangs (schedule %d, seed %d): %s → back to %s", s.k, s.opt.Seed,
-			strings.Join(names, " → "), names[0]),
-		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, cycleSig(cyc))...),
+		Message: fmt.Sprintf("execution hangs (%s): %s --> back to %s", s.where(),
+			strings.Join(names, " --> "), names[0]),
+		Cycle: names, Chain: chain, Fingerprint: fp(append([]string{rules.Hang}, stableSig(cyc))...),
 		// When a dependency cycle explains this hang, the report shows the
 		// hang as that cycle's consequence (internal/group) and the cycle's
 		// hint names the edge to change; a hang reported on its own is not
 		// explained by one, so its hint cannot point at it.
-		Hint: fmt.Sprintf("%s Break one wait in this chain. Replay with: fencecheck trace --schedules %d --seed %d --schedule %d %s", waitText(threads), s.k+1, s.opt.Seed, s.k, shellQuote(s.p.File)),
+		Hint: fmt.Sprintf("%s Break one wait in this chain. Replay with: %s", waitText(threads), s.replay()),
 	})
 }
 
@@ -172,6 +277,7 @@ func (s *sim) describe(key string) *waitNode {
 			n.next = "fence:" + b.fence
 		case "work":
 			n.step.Message = fmt.Sprintf("thread %s flushes worker %s", t.name, b.inst)
+			n.step.To = o.Lock // the work's map, (work_completion)(PATH)
 			for _, w := range s.threads {
 				if w.worker == b.inst && !w.done {
 					n.next = s.threadKey(w)
@@ -275,9 +381,16 @@ func (s *sim) describe(key string) *waitNode {
 			}
 			return n
 		}
+		if s.describeComposite(fence, n) {
+			return n
+		}
 		// A standalone fence: signalled by a thread that has not got there.
 		for _, t := range s.threads {
 			if !t.done && willSignal(t, fence) {
+				if !n.step.Pos.Valid() {
+					// No declaration (a completion): point at the signal step.
+					n.step.File, n.step.Pos = s.p.File, signalPos(t, fence)
+				}
 				n.step.Message = fmt.Sprintf("%s is signalled by %s, which has not reached the signal", fence, t.name)
 				n.next = s.threadKey(t)
 				return n
@@ -291,17 +404,6 @@ func (s *sim) describe(key string) *waitNode {
 		}
 	}
 	return n
-}
-
-// heldAt points a "lock is held by" step at the step where the holder took
-// the lock, in the holder's path and context.
-func (s *sim) heldAt(st *diag.Step, holder *thread, inst string) {
-	for _, h := range holder.held {
-		if h.inst == inst || h.key == inst {
-			st.File, st.Pos, st.Path, st.Context = s.p.File, h.pos, h.path, holder.context
-			return
-		}
-	}
 }
 
 // inReclaim says, for a thread blocked inside direct reclaim, which
@@ -322,6 +424,17 @@ func heldName(t *thread, name string) bool {
 		}
 	}
 	return false
+}
+
+func signalPos(t *thread, fence string) model.Pos {
+	for _, f := range t.frames {
+		for i := f.pc; i < len(f.ops); i++ {
+			if f.ops[i].Kind == kernel.OpSignal && f.ops[i].Fence == fence {
+				return f.ops[i].Pos
+			}
+		}
+	}
+	return t.src.Pos
 }
 
 func willSignal(t *thread, fence string) bool {
@@ -393,21 +506,3 @@ func (s *sim) liveness() {
 }
 
 var _ = model.Pos{}
-
-// shellQuote quotes a file name for a command line a user pastes.
-func shellQuote(p string) string {
-	if p == "" || p == "-" {
-		return "FILE"
-	}
-	safe := true
-	for _, r := range p {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return p
-	}
-	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
-}

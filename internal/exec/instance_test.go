@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/explore"
 	"github.com/fencecheck/fencecheck/internal/graph"
 )
 
@@ -63,6 +64,9 @@ func TestUnlockReleasesTheNamedInstance(t *testing.T) {
 		if s.Outcome != "completed" {
 			t.Fatalf("schedule %d: %s", s.Index, s.Outcome)
 		}
+	}
+	if r := explore.Run(p, explore.Options{Exhaustive: true, Invariants: true}); !r.Complete || len(r.Findings)+len(r.Violations) != 0 {
+		t.Fatalf("explorer: %s %+v %v", r.Coverage(), r.Findings, r.Violations)
 	}
 }
 

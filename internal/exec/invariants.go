@@ -88,6 +88,9 @@ func (s *sim) checkInvariants(step int) {
 	}
 	for f, ok := range s.fences {
 		if ok {
+			if s.everSignalled == nil {
+				s.everSignalled = map[string]bool{}
+			}
 			s.everSignalled[f] = true
 		}
 	}

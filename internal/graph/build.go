@@ -43,6 +43,10 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 		}
 		b.walk(t)
 	}
+	b.g.waitTypesPrinted = p.Profile.WaitTypes
+	for _, n := range b.g.order {
+		b.nodeWait(n) // cycle splats print every class's wait types
+	}
 	b.irqChecks()
 	diag.Sort(b.diags)
 	return b.g, diag.Dedupe(b.diags)
@@ -93,7 +97,7 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 	case kernel.FsReclaim, kernel.MMUNotifier, kernel.FenceMap, kernel.WWAcquire:
 		return name, KindPseudo
 	}
-	if strings.HasPrefix(name, "(work_completion)") {
+	if strings.HasPrefix(name, "(work_completion)") || strings.HasPrefix(name, "(wq_completion)") || kernel.IsCompletion(name) {
 		return name, KindPseudo
 	}
 	if b.mode == Lockdep {
@@ -108,6 +112,10 @@ func (b *builder) mapNode(name string) (string, NodeKind) {
 type nodeInfo struct {
 	n    *Node
 	kind NodeKind
+	// lockKind and irqSafe are the declared kind and irq_safe of the name,
+	// looked up once (the walk asks on every acquisition).
+	lockKind string
+	irqSafe  bool
 }
 
 func (b *builder) info(name string) nodeInfo {
@@ -116,7 +124,7 @@ func (b *builder) info(name string) nodeInfo {
 	}
 	m, k := b.mapNode(name)
 	_, own := b.mapNodePrecise(name)
-	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own}
+	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own, lockKind: b.p.LockKind(name), irqSafe: b.p.IRQSafe(name)}
 	b.cache[name] = ni
 	return ni
 }
@@ -141,6 +149,7 @@ func (b *builder) prelude() {
 			Weight: weight, Builtin: fact, File: b.p.File, Pos: pos})
 	}
 	none := model.Pos{}
+	defer b.primeUsage()
 	add(kernel.MmapLock, kernel.WWAcquire, true, 1, EdgePrimed, why+": mmap_read_lock → ww_acquire_init", none, FactResvLockdep)
 	add(kernel.WWAcquire, kernel.WWMutex, false, 1, EdgePrimed, why+": ww_acquire_init → dma_resv_lock", none, FactResvLockdep)
 	add(kernel.WWMutex, kernel.FsReclaim, false, 1, EdgePrimed, why+": dma_resv_lock → fs_reclaim_acquire(GFP_KERNEL)", none, FactResvLockdep)
@@ -152,6 +161,13 @@ func (b *builder) prelude() {
 	fences := b.mode != Lockdep || b.p.Profile.FenceAnnotations
 	if b.p.MMUNotifier {
 		add(kernel.FsReclaim, kernel.MMUNotifier, false, 1, EdgePrimed, "reclaim may invalidate user mappings: fs_reclaim_acquire touches the mmu notifier map (K11)", none, FactFsReclaimNotifier)
+		// The rmap walk (mm/rmap.c rmap_walk_file -> try_to_unmap_one /
+		// try_to_migrate_one) calls mmu_notifier_invalidate_range_start()
+		// under i_mmap_rwsem (read); the notifier map is acquired whether
+		// or not the mm has notifiers (include/linux/mmu_notifier.h), so
+		// every kernel that reclaims or migrates mapped file pages records
+		// this order.
+		add(kernel.IMmapRwsem, kernel.MMUNotifier, true, 1, EdgePrimed, "the rmap walk invalidates mappings under i_mmap_rwsem (read): i_mmap_lock_read → mmu_notifier_invalidate_range_start", none, FactRmap)
 		if fences {
 			add(kernel.MMUNotifier, kernel.FenceMap, false, wait, EdgePrimed, why+": mmu notifiers may wait on any dma_fence (R8)", none, FactResvLockdep)
 		}
@@ -173,6 +189,9 @@ func (b *builder) prelude() {
 	}
 	for _, name := range b.p.FenceOrder {
 		fi := b.p.Fences[name]
+		if fi.NoDmaFence {
+			continue // a job without a dma_fence: nothing waits on it
+		}
 		// A wait on "some fence" by reclaim (shrinkers, other drivers'
 		// notifiers, TTM eviction) may be a wait on any published fence
 		// (R3, R4).
@@ -182,6 +201,24 @@ func (b *builder) prelude() {
 			b.g.AddEdge(Edge{From: b.node(name), To: b.node(d.On), Kind: EdgeFence, Text: d.Why, File: b.p.File, Pos: d.Pos,
 				Builtin: FactSchedDependency, Shared: true})
 		}
+	}
+}
+
+// primeUsage marks the usage the boot-time priming gives the kernel's
+// classes: dma_resv_lockdep() runs in process context with interrupts on
+// (mmap_read_lock, the rest exclusive).
+func (b *builder) primeUsage() {
+	w := &walker{b: b, t: &kernel.Thread{Name: "dma_resv_lockdep", Context: model.CtxInit}, irq: newIRQWalk(model.CtxInit)}
+	for _, name := range []string{kernel.MmapLock, kernel.WWAcquire, kernel.WWMutex, kernel.FsReclaim, kernel.IMmapRwsem, kernel.MMUNotifier, kernel.FenceMap} {
+		n := b.g.nodes[b.node(name)]
+		if n == nil {
+			continue
+		}
+		mode := kernel.Write
+		if name == kernel.MmapLock {
+			mode = kernel.Read
+		}
+		w.markUsage(n, kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()", InPath: "dma_resv_lockdep"})
 	}
 }
 
@@ -204,15 +241,21 @@ type heldLock struct {
 	name      string // graph node
 	orig      string
 	inst      string // the lock instance (kernel.Op.Inst), "" for pseudo-locks
+	ctx       string
+	path      string
+	text      string
+	pos       model.Pos
 	shared    bool
 	recursive bool
 	try       bool
 	unpub     bool
 	section   bool
 	wwCtx     bool // an acquire context's map (ww_acquire_init)
-	ctx       string
-	pos       model.Pos
-	text      string
+	entry     bool // held by the context from the start (e.g. reclaim: PF_MEMALLOC)
+	noCheck   bool // an RCU read-side map: lock_acquire(check=0), no dependencies
+	// waitMin is the innermost wait type of this and every lock below it
+	// on the stack (0: none), for check_wait_context().
+	waitMin int8
 }
 
 type walker struct {
@@ -237,6 +280,9 @@ func (b *builder) walk(t *kernel.Thread) {
 			continue
 		}
 		w.acquire(op, EdgeReclaim)
+		if n := len(w.held); n > 0 {
+			w.held[n-1].entry = true
+		}
 	}
 	w.run(t.Ops, 0, map[string]bool{})
 }
@@ -300,6 +346,9 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		if h.unpub {
 			continue
 		}
+		if h.noCheck {
+			break // check_prevs_add() adds nothing past a check=0 hold
+		}
 		k := kind
 		if kind == EdgeWait && h.ni.kind == KindFence && to.kind == KindFence {
 			k = EdgeFence // a wait inside a signalling section: R7
@@ -310,13 +359,23 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		}
 		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
 			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
-			ToRead: o.Mode != kernel.Write && kind != EdgeWait}
-		if w.b.mode == Lockdep {
-			e.Held = w.heldSnapshot()
+			flags: packIRQ(w.irq.irqState)}
+		if o.Mode != kernel.Write && kind != EdgeWait {
+			e.flags |= edgeToRead
+		}
+		if o.Sync {
+			e.flags |= edgeToSync
 		}
 		w.b.clock++
-		e.tick, e.irqs = w.b.clock, w.irq.irqState
-		w.b.g.addEdge(h.ni.n, to.n, e)
+		e.tick = int32(w.b.clock)
+		if w.b.g.addEdge(h.ni.n, to.n, e) && w.b.mode == Lockdep {
+			// Only the first trace of a dependency is kept, as lockdep
+			// does: snapshot the held locks for new edges only.
+			if w.b.g.held == nil {
+				w.b.g.held = map[*Edge][]HeldLock{}
+			}
+			w.b.g.held[w.b.g.edges[len(w.b.g.edges)-1]] = w.heldSnapshot()
+		}
 		if !h.try {
 			break
 		}
@@ -339,8 +398,10 @@ func (w *walker) beginSection(o kernel.Op) {
 			w.addEdges(w.held, ni, false, EdgeLock, o, 1)
 		}
 	}
+	o.Mode = kernel.Read
+	w.markUsage(ni.n, o)
 	// A read trylock: no edge into the section (case 29).
-	w.held = append(w.held, heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
+	w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, try: try, section: true, pos: o.Pos, text: o.Text})
 }
 
 // recursiveSplat is the task part of print_deadlock_bug() (lockdep mode).
@@ -352,10 +413,34 @@ func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.S
 	sp := &diag.Splat{Kernel: w.b.p.Profile.Version, Task: w.t.Name, HeldKnown: true,
 		Acquire: diag.Step{File: f, Pos: o.Pos, To: node, Path: o.InPath, Message: o.Text},
 		Holding: diag.Step{File: f, Pos: prev.pos, To: node, Path: w.t.Root, Message: prev.text}}
+	names := []string{node}
 	for _, h := range w.heldSnapshot() {
 		sp.Held = append(sp.Held, diag.Step{File: f, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
+		names = append(names, h.Name)
 	}
+	sp.Decor = w.b.decorAll(names...)
 	return sp
+}
+
+// push puts a lock on the held stack, keeping the running innermost wait
+// type (check_wait_context() takes the minimum over the held locks).
+func (w *walker) push(h heldLock) {
+	inner, _ := w.b.nodeWait(h.ni.n)
+	wt := int8(inner)
+	if k := len(w.held); k > 0 && w.held[k-1].waitMin != 0 && (wt == 0 || w.held[k-1].waitMin < wt) {
+		wt = w.held[k-1].waitMin
+	}
+	h.waitMin = wt
+	w.held = append(w.held, h)
+}
+
+// dropHeld removes held[i] and recomputes the running wait types above it.
+func (w *walker) dropHeld(i int) {
+	rest := append([]heldLock(nil), w.held[i+1:]...)
+	w.held = w.held[:i]
+	for _, h := range rest {
+		w.push(h)
+	}
 }
 
 // heldSnapshot lists the locks held now, as lockdep_print_held_locks()
@@ -363,7 +448,11 @@ func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.S
 func (w *walker) heldSnapshot() []HeldLock {
 	out := make([]HeldLock, 0, len(w.held))
 	for _, h := range w.held {
-		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: w.t.Root, Text: h.text, Read: h.shared})
+		path := h.path
+		if path == "" {
+			path = w.t.Root
+		}
+		out = append(out, HeldLock{Name: h.name, Pos: h.pos, Path: path, Text: h.text, Read: h.shared})
 	}
 	return out
 }
@@ -372,7 +461,7 @@ func (w *walker) endSection(o kernel.Op) {
 	node := w.b.node(o.Fence)
 	for i := len(w.held) - 1; i >= 0; i-- {
 		if w.held[i].section && w.held[i].name == node {
-			w.held = append(w.held[:i], w.held[i+1:]...)
+			w.dropHeld(i)
 			return
 		}
 	}
@@ -398,19 +487,37 @@ func (w *walker) sleeping(o kernel.Op, what string) {
 }
 
 func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
+	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
+		w.sleeping(o, "down("+o.Lock+")")
+		return // struct semaphore has no lockdep map (kernel/locking/semaphore.c)
+	}
 	ni := w.b.info(o.Lock)
 	node := ni.n.Name
 	collapsed := w.b.mode == Lockdep && ni.n.Kind == KindPseudo && node != o.Lock
 	if collapsed && w.isHeld(node) >= 0 {
 		return // e.g. a notifier's own node inside the notifier map (lockdep has one map)
 	}
-	w.beforeAcquire(o)
+	w.beforeAcquire(o, ni)
+	switch ni.lockKind {
+	case "srcu":
+		if w.b.mode == Lockdep && !w.b.p.Profile.SRCUSync {
+			// Before v6.4 srcu_read_lock() is a check=0 map, as RCU's.
+			w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
+			return
+		}
+	case "rcu", "rcu_bh", "rcu_sched":
+		// rcu_read_lock*(): a recursive read of a check=0 map. Only the
+		// wait-context check sees it (kernel/rcu/update.c, rcu_lock_acquire()).
+		w.checkWaitContext(ni.n, o)
+		w.push(heldLock{ni: ni, name: node, orig: o.Lock, shared: true, recursive: true, noCheck: true, pos: o.Pos, text: o.Text})
+		return
+	}
 	w.markUsage(ni.n, o)
 	if !o.Try {
 		w.checkWaitContext(ni.n, o)
-		lk := w.b.p.LockKind(o.Lock)
+		lk := ni.lockKind
 		switch lk {
-		case "mutex", "rwsem", "ww_mutex":
+		case "mutex", "rwsem", "ww_mutex", "semaphore":
 			w.sleeping(o, "taking "+lk+" "+o.Lock)
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
@@ -424,6 +531,9 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		if o.Lock == kernel.WWMutex && o.Ctx == "" && w.heldCtx() != "" {
 			w.finding(rules.WWMisuse, o, "dma_resv locked without the acquire context while context %q is active: mixing ctx and NULL-ctx locking of one ww class is forbidden (R23, C14)", w.heldCtx())
 		}
+		if o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) < 0 {
+			w.finding(rules.WWMisuse, o, "%s taken with nest_lock %s, which is not held (lockdep: Nested lock was not taken)", o.Lock, o.NestLock)
+		}
 		if o.Ctx != "" && w.ctxDone[o.Ctx] {
 			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
 		}
@@ -432,7 +542,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
 	unpub := o.Unpublished && w.b.mode != Lockdep
 	h := heldLock{ni: ni, name: node, orig: o.Lock, inst: o.Inst, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx}
+		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx, path: o.InPath}
 	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]
@@ -450,11 +560,22 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 					Hint:     "May be due to missing lock nesting notation: give the inner acquisition a subclass (*_lock_nested), lock both under a ww acquire context, or take the class once.",
 					Splat:    w.recursiveSplat(o, node, prev),
 				})
+				if o.Kind == kernel.OpFlushWQ {
+					// check_deadlock() failed: lockdep records no
+					// dependency for this acquisition.
+					w.held = append(w.held, h)
+					return
+				}
 			}
 		}
-		w.addEdges(w.held, ni, h.recursive, kind, o, 1)
+		// A class already held under its held nest_lock adds no
+		// dependency (check_deadlock() returns 2: validate_chain() skips
+		// check_prevs_add()).
+		if !(o.NestLock != "" && w.isHeld(node) >= 0 && w.isHeld(w.b.node(o.NestLock)) >= 0) {
+			w.addEdges(w.held, ni, h.recursive, kind, o, 1)
+		}
 	}
-	w.held = append(w.held, h)
+	w.push(h)
 }
 
 func (w *walker) irqSafe(lock string) bool { return w.b.p.IRQSafe(lock) }
@@ -471,6 +592,9 @@ func (w *walker) heldCtx() string {
 // release drops the instance the step names (the executor matches the same
 // compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
 func (w *walker) release(o kernel.Op) {
+	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
+		return // its acquire was not recorded either
+	}
 	lock := o.Lock
 	node := w.b.node(lock)
 	if o.Inst != "" {
@@ -493,7 +617,7 @@ func (w *walker) release(o kernel.Op) {
 			continue
 		}
 		if w.held[i].name == node || w.held[i].orig == lock {
-			w.held = append(w.held[:i], w.held[i+1:]...)
+			w.dropHeld(i)
 			return
 		}
 	}
@@ -502,12 +626,26 @@ func (w *walker) release(o kernel.Op) {
 // touch is an acquire immediately followed by a release (might_lock, the
 // reclaim annotations, a fence wait).
 func (w *walker) touch(o kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
-	w.addEdges(held, w.b.info(lock), false, kind, o, weight)
+	ni := w.b.info(lock)
+	w.markUsage(ni.n, o)
+	w.addEdges(held, ni, false, kind, o, weight)
 }
 
+// inReclaim: the thread runs inside reclaim (its context holds fs_reclaim
+// from the start), where PF_MEMALLOC makes allocations skip the
+// annotation. An explicit fs_reclaim_acquire() sets no PF_MEMALLOC.
 func (w *walker) inReclaim() bool {
 	for _, h := range w.held {
-		if h.name == kernel.FsReclaim || h.orig == kernel.FsReclaim {
+		if (h.name == kernel.FsReclaim || h.orig == kernel.FsReclaim) && h.entry {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *walker) holdsFsReclaim() bool {
+	for _, h := range w.held {
+		if h.orig == kernel.FsReclaim {
 			return true
 		}
 	}
@@ -546,7 +684,15 @@ func (w *walker) alloc(o kernel.Op) {
 	if o.NoLockdep || gfp&model.GFPNoLockdep != 0 || w.inReclaim() {
 		return
 	}
-	if gfp&model.GFPFS != 0 {
+	if gfp&model.GFPFS != 0 && w.holdsFsReclaim() {
+		// might_alloc(GFP_KERNEL) inside fs_reclaim_acquire() without
+		// PF_MEMALLOC acquires fs_reclaim again: recursive locking
+		// (locking-selftest fs_reclaim_wrong_nesting).
+		a := o
+		a.Kind, a.Lock, a.Mode = kernel.OpAcquire, kernel.FsReclaim, kernel.Write
+		w.acquire(a, EdgeAlloc)
+		w.release(a)
+	} else if gfp&model.GFPFS != 0 {
 		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
 	} else if w.b.p.MMUNotifier && (w.b.mode != Lockdep || w.b.p.Profile.FsReclaimTouchesNotifier) {
 		w.touch(o, kernel.MMUNotifier, EdgeAlloc, w.held, 1)
@@ -585,6 +731,18 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpLocalBH:
 		w.localBH(o)
 	case kernel.OpMight:
+		if o.Sync {
+			w.sleeping(o, o.Text)
+			if w.b.mode == Lockdep && !w.b.p.Profile.SRCUSync {
+				return // synchronize_srcu() is not annotated before v6.4
+			}
+			// lock_sync() runs __lock_acquire() with sync=1 and releases at
+			// once (kernel/locking/lockdep.c): the dependency checks,
+			// check_deadlock included, apply; nothing stays held.
+			w.acquire(o, EdgeLock)
+			w.release(o)
+			return
+		}
 		w.touch(o, o.Lock, EdgeLock, w.held, 1)
 	case kernel.OpAlloc:
 		w.alloc(o)
@@ -595,10 +753,15 @@ func (w *walker) op(o kernel.Op) {
 			w.scopes[o.Scope]--
 		}
 	case kernel.OpWait:
+		if kernel.IsCompletion(o.Fence) {
+			w.waitCompletion(o)
+			return
+		}
 		w.sleeping(o, "dma_fence_wait("+o.Fence+")")
 		if fi := w.b.p.Fences[o.Fence]; fi != nil && fi.Indefinite && w.inSection() {
 			w.finding(rules.IndefiniteFence, o, "signalling code waits on %s, an indefinite (user/future) fence: the dma_fence it completes may never signal (R18)", o.Fence)
 		}
+		w.unboundedWait(o, o.Fence)
 		w.wait(o, o.Fence)
 	case kernel.OpWaitResv, kernel.OpEvict:
 		usage := o.Usage
@@ -614,6 +777,7 @@ func (w *walker) op(o kernel.Op) {
 		for _, rf := range w.b.resvFences[o.Obj] {
 			if usageRank[rf.usage] <= usageRank[usage] && !seen[rf.fence] {
 				seen[rf.fence] = true
+				w.unboundedWait(o, rf.fence)
 				w.wait(o, rf.fence)
 			}
 		}
@@ -629,7 +793,7 @@ func (w *walker) op(o kernel.Op) {
 		// drm_exec_fini: unlock what the context still holds, then the ctx.
 		for i := len(w.held) - 1; i >= 0; i-- {
 			if w.held[i].ctx == o.Ctx {
-				w.held = append(w.held[:i], w.held[i+1:]...)
+				w.dropHeld(i)
 			}
 		}
 		delete(w.ctxDone, o.Ctx)
@@ -650,18 +814,94 @@ func (w *walker) op(o kernel.Op) {
 		}
 		w.touch(o, kernel.MmapLock, EdgeLock, w.held, 1)
 	case kernel.OpFlushWork:
-		w.sleeping(o, "flush_work("+o.Path+")")
+		if o.Obj != "" {
+			return // part of a flush_workqueue: its OpFlushWQ is what lockdep sees
+		}
+		fn, _, _ := strings.Cut(o.Text, ":")
+		w.sleeping(o, fn+"("+o.Path+")")
 		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
+	case kernel.OpFlushWQ:
+		// touch_wq_lockdep_map(): lock_map_acquire + release of the
+		// queue's map, so flushing from a work of the same queue is
+		// recursive locking.
+		w.sleeping(o, o.Text)
+		w.acquire(o, EdgeFlush)
+		w.release(kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
+	case kernel.OpPut:
+		// The put may drop the last reference: the finalizer runs here,
+		// under whatever this thread holds (kref_put's release callback).
+		if len(o.Then) > 0 {
+			w.clone().run(o.Then, 0, map[string]bool{})
+		}
+	case kernel.OpAssertHeld:
+		w.assertHeld(o)
 	}
 }
 
 func (w *walker) inSection() bool {
 	for _, h := range w.held {
-		if h.section {
+		if h.section && !kernel.IsCompletion(h.orig) {
 			return true
 		}
 	}
 	return false
+}
+
+// waitCompletion is wait_for_completion: it sleeps, and in precise mode it
+// waits on the completion's node, which the completing thread holds from
+// its start to complete(). Lockdep mode records nothing: lockdep has not
+// tracked completions since cross-release was removed (v4.15).
+func (w *walker) waitCompletion(o kernel.Op) {
+	w.sleeping(o, o.Text)
+	if w.b.mode == Lockdep {
+		return
+	}
+	w.touch(o, o.Fence, EdgeWait, w.held, 1)
+}
+
+// unboundedWait: a wait on the fence of a scheduler with timeout: infinite
+// from signalling code or from reclaim (an mmu notifier, a shrinker) may
+// never end if the job hangs: nothing times it out (R17). Found from the
+// design alone, whether or not the workload hangs a job.
+func (w *walker) unboundedWait(o kernel.Op, fence string) {
+	fi := w.b.p.Fences[fence]
+	if fi == nil || fi.NoTimeout == "" {
+		return
+	}
+	where := ""
+	switch {
+	case w.inSection():
+		where = "signalling code"
+	case w.inReclaim():
+		where = "reclaim"
+	default:
+		for _, h := range w.held {
+			if h.orig == kernel.MMUNotifier {
+				where = "an mmu notifier"
+			}
+		}
+	}
+	if where == "" {
+		return
+	}
+	w.finding(rules.IndefiniteFence, o, "%s waits on %s, the fence of job %s on scheduler %s, which has timeout: infinite: if the job hangs nothing times it out, so this wait never ends (R17)", where, fence, fi.Job, fi.NoTimeout)
+}
+
+// assertHeld is lockdep_assert_held(): lock_is_held() matches the held
+// lock's instance (match_held_lock() in kernel/locking/lockdep.c), so a
+// helper asserting one dma_resv is not satisfied by another.
+func (w *walker) assertHeld(o kernel.Op) {
+	node := w.b.node(o.Lock)
+	for _, h := range w.held {
+		if h.section {
+			continue
+		}
+		if (o.Inst != "" && h.inst != "" && (h.inst == o.Inst || strings.HasPrefix(h.inst, o.Inst+"/"))) ||
+			(o.Inst == "" && h.name == node) || (h.inst == "" && h.name == node && !strings.HasPrefix(o.Inst, "resv:")) {
+			return
+		}
+	}
+	w.finding(rules.AssertHeld, o, "%s in %s, but thread %s does not hold it here: lockdep_assert_held() WARNs", o.Text, o.InPath, w.t.Name)
 }

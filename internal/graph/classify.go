@@ -43,10 +43,29 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 		return k == KindFence || n == kernel.FenceMap
 	}
 	allocInSection := edge(func(e *Edge) bool { return e.Kind == EdgeAlloc && isFence(e.From) })
-	allocEdge := edge(func(e *Edge) bool { return e.Kind == EdgeAlloc })
+	// An allocation, or anything the design does that enters reclaim
+	// (get_user_pages, a might_lock(fs_reclaim)).
+	allocEdge := edge(func(e *Edge) bool {
+		return e.Kind == EdgeAlloc || (e.To == kernel.FsReclaim && e.Builtin == "" && e.Pos.Valid())
+	})
 	callbackLock := callbackLockEdge(g, c)
 	fenceDep := edge(func(e *Edge) bool { return e.Kind == EdgeFence })
 	resvInSection := edge(func(e *Edge) bool { return isFence(e.From) && e.To == kernel.WWMutex })
+	for _, n := range c.Nodes {
+		if kernel.IsCompletion(n) {
+			out := edge(func(e *Edge) bool { return e.From == n })
+			where := ""
+			if out != nil {
+				where = " The completing path does, before complete(), " + out.Text + " at " + posText(out) + "."
+			}
+			return "a completion's waiter depends on what its completer does before complete()",
+				"The thread that completes " + n + " first does something that waits, through this chain, for the waiter." + where + " Call complete() before it, preallocate, or do not wait for the completion there."
+		}
+	}
+	if s := edge(func(e *Edge) bool { return e.ToSync() }); s != nil {
+		return "synchronize_srcu under a lock an SRCU reader takes",
+			"synchronize_srcu (" + posText(s) + ") waits for every read-side section, and one of them takes a lock held here: release it before synchronizing (e.g. drm_dev_unplug() before taking the driver's locks)."
+	}
 	for _, n := range c.Nodes {
 		if strings.HasPrefix(n, "(work_completion)") {
 			return "C13: flushing a worker while holding a lock the worker takes",
@@ -67,7 +86,7 @@ func classify(g *Graph, c Cycle) (shape, hint string) {
 		return "C2: dma_resv held across a fence wait vs. a signalling path that locks a dma_resv",
 			"Signalling code must not take a dma_resv lock (R5): everything the job needs must be locked and validated before the fence is published. Offending lock at " + posText(resvInSection) + "."
 	case has[kernel.MmapLock] && has[kernel.WWMutex] && edge(func(e *Edge) bool {
-		return e.To == kernel.MmapLock && e.Builtin == "" && e.Pos.Valid()
+		return kernel.CanonicalLock(e.To) == kernel.MmapLock && e.Builtin == "" && e.Pos.Valid()
 	}) != nil:
 		return "C7: dma_resv vs. mmap_lock (user memory faulted under a dma_resv)",
 			"Do not call get_user_pages/hmm_range_fault/copy_from_user while holding a dma_resv; collect user pages under the outer VM lock first (R11)."

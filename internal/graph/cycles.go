@@ -23,6 +23,12 @@ type Cycle struct {
 	// Next is the index in Nodes of the lock lockdep would be acquiring
 	// when it reports: the target of the most recently recorded edge.
 	Next int
+	// More counts the design's edges in the same component that no
+	// reported witness covers (the cover was capped).
+	More int
+	// Comp numbers the strongly connected component the witness lies in
+	// (witnesses of one component: coverSites).
+	Comp int
 }
 
 // strong-path states: lockdep only reports closed strong paths, i.e. no edge
@@ -102,13 +108,14 @@ func (g *Graph) Cycles() []Cycle {
 			out = append(out, c)
 		}
 	}
-	for _, comp := range topo.TarjanSCC(sg) {
-		if len(comp) < 2 {
+	ncomp := 0
+	for _, scc := range topo.TarjanSCC(sg) {
+		if len(scc) < 2 {
 			continue
 		}
 		in := map[int64]bool{}
 		var ids []int64
-		for _, n := range comp {
+		for _, n := range scc {
 			in[n.ID()] = true
 			ids = append(ids, n.ID())
 		}
@@ -137,7 +144,11 @@ func (g *Graph) Cycles() []Cycle {
 			continue
 		}
 		seen[k] = true
-		out = append(out, *best)
+		ncomp++
+		for _, c := range coverSites(*best, ids, in, adj, byID, seen) {
+			c.Comp = ncomp
+			out = append(out, c)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
 	return out
@@ -230,16 +241,76 @@ func trimAcyclic(adj [][]arc, radj [][]int64) []bool {
 	return alive
 }
 
+// coverSites returns the component's witness and, so that fixing what the
+// report names removes the whole component, further shortest cycles until
+// every edge the design made (not a kernel fact) that lies in the
+// component is on some reported cycle: in a strongly connected component
+// every edge lies on a cycle, and the shortest one through an edge u->v
+// is that edge plus the shortest path v->u. The cover is capped; the last
+// witness counts the sites left out.
+func coverSites(first Cycle, ids []int64, in map[int64]bool, adj [][]arc, byID []*Node, seen map[string]bool) []Cycle {
+	limit := 16
+	if len(ids) > 64 {
+		limit = 4 // huge components: keep the search linear-ish
+	}
+	out := []Cycle{first}
+	covered := map[*Edge]bool{}
+	for _, e := range first.Edges {
+		covered[e] = true
+	}
+	more := 0
+	for _, u := range ids {
+		for _, a := range adj[u] {
+			e := a.e
+			if !in[a.to] || covered[e] || e.Builtin != "" || !e.Pos.Valid() {
+				continue
+			}
+			if len(out) > limit {
+				covered[e] = true
+				more++
+				continue
+			}
+			c := through(u, a, in, adj)
+			if c == nil {
+				continue
+			}
+			for _, ce := range c.Edges {
+				covered[ce] = true
+			}
+			c.canonicalize()
+			if k := c.key(); !seen[k] {
+				seen[k] = true
+				out = append(out, *c)
+			}
+		}
+	}
+	out[len(out)-1].More = more
+	return out
+}
+
+// through returns the shortest cycle that takes arc a out of state u:
+// a, then the cheapest path from a.to back to u inside the component.
+func through(u int64, a arc, in map[int64]bool, adj [][]arc) *Cycle {
+	c, _ := cheapestCycle(u, []arc{a}, in, adj)
+	return c
+}
+
 // witness returns the cheapest cycle through state s inside the component.
-// Dijkstra with integer weights; ties broken by state ID and adjacency
-// order, so the witness is deterministic (gonum's path package iterates
-// maps, which would make equal-length witnesses vary between runs).
 func witness(s int64, in map[int64]bool, adj [][]arc, byID []*Node) (*Cycle, int) {
+	return cheapestCycle(s, adj[s], in, adj)
+}
+
+// cheapestCycle returns the cheapest cycle that leaves state s by one of
+// the arcs first and comes back to s inside the component, and its cost.
+// Dijkstra with integer weights; ties broken by state ID and adjacency
+// order, so the result is deterministic (gonum's path package iterates
+// maps, which would make equal-length witnesses vary between runs).
+func cheapestCycle(s int64, first []arc, in map[int64]bool, adj [][]arc) (*Cycle, int) {
 	dist := map[int64]int{}
 	prev := map[int64]arc{}
 	from := map[int64]int64{}
 	q := &pq{}
-	for _, a := range adj[s] {
+	for _, a := range first {
 		if !in[a.to] {
 			continue
 		}
@@ -294,10 +365,36 @@ func witness(s int64, in map[int64]bool, adj [][]arc, byID []*Node) (*Cycle, int
 }
 
 // Findings turns cycles into diagnostics with lockdep-shaped explanations.
+// Witnesses of one component that share a step of the design with an
+// earlier finding are the same bug seen through another cycle: they become
+// its Related entries (still shown, so every offending site is named, but
+// not counted as bugs). A witness that shares no design step with any
+// earlier one is a bug of its own.
 func (g *Graph) Findings(file string) []diag.Diagnostic {
 	var out []diag.Diagnostic
+	type owner struct{ idx, comp int }
+	stepOwner := map[*Edge]owner{}
 	for _, c := range g.Cycles() {
-		out = append(out, g.cycleDiag(file, c))
+		d := g.cycleDiag(file, c)
+		parent := -1
+		if c.Comp > 0 {
+			for _, e := range c.Edges {
+				if o, ok := stepOwner[e]; ok && o.comp == c.Comp && e.Builtin == "" {
+					parent = o.idx
+					break
+				}
+			}
+		}
+		if parent >= 0 {
+			out[parent].Related = append(out[parent].Related, d)
+			continue
+		}
+		for _, e := range c.Edges {
+			if _, ok := stepOwner[e]; !ok {
+				stepOwner[e] = owner{len(out), c.Comp}
+			}
+		}
+		out = append(out, d)
 	}
 	return out
 }
@@ -312,8 +409,16 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 		k := (c.Next + i) % n
 		e := c.Edges[k]
 		order = append(order, c.Nodes[k])
+		msg := fmt.Sprintf("%s --> %s: %s", e.From, e.To, e.Text)
+		if len(e.Also) > 0 {
+			var at []string
+			for _, p := range e.Also {
+				at = append(at, p.String())
+			}
+			msg += " (the same dependency is also made at " + strings.Join(at, ", ") + ")"
+		}
 		chain = append(chain, diag.Step{File: e.File, Pos: e.Pos, From: e.From, To: e.To, Kind: string(e.Kind),
-			Path: e.Path, Context: e.Context, Builtin: string(e.Builtin), Message: fmt.Sprintf("%s --> %s: %s", e.From, e.To, e.Text)})
+			Path: e.Path, Context: e.Context, Builtin: string(e.Builtin), Message: msg})
 	}
 	closing := c.Edges[(c.Next+n-1)%n]
 	next, prevNode := order[0], order[n-1]
@@ -332,8 +437,10 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 	h := sha256.Sum256([]byte(string(g.Mode) + "\x00" + rules.Cycle + "\x00" + strings.Join(c.Nodes, "\x00")))
 	d := diag.Diagnostic{
 		File: file, Pos: pos, Rule: rules.Cycle, Severity: diag.Error, Mode: string(g.Mode),
-		Message:     fmt.Sprintf("possible circular dependency: %s", strings.Join(append(append([]string{}, order...), order[0]), " --> ")),
-		Cycle:       c.Nodes,
+		Message: fmt.Sprintf("possible circular dependency: %s", strings.Join(append(append([]string{}, order...), order[0]), " --> ")),
+		// The cycle in the message's rotation, so text and JSON agree; the
+		// fingerprint uses the canonical rotation.
+		Cycle:       order,
 		Chain:       chain,
 		Canonical:   shape,
 		Hint:        hint,
@@ -347,7 +454,14 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 	}
 	if g.Mode == Lockdep {
 		d.Scenario = lockdepScenario(g.Profile, next, parent, prevNode, closing)
-		d.Splat = lockdepSplat(g.Profile, closing, next, prevNode)
+		d.Splat = lockdepSplat(g.Profile, closing, g.HeldOf(closing), next, prevNode)
+		d.Splat.Decor = map[string]string{}
+		for _, name := range c.Nodes {
+			d.Splat.Decor[name] = g.decor(name)
+		}
+		for _, h := range g.HeldOf(closing) {
+			d.Splat.Decor[h.Name] = g.decor(h.Name)
+		}
 		return d
 	}
 	lockOf := func(name string, shared bool) string {
@@ -372,8 +486,8 @@ func (g *Graph) cycleDiag(file string, c Cycle) diag.Diagnostic {
 // print_circular_lock_scenario() (kernel/locking/lockdep.c) prints it: the
 // CPU1 lines always say lock(; since v6.4 the CPU0 lines say rlock( for a
 // read-held target (prev) and a read-acquired source (next) (kernel
-// profile TableReadSync); before, every line says lock(. The source is
-// never a lock_sync() here (the language has no srcu).
+// profile TableReadSync), and sync( for a lock_sync() source
+// (synchronize_srcu); before, every line says lock(.
 func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Edge) []string {
 	cpu0 := func(name string, read bool) string {
 		if read && prof.TableReadSync {
@@ -381,28 +495,32 @@ func lockdepScenario(prof kernel.Profile, next, parent, prev string, closing *Ed
 		}
 		return "  lock(" + name + ");"
 	}
+	last := cpu0(next, closing.ToRead() || closing.Recursive)
+	if closing.ToSync() && prof.TableReadSync && !(closing.ToRead() || closing.Recursive) {
+		last = "  sync(" + next + ");"
+	}
 	return []string{
 		"       CPU0                    CPU1",
 		"       ----                    ----",
 		cpu0(prev, closing.Shared),
 		"                               lock(" + parent + ");",
 		"                               lock(" + prev + ");",
-		cpu0(next, closing.ToRead || closing.Recursive),
+		last,
 	}
 }
 
 // lockdepSplat is the task part of the report: the closing acquisition
 // (prev --> next) and the locks its thread held, as
 // print_circular_bug_header() and lockdep_print_held_locks() print them.
-func lockdepSplat(prof kernel.Profile, closing *Edge, next, prev string) *diag.Splat {
+func lockdepSplat(prof kernel.Profile, closing *Edge, held []HeldLock, next, prev string) *diag.Splat {
 	sp := &diag.Splat{Kernel: prof.Version, Task: closing.Thread,
 		Acquire: diag.Step{File: closing.File, Pos: closing.Pos, To: next, Path: closing.Path, Context: closing.Context, Message: closing.Text},
 		Holding: diag.Step{File: closing.File, To: prev}}
 	if closing.Thread == "" {
 		sp.Task = closing.Path
 	}
-	sp.HeldKnown = closing.Held != nil
-	for _, h := range closing.Held {
+	sp.HeldKnown = held != nil
+	for _, h := range held {
 		st := diag.Step{File: closing.File, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text}
 		sp.Held = append(sp.Held, st)
 		if h.Name == prev {

@@ -26,6 +26,10 @@ const (
 	// mmu_notifier_invalidate_range_start() (mm/rmap.c, mm/memory.c), which
 	// runs the interval notifiers of the range (K9).
 	FactInvalidate Fact = "mmu_notifier_invalidate_range_start() via try_to_unmap() in mm/rmap.c (K9)"
+	// The rmap walk invalidates mappings under i_mmap_rwsem (read):
+	// rmap_walk_file() -> try_to_unmap_one()/try_to_migrate_one() call
+	// mmu_notifier_invalidate_range_start() (mm/rmap.c, K9).
+	FactRmap Fact = "rmap_walk_file() in mm/rmap.c (K9)"
 	// drm_sched runs a job only once its dependencies signal
 	// (drm_sched_job_add_dependency(), drivers/gpu/drm/scheduler/).
 	FactSchedDependency Fact = "drm_sched_job_add_dependency() in drivers/gpu/drm/scheduler/sched_main.c (R15)"
@@ -38,4 +42,4 @@ const (
 )
 
 // Facts lists every documented built-in fact.
-var Facts = []Fact{FactResvLockdep, FactFsReclaimNotifier, FactShrinkSlab, FactInvalidate, FactSchedDependency, FactAnyFence, FactObserved}
+var Facts = []Fact{FactResvLockdep, FactRmap, FactFsReclaimNotifier, FactShrinkSlab, FactInvalidate, FactSchedDependency, FactAnyFence, FactObserved}

@@ -48,7 +48,7 @@ const (
 // page-table invariants are fencecheck's own: precise mode only.
 func LockdepReports(rule string) bool {
 	switch rule {
-	case rules.Cycle, rules.RecursiveLocking, rules.SleepInAtomic, rules.RegisterUnderMM, rules.IRQUnsafeLock, rules.WWMisuse, rules.InvalidWaitContext, rules.IRQInversion:
+	case rules.Cycle, rules.RecursiveLocking, rules.SleepInAtomic, rules.RegisterUnderMM, rules.IRQUnsafeLock, rules.WWMisuse, rules.InvalidWaitContext, rules.IRQInversion, rules.AssertHeld:
 		return true
 	}
 	return false
@@ -90,30 +90,70 @@ type Edge struct {
 	// Builtin names the kernel fact (or fencecheck assumption) behind an
 	// edge that no step of the design made (facts.go); "" for design edges.
 	Builtin Fact
+	// Also are the positions of other steps that make the same dependency
+	// (bounded by maxAlso), so that every offending site is reported.
+	Also []model.Pos
 	// Shared: From was held shared (read); Recursive: To was acquired as a
 	// recursive reader. Together they decide lockdep's strong paths.
 	Shared    bool
 	Recursive bool
-	// ToRead: To was acquired shared (read or recursive read), for the
-	// rlock( lines of lockdep's unsafe-scenario table.
-	ToRead bool
-	// Held is what the thread held at this acquisition (lockdep mode only):
-	// the "N locks held by" section of a splat closed by this edge.
-	Held []HeldLock
+	// flags: edgeToRead (To acquired shared: rlock( in lockdep's table),
+	// edgeToSync (To was a lock_sync(): sync(), and the thread's interrupt
+	// state then. Packed beside the bools so that edges do not grow.
+	flags uint8
+	// tick is the walk's clock when the edge was recorded (0: prelude).
+	tick int32
 	// Weight biases the witness search away from conservative edges (waits
 	// on "any fence") when a concrete explanation exists.
 	Weight int
 	id     int64
-	// tick is the walk's clock when the edge was recorded (0: prelude);
-	// irqs the thread's interrupt state then.
-	tick int
-	irqs irqState
 	// seq is the order the edge was first recorded (lockdep reports the
 	// cycle when its last edge is added).
 	seq int
 	// from and to are the endpoints, so hot loops need no name lookups.
 	from, to *Node
 }
+
+const (
+	edgeToRead uint8 = 1 << iota
+	edgeToSync
+	edgeInHard
+	edgeInSoft
+	edgeHardOn
+	edgeSoftOn
+)
+
+// ToRead reports that To was acquired shared (read or recursive read).
+func (e *Edge) ToRead() bool { return e.flags&edgeToRead != 0 }
+
+// ToSync reports that To was a lock_sync() (synchronize_srcu).
+func (e *Edge) ToSync() bool { return e.flags&edgeToSync != 0 }
+
+func (e *Edge) irqs() irqState {
+	return irqState{inHard: e.flags&edgeInHard != 0, inSoft: e.flags&edgeInSoft != 0,
+		hardOn: e.flags&edgeHardOn != 0, softOn: e.flags&edgeSoftOn != 0}
+}
+
+func packIRQ(s irqState) uint8 {
+	var f uint8
+	if s.inHard {
+		f |= edgeInHard
+	}
+	if s.inSoft {
+		f |= edgeInSoft
+	}
+	if s.hardOn {
+		f |= edgeHardOn
+	}
+	if s.softOn {
+		f |= edgeSoftOn
+	}
+	return f
+}
+
+// HeldOf is what the thread held when it recorded e (lockdep mode only):
+// the "N locks held by" section of a splat closed by e.
+func (g *Graph) HeldOf(e *Edge) []HeldLock { return g.held[e] }
 
 // HeldLock is one lock held at an acquisition, with where it was taken.
 type HeldLock struct {
@@ -129,6 +169,15 @@ type Node struct {
 	Name string
 	Kind NodeKind
 	id   int64
+	// usage is lockdep's usage bits of the class (one per usageBit);
+	// wait its {outer, inner} wait types, 0 meaning not checked; noDecor:
+	// lockdep prints no usage for it (a precise-mode fence or callback).
+	usage   uint8
+	wait    [2]int8
+	waitSet bool
+	noDecor bool
+	// untracked: no lockdep usage bits (see builder.usageTracked).
+	untracked bool
 	// out holds the node's outgoing edges while it has few, so that the
 	// duplicate check stays in cache; high-degree nodes use the graph map.
 	out []*Edge
@@ -145,9 +194,13 @@ type Graph struct {
 	Mode Mode
 	// Profile is the kernel release modelled (class names, splat wording).
 	Profile kernel.Profile
-	nodes   map[string]*Node
-	order   []*Node
-	edges   []*Edge
+	// waitTypesPrinted: splats print "-{outer:inner}" (since v5.7).
+	waitTypesPrinted bool
+	// held keeps, in lockdep mode, each edge's held-lock snapshot.
+	held  map[*Edge][]HeldLock
+	nodes map[string]*Node
+	order []*Node
+	edges []*Edge
 	// dedupe keeps the first edge per (from, to, shared, recursive), as
 	// lockdep keeps the first trace per dependency.
 	dedupe map[edgeKey]*Edge
@@ -200,10 +253,12 @@ func (g *Graph) addEdge(from, to *Node, e Edge) bool {
 	if len(from.out) < smallDegree {
 		for _, o := range from.out {
 			if o.to == to && o.Shared == e.Shared && o.Recursive == e.Recursive {
+				o.also(e)
 				return false
 			}
 		}
-	} else if _, ok := g.dedupe[k]; ok {
+	} else if o, ok := g.dedupe[k]; ok {
+		o.also(e)
 		return false
 	}
 	if e.Weight == 0 {
@@ -227,6 +282,23 @@ func (g *Graph) addEdge(from, to *Node, e Edge) bool {
 	}
 	g.edges = append(g.edges, ep)
 	return true
+}
+
+// maxAlso bounds the other sites kept per dependency.
+const maxAlso = 8
+
+// also records another step of the design that makes the same dependency
+// (lockdep keeps the first trace only; a fix must change every site).
+func (o *Edge) also(e Edge) {
+	if o.Builtin != "" || e.Builtin != "" || !e.Pos.Valid() || e.Pos == o.Pos || len(o.Also) >= maxAlso {
+		return
+	}
+	for _, p := range o.Also {
+		if p == e.Pos {
+			return
+		}
+	}
+	o.Also = append(o.Also, e.Pos)
 }
 
 // Nodes returns the nodes sorted by name.

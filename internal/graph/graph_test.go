@@ -2,11 +2,13 @@ package graph_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/group"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/rules"
@@ -65,7 +67,10 @@ func TestLockdepSemantics(t *testing.T) {
 		{"mutex ABBA", variant("mutex", "", "", "", ""), true},
 		{"trylock adds no edge", strings.Replace(variant("mutex", "", "", "", ""), "{lock: A}, {unlock: A}, {unlock: B}", "{trylock: A}, {unlock: A}, {unlock: B}", 1), false},
 		{"rwsem read/read is still a deadlock (non-recursive readers)", variant("rwsem", ", mode: read", ", mode: read", ", mode: read", ", mode: read"), true},
-		{"rwlock readers are recursive: R-R inversion is fine", variant("rwlock", ", mode: read", ", mode: read", ", mode: read", ", mode: read"), false},
+		{"recursive rwlock readers: R-R inversion is fine", variant("rwlock", ", mode: recursive_read", ", mode: recursive_read", ", mode: recursive_read", ", mode: recursive_read"), false},
+		// Queued rwlocks: read_lock() outside interrupts is a non-recursive
+		// reader (read_lock_is_recursive()), so R-R inversion is reported.
+		{"queued rwlock readers in process context are not recursive", variant("rwlock", ", mode: read", ", mode: read", ", mode: read", ", mode: read"), true},
 		{"rwlock read vs write inversion deadlocks", variant("rwlock", ", mode: read", "", "", ""), true},
 		{"subclasses are distinct classes: A->B/1 and B->A/1 do not invert", strings.ReplaceAll(variant("mutex", "", ", subclass: 1", "", ""), "{lock: B}, {lock: A}", "{lock: B}, {lock: A, subclass: 1}"), false},
 	}
@@ -99,7 +104,7 @@ paths:
     steps: [{lock: A}, {lock: A, subclass: 1}, {unlock: A}, {unlock: A}]
   - name: rr
     context: ioctl
-    steps: [{lock: R, mode: read}, {lock: R, mode: read}, {unlock: R}, {unlock: R}]
+    steps: [{lock: R, mode: recursive_read}, {lock: R, mode: recursive_read}, {unlock: R}, {unlock: R}]
   - name: ww
     context: ioctl
     steps: [{ww_acquire_init: c}, {lock: bo1, ctx: c}, {lock: bo2, ctx: c}, {ww_acquire_fini: c}]
@@ -201,7 +206,10 @@ paths:
 	// S is taken in the callback and with interrupts on elsewhere; SI is
 	// declared irq_safe; M and GFP_KERNEL sleep; GFP_ATOMIC does not.
 	want := map[string][]int{
-		rules.IRQUnsafeLock: {col("{lock: S}", "S")},
+		// fs_reclaim too: a GFP_KERNEL allocation in the callback uses it in
+		// hardirq context, while the boot-time priming took it with
+		// interrupts on (lockdep's "inconsistent lock state" on fs_reclaim).
+		rules.IRQUnsafeLock: {col("{lock: S}", "S"), col("{alloc: GFP_KERNEL}", "GFP_KERNEL")},
 		rules.SleepInAtomic: {col("{lock: M}", "M"), col("{alloc: GFP_KERNEL}", "GFP_KERNEL")},
 	}
 	for rule, cols := range want {
@@ -223,15 +231,20 @@ paths:
   - {name: p5, context: ioctl, steps: [{lock: D}, {lock: A}, {unlock: A}, {unlock: D}]}
 `
 	_, first := analyse(t, src, graph.Precise)
-	if len(first) != 1 {
-		t.Fatalf("one SCC, one finding: %s", rulesOf(first))
+	// One SCC: the shortest witness through the smallest node, and the
+	// shortest cycle through the edges it leaves out (C->D, D->A), so that
+	// every offending site is reported. The second shares A->B and B->C
+	// with the first: one bug, the second cycle a related witness.
+	if len(first) != 1 || len(first[0].Related) != 1 {
+		t.Fatalf("one SCC, one finding with one related witness: %s", rulesOf(first))
 	}
-	if got := strings.Join(first[0].Cycle, ","); got != "A,B,C" {
-		t.Errorf("shortest witness through the smallest node: got %s, want A,B,C", got)
+	if got := strings.Join(first[0].Cycle, ",") + " " + strings.Join(first[0].Related[0].Cycle, ","); got != "A,B,C A,B,C,D" {
+		t.Errorf("witnesses: got %s, want A,B,C A,B,C,D", got)
 	}
 	for i := 0; i < 20; i++ {
 		_, again := analyse(t, src, graph.Precise)
-		if again[0].Fingerprint != first[0].Fingerprint || strings.Join(again[0].Cycle, ",") != strings.Join(first[0].Cycle, ",") {
+		if again[0].Fingerprint != first[0].Fingerprint || strings.Join(again[0].Cycle, ",") != strings.Join(first[0].Cycle, ",") ||
+			strings.Join(again[0].Related[0].Cycle, ",") != "A,B,C,D" {
 			t.Fatal("witness or fingerprint changed between runs")
 		}
 	}
@@ -329,5 +342,66 @@ paths:
 		if !ok {
 			t.Errorf("%s: classified as %q (%s)", c.shape, got, rulesOf(ds))
 		}
+	}
+}
+
+// TestEveryOffendingSite: every edge the design made inside a strongly
+// connected component is on some reported witness, so fixing the reported
+// sites removes the component; built-in kernel edges need no cover.
+func TestEveryOffendingSite(t *testing.T) {
+	// Two independent inversions sharing lock A: one component, two bugs.
+	two := `locks: [{name: A, kind: mutex}, {name: B, kind: mutex}, {name: C, kind: mutex}]
+paths:
+  - {name: p1, context: ioctl, steps: [{lock: A}, {lock: B}, {unlock: B}, {unlock: A}]}
+  - {name: p2, context: ioctl, steps: [{lock: B}, {lock: A}, {unlock: A}, {unlock: B}]}
+  - {name: p3, context: ioctl, steps: [{lock: A}, {lock: C}, {unlock: C}, {unlock: A}]}
+  - {name: p4, context: ioctl, steps: [{lock: C}, {lock: A}, {unlock: A}, {unlock: C}]}
+`
+	_, ds := analyse(t, two, graph.Precise)
+	var cycles []string
+	for _, d := range ds {
+		cycles = append(cycles, strings.Join(d.Cycle, ","))
+	}
+	if strings.Join(cycles, " ") != "A,B A,C" {
+		t.Errorf("two inversions in one component: got %q, want both", cycles)
+	}
+	// Three allocation sites in signalling sections: each is reported.
+	three := `locks: [{name: L, kind: mutex}]
+fences: [{name: f}]
+paths:
+  - name: s1
+    context: ioctl
+    signals: f
+    steps: [{begin_signalling: f}, {alloc: GFP_KERNEL}, {end_signalling: f}]
+  - name: s2
+    context: ioctl
+    signals: f
+    steps: [{begin_signalling: f}, {lock: L}, {alloc: GFP_NOFS}, {unlock: L}, {end_signalling: f}]
+  - name: s3
+    context: ioctl
+    signals: f
+    steps: [{begin_signalling: f}, {alloc: GFP_KERNEL | __GFP_NOWARN}, {end_signalling: f}]
+`
+	_, ds = analyse(t, three, graph.Precise)
+	ds = group.Flatten(ds)
+	sites := map[int]bool{}
+	alsoAt := regexp.MustCompile(`also made at ([0-9:, ]+)\)`)
+	for _, d := range ds {
+		for _, st := range d.Chain {
+			if st.Kind != "alloc" {
+				continue
+			}
+			sites[st.Pos.Line] = true
+			if m := alsoAt.FindStringSubmatch(st.Message); m != nil {
+				for _, p := range strings.Split(m[1], ", ") {
+					var l, c int
+					fmt.Sscanf(p, "%d:%d", &l, &c)
+					sites[l] = true
+				}
+			}
+		}
+	}
+	if len(sites) != 3 {
+		t.Errorf("allocation sites reported: %v, want lines of s1, s2 and s3\n%s", sites, rulesOf(ds))
 	}
 }

@@ -48,20 +48,29 @@ func (u usageBit) state() string {
 // usageSite is where a class first got a usage bit.
 type usageSite struct {
 	set    bool
-	tick   int // the walk's clock: orders usages against each other and against dependencies
+	tick   int32 // the walk's clock: orders usages against each other and against dependencies
 	pos    model.Pos
 	path   string
 	thread string
 	text   string
 	// byEnable: set by re-enabling interrupts while the lock was held
 	// (spin_unlock_irq, local_irq_enable), not by an acquisition.
-	byEnable bool
-	held     []HeldLock
-	irq      irqState
+	byEnable  bool
+	held      []HeldLock
+	heldKnown bool
+	irq       irqState
 }
 
 type classUsage struct {
-	sites [numUsage]usageSite
+	sites [numUsage]*usageSite // allocated when the usage is first seen
+}
+
+// site returns a usage's site, the zero site (set false) if it never happened.
+func (u *classUsage) site(bit usageBit) usageSite {
+	if u == nil || u.sites[bit] == nil {
+		return usageSite{}
+	}
+	return *u.sites[bit]
 }
 
 // irqState is the interrupt state of a walking thread.
@@ -89,8 +98,13 @@ func newIRQWalk(ctx string) irqWalk {
 }
 
 // usageTracked says whether a node gets lockdep usage bits: lock classes
-// and kernel maps, not precise mode's per-fence and per-callback nodes.
-func usageTracked(n *Node) bool { return n.Kind == KindLock || n.Kind == KindPseudo }
+// and kernel maps, not precise mode's per-fence and per-callback nodes, and
+// not local_lock_t, which lockdep skips in irq-usage searches (usage_skip():
+// LD_LOCK_PERCPU cannot be in an irq inversion), and not completions, which
+// lockdep does not track at all since cross-release was removed (v4.15).
+func (b *builder) usageTracked(n *Node) bool {
+	return (n.Kind == KindLock || n.Kind == KindPseudo) && b.p.LockKind(n.Name) != "local_lock" && !kernel.IsCompletion(n.Name)
+}
 
 func (b *builder) usage(name string) *classUsage {
 	if b.usages == nil {
@@ -104,19 +118,28 @@ func (b *builder) usage(name string) *classUsage {
 	return u
 }
 
-func (w *walker) markSite(name string, bit usageBit, o kernel.Op, byEnable bool) {
-	u := w.b.usage(name)
-	if u.sites[bit].set {
-		return
+func (w *walker) markSite(n *Node, bit usageBit, o kernel.Op, byEnable bool) {
+	if n.usage&(1<<bit) != 0 {
+		return // the hot path: the class already has this usage
 	}
+	n.usage |= 1 << bit
+	name := n.Name
+	u := w.b.usage(name)
 	w.b.clock++
-	u.sites[bit] = usageSite{set: true, tick: w.b.clock, pos: o.Pos, path: o.InPath, thread: w.t.Name,
-		text: o.Text, byEnable: byEnable, held: w.heldSnapshot(), irq: w.irq.irqState}
+	u.sites[bit] = &usageSite{set: true, tick: int32(w.b.clock), pos: o.Pos, path: o.InPath, thread: w.t.Name,
+		text: o.Text, byEnable: byEnable, irq: w.irq.irqState}
+	// The held locks at a usage are printed only when it is reported. Keep
+	// them for every usage in lockdep mode, and for the rare interrupt-side
+	// ones in precise mode, so that the common case (a class taken with
+	// interrupts on) costs no copy of the held stack.
+	if w.b.mode == Lockdep || bit%4 < 2 {
+		u.sites[bit].held, u.sites[bit].heldKnown = w.heldSnapshot(), true
+	}
 }
 
 // markUsage is mark_usage() for an acquisition (trylocks included).
 func (w *walker) markUsage(n *Node, o kernel.Op) {
-	if !usageTracked(n) {
+	if w.b.nodeWait(n); n.untracked {
 		return
 	}
 	r := usageBit(0)
@@ -125,15 +148,15 @@ func (w *walker) markUsage(n *Node, o kernel.Op) {
 	}
 	s := w.irq
 	if s.inHard {
-		w.markSite(n.Name, usedInHard+r, o, false)
+		w.markSite(n, usedInHard+r, o, false)
 	}
 	if s.inSoft {
-		w.markSite(n.Name, usedInSoft+r, o, false)
+		w.markSite(n, usedInSoft+r, o, false)
 	}
 	if s.hardOn {
-		w.markSite(n.Name, enabledHard+r, o, false)
+		w.markSite(n, enabledHard+r, o, false)
 		if s.softOn {
-			w.markSite(n.Name, enabledSoft+r, o, false)
+			w.markSite(n, enabledSoft+r, o, false)
 		}
 	}
 }
@@ -142,7 +165,7 @@ func (w *walker) markUsage(n *Node, o kernel.Op) {
 // with these locks held.
 func (w *walker) markHeld(soft bool, o kernel.Op) {
 	for _, h := range w.held {
-		if !usageTracked(h.ni.n) || h.unpub {
+		if w.b.nodeWait(h.ni.n); h.ni.n.untracked || h.unpub || h.noCheck {
 			continue
 		}
 		bit := enabledHard
@@ -152,7 +175,7 @@ func (w *walker) markHeld(soft bool, o kernel.Op) {
 		if h.shared {
 			bit++
 		}
-		w.markSite(h.name, bit, o, true)
+		w.markSite(h.ni.n, bit, o, true)
 	}
 }
 
@@ -203,9 +226,9 @@ func (w *walker) bhEnable(o kernel.Op) {
 // beforeAcquire applies the interrupt variant of a lock call site
 // (spin_lock_irq/_irqsave/_bh); a lock declared irq_safe is taken with
 // spin_lock_irqsave everywhere.
-func (w *walker) beforeAcquire(o kernel.Op) {
+func (w *walker) beforeAcquire(o kernel.Op, ni nodeInfo) {
 	irq := o.IRQ
-	if irq == "" && w.irqSafe(o.Lock) {
+	if irq == "" && ni.irqSafe {
 		irq = "save"
 	}
 	switch irq {
@@ -221,7 +244,7 @@ func (w *walker) beforeAcquire(o kernel.Op) {
 // afterRelease applies spin_unlock_irq/_irqrestore/_bh.
 func (w *walker) afterRelease(o kernel.Op) {
 	irq := o.IRQ
-	if irq == "" && w.irqSafe(o.Lock) {
+	if ni, ok := w.b.cache[o.Lock]; ok && irq == "" && ni.irqSafe {
 		irq = "restore"
 	}
 	switch irq {
@@ -260,22 +283,48 @@ func (w *walker) localBH(o kernel.Op) {
 // LD_WAIT_INV 0 (not checked: lockdep maps), FREE 1, SPIN 2 (raw_spinlock),
 // CONFIG (spinlock_t; 3 with CONFIG_PROVE_RAW_LOCK_NESTING, else = SPIN),
 // SLEEP (mutexes, rwsems), MAX.
-func (b *builder) waitType(n *Node, lock string) int {
+// nodeWait caches a node's wait types on it.
+func (b *builder) nodeWait(n *Node) (inner, outer int) {
+	if !n.waitSet {
+		i, o := b.waitTypes(n, n.Name)
+		n.wait = [2]int8{int8(o), int8(i)}
+		n.waitSet = true
+		n.untracked = !b.usageTracked(n)
+		n.noDecor = n.untracked && b.p.LockKind(n.Name) != "local_lock"
+	}
+	return int(n.wait[1]), int(n.wait[0])
+}
+
+// waitTypes returns a class's inner and outer wait types. RCU read-side
+// maps have outer LD_WAIT_FREE (they may be taken anywhere) and inner
+// CONFIG (rcu_read_lock, rcu_read_lock_bh) or SPIN (rcu_read_lock_sched),
+// as in kernel/rcu/update.c.
+func (b *builder) waitTypes(n *Node, lock string) (inner, outer int) {
 	nest := 0
 	if b.p.Profile.RawLockNesting {
 		nest = 1
 	}
 	switch b.p.LockKind(lock) {
 	case "raw_spinlock":
-		return 2
-	case "spinlock", "rwlock":
-		return 2 + nest
-	case "mutex", "rwsem", "ww_mutex":
-		return 3 + nest
+		return 2, 2
+	case "spinlock", "rwlock", "local_lock":
+		return 2 + nest, 2 + nest
+	case "mutex", "rwsem", "ww_mutex", "srcu", "semaphore":
+		return 3 + nest, 3 + nest
+	case "rcu", "rcu_bh":
+		return 2 + nest, 1
+	case "rcu_sched":
+		return 2, 1
 	case "map":
-		return 0
+		return 0, 0
 	}
-	base := kernel.CanonicalLock(strings.SplitN(lock, "/", 2)[0])
+	w := b.builtinWaitType(n, lock, nest)
+	return w, w
+}
+
+func (b *builder) builtinWaitType(n *Node, lock string, nest int) int {
+	base, _, _ := strings.Cut(lock, "/")
+	base = kernel.CanonicalLock(base)
 	switch {
 	case base == kernel.MmapLock || base == kernel.IMmapRwsem:
 		return 3 + nest
@@ -293,6 +342,9 @@ func (w *walker) taskWaitContext() int {
 	if w.b.p.Profile.RawLockNesting {
 		nest = 1
 	}
+	if w.t.Context == model.CtxIRQNoThread {
+		return 2 // IRQF_NO_THREAD, hrtimer: LD_WAIT_SPIN
+	}
 	if w.irq.inHard || w.irq.inSoft {
 		// Device interrupt handlers may be force-threaded
 		// (lockdep_hardirq_threaded() in __handle_irq_event_percpu()) and
@@ -306,15 +358,13 @@ func (w *walker) taskWaitContext() int {
 // checkWaitContext is check_wait_context(): the lock's wait type must not
 // exceed the innermost wait type of the context and the locks held.
 func (w *walker) checkWaitContext(n *Node, o kernel.Op) {
-	next := w.b.waitType(n, o.Lock)
-	if next == 0 || o.Try {
+	inner, next := w.b.nodeWait(n)
+	if inner == 0 || o.Try {
 		return
 	}
 	curr := w.taskWaitContext()
-	for _, h := range w.held {
-		if wt := w.b.waitType(h.ni.n, h.orig); wt != 0 && wt < curr {
-			curr = wt
-		}
+	if k := len(w.held); k > 0 && w.held[k-1].waitMin != 0 && int(w.held[k-1].waitMin) < curr {
+		curr = int(w.held[k-1].waitMin)
 	}
 	if next <= curr {
 		return
@@ -331,7 +381,7 @@ func (w *walker) checkWaitContext(n *Node, o kernel.Op) {
 	}
 	body := []string{
 		fmt.Sprintf("%s is trying to lock:", w.t.Name),
-		fmt.Sprintf("(%s)-{%d:%d}, at: %s", n.Name, next, next, where(w.b.p.File, o.Pos, o.InPath)),
+		fmt.Sprintf("(%s)%s, at: %s", n.Name, w.b.decorate(n.Name), where(w.b.p.File, o.Pos, o.InPath)),
 		"other info that might help us debug this:",
 		fmt.Sprintf("context-{%d:%d}", w.taskWaitContext(), w.taskWaitContext()),
 	}
@@ -341,7 +391,7 @@ func (w *walker) checkWaitContext(n *Node, o kernel.Op) {
 		Message: fmt.Sprintf("invalid wait context: %s takes %s (wait type %d) in %s, whose innermost wait type is %d", o.InPath, n.Name, next, ctx, curr),
 		Chain:   []diag.Step{{File: w.b.p.File, Pos: o.Pos, To: n.Name, Kind: "lock", Path: o.InPath, Context: w.t.Context, Message: o.Text}},
 		Hint:    fmt.Sprintf("A %s cannot be taken under a lock or in a context of a lower wait type (raw_spinlock and hardirq: 2, spinlock_t and softirq: %d, sleeping locks: %d): take it before, use a raw_spinlock, or defer the work.", what, 2+boolInt(w.b.p.Profile.RawLockNesting), 3+boolInt(w.b.p.Profile.RawLockNesting)),
-		Splat:   w.b.genericSplat("[ BUG: Invalid wait context ]", 29, w.t.Name, body, held),
+		Splat:   w.b.genericSplat("[ BUG: Invalid wait context ]", 29, w.t.Name, body, held, true),
 	})
 }
 
@@ -358,9 +408,10 @@ func where(file string, pos model.Pos, path string) string {
 
 // genericSplat is a lockdep report other than a circular or recursive
 // locking one: title, body lines and the held locks.
-func (b *builder) genericSplat(title string, bar int, task string, body []string, held []HeldLock) *diag.Splat {
-	sp := &diag.Splat{Kernel: b.p.Profile.Version, Task: task, Title: title, Bar: bar, Body: body, HeldKnown: true}
+func (b *builder) genericSplat(title string, bar int, task string, body []string, held []HeldLock, known bool) *diag.Splat {
+	sp := &diag.Splat{Kernel: b.p.Profile.Version, Task: task, Title: title, Bar: bar, Body: body, HeldKnown: known, Decor: map[string]string{}}
 	for _, h := range held {
+		sp.Decor[h.Name] = b.decorate(h.Name)
 		sp.Held = append(sp.Held, diag.Step{File: b.p.File, Pos: h.Pos, To: h.Name, Path: h.Path, Message: h.Text})
 	}
 	return sp
@@ -384,7 +435,7 @@ func (b *builder) irqChecks() {
 	for _, name := range names {
 		u := b.usages[name]
 		for _, c := range conflicts {
-			in, on := u.sites[c[0]], u.sites[c[1]]
+			in, on := u.site(c[0]), u.site(c[1])
 			if !in.set || !on.set || reported[name+c[0].state()] {
 				continue
 			}
@@ -393,56 +444,116 @@ func (b *builder) irqChecks() {
 		}
 	}
 	// Cross-class: from every safe class, the nearest unsafe class
-	// reachable along dependencies.
-	for _, name := range names {
-		for _, c := range conflicts {
-			safe := b.usages[name].sites[c[0]]
-			if !safe.set || reported[name+c[0].state()] {
-				continue
+	// reachable along dependencies (read usages included: exclusive_mask()).
+	// One backward search per interrupt state finds, for every class, the
+	// first edge of its shortest strong path to an unsafe class, so the
+	// check stays linear in the graph whatever the number of safe classes.
+	for _, st := range []struct {
+		safe     [2]usageBit
+		onW, onR usageBit
+	}{{[2]usageBit{usedInHard, usedInHardRead}, enabledHard, enabledHardRead}, {[2]usageBit{usedInSoft, usedInSoftRead}, enabledSoft, enabledSoftRead}} {
+		var next map[reachState]*Edge
+		for _, name := range names {
+			for _, bit := range st.safe {
+				safe := b.usages[name].site(bit)
+				if !safe.set || reported[name+bit.state()] {
+					continue
+				}
+				if next == nil {
+					next = b.unsafeReach(st.onW, st.onR)
+				}
+				var path []*Edge
+				for at, hops := (reachState{name, false}), 0; hops <= len(next); hops++ {
+					e := next[at]
+					if e == nil {
+						break
+					}
+					path = append(path, e)
+					at = reachState{e.To, e.Recursive}
+					if b.isUnsafeEnd(e, st.onW, st.onR) {
+						break
+					}
+				}
+				if len(path) == 0 || !b.isUnsafeEnd(path[len(path)-1], st.onW, st.onR) {
+					continue
+				}
+				unsafe := path[len(path)-1].To
+				if unsafe == name {
+					continue // the class itself: inconsistent lock state, reported above
+				}
+				key := name + ">" + unsafe + bit.state()
+				if reported[key] {
+					continue
+				}
+				reported[key] = true
+				b.irqInversion(name, unsafe, [2]usageBit{bit, st.onW}, path)
 			}
-			path, unsafe := b.reachUnsafe(name, c)
-			if path == nil {
-				continue
-			}
-			key := name + ">" + unsafe + c[0].state()
-			if reported[key] {
-				continue
-			}
-			reported[key] = true
-			b.irqInversion(name, unsafe, c, path)
 		}
 	}
 }
 
-// reachUnsafe is a breadth-first search along dependencies from a safe
-// class for a class with the conflicting ENABLED usage; it returns the
-// edges of the shortest path (deterministic: edges in sorted order).
-func (b *builder) reachUnsafe(from string, c [2]usageBit) ([]*Edge, string) {
-	out := map[string][]*Edge{}
-	for _, e := range b.g.Edges() {
-		out[e.From] = append(out[e.From], e)
+// reachState is a class on a strong path, and whether the path entered it
+// as a recursive reader.
+type reachState struct {
+	n   string
+	rec bool
+}
+
+// isUnsafeEnd says whether edge e ends a path at an irq-unsafe class: one
+// with the ENABLED write usage, or the read one unless e acquires it as a
+// recursive reader (usage_match() with only_xr masks _READ usages).
+func (b *builder) isUnsafeEnd(e *Edge, onW, onR usageBit) bool {
+	u := b.usages[e.To]
+	if u == nil || !b.usageTracked(b.g.nodes[e.To]) {
+		return false
 	}
-	prev := map[string]*Edge{from: nil}
-	queue := []string{from}
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		for _, e := range out[n] {
-			if _, seen := prev[e.To]; seen || !usageTracked(b.g.nodes[e.To]) {
-				continue
+	return u.site(onW).set || (!e.Recursive && u.site(onR).set)
+}
+
+// unsafeReach is check_irq_usage()'s forward search run backwards from
+// every unsafe class at once: for each state it returns the first edge of
+// a shortest strong path (no edge into a recursive reader followed by an
+// edge out of a lock held shared) to an unsafe class. local_lock classes
+// are not traversed (usage_skip()). Edges are visited in sorted order, so
+// the paths are deterministic.
+func (b *builder) unsafeReach(onW, onR usageBit) map[reachState]*Edge {
+	edges := b.g.Edges()
+	in := map[string][]*Edge{}
+	for _, e := range edges {
+		in[e.To] = append(in[e.To], e)
+	}
+	next := map[reachState]*Edge{}
+	var queue []reachState
+	reach := func(from string, e *Edge) {
+		for _, rec := range [2]bool{false, true} {
+			if rec && e.Shared {
+				continue // -(xR)-> then -(Sx)->: not a strong path
 			}
-			prev[e.To] = e
-			if u := b.usages[e.To]; u != nil && u.sites[c[1]].set {
-				var path []*Edge
-				for at := e.To; prev[at] != nil; at = prev[at].From {
-					path = append([]*Edge{prev[at]}, path...)
-				}
-				return path, e.To
+			s := reachState{from, rec}
+			if _, ok := next[s]; !ok {
+				next[s] = e
+				queue = append(queue, s)
 			}
-			queue = append(queue, e.To)
 		}
 	}
-	return nil, ""
+	for _, e := range edges {
+		if e.From != e.To && b.usageTracked(b.g.nodes[e.From]) && b.isUnsafeEnd(e, onW, onR) {
+			reach(e.From, e)
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if !b.usageTracked(b.g.nodes[s.n]) {
+			continue
+		}
+		for _, e := range in[s.n] {
+			if e.Recursive == s.rec && e.From != e.To && b.usageTracked(b.g.nodes[e.From]) {
+				reach(e.From, e)
+			}
+		}
+	}
+	return next
 }
 
 func irqState4(s irqState) string {
@@ -462,7 +573,7 @@ func (b *builder) inconsistent(name string, inBit, onBit usageBit, in, on usageS
 	body := []string{
 		fmt.Sprintf("inconsistent {%s} -> {%s} usage.", usageStr[firstBit], usageStr[laterBit]),
 		fmt.Sprintf("%s %s takes:", later.thread, irqState4(later.irq)),
-		fmt.Sprintf("(%s), at: %s", name, where(f, later.pos, later.path)),
+		fmt.Sprintf("(%s)%s, at: %s", name, b.decorate(name), where(f, later.pos, later.path)),
 		fmt.Sprintf("{%s} state was registered at:", usageStr[firstBit]),
 		fmt.Sprintf("  %s: %s", where(f, first.pos, first.path), first.text),
 		"",
@@ -496,7 +607,7 @@ func (b *builder) inconsistent(name string, inBit, onBit usageBit, in, on usageS
 			{File: f, Pos: later.pos, To: name, Path: ctxOf(later), Message: "{" + usageStr[laterBit] + "}: " + later.text},
 		},
 		Hint:  hint,
-		Splat: b.genericSplat("WARNING: inconsistent lock state", 32, later.thread, body, later.held),
+		Splat: b.genericSplat("WARNING: inconsistent lock state", 32, later.thread, body, later.held, later.heldKnown),
 	})
 }
 
@@ -504,8 +615,12 @@ func (b *builder) inconsistent(name string, inBit, onBit usageBit, in, on usageS
 // dependencies: print_bad_irq_dependency() when the dependency was the
 // last thing recorded, print_irq_inversion_bug() when a usage was.
 func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path []*Edge) {
-	safe := b.usages[safeName].sites[c[0]]
-	unsafe := b.usages[unsafeName].sites[c[1]]
+	safe := b.usages[safeName].site(c[0])
+	unsafe := b.usages[unsafeName].site(c[1])
+	if !unsafe.set {
+		c[1] ^= 1 // the other (read or write) ENABLED usage matched
+		unsafe = b.usages[unsafeName].site(c[1])
+	}
 	last := path[0]
 	for _, e := range path {
 		if e.tick > last.tick {
@@ -547,38 +662,40 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 	var body []string
 	var title, task string
 	var held []HeldLock
+	var heldKnown bool
 	var pos model.Pos
 	bar := 56
 	if last.tick > safe.tick && last.tick > unsafe.tick {
 		title = fmt.Sprintf("WARNING: %s-safe -> %s-unsafe lock order detected", state, state)
 		bar = 53
-		task, held, pos = last.Thread, last.Held, last.Pos
+		task, held, pos = last.Thread, b.g.HeldOf(last), last.Pos
+		heldKnown = b.mode == Lockdep
 		if task == "" {
 			task = last.Path
 		}
 		holding := fmt.Sprintf("(%s)", last.From)
-		for _, h := range last.Held {
+		for _, h := range b.g.HeldOf(last) {
 			if h.Name == last.From {
-				holding = fmt.Sprintf("(%s), at: %s", h.Name, where(f, h.Pos, h.Path))
+				holding = fmt.Sprintf("(%s)%s, at: %s", h.Name, b.decorate(h.Name), where(f, h.Pos, h.Path))
 			}
 		}
 		body = append(body,
-			fmt.Sprintf("%s %s is trying to acquire:", task, irqState4(last.irqs)),
-			fmt.Sprintf("(%s), at: %s", last.To, where(f, last.Pos, last.Path)),
+			fmt.Sprintf("%s %s is trying to acquire:", task, irqState4(last.irqs())),
+			fmt.Sprintf("(%s)%s, at: %s", last.To, b.decorate(last.To), where(f, last.Pos, last.Path)),
 			"",
 			"and this task is already holding:",
 			holding,
 			"which would create a new lock dependency:",
-			fmt.Sprintf(" (%s) -> (%s)", last.From, last.To),
+			fmt.Sprintf(" (%s)%s -> (%s)%s", last.From, b.decorate(last.From), last.To, b.decorate(last.To)),
 			"",
 			fmt.Sprintf("but this new dependency connects a %s-irq-safe lock:", state),
-			fmt.Sprintf(" (%s)", safeName),
+			fmt.Sprintf(" (%s)%s", safeName, b.decorate(safeName)),
 			"",
 			fmt.Sprintf("... which became %s-irq-safe at:", state),
 			fmt.Sprintf("  %s: %s", where(f, safe.pos, safe.path), safe.text),
 			"",
 			fmt.Sprintf("to a %s-irq-unsafe lock:", state),
-			fmt.Sprintf(" (%s)", unsafeName),
+			fmt.Sprintf(" (%s)%s", unsafeName, b.decorate(unsafeName)),
 			"",
 			fmt.Sprintf("... which became %s-irq-unsafe at:", state),
 			"...",
@@ -599,11 +716,12 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 			middle = nodes[len(nodes)-2]
 		}
 		task, held, pos = site.thread, site.held, site.pos
+		heldKnown = site.heldKnown
 		body = append(body,
 			fmt.Sprintf("%s just changed the state of lock:", task),
-			fmt.Sprintf("(%s), at: %s", changed, where(f, site.pos, site.path)),
+			fmt.Sprintf("(%s)%s, at: %s", changed, b.decorate(changed), where(f, site.pos, site.path)),
 			line,
-			fmt.Sprintf(" (%s)", other),
+			fmt.Sprintf(" (%s)%s", other, b.decorate(other)),
 			"",
 			"",
 			"and interrupts could create inverse lock ordering between them.",
@@ -633,6 +751,62 @@ func (b *builder) irqInversion(safeName, unsafeName string, c [2]usageBit, path 
 	b.diags = append(b.diags, diag.Diagnostic{File: f, Pos: pos, Rule: rules.IRQInversion, Severity: rules.SeverityOf(rules.IRQInversion), Mode: string(b.mode),
 		Message: fmt.Sprintf("%s-safe %s reaches %s-unsafe %s: %s", state, safeName, state, unsafeName, strings.Join(nodes, " --> ")),
 		Cycle:   nil, Chain: chain, Hint: hint,
-		Splat: b.genericSplat(title, bar, task, body, held),
+		Splat: b.genericSplat(title, bar, task, body, held, heldKnown),
 	})
+}
+
+// usageChar is get_usage_char(): '+' enabled (irqs on, not in the
+// interrupt), '-' used in the interrupt, '?' both, '.' neither.
+func usageChar(bits uint8, used, enabled usageBit) byte {
+	u, e := bits&(1<<used) != 0, bits&(1<<enabled) != 0
+	switch {
+	case e && u:
+		return '?'
+	case e:
+		return '+'
+	case u:
+		return '-'
+	}
+	return '.'
+}
+
+// decorOf is what print_lock_name() prints after a class name: the usage
+// characters {HARDIRQ write, read, SOFTIRQ write, read} and (since v5.7)
+// the wait types {outer:inner}.
+func decorOf(n *Node, waitTypes bool) string {
+	if n == nil || n.noDecor || !n.waitSet {
+		return ""
+	}
+	u := n.usage
+	s := string([]byte{'{', usageChar(u, usedInHard, enabledHard), usageChar(u, usedInHardRead, enabledHardRead),
+		usageChar(u, usedInSoft, enabledSoft), usageChar(u, usedInSoftRead, enabledSoftRead), '}'})
+	if waitTypes {
+		s += fmt.Sprintf("-{%d:%d}", n.wait[0], n.wait[1])
+	}
+	return s
+}
+
+// decor is decorOf for a cycle's splat, at the end of the walk.
+func (g *Graph) decor(name string) string { return decorOf(g.nodes[name], g.waitTypesPrinted) }
+
+// decorate is decorOf as the class is now (lockdep prints the usage at
+// report time).
+func (b *builder) decorate(name string) string {
+	n := b.g.nodes[name]
+	if n == nil {
+		return ""
+	}
+	b.nodeWait(n)
+	return decorOf(n, b.p.Profile.WaitTypes)
+}
+
+// decorAll snapshots the annotation of every class named.
+func (b *builder) decorAll(names ...string) map[string]string {
+	m := map[string]string{}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			m[n] = b.decorate(n)
+		}
+	}
+	return m
 }

@@ -33,6 +33,7 @@ func Compile(sc *model.Scenario) *Program {
 	c.roles()
 	c.workload()
 	c.coverage()
+	c.completionSections()
 	c.p.Reclaim = c.reclaimThread("direct_reclaim", 0, model.Pos{}).Ops
 	c.collapse()
 	return c.p
@@ -64,6 +65,8 @@ type compiler struct {
 	// class, which over-approximates every instance.
 	bind      string
 	collapsed map[string]bool
+	// callers: callerContexts' cache.
+	callers map[string]map[string]bool
 }
 
 // compileBudget bounds the compiled program. The loader already bounds the
@@ -111,6 +114,9 @@ func (c *compiler) index() {
 	}
 	for i := range c.f.Buffers {
 		c.buffers[c.f.Buffers[i].Name.V] = &c.f.Buffers[i]
+		if fp := c.f.Buffers[i].Free.V; fp != "" {
+			c.called[fp] = true // runs inside the put that drops the last reference
+		}
 	}
 	for i := range c.f.DmaBufs {
 		c.dmabufs[c.f.DmaBufs[i].Name.V] = &c.f.DmaBufs[i]
@@ -152,6 +158,7 @@ func (c *compiler) fences() {
 		}
 		add(&FenceInfo{Name: f.Name.V, Context: ctx, Seqno: f.Seqno.V, Foreign: f.Foreign.V, Indefinite: f.Indefinite.V, Pos: f.Name.P})
 	}
+	c.compositeFences()
 	// Job fences: each entity's finished fences form one context, numbered
 	// in submission order (K3, drm_sched_fence).
 	seq := map[string]int64{}
@@ -187,6 +194,18 @@ func (c *compiler) jobs() {
 			ji.Engine = sch.Engine.V
 			ji.Device = c.schedDev[sch.Name.V]
 			ji.Timeout = sch.Timeout.V
+			if sch.Lockup.V == "infinite" {
+				if fi := c.p.Fences[ji.Fence]; fi != nil {
+					fi.NoTimeout = sch.Name.V
+				}
+			}
+		}
+		ji.PrepareJob = j.Prepare.V
+		if j.DmaFence.Set && !j.DmaFence.V {
+			ji.NoFence = true
+			if fi := c.p.Fences[ji.Fence]; fi != nil {
+				fi.NoDmaFence = true
+			}
 		}
 		for _, d := range j.Deps {
 			fd := FenceDep{On: c.fenceName(d.V), Pos: d.P, Kind: "dependency",
@@ -267,7 +286,9 @@ func (c *compiler) implicitSync() {
 							Why: fmt.Sprintf("job %s waits (implicit sync, %s) for %s's %s fence %s", job.Name.V, usage, bu.Buffer.V, e.usage, e.fence)})
 					}
 				}
-				resv[r] = append(resv[r], entry{fence: ji.Fence, usage: usage})
+				if !ji.NoFence {
+					resv[r] = append(resv[r], entry{fence: ji.Fence, usage: usage})
+				}
 			}
 		}
 	}
@@ -348,7 +369,12 @@ func ShrinkerNode(name string) string    { return "shrinker(" + name + ")" }
 
 // IsAtomicContext reports contexts that cannot sleep (R25).
 func IsAtomicContext(ctx string) bool {
-	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxSoftIRQ || ctx == model.CtxIRQWork
+	return IsInterruptContext(ctx) || ctx == model.CtxFenceCB
+}
+
+// IsInterruptContext reports hard and soft interrupt contexts (in_interrupt()).
+func IsInterruptContext(ctx string) bool {
+	return IsHardIRQContext(ctx) && ctx != model.CtxFenceCB || ctx == model.CtxSoftIRQ
 }
 
 // IsHardIRQContext reports contexts lockdep counts as hardirq: interrupt
@@ -356,7 +382,7 @@ func IsAtomicContext(ctx string) bool {
 // and fence callbacks, which dma_fence_signal() may run from the completion
 // interrupt (R25).
 func IsHardIRQContext(ctx string) bool {
-	return ctx == model.CtxIRQ || ctx == model.CtxFenceCB || ctx == model.CtxIRQWork
+	return ctx == model.CtxIRQ || ctx == model.CtxIRQNoThread || ctx == model.CtxFenceCB || ctx == model.CtxIRQWork
 }
 
 // roles creates one thread per callback role: run_job/free_job/callbacks of
@@ -368,19 +394,23 @@ func (c *compiler) roles() {
 	devFaultFences := map[string][]string{}
 	for _, name := range c.p.JobOrder {
 		ji := c.p.Jobs[name]
-		schedFences[ji.Scheduler] = append(schedFences[ji.Scheduler], ji.Fence)
+		if !ji.NoFence {
+			schedFences[ji.Scheduler] = append(schedFences[ji.Scheduler], ji.Fence)
+		}
 	}
 	for _, j := range c.f.Jobs {
-		if len(j.Faults) > 0 {
+		if len(j.Faults) > 0 && !c.p.Jobs[j.Name.V].NoFence {
 			ji := c.p.Jobs[j.Name.V]
 			devFaultFences[ji.Device] = append(devFaultFences[ji.Device], ji.Fence)
 		}
 	}
 	for _, name := range c.p.JobOrder {
 		ji := c.p.Jobs[name]
-		if ji.RunJob != "" {
+		if ji.PrepareJob != "" {
+			c.prepareAndRun(name, ji)
+		} else if ji.RunJob != "" {
 			// R16: run_job is signalling code for the job's fence.
-			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", c.schedHeld(ji.Scheduler, []Held{section(ji.Fence, "run_job of "+name+" (R16)", ji.Pos)}), "job-run:"+name)
+			c.role(ji.RunJob, model.CtxRunJob, "run_job("+name+")", c.schedHeld(ji.Scheduler, c.jobSection(ji, "run_job of "+name+" (R16)")), "job-run:"+name)
 		}
 		if ji.FreeJob != "" {
 			// R16: free_job shares the ordered submit workqueue with later
@@ -393,7 +423,19 @@ func (c *compiler) roles() {
 			c.role(ji.FreeJob, model.CtxFreeJob, "free_job("+name+")", c.schedHeld(ji.Scheduler, hs), "job-free:"+name)
 		}
 		if ji.Callback != "" {
-			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", atomicHeld([]Held{section(ji.Fence, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)", ji.Pos)}), "fence-cb:"+ji.Fence)
+			c.role(ji.Callback, model.CtxFenceCB, "fence_cb("+name+")", append(c.fenceLockHeld(c.jobFenceLock(name), ji.Pos), atomicHeld(c.jobSection(ji, "callback of "+ji.Fence+" runs inside dma_fence_signal (R25)"))...), "fence-cb:"+ji.Fence)
+		}
+	}
+	for _, f := range c.f.Fences {
+		if f.Callback.V != "" {
+			// dma_fence_add_callback on a fence the file declares: the
+			// callback runs from dma_fence_signal() in the signaller's
+			// (possibly interrupt) context (R25).
+			ctx := model.CtxFenceCB
+			if len(f.Chain) > 0 {
+				ctx = model.CtxIRQWork // a chain signals from dma_fence_chain_irq_work
+			}
+			c.role(f.Callback.V, ctx, "fence_cb("+f.Name.V+")", append(c.fenceLockHeld(f.Lock.V, f.Lock.P), atomicHeld([]Held{section(f.Name.V, "callback of "+f.Name.V+" runs inside dma_fence_signal (R25)", f.Callback.P)})...), "fence-cb:"+f.Name.V)
 		}
 	}
 	for _, d := range c.f.Devices {
@@ -403,7 +445,11 @@ func (c *compiler) roles() {
 				for _, f := range schedFences[s.Name.V] {
 					hs = append(hs, section(f, "timedout_job must complete "+f+" (R17)", s.Timeout.P))
 				}
-				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", c.schedHeld(s.Name.V, hs), "timeout:"+s.Name.V)
+				// drm_sched_job_timedout() is sched->work_tdr, a delayed work
+				// item: process_one_work holds its map, so flushing or
+				// cancelling it under a lock the handler takes is C13.
+				hs = append([]Held{{Lock: WorkNode(s.Timeout.V), Why: "timedout_job runs as the scheduler's work_tdr work item", Pos: s.Timeout.P}}, c.schedHeld(s.Name.V, hs)...)
+				c.role(s.Timeout.V, model.CtxTimedoutJob, "timedout_job("+s.Name.V+")", hs, "timeout:"+s.Name.V)
 			}
 		}
 		if d.MMU != nil && d.MMU.FaultHandler.V != "" {
@@ -411,11 +457,18 @@ func (c *compiler) roles() {
 			for _, f := range devFaultFences[d.Name.V] {
 				hs = append(hs, section(f, "the faulting job cannot complete until the fault is handled (R19)", d.MMU.FaultHandler.P))
 			}
+			hs = append(hs, c.sharedResourceSections(d.Name.V, d.MMU.FaultHandler.P)...)
 			c.role(d.MMU.FaultHandler.V, model.CtxFaultHandler, "gpu_fault("+d.Name.V+")", hs, "fault:"+d.Name.V)
 		}
 	}
 	for _, u := range c.f.Userptrs {
 		c.role(u.Notifier.V, model.CtxNotifier, "notifier("+u.Name.V+")", c.notifierEntry(u.Name.V, u.Notifier.P), "notifier:"+u.Name.V)
+		if u.Release.V != "" {
+			// The release callback runs in whichever task drops the
+			// last mm reference, outside the invalidate map (under
+			// the notifier SRCU); analysed on its own in process context.
+			c.role(u.Release.V, model.CtxProcess, "notifier_release("+u.Name.V+")", nil, "")
+		}
 	}
 	for _, s := range c.f.Shrinkers {
 		entry := []Held{{Lock: FsReclaim, Why: "shrinkers run under reclaim (K11)", Pos: s.Name.P},
@@ -482,7 +535,7 @@ func (c *compiler) contextEntry(p *model.Path) []Held {
 	case model.CtxWorker:
 		// process_one_work holds the work's lockdep map around the function
 		// (K15), so flush_work under a lock the worker takes is C13.
-		hs = append(hs, Held{Lock: "(work_completion)(" + p.Name.V + ")", Why: "worker " + p.Name.V + " runs under its work map", Pos: p.Name.P})
+		hs = append(hs, c.workerEntry(p)...)
 	case model.CtxShrinkScan, model.CtxShrinkCount, model.CtxReclaim:
 		hs = append(hs, Held{Lock: FsReclaim, Why: "runs under reclaim (K11)", Pos: p.Name.P})
 	case model.CtxFaultHandler:
@@ -498,7 +551,7 @@ func (c *compiler) contextEntry(p *model.Path) []Held {
 			h.Unannotated = "no job faults on the device"
 			hs = append(hs, h)
 		}
-	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxFenceCB:
+	case model.CtxRunJob, model.CtxFreeJob, model.CtxTimedoutJob, model.CtxPrepareJob, model.CtxIRQ, model.CtxIRQNoThread, model.CtxFenceCB:
 		if len(p.Signals) == 0 {
 			// Signalling code for a fence the file does not name (R16).
 			hs = append(hs, section("fence("+p.Name.V+")", p.Context.V+" is signalling code (R16)", p.Name.P))
@@ -543,11 +596,13 @@ func (c *compiler) workload() {
 				})
 				continue
 			}
-			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(v.V), true, i, a.P))
+			c.p.Threads = append(c.p.Threads, c.pathThread(p, name(pathThreadName(p)), true, i, a.P))
 		case "submit":
 			c.p.Threads = append(c.p.Threads, c.submitThread(v.V, name("submit("+v.V+")"), i, a.P))
 		case "munmap":
 			c.p.Threads = append(c.p.Threads, c.munmapThread(v.V, name("munmap("+v.V+")"), i, a.P, false))
+		case "fork", "mprotect", "madvise_dontneed", "migrate", "thp_split":
+			c.p.Threads = append(c.p.Threads, c.mmEventThread(op, v.V, name(op+"("+v.V+")"), i, a.P))
 		case "oom":
 			for _, u := range c.f.Userptrs {
 				c.p.Threads = append(c.p.Threads, c.munmapThread(u.Name.V, name("oom_reaper("+u.Name.V+")"), i, a.P, true))
@@ -599,11 +654,11 @@ func (c *compiler) faultSections(dev string, pos model.Pos) []Held {
 	var hs []Held
 	for _, name := range c.p.JobOrder {
 		ji := c.p.Jobs[name]
-		if ji.Faults && ji.Device == dev {
+		if ji.Faults && ji.Device == dev && !ji.NoFence {
 			hs = append(hs, section(ji.Fence, "the faulting job "+name+" cannot complete until the fault is handled (R19)", pos))
 		}
 	}
-	return hs
+	return append(hs, c.sharedResourceSections(dev, pos)...)
 }
 
 func (c *compiler) deviceOf(obj string) string {
@@ -675,6 +730,9 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 	arm.Job, arm.Fence = job, ji.Fence
 	t.Ops = append(t.Ops, arm)
 	for _, bu := range mj.Buffers {
+		if ji.NoFence {
+			break // no dma_fence to publish in any resv
+		}
 		usage := bu.Usage.V
 		if usage == "" {
 			usage = "READ"
@@ -796,7 +854,12 @@ func (c *compiler) reclaimThread(name string, order int, pos model.Pos) *Thread 
 // and no path calls, so that every declared path is analysed.
 func (c *compiler) coverage() {
 	for _, p := range c.f.Paths {
-		if c.rooted[p.Name.V] || c.called[p.Name.V] {
+		// A path reached by call: is analysed inside its callers; it is
+		// also analysed on its own when it declares a context none of its
+		// callers runs in (a fence_callback path a worker also calls),
+		// so that context's rules apply to it. A helper (context: helper)
+		// only ever runs inside its callers.
+		if c.rooted[p.Name.V] || (c.called[p.Name.V] && (p.Context.V == model.CtxHelper || c.callerContexts()[p.Name.V][p.Context.V])) {
 			continue
 		}
 		t := c.pathThread(c.paths[p.Name.V], threadName(&p), false, 0, p.Name.P)
@@ -814,6 +877,9 @@ func (c *compiler) coverage() {
 		return false
 	})
 }
+
+// pathThreadName is threadName for use where a local variable shadows it.
+func pathThreadName(p *model.Path) string { return threadName(p) }
 
 func threadName(p *model.Path) string {
 	if p.Thread.V != "" {
@@ -892,7 +958,7 @@ func (c *compiler) collapse() {
 	}
 	fix := func(ops []Op) {
 		for i := range ops {
-			if j := strings.LastIndexByte(ops[i].Lock, '['); j > 0 && c.collapsed[baseClass(ops[i].Lock)] {
+			if j := instanceOpen(ops[i].Lock); j > 0 && c.collapsed[baseClass(ops[i].Lock)] {
 				ops[i].Lock = ops[i].Lock[:j]
 			}
 		}
@@ -936,7 +1002,7 @@ func ClassOf(inst string) string {
 		return WWMutex
 	}
 	if strings.HasSuffix(inst, "]") {
-		if i := strings.LastIndexByte(inst, '['); i > 0 {
+		if i := instanceOpen(inst); i > 0 {
 			return inst[:i]
 		}
 	}
@@ -959,10 +1025,17 @@ func (p *Program) LockKind(node string) string {
 // IRQSafe reports whether a lock class is declared irq_safe.
 func (p *Program) IRQSafe(node string) bool { return p.irqSafe[ClassOf(node)] }
 
-// defaultMode is the acquisition mode of a read lock by kind: rwlock readers
-// are recursive in lockdep, rwsem readers are not (locking-selftest.c).
-func (c *compiler) readMode(ref string) Mode {
-	if l := c.locks[ref]; l != nil && l.Kind.V == "rwlock" {
+// readMode is the acquisition mode of a read lock by kind and context:
+// rwsem readers are not recursive; rwlock readers are recursive only in
+// interrupt context with queued rwlocks (read_lock_is_recursive() in
+// kernel/locking/lockdep.c, since the v5.10 recursive-read rework:
+// force_read_lock_recursive || !CONFIG_QUEUED_RWLOCKS || in_interrupt()).
+// The self-test forces recursion; its port says recursive_read.
+func (c *compiler) readMode(ref, ctx string) Mode {
+	if l := c.locks[ref]; l != nil && l.Kind.V == "rwlock" && IsInterruptContext(ctx) {
+		return RecursiveRead
+	}
+	if l := c.locks[ref]; l != nil && l.Kind.V == "srcu" {
 		return RecursiveRead
 	}
 	return Read
@@ -974,7 +1047,7 @@ const maxInline = 32
 // VM or device) with no further lowering.
 var objectOps = map[string]OpKind{
 	"pin": OpPin, "unpin": OpUnpin, "map_pages": OpMapPages, "zap_ptes": OpZapPTEs,
-	"tlb_flush": OpTLBFlush, "free_pages": OpFreePages, "read_begin": OpReadBegin,
+	"tlb_flush": OpTLBFlush, "free_pages": OpFreePages, "kfree": OpFreePages, "read_begin": OpReadBegin,
 	"read_retry": OpReadRetry, "set_seq": OpSetSeq, "register_notifier": OpRegNotifier,
 	"vm_update": OpVMUpdate, "write_ptes": OpWritePTE,
 }
@@ -984,6 +1057,7 @@ var objectOps = map[string]OpKind{
 var kernelName = map[string]string{
 	"read_begin":        "mmu_interval_read_begin",
 	"register_notifier": "mmu_interval_notifier_insert",
+	"kfree":             "kfree",
 }
 
 // expand lowers a path's steps to ops, inlining call: steps.
@@ -991,11 +1065,12 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 	if p == nil || depth > maxInline {
 		return nil
 	}
-	if c.budget -= int64(len(p.Steps)); c.budget < 0 {
+	steps := repeated(p.Steps)
+	if c.budget -= int64(len(steps)); c.budget < 0 {
 		c.p.OverBudget = true
 		return nil
 	}
-	ops := make([]Op, 0, len(p.Steps))
+	ops := make([]Op, 0, len(steps))
 	// A $PARAM operand names the object the path is bound to; unbound (a
 	// coverage walk of a path nothing binds) it stays "$PARAM", "some
 	// object".
@@ -1013,14 +1088,13 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		target string
 	}
 	var fails []failing
-	for si := range p.Steps {
-		s := &p.Steps[si]
+	for _, s := range steps {
 		op, v := s.Operation()
 		v.V = arg(v.V)
-		if s.Label.V != "" {
-			stepAt[s.Label.V] = len(ops)
+		if _, seen := stepAt[s.Label.V]; s.Label.V != "" && !seen {
+			stepAt[s.Label.V] = len(ops) // a repeated step's label is its first copy
 		}
-		if op == "trylock" {
+		if op == "trylock" || (op == "get" && s.UnlessZero.V) {
 			target := s.OnFail.V
 			if target == "" {
 				target = model.OnFailReturn
@@ -1029,6 +1103,10 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		}
 		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
 			Interruptible: s.Interruptible.V}
+		if more, ok := c.syncStep(s, op, v, o); ok {
+			ops = append(ops, more...)
+			continue
+		}
 		if k, ok := objectOps[op]; ok {
 			// An operation on a named object; the loader has already
 			// rejected modifiers that do not apply to it.
@@ -1058,22 +1136,37 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				o.Kind = OpMight
 			}
 			o.Try = op == "trylock"
+			if l := c.locks[v.V]; l != nil && l.Kind.V == "srcu" && op != "might_lock" {
+				o.Mode = RecursiveRead // srcu_read_lock(): lock_map_acquire_read()
+			}
 			switch s.Mode.V {
 			case "read":
-				o.Mode = c.readMode(v.V)
+				o.Mode = c.readMode(v.V, ctx)
 			case "recursive_read":
 				o.Mode = RecursiveRead
 			}
-			o.NestLock = s.NestLock.V
+			if s.NestLock.V != "" {
+				o.NestLock, _, _ = c.lockNode(s.NestLock.V, 0)
+			}
 			o.Ctx = s.Ctx.V
 			if ww && o.Ctx != "" {
 				o.NestLock = WWAcquire // the ctx's map is the nest_lock (K7)
 			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
 			o.IRQ = s.IRQ.V
+		case "sync":
+			// synchronize_srcu(): lock_map_sync(), a write acquire that is
+			// released at once and adds no dependency out of it.
+			o.Kind, o.Lock, o.Sync = OpMight, v.V, true
+			o.Text = "synchronize_srcu(" + v.V + ")"
 		case "unlock":
 			node, obj, _ := c.lockNode(v.V, 0)
 			o.Kind, o.Lock, o.Obj, o.Inst, o.IRQ = OpRelease, node, obj, InstanceOf(v.V, obj), s.IRQ.V
+			c.perObject(&o, v.V, arg(s.Of.V))
+		case "assert_held":
+			node, obj, _ := c.lockNode(v.V, 0)
+			o.Kind, o.Lock, o.Obj, o.Inst = OpAssertHeld, node, obj, InstanceOf(v.V, obj)
+			o.Text = "lockdep_assert_held(" + v.V + ")"
 			c.perObject(&o, v.V, arg(s.Of.V))
 		case "local_irq":
 			o.Kind, o.Scope = OpLocalIRQ, v.V
@@ -1083,6 +1176,9 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Text = "local_bh_" + v.V + "()"
 		case "ww_acquire_init":
 			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
+			if s.WWClass.V != "" {
+				o.Lock = s.WWClass.V + "_acquire"
+			}
 		case "ww_acquire_done":
 			o.Kind, o.Ctx = OpWWDone, v.V
 		case "ww_acquire_fini":
@@ -1141,9 +1237,19 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Fence = c.p.Jobs[v.V].Fence
 		case "queue_work":
 			o.Kind, o.Path = OpQueueWork, v.V
-		case "flush_work":
-			o.Kind, o.Path = OpFlushWork, v.V
-			o.Lock = "(work_completion)(" + v.V + ")"
+		case "mmput":
+			// mmput() of what may be the last user: exit_mmap() ->
+			// mmu_notifier_release() runs every notifier's release
+			// callback in this thread (kernel/fork.c __mmput, mm/mmap.c
+			// exit_mmap, mm/mmu_notifier.c __mmu_notifier_release).
+			for _, u := range c.f.Userptrs {
+				if u.Release.V != "" {
+					ops = append(ops, c.expand(c.paths[u.Release.V], ctx, depth+1, primed)...)
+				}
+			}
+			continue
+		case "mmput_async":
+			continue // __mmput runs from a worker (mmput_async_fn): no dependency here
 		case "call":
 			callee := c.paths[v.V]
 			if callee != nil && callee.Param.V != "" {
@@ -1155,6 +1261,20 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				c.bind = saved
 			}
 			continue
+		case "get":
+			o.Kind, o.Obj, o.Try = OpGet, v.V, s.UnlessZero.V
+			if o.Try {
+				o.Text = "kref_get_unless_zero(" + v.V + ")"
+			} else {
+				o.Text = "kref_get(" + v.V + ")"
+			}
+		case "put":
+			o.Kind, o.Obj, o.Text = OpPut, v.V, "kref_put("+v.V+")"
+			if b := c.buffers[v.V]; b != nil && b.Free.V != "" && depth < maxInline {
+				if fp := c.paths[b.Free.V]; fp != nil {
+					c.bound(v.V, func() { o.Then = c.expand(fp, ctx, depth+1, primed) })
+				}
+			}
 		case "sleep":
 			o.Kind = OpSleep
 		case "fail":
@@ -1187,6 +1307,11 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 // with two classes.
 func wwClasses(ops []Op) {
 	class := map[string]string{}
+	for _, o := range ops {
+		if o.Kind == OpWWInit && o.Lock != WWAcquire {
+			class[o.Ctx] = o.Lock // declared ww_class:
+		}
+	}
 	for _, o := range ops {
 		if o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
 			if _, ok := class[o.Ctx]; !ok {

@@ -38,11 +38,20 @@ type Profile struct {
 	// since v6.4 ("locking/lockdep: Improve the deadlock scenario print for
 	// sync and read lock", B. Feng); before, every line is lock(.
 	TableReadSync bool
+	// WaitTypes: lockdep prints each class's wait types after its usage,
+	// "{+.+.}-{3:3}", since v5.7 (de8f5e4f2dc1 "lockdep: Introduce
+	// wait-type checks"); before, only "{+.+.}".
+	WaitTypes bool
 	// RawLockNesting: CONFIG_PROVE_RAW_LOCK_NESTING is on with
 	// PROVE_LOCKING since v6.13 (560af5dc839e "lockdep: Enable
 	// PROVE_RAW_LOCK_NESTING with PROVE_LOCKING."): spinlock_t gets its own
 	// wait type (3, sleeping locks 4) and may not nest in a raw_spinlock.
 	RawLockNesting bool
+	// SRCUSync: synchronize_srcu() is annotated with lock_sync() and
+	// srcu_read_lock() is a recursive read lockdep checks, since v6.4
+	// ("rcu: Annotate SRCU's update-side lockdep dependencies",
+	// "locking/lockdep: Introduce lock_sync()", B. Feng).
+	SRCUSync bool
 	// FenceAnnotations: dma_fence_map exists (begin/end_signalling, the
 	// might-wait annotation of fence waits, and its priming in
 	// dma_resv_lockdep()) since v5.9 ("dma-fence: basic lockdep
@@ -61,7 +70,10 @@ func ProfileFor(version string) Profile {
 		version = NewestVersion
 	}
 	p := Profile{Version: version, MmapLockClass: "&mm->mmap_lock", IMmapClass: "&mapping->i_mmap_rwsem",
-		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true}
+		BeginSignallingTrylock: true, FsReclaimTouchesNotifier: true, TableReadSync: true, FenceAnnotations: true, RawLockNesting: true, WaitTypes: true, SRCUSync: true}
+	if before(version, 5, 7) {
+		p.WaitTypes = false
+	}
 	if before(version, 5, 8) {
 		p.MmapLockClass = "&mm->mmap_sem"
 	}
@@ -73,6 +85,7 @@ func ProfileFor(version string) Profile {
 	}
 	if before(version, 6, 4) {
 		p.TableReadSync = false
+		p.SRCUSync = false
 	}
 	if before(version, 6, 13) {
 		p.BeginSignallingTrylock = false

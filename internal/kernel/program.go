@@ -68,6 +68,16 @@ const (
 	// enable, save, restore); they matter to lockdep's usage tracking only.
 	OpLocalIRQ
 	OpLocalBH
+	OpGet // take a reference on Obj (Try: kref_get_unless_zero)
+	OpPut // drop a reference on Obj; the last runs Then (the finalizer)
+	// OpFlushWQ touches a workqueue's lockdep map, (wq_completion)NAME in
+	// Lock (touch_wq_lockdep_map in kernel/workqueue.c): flush_workqueue,
+	// drain_workqueue, and flush_work on an ordered or WQ_MEM_RECLAIM
+	// queue. The waits themselves are the OpFlushWork ops that follow.
+	OpFlushWQ
+	// OpAssertHeld is lockdep_assert_held(Lock/Inst): the graph checks the
+	// walking thread holds it.
+	OpAssertHeld
 )
 
 // Mode of an acquisition, in lockdep's terms (K16).
@@ -104,7 +114,10 @@ type Op struct {
 	// FailTo is where execution continues when the step fails (a contended
 	// trylock): the index of that op relative to this one (> 0), computed
 	// from the step's on_fail: at compile time. 0: the step cannot fail.
-	FailTo   int
+	FailTo int
+	// Then is the object's finalizer (its free: path bound to it), run by
+	// the put that drops the last reference.
+	Then     []Op
 	Mode     Mode
 	Try      bool
 	NestLock string
@@ -135,6 +148,8 @@ type Op struct {
 	Pos     model.Pos
 	InPath  string // path whose step this is
 	Context string // context the op runs in
+	// Sync: synchronize_srcu(), an acquire that is never held (lock_sync()).
+	Sync bool
 	// WWCtx marks the acquire of an acquire context's own map (the graph
 	// walk's ww_acquire_init).
 	WWCtx bool
@@ -200,6 +215,18 @@ type FenceInfo struct {
 	Indefinite bool
 	Job        string // producing job, if any
 	Pos        model.Pos
+	// NoTimeout names the scheduler of a job fence whose scheduler never
+	// times jobs out (timeout: infinite): nothing bounds its signalling
+	// (R17).
+	NoTimeout string
+	// NoDmaFence: the fence of a job with dma_fence: false. It tracks the
+	// job's completion for the executor; no dma_fence is published, so no
+	// one can wait on it and reclaim never does.
+	NoDmaFence bool
+	// Components are the fences a dma_fence_array or dma_fence_chain link
+	// waits for; it signals once all have (Chain: from irq_work).
+	Components []string
+	Chain      bool
 	// Deps are fences this fence's signalling depends on (job in-fences and
 	// implicit-sync dependencies), with the position that created each.
 	Deps []FenceDep
@@ -260,6 +287,10 @@ type JobInfo struct {
 	Callback  string
 	Timeout   string
 	KernelQ   bool
+	// PrepareJob is the job's prepare_job path (drm_sched_backend_ops).
+	PrepareJob string
+	// NoFence: the job publishes no dma_fence (dma_fence: false).
+	NoFence bool
 	// Faults: the job accesses memory through recoverable GPU page faults
 	// and stalls until the device's fault handler resolves them.
 	Faults bool

@@ -20,6 +20,7 @@ const (
 	CtxIRQ          = "irq"
 	CtxSoftIRQ      = "softirq"
 	CtxIRQWork      = "irq_work"
+	CtxIRQNoThread  = "irq_nothread"
 	CtxFenceCB      = "fence_callback"
 	CtxNotifier     = "notifier"
 	CtxShrinkCount  = "shrinker_count"
@@ -28,12 +29,13 @@ const (
 	CtxReclaim      = "reclaim"
 	CtxInit         = "init"
 	CtxPrime        = "prime"
+	CtxHelper       = "helper"
 )
 
 // enumSets are the closed vocabularies checked by the loader and published
 // in the JSON Schema.
 var enumSets = map[string][]string{
-	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "map"},
+	"lockkind":      {"mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "local_lock", "rcu", "rcu_bh", "rcu_sched", "srcu", "semaphore", "map"},
 	"irqop":         {"disable", "enable", "save", "restore"},
 	"bhop":          {"disable", "enable"},
 	"lockirq":       {"disable", "save", "bh", "enable", "restore"},
@@ -45,10 +47,12 @@ var enumSets = map[string][]string{
 	"vmop":          {"map", "unmap", "remap"},
 	"analysismode":  {"precise", "lockdep"},
 	"kernelversion": kernelVersions(),
+	"uaccess":       {"read", "write"},
+	"schedtimeout":  {"default", "infinite"},
 	"perkind":       {"buffer", "vm", "userptr", "dmabuf", "device", "engine", "job"},
 	"context": {CtxIoctl, CtxProcess, CtxWorker, CtxKthread, CtxRunJob, CtxFreeJob,
-		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,
-		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime},
+		CtxTimedoutJob, CtxPrepareJob, CtxIRQ, CtxIRQNoThread, CtxSoftIRQ, CtxIRQWork, CtxFenceCB, CtxNotifier, CtxShrinkCount,
+		CtxShrinkScan, CtxFaultHandler, CtxReclaim, CtxInit, CtxPrime, CtxHelper},
 }
 
 // GFP bits, as in include/linux/gfp_types.h (K11). Only the bits that

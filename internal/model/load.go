@@ -177,9 +177,12 @@ type validator struct {
 	sc       *Scenario
 	opt      Options
 	maxSteps int
-	// pathsByName and locksByName are built once, on first use.
-	pathsByName map[string]*Path
-	locksByName map[string]*Lock
+	// name tables for checkParams (built on first use)
+	pathByName map[string]*Path
+	lockByName map[string]*Lock
+	// counted: jobs expanded by count: (language.go), for the error that
+	// names a copy.
+	counted map[string]int
 }
 
 func (v *validator) errorf(rule string, p Pos, format string, args ...any) {
@@ -190,6 +193,7 @@ var kindArticle = map[string]string{
 	"lock": "a lock", "device": "a device", "engine": "an engine", "scheduler": "a scheduler",
 	"entity": "an entity", "fence": "a fence", "buffer": "a buffer", "dmabuf": "a dma-buf",
 	"userptr": "a userptr", "vm": "a vm", "job": "a job", "path": "a path", "shrinker": "a shrinker",
+	"completion": "a completion", "workqueue": "a workqueue", "resource": "a resource",
 }
 
 func (v *validator) run() {
@@ -199,6 +203,7 @@ func (v *validator) run() {
 	} else if f.Fencecheck.V != 1 {
 		v.errorf(rules.Version, f.Fencecheck.P, "unsupported format version %d; this fencecheck reads version 1", f.Fencecheck.V)
 	}
+	v.expandJobCounts()
 	// Implicit declarations: a job's out-fence.
 	for i := range f.Jobs {
 		j := &f.Jobs[i]
@@ -226,6 +231,10 @@ func (v *validator) run() {
 	}
 	v.checkPaths()
 	v.checkMisc()
+	v.checkWorkqueues()
+	v.checkSchedulers()
+	v.checkNoFenceJobs()
+	v.checkCompositeFences()
 }
 
 func (v *validator) checkRef(r refRec) {
@@ -258,6 +267,10 @@ func (v *validator) checkRef(r refRec) {
 				cands = append(cands, Builtins...)
 			}
 		}
+		if n, ok := v.counted[name]; ok {
+			v.errorf(rules.UndefinedRef, r.name.P, "%s: job %q has count: %d; name one of its copies, %s[0] to %s[%d]", r.fm.key, name, n, name, name, n-1)
+			return
+		}
 		v.errorf(rules.UndefinedRef, r.name.P, "%s: %q is not declared (expected %s)%s", r.fm.key, name, wantS(), suggest(name, cands))
 		return
 	}
@@ -281,23 +294,28 @@ func joinOr(xs []string) string {
 
 // opModifiers lists which modifier keys each step operation accepts.
 var opModifiers = map[string][]string{
-	"lock":             {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq", "of"},
-	"trylock":          {"mode", "subclass", "unpublished", "irq", "on_fail", "of"},
-	"unlock":           {"ctx", "irq", "of"},
-	"might_lock":       {"mode", "subclass", "of"},
-	"alloc":            {"nolockdep"},
-	"wait":             {"interruptible"},
-	"wait_resv":        {"usage", "interruptible"},
-	"add_fence":        {"fence", "usage"},
-	"replace_fences":   {"fence", "usage"},
-	"reserve_fences":   {"count"},
-	"map_pages":        {"vm"},
-	"zap_ptes":         {"vm"},
-	"vm_update":        {"op", "range"},
-	"write_ptes":       {"atomic"},
-	"call":             {"nonblock", "with"},
-	"ww_acquire_init":  {},
-	"begin_signalling": {},
+	"lock":                {"mode", "subclass", "nest_lock", "ctx", "interruptible", "unpublished", "irq", "of"},
+	"trylock":             {"mode", "subclass", "unpublished", "irq", "on_fail", "of"},
+	"unlock":              {"ctx", "irq", "of"},
+	"might_lock":          {"mode", "subclass", "of"},
+	"alloc":               {"nolockdep"},
+	"wait":                {"interruptible"},
+	"wait_for_completion": {"interruptible"},
+	"user_access":         {"mapping", "pagefault_disabled"},
+	"assert_held":         {"of"},
+	"wait_resv":           {"usage", "interruptible"},
+	"add_fence":           {"fence", "usage"},
+	"replace_fences":      {"fence", "usage"},
+	"reserve_fences":      {"count"},
+	"map_pages":           {"vm"},
+	"zap_ptes":            {"vm"},
+	"vm_update":           {"op", "range"},
+	"write_ptes":          {"atomic"},
+	"call":                {"nonblock", "with"},
+	"get":                 {"unless_zero", "on_fail"},
+	"put":                 {},
+	"ww_acquire_init":     {"ww_class"},
+	"begin_signalling":    {},
 }
 
 // lockKey identifies a held lock inside one path's simulation: the name and
@@ -378,6 +396,7 @@ func (v *validator) checkPaths() {
 		held := map[string]int{}
 		ctxs := map[string]bool{}
 		ctxClass := map[string]Str{}
+		done := map[string]bool{}
 		sigs := map[string]int{}
 		scopes := map[string]int{}
 		v.checkLabels(p)
@@ -389,79 +408,123 @@ func (v *validator) checkPaths() {
 				continue
 			}
 			v.checkModifiers(stepMeta, s, op)
-			switch op {
-			case "lock", "trylock":
-				if s.Subclass.Set && (s.Subclass.V < 0 || s.Subclass.V > 7) {
-					v.errorf(rules.InvalidValue, s.Subclass.P, "subclass: %d is out of range; lockdep has subclasses 0-7", s.Subclass.V)
-				}
-				if s.Ctx.V != "" && !ctxs[s.Ctx.V] && !called[p.Name.V] {
-					v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
-				}
-				if s.Ctx.V != "" {
-					v.checkWWClass(ctxClass, s.Ctx.V, opVal)
-				}
-				held[lockKey(opVal.V, s.Subclass.V)]++
-			case "unlock":
-				k := opVal.V
-				// The held lock itself sorts first; only an unlock of a
-				// lock taken with a subclass (or not held) scans the rest.
-				found := held[k] > 0
-				if found {
-					held[k]--
-				}
-				for _, hk := range heldKeys(held, found) {
-					if held[hk] > 0 && (hk == k || strings.HasPrefix(hk, k+"/")) {
-						held[hk]--
-						found = true
-						break
-					}
-				}
-				if !found {
-					v.errorf(rules.BadStep, opVal.P, "unlock of %q, which path %q does not hold at this point (lockdep: bad unlock balance)", k, p.Name.V)
-				}
-			case "ww_acquire_init":
-				if ctxs[opVal.V] {
-					v.errorf(rules.BadStep, opVal.P, "acquire context %q is already initialised in this path", opVal.V)
-				}
-				ctxs[opVal.V] = true
-			case "ww_acquire_done":
-				if !ctxs[opVal.V] {
-					v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q, which is not initialised in path %q", opVal.V, p.Name.V)
-				}
-			case "ww_acquire_fini":
-				if !ctxs[opVal.V] {
-					v.errorf(rules.BadStep, opVal.P, "ww_acquire_fini of %q, which is not initialised in path %q", opVal.V, p.Name.V)
-				}
-				delete(ctxs, opVal.V)
-			case "begin_signalling":
-				sigs[opVal.V]++
-			case "end_signalling":
-				if sigs[opVal.V] == 0 {
-					v.errorf(rules.BadStep, opVal.P, "end_signalling of %q without a matching begin_signalling in path %q", opVal.V, p.Name.V)
-				} else {
-					sigs[opVal.V]--
-				}
-			case "memalloc_save":
-				scopes[opVal.V]++
-			case "memalloc_restore":
-				if scopes[opVal.V] == 0 {
-					v.errorf(rules.BadStep, opVal.P, "memalloc_restore of %q without a matching memalloc_save in path %q", opVal.V, p.Name.V)
-				} else {
-					scopes[opVal.V]--
-				}
-			case "add_fence", "replace_fences":
-				if s.Fence.V == "" {
-					v.errorf(rules.MissingField, s.P, "%s step needs fence:", op)
-				}
-			case "vm_update":
-				if s.Op.V == "" {
-					v.errorf(rules.MissingField, s.P, "vm_update step needs op: (map, unmap or remap)")
-				}
-			case "call":
-				calls[p.Name.V] = append(calls[p.Name.V], opVal)
+			for r := int64(0); r < max(s.Repeat.V, 1); r++ {
+				v.checkStep(p, s, op, opVal, called, held, ctxs, ctxClass, done, sigs, scopes, calls)
 			}
+			v.checkLanguage(p, s, op, opVal)
 		}
 	}
+	v.checkCalls(calls)
+}
+
+// checkStep simulates one step of a path for the loader's balance checks.
+func (v *validator) checkStep(p *Path, s *Step, op string, opVal Str, called map[string]bool, held map[string]int, ctxs map[string]bool, ctxClass map[string]Str, done map[string]bool, sigs, scopes map[string]int, calls map[string][]Str) {
+	switch op {
+	case "lock", "trylock":
+		if s.Subclass.Set && (s.Subclass.V < 0 || s.Subclass.V > 7) {
+			v.errorf(rules.InvalidValue, s.Subclass.P, "subclass: %d is out of range; lockdep has subclasses 0-7", s.Subclass.V)
+		}
+		if s.Ctx.V != "" && !ctxs[s.Ctx.V] && !called[p.Name.V] {
+			v.errorf(rules.BadStep, s.Ctx.P, "ctx: acquire context %q is not initialised in path %q (add a ww_acquire_init step first)", s.Ctx.V, p.Name.V)
+		}
+		if s.Ctx.V != "" {
+			v.checkWWClass(ctxClass, s.Ctx.V, opVal)
+		}
+		held[lockKey(opVal.V, s.Subclass.V)]++
+	case "unlock":
+		k := opVal.V
+		// The held lock itself sorts first; only an unlock of a lock taken
+		// with a subclass (or not held) scans the rest.
+		found := held[k] > 0
+		if found {
+			held[k]--
+		}
+		for _, hk := range heldKeys(held, found) {
+			if held[hk] > 0 && (hk == k || strings.HasPrefix(hk, k+"/")) {
+				held[hk]--
+				found = true
+				break
+			}
+		}
+		if !found && p.Context.V != CtxHelper { // a helper may release its caller's lock (dqm_unlock)
+			v.errorf(rules.BadStep, opVal.P, "unlock of %q, which path %q does not hold at this point (lockdep: bad unlock balance)", k, p.Name.V)
+		}
+	case "ww_acquire_init":
+		if ctxs[opVal.V] {
+			v.errorf(rules.BadStep, opVal.P, "acquire context %q is already initialised in this path", opVal.V)
+		}
+		ctxs[opVal.V] = true
+		delete(done, opVal.V)
+		if s.WWClass.V != "" {
+			ctxClass[opVal.V] = s.WWClass
+		} else {
+			delete(ctxClass, opVal.V)
+		}
+	case "ww_acquire_done":
+		if !ctxs[opVal.V] {
+			v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q, which is not initialised in path %q", opVal.V, p.Name.V)
+		} else if done[opVal.V] {
+			// ww_acquire_done() WARNs on ctx->done_acquire (DEBUG_WW_MUTEXES).
+			v.errorf(rules.BadStep, opVal.P, "ww_acquire_done of %q twice in path %q", opVal.V, p.Name.V)
+		}
+		done[opVal.V] = true
+	case "init":
+		for _, hk := range slices.Sorted(maps.Keys(held)) {
+			if held[hk] > 0 && (hk == opVal.V || strings.HasPrefix(hk, opVal.V+"/")) {
+				// lockdep: a held lock must not be re-initialised
+				// (debug_check_no_locks_freed(), lockdep_init_map()).
+				v.errorf(rules.BadStep, opVal.P, "init of %q, which path %q holds at this point (lockdep: initializing a held lock)", opVal.V, p.Name.V)
+				break
+			}
+		}
+	case "ww_acquire_fini":
+		if !ctxs[opVal.V] {
+			v.errorf(rules.BadStep, opVal.P, "ww_acquire_fini of %q, which is not initialised in path %q", opVal.V, p.Name.V)
+		}
+		delete(ctxs, opVal.V)
+	case "begin_signalling":
+		sigs[opVal.V]++
+	case "end_signalling":
+		if sigs[opVal.V] == 0 {
+			v.errorf(rules.BadStep, opVal.P, "end_signalling of %q without a matching begin_signalling in path %q", opVal.V, p.Name.V)
+		} else {
+			sigs[opVal.V]--
+		}
+	case "memalloc_save":
+		scopes[opVal.V]++
+	case "memalloc_restore":
+		if scopes[opVal.V] == 0 && p.Context.V != CtxHelper {
+			v.errorf(rules.BadStep, opVal.P, "memalloc_restore of %q without a matching memalloc_save in path %q", opVal.V, p.Name.V)
+		} else {
+			scopes[opVal.V]--
+		}
+	case "add_fence", "replace_fences":
+		if s.Fence.V == "" {
+			v.errorf(rules.MissingField, s.P, "%s step needs fence:", op)
+		}
+	case "vm_update":
+		if s.Op.V == "" {
+			v.errorf(rules.MissingField, s.P, "vm_update step needs op: (map, unmap or remap)")
+		}
+	case "call":
+		calls[p.Name.V] = append(calls[p.Name.V], opVal)
+		// A helper may return holding locks (returns_held:).
+		if paths, _ := v.tables(); paths[opVal.V] != nil {
+			for _, r := range paths[opVal.V].ReturnsHeld {
+				held[lockKey(r.V, 0)]++
+			}
+		}
+	case "assert_held":
+		// The lock is the caller's: from here on the path may
+		// release it (checked against every caller at analysis).
+		if k := lockKey(opVal.V, 0); held[k] == 0 {
+			held[k]++
+		}
+	}
+}
+
+// checkCalls refuses recursive call chains and bounds the inlined size.
+func (v *validator) checkCalls(calls map[string][]Str) {
 	// A path that calls itself, directly or not, would never finish.
 	state := map[string]int{}
 	var visit func(name string) bool
@@ -501,7 +564,14 @@ func (v *validator) checkExpansion(calls map[string][]Str) {
 	f := v.sc.File
 	steps := map[string]int64{}
 	for i := range f.Paths {
-		steps[f.Paths[i].Name.V] = int64(len(f.Paths[i].Steps) - len(calls[f.Paths[i].Name.V]))
+		var n int64
+		for si := range f.Paths[i].Steps {
+			st := &f.Paths[i].Steps[si]
+			if op, _ := st.Operation(); op != "call" {
+				n += max(st.Repeat.V, 1)
+			}
+		}
+		steps[f.Paths[i].Name.V] = n
 	}
 	size := map[string]int64{}
 	var sizeOf func(name string) int64
@@ -539,23 +609,29 @@ func sizeText(n, limit int64) string {
 	return fmt.Sprintf("%d", n)
 }
 
+// tables returns the path and lock name tables, built once per file: the
+// per-step checks look names up, and a lockdep-scale design has thousands
+// of paths and locks (a scan per step is quadratic).
+func (v *validator) tables() (map[string]*Path, map[string]*Lock) {
+	if v.pathByName == nil {
+		v.pathByName = make(map[string]*Path, len(v.sc.File.Paths))
+		for i := range v.sc.File.Paths {
+			v.pathByName[v.sc.File.Paths[i].Name.V] = &v.sc.File.Paths[i]
+		}
+		v.lockByName = make(map[string]*Lock, len(v.sc.File.Locks))
+		for i := range v.sc.File.Locks {
+			v.lockByName[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
+		}
+	}
+	return v.pathByName, v.lockByName
+}
+
 // checkParams validates a path's $PARAM uses, of: instances and call
 // bindings: a per-object lock class is always named with the instance, and
 // an object given for it has the class's kind.
 func (v *validator) checkParams(p *Path) {
 	m := stepMetaOnce()
-	if v.pathsByName == nil {
-		// Once per file: building these per path made loading quadratic.
-		v.pathsByName = make(map[string]*Path, len(v.sc.File.Paths))
-		for i := range v.sc.File.Paths {
-			v.pathsByName[v.sc.File.Paths[i].Name.V] = &v.sc.File.Paths[i]
-		}
-		v.locksByName = make(map[string]*Lock, len(v.sc.File.Locks))
-		for i := range v.sc.File.Locks {
-			v.locksByName[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
-		}
-	}
-	paths, locks := v.pathsByName, v.locksByName
+	paths, locks := v.tables()
 	for si := range p.Steps {
 		st := &p.Steps[si]
 		base := unsafe.Pointer(st)
@@ -583,6 +659,9 @@ func (v *validator) checkParams(p *Path) {
 			}
 		}
 		op, opVal := stepOp(m, st)
+		if op == "get" && st.OnFail.P.Valid() && !st.UnlessZero.V {
+			v.errorf(rules.BadStep, st.OnFail.P, "on_fail: a plain get cannot fail; kref_get_unless_zero is get with unless_zero: true")
+		}
 		switch op {
 		case "lock", "trylock", "unlock", "might_lock":
 			l := locks[opVal.V]
@@ -718,8 +797,8 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	looked := false
 	for _, i := range m.mods {
 		fm := &m.fields[i]
-		if fm.key == "label" {
-			continue // every step may carry a label
+		if fm.key == "label" || fm.key == "repeat" {
+			continue // every step may carry a label and a repeat count
 		}
 		p := fm.valuePos(base)
 		if !p.Valid() {
@@ -739,7 +818,39 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 	}
 }
 
+// checkRoleContexts: a path bound to a kernel callback runs in that
+// callback's context; a different declared context would be silently
+// overridden, so it is an error.
+func (v *validator) checkRoleContexts() {
+	f := v.sc.File
+	ctxOf := map[string]Str{}
+	for i := range f.Paths {
+		ctxOf[f.Paths[i].Name.V] = f.Paths[i].Context
+	}
+	check := func(ref Str, role, want string) {
+		c, ok := ctxOf[ref.V]
+		if ref.V == "" || !ok || c.V == "" || c.V == want {
+			return
+		}
+		v.errorf(rules.InvalidValue, c.P, "path %q runs as %s, so its context is %s, not %s", ref.V, role, want, c.V)
+	}
+	for _, j := range f.Jobs {
+		check(j.RunJob, "a job's run_job", CtxRunJob)
+		check(j.FreeJob, "a job's free_job", CtxFreeJob)
+		check(j.Callback, "a fence callback", CtxFenceCB)
+	}
+	for _, d := range f.Devices {
+		for _, s := range d.Schedulers {
+			check(s.Timeout, "timedout_job", CtxTimedoutJob)
+		}
+		if d.MMU != nil {
+			check(d.MMU.FaultHandler, "the fault handler", CtxFaultHandler)
+		}
+	}
+}
+
 func (v *validator) checkMisc() {
+	v.checkRoleContexts()
 	f := v.sc.File
 	for _, a := range f.Workload {
 		op, _ := a.Operation()
@@ -781,6 +892,11 @@ func (v *validator) checkMisc() {
 			v.errorf(rules.MissingField, val.P, "path %q acts on an object (param: %s): bind it with with:", val.V, params[val.V])
 		case op == "run" && params[val.V] == "" && a.With.P.Valid():
 			v.errorf(rules.BadStep, a.With.P, "with: path %q declares no param:", val.V)
+		}
+	}
+	for _, b := range f.Buffers {
+		if b.Free.V != "" && params[b.Free.V] == "" {
+			v.errorf(rules.BadStep, b.Free.P, "free: path %q declares no param: to bind the dying object to", b.Free.V)
 		}
 	}
 	for _, s := range f.Shrinkers {

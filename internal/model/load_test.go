@@ -387,8 +387,8 @@ func TestCIGateAttacks(t *testing.T) {
 // design — lockdep's "bad unlock balance" — pointing at the second unlock.
 func TestSelftestDoubleUnlock(t *testing.T) {
 	files, _ := filepath.Glob("testdata/selftest/double-unlock-*.yaml")
-	if len(files) != 6 {
-		t.Fatalf("want the 6 double-unlock cases, found %d", len(files))
+	if len(files) != 7 {
+		t.Fatalf("want the 7 double-unlock cases, found %d", len(files))
 	}
 	for _, f := range files {
 		data, _ := os.ReadFile(f)

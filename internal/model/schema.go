@@ -71,6 +71,7 @@ func scalarSchema(typ string, enum string) map[string]any {
 	switch {
 	case enum == "gfp":
 		s["pattern"] = gfpPattern()
+		s["examples"] = GFPTokens() // editors offer them as completions
 	case enum != "":
 		s["enum"] = enumSets[enum]
 	}

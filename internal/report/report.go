@@ -241,6 +241,7 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 			} else {
 				writeOne(&b, p, lines, d)
 			}
+			writeBlocked(&b, p, d)
 			writeRelated(&b, p, d)
 		}
 	}
@@ -251,18 +252,73 @@ func writeText(w io.Writer, results []FileResult, opt Options) error {
 	return err
 }
 
-// writeRelated lists a finding's consequences, one line each: they are
-// part of the bug above, not bugs of their own.
-func writeRelated(b *strings.Builder, p palette, d diag.Diagnostic) {
-	if len(d.Related) == 0 {
+// writeBlocked prints every task a hang left blocked the way the kernel's
+// hung-task report and lockdep's held-lock list do: what it waits on, and
+// each lock and signalling section it holds with the step that took it.
+func writeBlocked(b *strings.Builder, p palette, d diag.Diagnostic) {
+	if len(d.Blocked) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "consequences (the same bug, when it happens):\n")
-	for _, r := range d.Related {
-		r = clean(r)
-		fmt.Fprintf(b, "  %s %s %s\n", p.pos.Sprintf("%s:%d:%d:", r.File, r.Pos.Line, r.Pos.Col), r.Message, p.rule.Sprintf("[%s %s]", r.Rule, ruleName(r.Rule)))
+	fmt.Fprintf(b, "blocked tasks when execution stopped:\n")
+	for _, t := range d.Blocked {
+		w := t.Waits
+		fmt.Fprintf(b, "  task %s (%s) blocked: %s\n", safetext.Clean(t.Task), safetext.Clean(t.Context), safetext.Clean(w.Message))
+		fmt.Fprintf(b, "      at %s\n", p.pos.Sprint(safetext.Clean(stepWhere(w))))
+		if len(t.Holds) == 0 {
+			fmt.Fprintf(b, "    no locks held by %s\n", safetext.Clean(t.Task))
+			continue
+		}
+		fmt.Fprintf(b, "    %s held by %s:\n", plural(len(t.Holds), "lock"), safetext.Clean(t.Task))
+		for i, h := range t.Holds {
+			fmt.Fprintf(b, "     #%d: (%s), at: %s\n", i, safetext.Clean(h.Message), p.pos.Sprint(safetext.Clean(stepWhere(h))))
+		}
 	}
 	fmt.Fprintln(b)
+}
+
+// writeRelated lists what belongs to a finding without being a bug of its
+// own, one line each: its consequences (the hang it causes, the fences
+// left unsignalled) and other cycles through the same steps of the design
+// (each names more sites a fix must change).
+func writeRelated(b *strings.Builder, p palette, d diag.Diagnostic) {
+	var cons, cycles []diag.Diagnostic
+	for _, r := range d.Related {
+		if r.Rule == d.Rule {
+			cycles = append(cycles, r)
+		} else {
+			cons = append(cons, r)
+		}
+	}
+	line := func(r diag.Diagnostic) {
+		r = clean(r)
+		fmt.Fprintf(b, "  %s %s %s\n", p.pos.Sprintf("%s:%d:%d:", r.File, r.Pos.Line, r.Pos.Col), r.Message, p.rule.Sprintf("[%s %s]", r.Rule, ruleName(r.Rule)))
+		var sites []string
+		for _, st := range r.Chain {
+			if st.Builtin == "" && st.Pos.Valid() {
+				sites = append(sites, fmt.Sprintf("%d:%d", st.Pos.Line, st.Pos.Col))
+			}
+		}
+		if len(sites) > 0 && r.Rule == rules.Cycle {
+			fmt.Fprintf(b, "      design steps on it: %s\n", strings.Join(sites, ", "))
+		}
+	}
+	if len(cycles) > 0 {
+		fmt.Fprintf(b, "other cycles through the same steps (fix every site):\n")
+		for _, r := range cycles {
+			line(r)
+		}
+		fmt.Fprintln(b)
+	}
+	if len(cons) > 0 {
+		fmt.Fprintf(b, "consequences (the same bug, when it happens):\n")
+		for _, r := range cons {
+			line(r)
+		}
+		fmt.Fprintln(b)
+		for _, r := range cons {
+			writeBlocked(b, p, r)
+		}
+	}
 }
 
 // writeSummary ends a run: a per-file table when several files have
@@ -406,8 +462,10 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 	}
 	fmt.Fprintln(b, strings.Repeat("-", 54))
 	switch {
-	case d.Rule == rules.Hang:
+	case d.Rule == rules.Hang && len(d.Cycle) > 0:
 		fmt.Fprintln(b, "the wait-for cycle when execution stopped (each wait with the step that made it):")
+	case d.Rule == rules.Hang:
+		fmt.Fprintln(b, "the wait-for chain when execution stopped, ending at what never happens:")
 	case len(d.Cycle) > 0:
 		fmt.Fprintln(b, "the dependency chain (in order, each edge with the step that made it):")
 	default:
@@ -501,7 +559,7 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.D
 		if st.Path != "" {
 			where += " (" + st.Path + ")"
 		}
-		return fmt.Sprintf("(%s), at: %s", st.To, p.pos.Sprint(where))
+		return fmt.Sprintf("(%s)%s, at: %s", st.To, sp.Decor[st.To], p.pos.Sprint(where))
 	}
 	fmt.Fprintf(b, "%s is trying to acquire lock:\n", task)
 	fmt.Fprintln(b, at(sp.Acquire))
@@ -521,7 +579,7 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.D
 		for k := n - 1; k >= 0; k-- {
 			st := d.Chain[(k+n-1)%n]
 			label := st.To
-			fmt.Fprintf(b, "\n-> #%d (%s):\n", k, p.bold.Sprint(label))
+			fmt.Fprintf(b, "\n-> #%d (%s)%s:\n", k, p.bold.Sprint(label), sp.Decor[label])
 			kind := ""
 			if st.Kind != "" {
 				kind = p.dim.Sprintf("(%s) ", st.Kind)
@@ -607,6 +665,7 @@ func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Dia
 		task = "kernel"
 	}
 	switch {
+	case !sp.HeldKnown:
 	case len(sp.Held) == 0:
 		fmt.Fprintf(b, "no locks held by %s.\n", task)
 	default:
@@ -620,7 +679,7 @@ func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Dia
 			if h.Path != "" {
 				where += " (" + h.Path + ")"
 			}
-			fmt.Fprintf(b, " #%d: (%s), at: %s\n", i, h.To, p.pos.Sprint(where))
+			fmt.Fprintf(b, " #%d: (%s)%s, at: %s\n", i, h.To, sp.Decor[h.To], p.pos.Sprint(where))
 		}
 	}
 	fmt.Fprintln(b)
@@ -654,6 +713,8 @@ type jsonFinding struct {
 	Fingerprint string      `json:"fingerprint"`
 	// Related are this bug's consequences (hangs, unsignalled fences).
 	Related []jsonRelated `json:"related,omitempty"`
+	// Blocked: for a hang, every blocked task with its wait and held locks.
+	Blocked []diag.Blocked `json:"blocked,omitempty"`
 }
 
 type jsonRelated struct {
@@ -696,7 +757,7 @@ func writeJSON(w io.Writer, results []FileResult, opt Options) error {
 				Rule: d.Rule, Name: rule.Name, Severity: d.Severity.String(), Message: d.Message,
 				File: d.File, Line: d.Pos.Line, Column: d.Pos.Col, Mode: d.Mode, Cycle: d.Cycle,
 				Chain: d.Chain, ChainExists: d.ChainExists, Canonical: d.Canonical, Hint: d.Hint, Fingerprint: Fingerprint(d),
-				Related: relatedJSON(d.Related),
+				Related: relatedJSON(d.Related), Blocked: d.Blocked,
 			})
 		}
 		rep.Files = append(rep.Files, jf)
@@ -748,7 +809,11 @@ func writeGitHub(w io.Writer, results []FileResult) error {
 				msg += "\nChain: " + strings.Join(append(append([]string{}, d.Cycle...), d.Cycle[0]), " --> ")
 			}
 			for _, st := range d.Chain {
-				msg += fmt.Sprintf("\n  %s:%d: %s", st.File, st.Pos.Line, st.Message)
+				if st.Pos.Valid() {
+					msg += fmt.Sprintf("\n  %s:%d: %s", st.File, st.Pos.Line, st.Message)
+				} else {
+					msg += fmt.Sprintf("\n  %s: %s", stepWhere(st), st.Message)
+				}
 			}
 			if d.Hint != "" {
 				msg += "\nfix: " + d.Hint

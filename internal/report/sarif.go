@@ -186,7 +186,7 @@ func writeSARIF(w io.Writer, results []FileResult, opt Options) error {
 			if len(d.Chain) > 0 {
 				var tf sarifThreadFlow
 				for _, st := range d.Chain {
-					tf.Locations = append(tf.Locations, sarifTFLocation{Location: loc(st.File, st.Pos, st.Message)})
+					tf.Locations = append(tf.Locations, sarifTFLocation{Location: loc(st.File, st.Pos, sarifStepText(st))})
 				}
 				res.CodeFlows = []sarifCodeFlow{{Message: sarifText{Text: d.Message}, ThreadFlows: []sarifThreadFlow{tf}}}
 			}
@@ -198,4 +198,14 @@ func writeSARIF(w io.Writer, results []FileResult, opt Options) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
+}
+
+// sarifStepText is a code-flow step's message; a built-in step (no line
+// of the design made it) names its kernel fact, since its location can
+// only point at the file.
+func sarifStepText(st diag.Step) string {
+	if st.Builtin != "" {
+		return st.Message + " [" + st.Builtin + "]"
+	}
+	return st.Message
 }

@@ -70,6 +70,7 @@ const (
 	ExpectMismatch     = "FC016"
 	InvalidWaitContext = "FC017"
 	IRQInversion       = "FC018"
+	AssertHeld         = "FC019"
 )
 
 var catalog = []Rule{
@@ -188,9 +189,9 @@ var catalog = []Rule{
 		Doc:     "One acquire context per ww class per task, no mixing of context and context-less locking of the same class, nothing locked after ww_acquire_done (R23, C14).",
 		Fix:     "Use a single drm_exec/ww_acquire context for the whole transaction."},
 	{ID: IndefiniteFence, Name: "indefinite-fence", Category: "exec", Severity: diag.Error,
-		Summary: "a dma_fence depends on a fence that may never signal",
-		Doc:     "No future, proxy or userspace fences may be waited on by a dma_fence's signalling path (R18); a job whose in-fence is indefinite makes its out-fence indefinite too.",
-		Fix:     "Wait for user/memory fences synchronously in the ioctl before publishing the dma_fence."},
+		Summary: "a dma_fence, or reclaim, depends on a fence that may never signal",
+		Doc:     "No future, proxy or userspace fences may be waited on by a dma_fence's signalling path (R18); a job whose in-fence is indefinite makes its out-fence indefinite too. The fence of a scheduler that never times a job out (timeout: infinite) is unbounded as well: signalling code and reclaim must not wait on it (R17).",
+		Fix:     "Wait for user/memory fences synchronously in the ioctl before publishing the dma_fence; give every scheduler whose fences others wait on a finite timeout and a timedout_job that force-completes the fence."},
 	{ID: RegisterUnderMM, Name: "notifier-register-under-mmap-lock", Category: "exec", Severity: diag.Error,
 		Summary: "an mmu notifier is registered while holding mmap_lock",
 		Doc:     "mmu_notifier_register() must not be called with mmap_lock or other VM locks held; mmu_interval_notifier_insert() may take mmap_lock itself (R27).",
@@ -207,6 +208,10 @@ var catalog = []Rule{
 		Summary: "an irq-safe lock depends on an irq-unsafe lock",
 		Doc:     "A lock taken in (hard or soft) interrupt context is irq-safe; a lock taken with that interrupt enabled is irq-unsafe. A dependency path from an irq-safe to an irq-unsafe lock deadlocks when the interrupt arrives on a CPU holding the unsafe lock: lockdep's \"HARDIRQ-safe -> HARDIRQ-unsafe lock order detected\" (check_irq_usage()) or \"possible irq lock inversion dependency detected\" (mark_lock_irq()).",
 		Fix:     "Take the irq-unsafe lock with interrupts disabled everywhere (spin_lock_irqsave, or spin_lock_bh for softirqs), or break the dependency."},
+	{ID: AssertHeld, Name: "assert-held", Category: "cycle", Severity: diag.Error,
+		Summary: "a helper asserts a lock its caller does not hold",
+		Doc:     "lockdep_assert_held(lock) WARNs when the task does not hold that lock instance (lock_is_held(), kernel/locking/lockdep.c). An assert_held step is checked in every caller's expansion of the path, and in the path analysed on its own when it is not a helper.",
+		Fix:     "Take the lock in the caller before calling the helper, or drop the assertion if the helper does not need it."},
 	{ID: ExpectMismatch, Name: "expectation-mismatch", Category: "lint", Severity: diag.Error,
 		Summary: "the scenario's findings differ from its `expect:` section",
 		Doc:     "A scenario may carry its expected verdict, as litmus tests do; `fencecheck test` reports each expected finding that is missing and each unexpected one.",

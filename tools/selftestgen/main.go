@@ -1,25 +1,36 @@
-// Command selftestgen writes the port of the lock-only part of the kernel's
-// lib/locking-selftest.c as fencecheck scenarios. Each generated file names
-// the self-test it ports and carries the self-test's own expected result:
-// SUCCESS becomes `clean: true`, FAILURE the finding lockdep reports.
+// Command selftestgen writes the port of the kernel's lib/locking-selftest.c
+// as fencecheck scenarios. Each generated file names the self-test it ports
+// and carries the self-test's own expected result: SUCCESS becomes
+// `clean: true`, FAILURE the finding lockdep reports.
 //
 //	go run ./tools/selftestgen
 //
-// writes scenarios/lockdep-selftest/ and, for the double-unlock cases (which
-// are lint errors by design, see docs/lockdep-selftest.md),
-// internal/model/testdata/selftest/. The port follows the self-test's macros:
-// L/U spinlock, WL/WU and RL/RU rwlock (readers recursive), ML/MU mutex,
-// WSL/WSU and RSL/RSU rwsem (readers not recursive).
+// writes scenarios/lockdep-selftest/ and, for the cases whose failure is a
+// step-balance error of the file itself (double unlock, initialising a held
+// lock, ww context misuse; lint errors by design, see
+// docs/lockdep-selftest.md), internal/model/testdata/selftest/.
+//
+// The port follows the self-test's macros. A test function runs its events
+// (E1, E2, E3) in one task; each event becomes a path in the context the
+// event enters (HARDIRQ_ENTER: irq, SOFTIRQ_ENTER: softirq with hardirqs
+// off, as the macro does), run in the permutation's order. LOCK/UNLOCK
+// follow the locking-selftest-*.h header of the case: spin, wlock, rlock
+// (read_lock, recursive: the self-test sets force_read_lock_recursive),
+// mutex, wsem, rsem (rwsem readers are not recursive) and rtmutex (a
+// sleeping exclusive lock, ported as a mutex class); IRQ_DISABLE/ENABLE are
+// local_irq (hardirq variants) or local_bh (softirq variants).
 package main
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
-const source = "torvalds/linux lib/locking-selftest.c (commit 00ed905ab8e5)"
+// source is the copy of lib/locking-selftest.c the port follows.
+const source = "lib/locking-selftest.c at Kingxukai/linux 9b44fff655e2 (a 2025 mainline copy, after the recursive-read rework)"
 
 // lockType is one column of the self-test's matrix.
 type lockType struct {
@@ -27,50 +38,60 @@ type lockType struct {
 	recursiveRead    bool
 }
 
-var types = []lockType{
-	{"spin", "spinlock", "", false},
-	{"wlock", "rwlock", "", false},
-	{"rlock", "rwlock", "read", true},
-	{"mutex", "mutex", "", false},
-	{"wsem", "rwsem", "", false},
-	{"rsem", "rwsem", "read", false},
+var (
+	spinT  = lockType{"spin", "spinlock", "", false}
+	wlockT = lockType{"wlock", "rwlock", "", false}
+	rlockT = lockType{"rlock", "rwlock", "recursive_read", true}
+	mutexT = lockType{"mutex", "mutex", "", false}
+	wsemT  = lockType{"wsem", "rwsem", "", false}
+	rsemT  = lockType{"rsem", "rwsem", "read", false}
+	rtT    = lockType{"rtmutex", "mutex", "", false}
+)
+
+// types6 is DO_TESTCASE_6's columns, plus rtmutex (dotest_rt).
+var types6 = []lockType{spinT, wlockT, rlockT, mutexT, wsemT, rsemT, rtT}
+
+type step struct {
+	op, lock, mode string
+	extra          string // further flow-mapping keys, e.g. "nest_lock: X"
 }
 
-type step struct{ op, lock, mode string }
-
-func lk(l string, t lockType) step { return step{"lock", l, t.mode} }
-func un(l string) step             { return step{"unlock", l, ""} }
-
-// pattern builds the steps of a LOCK_UNLOCK_2 sequence.
-func pattern(pairs string, t lockType) []step {
-	var out []step
-	for _, p := range strings.Fields(pairs) {
-		a, b := string(p[0]), string(p[1])
-		out = append(out, lk(a, t), lk(b, t), un(b), un(a))
+func lk(l string, t lockType) step { return step{op: "lock", lock: l, mode: t.mode} }
+func un(l string) step             { return step{op: "unlock", lock: l} }
+func irqOff(soft bool) step {
+	if soft {
+		return step{op: "local_bh", lock: "disable"}
 	}
-	return out
+	return step{op: "local_irq", lock: "disable"}
+}
+func irqOn(soft bool) step {
+	if soft {
+		return step{op: "local_bh", lock: "enable"}
+	}
+	return step{op: "local_irq", lock: "enable"}
 }
 
-type testcase struct {
-	file, fn, what string
-	locks          map[string]string // name -> kind
-	paths          map[string]pathDef
-	pathOrder      []string
-	success        bool
-	rule           string
-	dir            string
-	raw            string // pre-rendered file (ww cases)
-}
-
-type pathDef struct {
+// event is one E() of a test: the steps a context runs.
+type event struct {
 	context string
 	steps   []step
 }
 
+type testcase struct {
+	dir, file, fn, what string
+	kernel              string
+	locks               map[string]string // name -> kind
+	buffers             []string
+	events              []event
+	order               []int // permutation of events (0-based)
+	success             bool
+	rule                string // the finding lockdep mode reports for FAILURE
+	// lockdepOnly: the verdict is checked in lockdep mode only (see why).
+	lockdepOnly bool
+	why         string
+}
+
 func (tc testcase) yaml() string {
-	if tc.raw != "" {
-		return tc.raw
-	}
 	var b strings.Builder
 	verdict := "FAILURE"
 	if tc.success {
@@ -81,55 +102,91 @@ func (tc testcase) yaml() string {
 	fmt.Fprintf(&b, "# The self-test expects %s. Generated by tools/selftestgen; do not edit.\n", verdict)
 	b.WriteString("fencecheck: 1\n")
 	fmt.Fprintf(&b, "name: %s\n", tc.fn)
-	b.WriteString("locks:\n")
-	for _, n := range sortedKeys(tc.locks) {
-		fmt.Fprintf(&b, "  - {name: %s, kind: %s}\n", n, tc.locks[n])
+	if tc.kernel != "" {
+		fmt.Fprintf(&b, "kernel: {version: %q}\n", tc.kernel)
+	}
+	if len(tc.locks) > 0 {
+		b.WriteString("locks:\n")
+		names := make([]string, 0, len(tc.locks))
+		for n := range tc.locks {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "  - {name: %s, kind: %s}\n", n, tc.locks[n])
+		}
+	}
+	if len(tc.buffers) > 0 {
+		b.WriteString("buffers:\n")
+		for _, n := range tc.buffers {
+			fmt.Fprintf(&b, "  - {name: %s}\n", n)
+		}
+	}
+	order := tc.order
+	if order == nil {
+		for i := range tc.events {
+			order = append(order, i)
+		}
 	}
 	b.WriteString("paths:\n")
-	for _, pn := range tc.pathOrder {
-		p := tc.paths[pn]
-		fmt.Fprintf(&b, "  - name: %s\n    context: %s\n    steps:\n", pn, p.context)
-		for _, s := range p.steps {
+	for _, i := range order {
+		e := tc.events[i]
+		fmt.Fprintf(&b, "  - name: e%d\n    context: %s\n    steps:\n", i+1, e.context)
+		for _, s := range e.steps {
+			var kv []string
+			kv = append(kv, s.op+": "+s.lock)
 			if s.mode != "" && s.op != "unlock" {
-				fmt.Fprintf(&b, "      - {%s: %s, mode: %s}\n", s.op, s.lock, s.mode)
+				kv = append(kv, "mode: "+s.mode)
+			}
+			if s.extra != "" {
+				kv = append(kv, s.extra)
+			}
+			if len(kv) == 1 {
+				fmt.Fprintf(&b, "      - %s\n", kv[0])
 			} else {
-				fmt.Fprintf(&b, "      - %s: %s\n", s.op, s.lock)
+				fmt.Fprintf(&b, "      - {%s}\n", strings.Join(kv, ", "))
 			}
 		}
 	}
 	b.WriteString("workload:\n")
-	for _, pn := range tc.pathOrder {
-		fmt.Fprintf(&b, "  - run: %s\n", pn)
+	for _, i := range order {
+		fmt.Fprintf(&b, "  - run: e%d\n", i+1)
 	}
-	if tc.success {
+	if tc.why != "" {
+		fmt.Fprintf(&b, "# %s\n", tc.why)
+	}
+	switch {
+	case tc.success && tc.lockdepOnly:
+		b.WriteString("expect:\n  - {mode: lockdep, clean: true}\n")
+	case tc.success:
 		b.WriteString("expect:\n  - {mode: lockdep, clean: true}\n  - {mode: precise, clean: true}\n")
-	} else {
-		fmt.Fprintf(&b, "expect:\n  - mode: lockdep\n    findings: [{rule: %s}]\n    allow_extra: true  # the self-test checks lockdep's report only\n  - mode: precise\n    findings: [{rule: %s}]\n    allow_extra: true\n", tc.rule, tc.rule)
+	case tc.lockdepOnly:
+		fmt.Fprintf(&b, "expect:\n  - mode: lockdep\n    findings: [{rule: %s}]\n    allow_extra: true  # the self-test checks this report only\n", tc.rule)
+	default:
+		fmt.Fprintf(&b, "expect:\n  - mode: lockdep\n    findings: [{rule: %s}]\n    allow_extra: true  # the self-test checks this report only\n  - mode: precise\n    findings: [{rule: %s}]\n    allow_extra: true\n", tc.rule, tc.rule)
 	}
 	return b.String()
 }
 
-func sortedKeys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
+func file(fn string) string { return strings.ReplaceAll(fn, "_", "-") + ".yaml" }
+
+// one is a test made of a single kthread event.
+func one(fn, what string, locks map[string]string, steps []step, success bool, rule string) testcase {
+	return testcase{file: file(fn), fn: fn, what: what, locks: locks, success: success, rule: rule,
+		events: []event{{"kthread", steps}}}
+}
+
+// pairs is LOCK_UNLOCK_2 over "AB BA ...".
+func pairs(ps string, t lockType) []step {
+	var out []step
+	for _, p := range strings.Fields(ps) {
+		a, b := string(p[0]), string(p[1])
+		out = append(out, lk(a, t), lk(b, t), un(b), un(a))
 	}
 	return out
 }
 
-func single(file, fn, what string, locks map[string]string, steps []step, success bool, rule string) testcase {
-	return testcase{file: file, fn: fn, what: what, locks: locks, success: success, rule: rule,
-		paths: map[string]pathDef{"selftest": {context: "kthread", steps: steps}}, pathOrder: []string{"selftest"}}
-}
-
-func allCases() []testcase {
+func lockOnlyCases() []testcase {
 	var cases []testcase
 	patterns := []struct{ name, pairs, what string }{
 		{"ABBA", "AB BA", "A-B-B-A deadlock: LOCK_UNLOCK_2(A, B); LOCK_UNLOCK_2(B, A)."},
@@ -140,69 +197,377 @@ func allCases() []testcase {
 		{"ABCDBCDA", "AB CD BC DA", "A-B-C-D-B-C-D-A deadlock."},
 	}
 	// DO_TESTCASE_6R: every type fails except rlock (recursive readers).
-	for _, t := range types {
-		locks := map[string]string{"X": t.kind}
-		cases = append(cases, single(fmt.Sprintf("AA-%s.yaml", t.name), "AA_"+t.name,
-			"A-A deadlock: LOCK(X1); LOCK(X2), two instances of one class.", locks,
-			[]step{lk("X", t), lk("X", t), un("X"), un("X")}, t.recursiveRead, "recursive-locking"))
+	for _, t := range types6 {
+		cases = append(cases, one("AA_"+t.name, "A-A deadlock: LOCK(X1); LOCK(X2), two instances of one class.",
+			map[string]string{"X": t.kind}, []step{lk("X", t), lk("X", t), un("X"), un("X")}, t.recursiveRead, "recursive-locking"))
 		for _, p := range patterns {
 			locks := map[string]string{}
 			for _, c := range strings.ReplaceAll(p.pairs, " ", "") {
 				locks[string(c)] = t.kind
 			}
-			cases = append(cases, single(fmt.Sprintf("%s-%s.yaml", p.name, t.name), p.name+"_"+t.name, p.what, locks,
-				pattern(p.pairs, t), t.recursiveRead, "dependency-cycle"))
+			cases = append(cases, one(p.name+"_"+t.name, p.what, locks, pairs(p.pairs, t), t.recursiveRead, "dependency-cycle"))
 		}
-		// DO_TESTCASE_6("double unlock"): all fail (lockdep: bad unlock balance).
-		dd := single(fmt.Sprintf("double-unlock-%s.yaml", t.name), "double_unlock_"+t.name,
-			"Double unlock: LOCK(A); UNLOCK(A); UNLOCK(A).", map[string]string{"A": t.kind},
-			[]step{lk("A", t), un("A"), un("A")}, false, "bad-step")
+		// DO_TESTCASE_6: double unlock and initialising a held lock fail
+		// (lint errors of the file: lockdep's "bad unlock balance" and
+		// "initializing a held lock").
+		dd := one("double_unlock_"+t.name, "Double unlock: LOCK(A); UNLOCK(A); UNLOCK(A).",
+			map[string]string{"A": t.kind}, []step{lk("A", t), un("A"), un("A")}, false, "bad-step")
 		dd.dir = "internal/model/testdata/selftest"
-		cases = append(cases, dd)
+		ih := one("init_held_"+t.name, "Initialize held: LOCK(A); INIT(A).",
+			map[string]string{"A": t.kind}, []step{lk("A", t), {op: "init", lock: "A"}, un("A")}, false, "bad-step")
+		ih.dir = "internal/model/testdata/selftest"
+		cases = append(cases, dd, ih)
 	}
 	rw := map[string]string{"X": "rwlock"}
 	rs := map[string]string{"X": "rwsem"}
-	read, write := lockType{mode: "read"}, lockType{}
-	add := func(file, fn, what string, locks map[string]string, steps []step, success bool, rule string) {
-		cases = append(cases, single(file, fn, what, locks, steps, success, rule))
+	R, W := rlockT, lockType{}
+	r := rsemT
+	add := func(fn, what string, locks map[string]string, steps []step, success bool, rule string) {
+		cases = append(cases, one(fn, what, locks, steps, success, rule))
 	}
-	add("rlock-AA1.yaml", "rlock_AA1", "Recursive read-lock: RL(X1); RL(X1).", rw, []step{lk("X", read), lk("X", read), un("X"), un("X")}, true, "")
-	add("rsem-AA1.yaml", "rsem_AA1", "rwsem readers are not recursive: RSL(X1); RSL(X1).", rs, []step{lk("X", read), lk("X", read), un("X"), un("X")}, false, "recursive-locking")
-	add("rlock-AA1B.yaml", "rlock_AA1B", "Recursive read-lock #2: RL(X1); RL(X2).", rw, []step{lk("X", read), lk("X", read), un("X"), un("X")}, true, "")
-	add("rsem-AA1B.yaml", "rsem_AA1B", "RSL(X1); RSL(X2).", rs, []step{lk("X", read), lk("X", read), un("X"), un("X")}, false, "recursive-locking")
-	add("rlock-AA2.yaml", "rlock_AA2", "Mixed read-write-lock: RL(X1); WL(X2).", rw, []step{lk("X", read), lk("X", write), un("X"), un("X")}, false, "recursive-locking")
-	add("rsem-AA2.yaml", "rsem_AA2", "RSL(X1); WSL(X2).", rs, []step{lk("X", read), lk("X", write), un("X"), un("X")}, false, "recursive-locking")
-	add("rlock-AA3.yaml", "rlock_AA3", "Mixed write-read-lock: WL(X1); RL(X2).", rw, []step{lk("X", write), lk("X", read), un("X"), un("X")}, false, "recursive-locking")
-	add("rsem-AA3.yaml", "rsem_AA3", "WSL(X1); RSL(X2).", rs, []step{lk("X", write), lk("X", read), un("X"), un("X")}, false, "recursive-locking")
-	mixed := func(file, fn, what string, xkind, ykind string, first, second lockType, success bool) {
-		y := lockType{}
-		add(file, fn, what, map[string]string{"X": xkind, "Y": ykind},
-			[]step{lk("X", first), lk("Y", y), un("Y"), un("X"), lk("Y", y), lk("X", second), un("X"), un("Y")}, success, "dependency-cycle")
+	add("rlock_AA1", "Recursive read-lock: RL(X1); RL(X1).", rw, []step{lk("X", R), lk("X", R), un("X"), un("X")}, true, "")
+	add("rsem_AA1", "rwsem readers are not recursive: RSL(X1); RSL(X1).", rs, []step{lk("X", r), lk("X", r), un("X"), un("X")}, false, "recursive-locking")
+	add("rlock_AA1B", "Recursive read-lock #2: RL(X1); RL(X2).", rw, []step{lk("X", R), lk("X", R), un("X"), un("X")}, true, "")
+	add("rsem_AA1B", "RSL(X1); RSL(X2).", rs, []step{lk("X", r), lk("X", r), un("X"), un("X")}, false, "recursive-locking")
+	add("rlock_AA2", "Mixed read-write-lock: RL(X1); WL(X2).", rw, []step{lk("X", R), lk("X", W), un("X"), un("X")}, false, "recursive-locking")
+	add("rsem_AA2", "RSL(X1); WSL(X2).", rs, []step{lk("X", r), lk("X", W), un("X"), un("X")}, false, "recursive-locking")
+	add("rlock_AA3", "Mixed write-read-lock: WL(X1); RL(X2).", rw, []step{lk("X", W), lk("X", R), un("X"), un("X")}, false, "recursive-locking")
+	add("rsem_AA3", "WSL(X1); RSL(X2).", rs, []step{lk("X", W), lk("X", r), un("X"), un("X")}, false, "recursive-locking")
+	mixed := func(fn, what, xkind, ykind string, first, second lockType, success bool) {
+		add(fn, what, map[string]string{"X": xkind, "Y": ykind},
+			[]step{lk("X", first), lk("Y", W), un("Y"), un("X"), lk("Y", W), lk("X", second), un("X"), un("Y")}, success, "dependency-cycle")
 	}
-	mixed("rlock-ABBA1.yaml", "rlock_ABBA1", "read_lock(A) spin_lock(B) / spin_lock(B) write_lock(A).", "rwlock", "spinlock", read, write, false)
-	mixed("rwsem-ABBA1.yaml", "rwsem_ABBA1", "down_read(A) mutex_lock(B) / mutex_lock(B) down_write(A).", "rwsem", "mutex", read, write, false)
-	mixed("rlock-ABBA2.yaml", "rlock_ABBA2", "read_lock(A) spin_lock(B) / spin_lock(B) read_lock(A): recursive readers, no deadlock.", "rwlock", "spinlock", read, read, true)
-	mixed("rwsem-ABBA2.yaml", "rwsem_ABBA2", "down_read(A) mutex_lock(B) / mutex_lock(B) down_read(A): rwsem readers can deadlock.", "rwsem", "mutex", read, read, false)
-	mixed("rlock-ABBA3.yaml", "rlock_ABBA3", "write_lock(A) spin_lock(B) / spin_lock(B) write_lock(A).", "rwlock", "spinlock", write, write, false)
-	mixed("rwsem-ABBA3.yaml", "rwsem_ABBA3", "down_write(A) mutex_lock(B) / mutex_lock(B) down_write(A).", "rwsem", "mutex", write, write, false)
+	mixed("rlock_ABBA1", "read_lock(A) spin_lock(B) / spin_lock(B) write_lock(A).", "rwlock", "spinlock", R, W, false)
+	mixed("rwsem_ABBA1", "down_read(A) mutex_lock(B) / mutex_lock(B) down_write(A).", "rwsem", "mutex", r, W, false)
+	mixed("rlock_ABBA2", "read_lock(A) spin_lock(B) / spin_lock(B) read_lock(A): recursive readers, no deadlock.", "rwlock", "spinlock", R, R, true)
+	mixed("rwsem_ABBA2", "down_read(A) mutex_lock(B) / mutex_lock(B) down_read(A): rwsem readers can deadlock.", "rwsem", "mutex", r, r, false)
+	mixed("rlock_ABBA3", "write_lock(A) spin_lock(B) / spin_lock(B) write_lock(A).", "rwlock", "spinlock", W, W, false)
+	mixed("rwsem_ABBA3", "down_write(A) mutex_lock(B) / mutex_lock(B) down_write(A).", "rwsem", "mutex", W, W, false)
+	add("rlock_chaincache_ABBA1", "RL(X1) L(Y1) / L(Y1) RL(X1) / L(Y1) WL(X1): the chain cache must tell read from write.",
+		map[string]string{"X": "rwlock", "Y": "spinlock"},
+		[]step{lk("X", R), lk("Y", W), un("Y"), un("X"), lk("Y", W), lk("X", R), un("X"), un("Y"), lk("Y", W), lk("X", W), un("X"), un("Y")}, false, "dependency-cycle")
 
-	// irqsafe1 (hard): a lock used in hardirq context and elsewhere with
-	// irqs enabled. DO_TESTCASE_3: spin and wlock fail, rlock succeeds.
-	for _, t := range types[:3] {
-		for _, order := range []string{"12", "21"} {
-			irq := pathDef{context: "irq", steps: []step{lk("A", t), un("A")}}
-			on := pathDef{context: "kthread", steps: []step{lk("A", t), un("A")}}
-			tc := testcase{file: fmt.Sprintf("irqsafe1-hard-%s-%s.yaml", t.name, order), fn: fmt.Sprintf("irqsafe1_hard_%s_%s", t.name, order),
-				what:  "irqs-on + irq-safe-A: the lock is taken in hardirq context and with interrupts enabled.",
-				locks: map[string]string{"A": t.kind}, success: t.recursiveRead, rule: "irq-unsafe-lock",
-				paths: map[string]pathDef{"in_hardirq": irq, "irqs_on": on}}
-			tc.pathOrder = []string{"in_hardirq", "irqs_on"}
-			if order == "21" {
-				tc.pathOrder = []string{"irqs_on", "in_hardirq"}
+	// Recursive-read cycles over three rwlocks (DO_TESTCASE_6x1RR[B]),
+	// each event a path of its own, in the six orders.
+	type rr struct {
+		fn, what string
+		ev       [3][4]string // four steps per event: "WL X", "RL Y", ...
+		success  bool
+	}
+	rrs := []rr{
+		{"W1R2_W2R3_W3R1", "write-read / write-read / write-read deadlock even if read is recursive.",
+			[3][4]string{{"W X", "R Y", "U Y", "U X"}, {"W Y", "R Z", "U Z", "U Y"}, {"W Z", "R X", "U X", "U Z"}}, false},
+		{"W1W2_R2R3_W3R1", "write-write / read-read / write-read deadlock even if read is recursive.",
+			[3][4]string{{"W X", "W Y", "U Y", "U X"}, {"R Y", "R Z", "U Z", "U Y"}, {"W Z", "R X", "U X", "U Z"}}, false},
+		{"W1R2_R2R3_W3W1", "write-read / read-read / write-write is not a deadlock when read is recursive.",
+			[3][4]string{{"W X", "R Y", "U Y", "U X"}, {"R Y", "R Z", "U Z", "U Y"}, {"W Z", "W X", "U X", "U Z"}}, true},
+		{"W1W2_R2R3_R3W1", "write-write / read-read / read-write is not a deadlock when read is recursive.",
+			[3][4]string{{"W X", "W Y", "U Y", "U X"}, {"R Y", "R Z", "U Z", "U Y"}, {"R Z", "W X", "U X", "U Z"}}, true},
+	}
+	for _, c := range rrs {
+		var evs []event
+		for _, e := range c.ev {
+			var st []step
+			for _, s := range e {
+				op, l, _ := strings.Cut(s, " ")
+				switch op {
+				case "W":
+					st = append(st, lk(l, W))
+				case "R":
+					st = append(st, lk(l, R))
+				case "U":
+					st = append(st, un(l))
+				}
 			}
-			cases = append(cases, tc)
+			evs = append(evs, event{"kthread", st})
+		}
+		for _, perm := range perms3 {
+			fn := c.fn + "_" + perm.name
+			cases = append(cases, testcase{file: file(fn), fn: fn, what: c.what, events: evs, order: perm.order,
+				locks: map[string]string{"X": "rwlock", "Y": "rwlock", "Z": "rwlock"}, success: c.success, rule: "dependency-cycle"})
 		}
 	}
+	return cases
+}
+
+type perm struct {
+	name  string
+	order []int
+}
+
+var perms2 = []perm{{"12", []int{0, 1}}, {"21", []int{1, 0}}}
+var perms3 = []perm{{"123", []int{0, 1, 2}}, {"132", []int{0, 2, 1}}, {"213", []int{1, 0, 2}},
+	{"231", []int{1, 2, 0}}, {"312", []int{2, 0, 1}}, {"321", []int{2, 1, 0}}}
+
+// irqCtx is the context an IRQ_ENTER()...IRQ_EXIT() event runs in.
+func irqCtx(soft bool) string {
+	if soft {
+		return "softirq"
+	}
+	return "irq"
+}
+
+// enter wraps an event's steps as IRQ_ENTER/IRQ_EXIT do: SOFTIRQ_ENTER
+// also disables hardirqs (local_bh_disable(); local_irq_disable()).
+func enter(soft bool, st ...step) event {
+	if soft {
+		st = append(append([]step{irqOff(false)}, st...), irqOn(false))
+	}
+	return event{irqCtx(soft), st}
+}
+
+func plain(st ...step) event { return event{"kthread", st} }
+
+// irqMatrix generates one IRQ test family: for hard and soft, each lock
+// type of the family, each permutation, with the verdict of its
+// DO_TESTCASE_* macro.
+func irqMatrix(name, what string, n int, types []lockType, verdict func(t lockType) bool, rule func(t lockType) string,
+	events func(t lockType, soft bool) []event, locks func(t lockType) map[string]string, softToo bool) []testcase {
+	var out []testcase
+	ps := perms2
+	if n == 3 {
+		ps = perms3
+	}
+	modes := []bool{false}
+	if softToo {
+		modes = append(modes, true)
+	}
+	for _, soft := range modes {
+		hs := "hard"
+		if soft {
+			hs = "soft"
+		}
+		for _, t := range types {
+			for _, p := range ps {
+				fn := fmt.Sprintf("%s_%s_%s_%s", name, hs, t.name, p.name)
+				out = append(out, testcase{dir: "scenarios/lockdep-selftest/irq", file: file(fn), fn: fn, what: what,
+					locks: locks(t), events: events(t, soft), order: p.order, success: verdict(t), rule: rule(t)})
+			}
+		}
+	}
+	return out
+}
+
+func irqCases() []testcase {
+	var cases []testcase
+	types3 := []lockType{spinT, wlockT, rlockT}
+	rlockOK := func(t lockType) bool { return t.recursiveRead }
+	oneLock := func(t lockType) map[string]string { return map[string]string{"A": t.kind} }
+	twoLocks := func(t lockType) map[string]string { return map[string]string{"A": t.kind, "B": t.kind} }
+	ruleIs := func(r string) func(lockType) string { return func(lockType) string { return r } }
+
+	// irqsafe1: an irq-safe lock taken with irqs enabled (DO_TESTCASE_2x6).
+	cases = append(cases, irqMatrix("irqsafe1", "irqs-on + irq-safe-A: the lock is taken in the interrupt and with interrupts enabled.", 2, types3, rlockOK,
+		ruleIs("irq-unsafe-lock"), func(t lockType, soft bool) []event {
+			return []event{enter(soft, lk("A", t), un("A")), plain(lk("A", t), un("A"))}
+		}, oneLock, true)...)
+	// irqsafe2A: enabling hardirqs with a softirq-safe lock held (2x3).
+	for _, t := range types3 {
+		for _, p := range perms2 {
+			fn := fmt.Sprintf("irqsafe2A_%s_%s", t.name, p.name)
+			cases = append(cases, testcase{dir: "scenarios/lockdep-selftest/irq", file: file(fn), fn: fn,
+				what:   "sirq-safe-A => hirqs-on: enabling hardirqs with a softirq-safe lock held.",
+				locks:  oneLock(t),
+				events: []event{enter(true, lk("A", t), un("A")), plain(irqOff(false), lk("A", t), irqOn(false), un("A"))},
+				order:  p.order, success: t.recursiveRead, rule: "irq-unsafe-lock"})
+		}
+	}
+	// irqsafe2B: enabling irqs with an irq-safe lock held (2x6).
+	cases = append(cases, irqMatrix("irqsafe2B", "safe-A + irqs-on: enabling interrupts with an irq-safe lock held.", 2, types3, rlockOK,
+		ruleIs("irq-unsafe-lock"), func(t lockType, soft bool) []event {
+			return []event{enter(soft, lk("A", t), un("A")), plain(irqOff(soft), lk("A", t), irqOn(soft), un("A"))}
+		}, oneLock, true)...)
+	// irqsafe3: acquiring an irq-unsafe lock while holding an irq-safe one
+	// (6x6); E1 takes A with interrupts on, so A itself is inconsistent.
+	cases = append(cases, irqMatrix("irqsafe3", "safe-A + unsafe-B #1: an irq-unsafe lock taken while holding an irq-safe one.", 3, types3, rlockOK,
+		ruleIs("irq-unsafe-lock"), func(t lockType, soft bool) []event {
+			return []event{plain(lk("A", t), lk("B", t), un("B"), un("A")), plain(lk("B", t), un("B")), enter(soft, lk("A", t), un("A"))}
+		}, twoLocks, true)...)
+	// irqsafe4: a lock turns irq-safe after it took an irq-unsafe lock.
+	cases = append(cases, irqMatrix("irqsafe4", "safe-A + unsafe-B #2: a lock turns irq-safe after it took an irq-unsafe lock.", 3, types3, rlockOK,
+		ruleIs("irq-lock-inversion"), func(t lockType, soft bool) []event {
+			return []event{plain(irqOff(soft), lk("A", t), lk("B", t), un("B"), un("A"), irqOn(soft)), plain(lk("B", t), un("B")), enter(soft, lk("A", t), un("A"))}
+		}, twoLocks, true)...)
+	// irq_inversion: read-lock / write-lock irq inversion (6x6RW).
+	cases = append(cases, irqMatrix("irq_inversion", "read-lock / write-lock irq inversion: WL(A) LOCK(B) with irqs off, LOCK(B) with irqs on, RL(A) in the interrupt.", 3, types3, rlockOK,
+		ruleIs("irq-lock-inversion"), func(t lockType, soft bool) []event {
+			return []event{plain(irqOff(soft), lk("A", wlockT), lk("B", t), un("B"), un("A"), irqOn(soft)), plain(lk("B", t), un("B")), enter(soft, lk("A", rlockT), un("A"))}
+		}, func(t lockType) map[string]string { return map[string]string{"A": "rwlock", "B": t.kind} }, true)...)
+	// irq_read_recursion #1-#3 (6x2x2RW): wlock fails, rlock succeeds.
+	rw2 := []lockType{wlockT, rlockT}
+	rwLocks := func(t lockType) map[string]string { return map[string]string{"A": "rwlock", "B": "spinlock"} }
+	cases = append(cases, irqMatrix("irq_read_recursion", "read-lock / write-lock recursion that is actually safe (with recursive readers).", 3, rw2, rlockOK,
+		ruleIs("irq-unsafe-lock"), func(t lockType, soft bool) []event {
+			return []event{plain(irqOff(soft), lk("A", wlockT), un("A"), irqOn(soft)), plain(lk("A", rlockT), un("A")),
+				enter(soft, lk("A", t), lk("B", spinT), un("B"), un("A"))}
+		}, rwLocks, true)...)
+	cases = append(cases, irqMatrix("irq_read_recursion2", "read-lock / write-lock recursion that is unsafe: L(B) LOCK(A) with irqs off, RL(A) with irqs on, L(B) in the interrupt.", 3, rw2, rlockOK,
+		ruleIs("irq-lock-inversion"), func(t lockType, soft bool) []event {
+			return []event{plain(irqOff(soft), lk("B", spinT), lk("A", t), un("A"), un("B"), irqOn(soft)), plain(lk("A", rlockT), un("A")),
+				enter(soft, lk("B", spinT), un("B"))}
+		}, rwLocks, true)...)
+	cases = append(cases, irqMatrix("irq_read_recursion3", "A is ENABLED_*_READ, B USED_IN_*_READ: WL(B) LOCK(A) with irqs off, RL(A) with irqs on, RL(B) in the interrupt.", 3, rw2, rlockOK,
+		ruleIs("irq-lock-inversion"), func(t lockType, soft bool) []event {
+			return []event{plain(irqOff(soft), lk("B", wlockT), lk("A", t), un("A"), un("B"), irqOn(soft)), plain(lk("A", rlockT), un("A")),
+				enter(soft, lk("B", rlockT), un("B"))}
+		}, func(lockType) map[string]string { return map[string]string{"A": "rwlock", "B": "rwlock"} }, true)...)
+	return cases
+}
+
+// otherCases ports the queued read-lock, fs_reclaim, wait-context,
+// local_lock and mixed hard/soft tests.
+func otherCases() []testcase {
+	var cases []testcase
+	dir := "scenarios/lockdep-selftest/other"
+	add := func(fn, what string, locks map[string]string, evs []event, success bool, rule string) {
+		cases = append(cases, testcase{dir: dir, file: file(fn), fn: fn, what: what, locks: locks, events: evs, success: success, rule: rule})
+	}
+	// queued read locks: force_read_lock_recursive is off, so read_lock()
+	// is recursive only in interrupt context (read_lock_is_recursive()).
+	qr := lockType{mode: "read"}
+	ql := map[string]string{"A": "rwlock", "B": "spinlock"}
+	add("queued_read_lock_hardirq_RE_Er", "<in hardirq> read_lock(A) spin_lock(B) / <irqs off> spin_lock(B) read_lock(A): a deadlock.", ql,
+		[]event{{"irq", []step{lk("A", qr), lk("B", spinT), un("B"), un("A")}}, plain(irqOff(false), lk("B", spinT), lk("A", qr), un("A"), un("B"), irqOn(false))}, false, "dependency-cycle")
+	add("queued_read_lock_hardirq_ER_rE", "<in hardirq> spin_lock(B) read_lock(A) / <irqs off> read_lock(A) spin_lock(B): not a deadlock.", ql,
+		[]event{{"irq", []step{lk("B", spinT), lk("A", qr), un("A"), un("B")}}, plain(irqOff(false), lk("A", qr), lk("B", spinT), un("B"), un("A"), irqOn(false))}, true, "")
+	add("queued_read_lock_hardirq_inversion", "<in hardirq> spin_lock(B) / <irqs off> spin_lock(B) read_lock(A) / read_lock(A): both readers non-recursive, a deadlock.", ql,
+		[]event{{"irq", []step{lk("B", spinT), un("B")}}, plain(irqOff(false), lk("B", spinT), lk("A", qr), un("A"), un("B"), irqOn(false)), plain(lk("A", qr), un("A"))}, false, "irq-lock-inversion")
+	// fs_reclaim nesting.
+	fr := func(fn, what string, mid []step, success bool) {
+		st := append([]step{{op: "lock", lock: "fs_reclaim"}}, mid...)
+		st = append(st, un("fs_reclaim"))
+		add(fn, what, nil, []event{plain(st...)}, success, "recursive-locking")
+	}
+	fr("fs_reclaim_correct_nesting", "fs_reclaim_acquire(GFP_KERNEL); might_alloc(GFP_NOFS).", []step{{op: "alloc", lock: "GFP_NOFS"}}, true)
+	fr("fs_reclaim_wrong_nesting", "fs_reclaim_acquire(GFP_KERNEL); might_alloc(GFP_KERNEL).", []step{{op: "alloc", lock: "GFP_KERNEL"}}, false)
+	fr("fs_reclaim_protected_nesting", "fs_reclaim_acquire(GFP_KERNEL); memalloc_nofs_save(); might_alloc(GFP_KERNEL).",
+		[]step{{op: "memalloc_save", lock: "nofs"}, {op: "alloc", lock: "GFP_KERNEL"}, {op: "memalloc_restore", lock: "nofs"}}, true)
+	// Wait contexts (only with CONFIG_PROVE_RAW_LOCK_NESTING: kernel 7.0).
+	type outer struct {
+		name, context, lock, kind string
+		limit                     int // 0 preemptible, 1 limited (no mutex), 2 not preemptible (no spin, no mutex)
+	}
+	outers := []outer{
+		{"HARDIRQ", "irq", "", "", 1}, {"NOTTHREADED_HARDIRQ", "irq_nothread", "", "", 2}, {"SOFTIRQ", "softirq", "", "", 1},
+		{"RCU", "kthread", "rcu_read_lock", "rcu", 1}, {"RCU_BH", "kthread", "rcu_read_lock_bh", "rcu_bh", 1},
+		{"RCU_SCHED", "kthread", "rcu_read_lock_sched", "rcu_sched", 2},
+		{"raw_spinlock", "kthread", "raw_lock_A", "raw_spinlock", 2}, {"spinlock", "kthread", "lock_A", "spinlock", 1},
+		{"mutex", "kthread", "mutex_A", "mutex", 0},
+	}
+	type inner struct{ name, lock, kind string }
+	inners := []inner{{"RCU", "rcu_read_lock_inner", "rcu"}, {"raw_spinlock", "raw_lock_B", "raw_spinlock"}, {"spinlock", "lock_B", "spinlock"}, {"mutex", "mutex_B", "mutex"}}
+	for _, o := range outers {
+		for ii, in := range inners {
+			fn := in.name + "_in_" + o.name
+			locks := map[string]string{in.lock: in.kind}
+			var st []step
+			if o.lock != "" {
+				locks[o.lock] = o.kind
+				st = append(st, step{op: "lock", lock: o.lock})
+			}
+			st = append(st, step{op: "lock", lock: in.lock}, un(in.lock))
+			if o.lock != "" {
+				st = append(st, un(o.lock))
+			}
+			ok := !(o.limit >= 1 && ii == 3) && !(o.limit == 2 && ii == 2)
+			cases = append(cases, testcase{dir: dir, file: file(fn), fn: fn, kernel: "7.0",
+				what:  fmt.Sprintf("wait context: %s inside %s (PREEMPT_RT rules, CONFIG_PROVE_RAW_LOCK_NESTING).", in.name, o.name),
+				locks: locks, events: []event{{o.context, st}}, success: ok, rule: "invalid-wait-context"})
+		}
+	}
+	// local_lock inversions: local_lock_t is skipped by the irq-usage
+	// search, so only the real lock_A -> lock_B dependency counts.
+	ll := map[string]string{"local_A": "local_lock", "lock_A": "spinlock", "lock_B": "spinlock"}
+	l2 := []event{plain(step{op: "lock", lock: "local_A"}, un("local_A")), {"irq", []step{{op: "lock", lock: "lock_A"}, un("lock_A")}},
+		plain(irqOff(false), step{op: "lock", lock: "lock_A"}, step{op: "lock", lock: "local_A"}, un("local_A"), un("lock_A"), irqOn(false))}
+	add("local_lock_2", "local_lock IRQ-ON, lock_A IN-IRQ, lock_A -> local_lock: not a real inversion.", map[string]string{"local_A": "local_lock", "lock_A": "spinlock"}, l2, true, "")
+	l3a := append([]event{plain(step{op: "lock", lock: "local_A"}, step{op: "lock", lock: "lock_B"}, un("lock_B"), un("local_A"))}, l2[1:]...)
+	add("local_lock_3A", "local_lock -> lock_B with irqs on; lock_A -> local_lock: an inversion only if local_lock counted.", ll, l3a, true, "")
+	l3b := append(append([]event{}, l3a...), plain(irqOff(false), step{op: "lock", lock: "lock_A"}, step{op: "lock", lock: "lock_B"}, un("lock_B"), un("lock_A")))
+	add("local_lock_3B", "as 3A, plus lock_A -> lock_B: a true IN-IRQ <-> IRQ-ON inversion.", ll, l3b, false, "irq-lock-inversion")
+	// hardirq_deadlock_softirq_not_deadlock.
+	sp := func(l string) step { return step{op: "lock", lock: l} }
+	add("hardirq_deadlock_softirq_not_deadlock", "lock_A -> lock_B -> lock_C -> lock_D is hardirq-safe -> hardirq-unsafe; mutex_A -> lock_C -> lock_D is softirq-unsafe -> softirq-safe, not a deadlock.",
+		map[string]string{"mutex_A": "mutex", "lock_A": "spinlock", "lock_B": "spinlock", "lock_C": "spinlock", "lock_D": "spinlock"},
+		[]event{
+			plain(sp("mutex_A"), irqOff(false), sp("lock_C"), un("lock_C"), irqOn(false), un("mutex_A")),
+			{"irq", []step{sp("lock_A"), un("lock_A")}},
+			plain(irqOff(false), sp("lock_A"), sp("lock_B"), un("lock_B"), un("lock_A"), irqOn(false)),
+			plain(irqOff(false), sp("lock_B"), sp("lock_C"), un("lock_C"), un("lock_B"), irqOn(false)),
+			enter(true, sp("lock_D"), un("lock_D")),
+			plain(irqOff(true), sp("lock_D"), un("lock_D"), irqOn(true)),
+			plain(irqOff(false), sp("lock_C"), sp("lock_D"), un("lock_D"), un("lock_C"), irqOn(false)),
+		}, false, "irq-lock-inversion")
+	return cases
+}
+
+// wwCases ports ww_tests(): o, o2 are ww_mutexes of one class (dma_resv
+// objects here), t and t2 acquire contexts; WWL1 locks without a context,
+// WWT is a trylock.
+func wwCases() []testcase {
+	ctxLock := func(o string) step { return step{op: "lock", lock: o, extra: "ctx: t"} }
+	init := step{op: "ww_acquire_init", lock: "t"}
+	s := func(op, l string) step { return step{op: op, lock: l} }
+	type c struct {
+		fn      string
+		steps   []step
+		success bool
+		rule    string
+		what    string
+		lint    bool
+	}
+	cs := []c{
+		{"ww_test_context_block", []step{init, ctxLock("o"), s("lock", "o2")}, false, "ww-misuse", "WWAI(t); WWL(o, t); WWL1(o2): a context-less lock while a context is active.", false},
+		{"ww_test_context_try", []step{init, ctxLock("o"), s("trylock", "o2"), un("o2"), un("o")}, true, "", "WWAI(t); WWL(o, t); WWT(o2).", false},
+		{"ww_test_context_context", []step{init, ctxLock("o"), ctxLock("o2"), un("o2"), un("o")}, true, "", "WWAI(t); WWL(o, t); WWL(o2, t): nesting under the context.", false},
+		{"ww_test_try_block", []step{s("trylock", "o"), s("lock", "o2"), un("o2"), un("o")}, false, "recursive-locking", "WWT(o); WWL1(o2).", false},
+		{"ww_test_try_try", []step{s("trylock", "o"), s("trylock", "o2"), un("o2"), un("o")}, true, "", "WWT(o); WWT(o2).", false},
+		{"ww_test_try_context", []step{s("trylock", "o"), init, ctxLock("o2")}, false, "ww-misuse", "WWT(o); WWAI(t); WWL(o2, t).", false},
+		{"ww_test_block_block", []step{s("lock", "o"), s("lock", "o2")}, false, "recursive-locking", "WWL1(o); WWL1(o2).", false},
+		{"ww_test_block_try", []step{s("lock", "o"), s("trylock", "o2")}, true, "", "WWL1(o); WWT(o2).", false},
+		{"ww_test_block_context", []step{s("lock", "o"), init, ctxLock("o2")}, false, "ww-misuse", "WWL1(o); WWAI(t); WWL(o2, t).", false},
+		{"ww_test_spin_block", []step{s("lock", "A"), un("A"), s("lock", "o"), s("lock", "A"), un("A"), un("o"),
+			s("lock", "A"), s("lock", "o"), un("o"), un("A")}, false, "dependency-cycle", "A spinlock taken inside and around a ww_mutex.", false},
+		{"ww_test_spin_try", []step{s("lock", "A"), un("A"), s("trylock", "o"), s("lock", "A"), un("A"), un("o"),
+			s("lock", "A"), s("trylock", "o"), un("o"), un("A")}, true, "", "As spin_block, with trylocks of the ww_mutex.", false},
+		{"ww_test_spin_context", []step{s("lock", "A"), un("A"), init, ctxLock("o"), s("lock", "A"), un("A"), un("o"),
+			s("lock", "A"), ctxLock("o"), un("o"), un("A")}, false, "dependency-cycle", "As spin_block, locking the ww_mutex with a context.", false},
+		{"ww_test_two_contexts", []step{init, s("ww_acquire_init", "t2")}, false, "recursive-locking", "WWAI(&t); WWAI(&t2): two acquire contexts of one class.", false},
+		{"ww_test_context_lock_after_done", []step{init, s("ww_acquire_done", "t"), ctxLock("o")}, false, "ww-misuse", "WWAI(t); WWAD(t); WWL(o, t).", false},
+		{"ww_test_spin_nest_unlocked", []step{{op: "lock", lock: "A", extra: "nest_lock: o"}, un("A")}, false, "ww-misuse", "spin_lock_nest_lock(&lock_A, &o.base) without holding o.", false},
+		{"ww_test_spin_nest_lock", []step{s("lock", "X"), {op: "lock", lock: "Y", extra: "nest_lock: X"}, s("lock", "A"), {op: "lock", lock: "Y", extra: "nest_lock: X"},
+			un("A"), un("Y"), un("Y"), un("X")}, true, "", "Not a deadlock: X1 serialises Y1 and Y2.", false},
+		{"ww_test_diff_class", []step{{op: "ww_acquire_init", lock: "t", extra: "ww_class: other_ww_class"}, ctxLock("o")}, false, "bad-step", "WWAI(&t) of another class; WWL(&o, &t).", true},
+		{"ww_test_context_done_twice", []step{init, s("ww_acquire_done", "t"), s("ww_acquire_done", "t"), s("ww_acquire_fini", "t")}, false, "bad-step", "WWAI; WWAD; WWAD; WWAF.", true},
+		{"ww_test_context_unlock_twice", []step{init, s("ww_acquire_done", "t"), s("ww_acquire_fini", "t"), s("ww_acquire_fini", "t")}, false, "bad-step", "WWAI; WWAD; WWAF; WWAF.", true},
+		{"ww_test_object_unlock_twice", []step{s("lock", "o"), un("o"), un("o")}, false, "bad-step", "WWL1(&o); WWU(&o); WWU(&o).", true},
+	}
+	var out []testcase
+	for _, x := range cs {
+		tc := testcase{dir: "scenarios/lockdep-selftest/ww", file: file(strings.TrimPrefix(x.fn, "ww_test_")), fn: x.fn, what: x.what,
+			locks:   map[string]string{"A": "spinlock", "X": "spinlock", "Y": "spinlock"},
+			buffers: []string{"o", "o2"}, events: []event{plain(x.steps...)}, success: x.success, rule: x.rule}
+		if x.lint {
+			tc.dir = "internal/model/testdata/selftest"
+			tc.file = "ww-" + tc.file
+		}
+		if x.fn == "ww_test_spin_nest_lock" {
+			// Y1 and Y2 are two instances of class Y; a scenario names one
+			// lock per class, so precise mode's executor would block on
+			// the second Y. The verdict is lockdep's.
+			tc.lockdepOnly = true
+			tc.why = "Checked in lockdep mode only: Y1 and Y2 are one lock here, which execution would re-take."
+		}
+		out = append(out, tc)
+	}
+	return out
+}
+
+func allCases() []testcase {
+	var cases []testcase
+	cases = append(cases, lockOnlyCases()...)
+	cases = append(cases, irqCases()...)
+	cases = append(cases, otherCases()...)
 	cases = append(cases, wwCases()...)
 	return cases
 }
@@ -235,67 +600,4 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("wrote %d test cases\n", len(written))
-}
-
-// wwCases ports the ww_mutex matrix of ww_tests(): o and o2 are ww_mutexes
-// of one class (here dma_resv objects), t an acquire context; WWL1 is a
-// lock without context, WWT a trylock.
-func wwCases() []testcase {
-	ctxLock := func(o string) step { return step{"lockctx", o, ""} }
-	type c struct {
-		fn      string
-		steps   []step
-		success bool
-		rule    string
-		what    string
-	}
-	init := step{"ww_acquire_init", "t", ""}
-	cs := []c{
-		{"ww_test_context_block", []step{init, ctxLock("o"), {"lock", "o2", ""}}, false, "ww-misuse", "WWAI(t); WWL(o, t); WWL1(o2): a context-less lock while a context is active."},
-		{"ww_test_context_try", []step{init, ctxLock("o"), {"trylock", "o2", ""}}, true, "", "WWAI(t); WWL(o, t); WWT(o2)."},
-		{"ww_test_context_context", []step{init, ctxLock("o"), ctxLock("o2")}, true, "", "WWAI(t); WWL(o, t); WWL(o2, t): nesting under the context."},
-		{"ww_test_try_block", []step{{"trylock", "o", ""}, {"lock", "o2", ""}}, false, "recursive-locking", "WWT(o); WWL1(o2)."},
-		{"ww_test_try_try", []step{{"trylock", "o", ""}, {"trylock", "o2", ""}, {"unlock", "o2", ""}, {"unlock", "o", ""}}, true, "", "WWT(o); WWT(o2)."},
-		{"ww_test_try_context", []step{{"trylock", "o", ""}, init, ctxLock("o2")}, false, "ww-misuse", "WWT(o); WWAI(t); WWL(o2, t)."},
-		{"ww_test_block_block", []step{{"lock", "o", ""}, {"lock", "o2", ""}}, false, "recursive-locking", "WWL1(o); WWL1(o2)."},
-		{"ww_test_block_try", []step{{"lock", "o", ""}, {"trylock", "o2", ""}}, true, "", "WWL1(o); WWT(o2)."},
-		{"ww_test_block_context", []step{{"lock", "o", ""}, init, ctxLock("o2")}, false, "ww-misuse", "WWL1(o); WWAI(t); WWL(o2, t)."},
-		{"ww_test_spin_block", []step{{"lock", "A", ""}, {"unlock", "A", ""}, {"lock", "o", ""}, {"lock", "A", ""}, {"unlock", "A", ""}, {"unlock", "o", ""},
-			{"lock", "A", ""}, {"lock", "o", ""}, {"unlock", "o", ""}, {"unlock", "A", ""}}, false, "dependency-cycle", "A spinlock taken inside and around a ww_mutex."},
-		{"ww_test_spin_try", []step{{"lock", "A", ""}, {"unlock", "A", ""}, {"trylock", "o", ""}, {"lock", "A", ""}, {"unlock", "A", ""}, {"unlock", "o", ""},
-			{"lock", "A", ""}, {"trylock", "o", ""}, {"unlock", "o", ""}, {"unlock", "A", ""}}, true, "", "As spin_block, with trylocks of the ww_mutex."},
-		{"ww_test_spin_context", []step{{"lock", "A", ""}, {"unlock", "A", ""}, init, ctxLock("o"), {"lock", "A", ""}, {"unlock", "A", ""}, {"unlock", "o", ""},
-			{"lock", "A", ""}, ctxLock("o"), {"unlock", "o", ""}, {"unlock", "A", ""}}, false, "dependency-cycle", "As spin_block, locking the ww_mutex with a context."},
-		{"ww_test_two_contexts", []step{init, {"ww_acquire_init", "t2", ""}}, false, "recursive-locking", "WWAI(&t); WWAI(&t2): two acquire contexts of one class."},
-		{"ww_test_context_lock_after_done", []step{init, {"ww_acquire_done", "t", ""}, ctxLock("o")}, false, "ww-misuse", "WWAI(t); WWAD(t); WWL(o, t)."},
-	}
-	var out []testcase
-	for _, x := range cs {
-		var b strings.Builder
-		verdict := "FAILURE"
-		if x.success {
-			verdict = "SUCCESS"
-		}
-		fmt.Fprintf(&b, "# Port of %s from %s.\n# %s\n", x.fn, source, x.what)
-		fmt.Fprintf(&b, "# The self-test expects %s. Generated by tools/selftestgen; do not edit.\n", verdict)
-		b.WriteString("fencecheck: 1\nname: " + x.fn + "\n")
-		b.WriteString("locks:\n  - {name: A, kind: spinlock}\nbuffers:\n  - {name: o}\n  - {name: o2}\n")
-		b.WriteString("paths:\n  - name: selftest\n    context: kthread\n    steps:\n")
-		for _, st := range x.steps {
-			switch st.op {
-			case "lockctx":
-				fmt.Fprintf(&b, "      - {lock: %s, ctx: t}\n", st.lock)
-			default:
-				fmt.Fprintf(&b, "      - %s: %s\n", st.op, st.lock)
-			}
-		}
-		b.WriteString("workload:\n  - run: selftest\n")
-		if x.success {
-			b.WriteString("expect:\n  - {mode: lockdep, clean: true}\n  - {mode: precise, clean: true}\n")
-		} else {
-			fmt.Fprintf(&b, "expect:\n  - mode: lockdep\n    findings: [{rule: %s}]\n    allow_extra: true  # the self-test checks lockdep's report only\n  - mode: precise\n    findings: [{rule: %s}]\n    allow_extra: true\n", x.rule, x.rule)
-		}
-		out = append(out, testcase{file: strings.ReplaceAll(strings.TrimPrefix(x.fn, "ww_test_"), "_", "-") + ".yaml", raw: b.String(), dir: "scenarios/lockdep-selftest/ww"})
-	}
-	return out
 }

@@ -1,0 +1,304 @@
+package exec
+
+// drm_sched, engines and fences: job readiness, completion, signalling,
+// timeouts and GPU faults.
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/hw"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+// published says whether userspace can hold the fence yet: a job's fence
+// exists once the job is armed; other fences exist from the start.
+func (s *sim) published(fence string) bool {
+	fi := s.p.Fences[fence]
+	if fi == nil || fi.Job == "" {
+		return true
+	}
+	return s.jobs[fi.Job].submitted
+}
+
+// faultingJobRunning: a GPU page fault comes from a job executing on the
+// device.
+func (s *sim) faultingJobRunning(dev string) bool {
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if js.info.Faults && js.info.Device == dev && js.onEngine && !js.done {
+			return true
+		}
+	}
+	return false
+}
+
+// faultingJobPending: some job that faults on the device has not completed
+// yet (so a fault may still come).
+func (s *sim) faultingJobPending(dev string) bool {
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if js.info.Faults && js.info.Device == dev && !js.done {
+			return true
+		}
+	}
+	return false
+}
+
+// faultPending: a job that touches objects through recoverable page faults
+// stalls while a fault handler of its device is still running (R19, seed
+// 004).
+func (s *sim) faultPending(job string) bool {
+	js := s.jobs[job]
+	if !js.info.Faults {
+		return false
+	}
+	for _, t := range s.threads {
+		if !t.done && t.faultStarted && t.src.Device == js.info.Device {
+			return true
+		}
+	}
+	return false
+}
+
+// fallback runs what only happens when nothing else can: a hung job's
+// timeout fires (R17), or a foreign fence is signalled by its driver.
+func (s *sim) fallback() bool {
+	for _, n := range s.engineNames {
+		e := s.engines[n]
+		j := e.Head()
+		if j == "" {
+			continue
+		}
+		js := s.jobs[j]
+		if !js.info.Hang || js.timedOut {
+			continue
+		}
+		js.timedOut = true
+		s.event(nil, "timeout", fmt.Sprintf("job %s timed out on %s", j, n), js.info.Pos)
+		if th := s.roleThread("timeout:" + js.info.Scheduler); th != nil {
+			nt := s.spawn(th, "timeout")
+			nt.job = j
+		} else {
+			// No timedout_job: nothing recovers the engine.
+			s.event(nil, "stuck", fmt.Sprintf("no timedout_job for scheduler %s: %s stays on the engine", js.info.Scheduler, j), js.info.Pos)
+		}
+		return true
+	}
+	for _, name := range s.p.FenceOrder {
+		fi := s.p.Fences[name]
+		if fi.Foreign && !fi.Indefinite && !s.fences[name] {
+			s.signal(nil, name, fi.Pos, "the foreign driver signals "+name)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sim) roleThread(trigger string) *kernel.Thread {
+	for _, t := range s.p.Threads {
+		if t.Trigger == trigger {
+			return t
+		}
+	}
+	return nil
+}
+
+func (s *sim) engineOf(j *jobState) *hw.Engine {
+	name := j.info.Engine
+	if name == "" {
+		name = "engine(" + j.info.Entity + ")"
+	}
+	e := s.engines[name]
+	if e == nil {
+		e = &hw.Engine{Name: name}
+		s.engines[name] = e
+		s.engineNames = insertSorted(s.engineNames, name)
+	}
+	return e
+}
+
+// completeHead completes the engine's head job: the hardware fence signals
+// from the completion interrupt (R16), then callbacks and free_job run.
+func (s *sim) completeHead(engine string, forced bool) {
+	e := s.engines[engine]
+	j := e.Pop(func(job string) int64 { return s.jobs[job].info.Duration })
+	if j == "" {
+		return
+	}
+	js := s.jobs[j]
+	js.done = true
+	irq := &thread{name: "irq(" + engine + ")", context: model.CtxIRQ, atomic: true}
+	why := "hardware completes " + j
+	if forced {
+		why = "reset force-completes " + j + " (R17)"
+	}
+	s.signal(irq, js.info.Fence, js.info.Pos, why)
+	if th := s.roleThread("job-free:" + j); th != nil {
+		s.spawn(th, "free_job")
+	}
+}
+
+// signal signals a fence, checking per-context order (R14), and starts the
+// fence's callbacks.
+func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
+	if s.fences[fence] {
+		return
+	}
+	fi := s.p.Fences[fence]
+	if sq, ok := s.seqno[fence]; fi != nil && ok {
+		for _, name := range s.p.FenceOrder {
+			o := s.p.Fences[name]
+			osq, armed := s.seqno[name]
+			if armed && o.Context == fi.Context && osq < sq && !s.fences[name] && name != fence {
+				s.finding(rules.OutOfOrderSignal, pos, fmt.Sprintf("%s (context %s, seqno %d) signals before %s (seqno %d) of the same context (R14)", fence, fi.Context, sq, name, osq),
+					[]diag.Step{{File: s.p.File, Pos: pos, Message: why}, {File: s.p.File, Pos: o.Pos, Message: name + " declared here, still unsignalled"}},
+					"Signal fences of one context in seqno order, or give independent work its own context.")
+			}
+		}
+	}
+	s.fences[fence] = true
+	s.wake(s.fenceWaiters, fence)
+	s.event(t, "signal", why+": dma_fence_signal("+fence+")", pos)
+	if th := s.roleThread("fence-cb:" + fence); th != nil {
+		s.spawn(th, "callback")
+	}
+	s.signalComposites(t)
+	s.readyJobs()
+}
+
+// readyJobs starts run_job for every submitted job whose dependencies have
+// all signalled (drm_sched resolves dependencies before run_job, K8).
+func (s *sim) readyJobs() {
+	if s.explore {
+		// The scheduler's work item (drm_sched_run_job_work, woken by
+		// drm_sched_wakeup) is an actor of its own: what it starts does
+		// not depend on who woke it.
+		return
+	}
+	busy := map[string]bool{} // schedulers whose run_job is running
+	for _, js := range s.jobs {
+		if js.runThread != nil && !js.runThread.done {
+			busy[js.info.Scheduler] = true
+		}
+	}
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if !js.submitted || js.started {
+			continue
+		}
+		ready := true
+		for _, d := range js.info.Deps {
+			if d.Kind == "entity-order" {
+				continue // enforced below from the real push order
+			}
+			if !s.fences[d.On] {
+				ready = false
+				break
+			}
+		}
+		// The entity is a FIFO, and the scheduler calls run_job from one
+		// ordered work item: one run_job at a time (K8).
+		for _, prev := range s.entityQ[js.info.Entity] {
+			if prev == name {
+				break
+			}
+			if !s.jobs[prev].started {
+				ready = false
+			}
+		}
+		if js.info.Scheduler != "" && busy[js.info.Scheduler] {
+			ready = false
+		}
+		if !ready {
+			continue
+		}
+		js.started = true
+		busy[js.info.Scheduler] = true
+		th := s.roleThread("job-run:" + name)
+		if th == nil {
+			th = &kernel.Thread{Name: "run_job(" + name + ")", Context: model.CtxRunJob, Pos: js.info.Pos}
+		}
+		nt := s.spawn(th, "run_job")
+		nt.job = name
+		js.runThread = nt
+	}
+}
+
+// schedNames lists the schedulers of the program's jobs, sorted.
+func (s *sim) schedNames() []string {
+	if s.scheds == nil {
+		seen := map[string]bool{}
+		for _, name := range s.p.JobOrder {
+			if sc := s.jobs[name].info.Scheduler; !seen[sc] {
+				seen[sc] = true
+				s.scheds = append(s.scheds, sc)
+			}
+		}
+		slices.Sort(s.scheds)
+	}
+	return s.scheds
+}
+
+// nextReady is the job the scheduler's run_job work would start now, or ""
+// and what it waits for ("fence:F", "sched:S" while a run_job runs or an
+// earlier job of the entity has not started, "" if nothing is queued).
+// Same rules as readyJobs.
+func (s *sim) nextReady(sched string) (job, waits string) {
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if js.info.Scheduler == sched && js.runThread != nil && !js.runThread.done {
+			return "", "sched:" + sched
+		}
+	}
+	for _, name := range s.p.JobOrder {
+		js := s.jobs[name]
+		if js.info.Scheduler != sched || !js.submitted || js.started {
+			continue
+		}
+		ok := true
+		for _, prev := range s.entityQ[js.info.Entity] {
+			if prev == name {
+				break
+			}
+			if !s.jobs[prev].started {
+				ok = false
+			}
+		}
+		if !ok {
+			if waits == "" {
+				waits = "sched:" + sched
+			}
+			continue
+		}
+		for _, d := range js.info.Deps {
+			if d.Kind != "entity-order" && !s.fences[d.On] {
+				ok = false
+				if waits == "" {
+					waits = "fence:" + d.On
+				}
+				break
+			}
+		}
+		if ok {
+			return name, ""
+		}
+	}
+	return "", waits
+}
+
+// startJob spawns run_job for a ready job (the scheduler's work item).
+func (s *sim) startJob(name string) {
+	js := s.jobs[name]
+	js.started = true
+	th := s.roleThread("job-run:" + name)
+	if th == nil {
+		th = &kernel.Thread{Name: "run_job(" + name + ")", Context: model.CtxRunJob, Pos: js.info.Pos}
+	}
+	nt := s.spawn(th, "run_job")
+	nt.job = name
+	js.runThread = nt
+}

@@ -1,0 +1,206 @@
+package exec
+
+// Locks: instances, acquisition with ww_mutex Wait-Die, release, failure
+// branches.
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+)
+
+func (s *sim) isReal(o kernel.Op) bool {
+	if o.Obj != "" {
+		return true
+	}
+	switch o.Lock {
+	case kernel.MmapLock, kernel.IMmapRwsem:
+		return true
+	}
+	switch s.p.LockKind(o.Lock) {
+	case "mutex", "spinlock", "raw_spinlock", "rwsem", "rwlock", "ww_mutex", "srcu", "semaphore":
+		return true
+	}
+	return false
+}
+
+// heldIndex finds the innermost hold of the named instance; "unlock: X"
+// also releases a nested "X/N" hold (the loader's rule for subclasses).
+func heldIndex(t *thread, key string) int {
+	for i := len(t.held) - 1; i >= 0; i-- {
+		if !t.held[i].section && t.held[i].key == key {
+			return i
+		}
+	}
+	for i := len(t.held) - 1; i >= 0; i-- {
+		if !t.held[i].section && strings.HasPrefix(t.held[i].key, key+"/") {
+			return i
+		}
+	}
+	return -1
+}
+
+// keyOf is the instance a lock step names (compiled once, kernel.Op.Inst);
+// synthetic pseudo-lock steps are named by their node.
+func keyOf(o kernel.Op) string {
+	if o.Inst != "" {
+		return o.Inst
+	}
+	return o.Lock
+}
+
+// mustDie: under Wait-Die a younger acquire context that finds the lock
+// held by an older one backs off with -EDEADLK (R23), unless this is the
+// slow relock of the contended lock itself.
+func (s *sim) mustDie(t *thread, inst string, o kernel.Op) bool {
+	l := s.locks[inst]
+	tk := t.tickets[o.Ctx]
+	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst
+}
+
+func (s *sim) canLock(t *thread, inst string, mode kernel.Mode) bool {
+	l := s.locks[inst]
+	if l == nil {
+		return true
+	}
+	if mode == kernel.Write {
+		return l.writer < 0 && len(l.readers) == 0
+	}
+	return l.writer < 0
+}
+
+func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
+	l := s.locks[inst]
+	if l == nil {
+		l = &lockState{writer: -1, readers: map[int]int{}}
+		s.locks[inst] = l
+	}
+	if mode == kernel.Write {
+		l.writer, l.ticket = t.id, ticket
+	} else {
+		l.readers[t.id]++
+	}
+}
+
+func (s *sim) drop(t *thread, inst string) {
+	l := s.locks[inst]
+	if l == nil {
+		return
+	}
+	s.wake(s.lockWaiters, inst)
+	if l.writer == t.id {
+		l.writer, l.ticket = -1, 0
+	} else if l.readers[t.id] > 0 {
+		l.readers[t.id]--
+		if l.readers[t.id] == 0 {
+			delete(l.readers, t.id)
+		}
+	}
+	if strings.HasPrefix(inst, "resv:") {
+		s.slots[strings.TrimPrefix(inst, "resv:")] = 0 // dma_resv_unlock resets reserved slots (R13)
+	}
+}
+
+// holds says whether t holds the named instance (its key, see held).
+func (s *sim) holds(t *thread, key string) bool {
+	for _, h := range t.held {
+		if h.key == key && !h.section {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
+	key := keyOf(o)
+	if !s.isReal(o) {
+		pos, path := heldSite(f, o)
+		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: pos, path: path})
+		if strings.HasPrefix(o.Lock, "notifier(") {
+			// The interval stays invalidating until invalidate_range_end
+			// (the release of the notifier map), not just the callback.
+			u := strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")
+			s.inval[u]++
+			t.invalActive = append(t.invalActive, u)
+		}
+		s.event(t, "lock", o.Text, o.Pos)
+		return true
+	}
+	inst := key
+	if o.Unpublished {
+		// No other thread can reach the object (being created or
+		// destroyed): its lock is never contended. The graph drops its
+		// class-level edges for the same compiled fact (Op.Unpublished).
+		inst = fmt.Sprintf("%s\x00private#%d", key, t.id)
+	}
+	if o.Ctx != "" && s.holds(t, key) {
+		s.event(t, "lock", o.Text+" (-EALREADY: already locked in this context)", o.Pos)
+		return true
+	}
+	if !s.canLock(t, inst, o.Mode) {
+		if o.Try {
+			s.failBranch(t, f, o, "trylock", o.Text+" (contended: fails)")
+			return false
+		}
+		if s.mustDie(t, inst, o) {
+			// Wait-Die: the younger transaction backs off with -EDEADLK,
+			// drops every lock of its context and relocks the contended one
+			// first (drm_exec, R23).
+			for i := len(t.held) - 1; i >= 0; i-- {
+				if t.held[i].ctx == o.Ctx && t.held[i].inst != "" {
+					s.drop(t, t.held[i].inst)
+					t.held = append(t.held[:i], t.held[i+1:]...)
+				}
+			}
+			s.event(t, "backoff", fmt.Sprintf("%s: -EDEADLK (older ticket holds it); unlock all and retry with %s first", o.Text, inst), o.Pos)
+			t.slow = inst
+			f.pc = t.ctxPC[o.Ctx]
+			s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
+			// The slow lock is taken when the thread next runs.
+			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), o), f.ops[f.pc:]...)
+			return false
+		}
+		s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
+		return false
+	}
+	if t.slow == inst {
+		t.slow = ""
+	}
+	s.take(t, inst, o.Mode, t.tickets[o.Ctx])
+	pos, path := heldSite(f, o)
+	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: pos, path: path})
+	kind := "lock"
+	if o.Try {
+		kind = "trylock"
+	}
+	s.event(t, kind, o.Text, o.Pos)
+	return true
+}
+
+// failBranch takes the step's compiled failure branch (on_fail:): continue
+// at the label it names, or return from the path the step belongs to. The
+// branch is a forward jump, so every path still ends.
+func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
+	to := f.pc + o.FailTo
+	if o.FailTo <= 0 || to > len(f.ops) {
+		to = len(f.ops)
+	}
+	where := "returns"
+	if to < len(f.ops) {
+		where = "continues at " + f.ops[to].Pos.String()
+	}
+	s.event(t, kind, text+"; the path "+where, o.Pos)
+	f.pc = to
+}
+
+// heldSite is where a held lock was taken, for hang reports: the step, or
+// for the shared direct-reclaim body (which has no steps of its own) the
+// allocation that entered reclaim.
+func heldSite(f *frame, o kernel.Op) (model.Pos, string) {
+	if !o.Pos.Valid() && f != nil && f.reclaim {
+		return f.origin, "direct reclaim entered by " + f.why
+	}
+	return o.Pos, o.InPath
+}

@@ -1,0 +1,587 @@
+package exec
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+)
+
+// Machine is one execution driven from outside, step by step: the
+// systematic explorer (internal/explore) asks which transitions are
+// enabled, how they depend on each other, and applies one. A Machine is
+// deterministic: the same choices give the same run.
+type Machine struct {
+	s    *sim
+	acts []actor
+	en   []Transition
+	step int
+	done bool
+	// fellBack: a fallback (timeout, foreign signal) ran since the last
+	// step; the next step is ordered after everything.
+	fellBack bool
+}
+
+// Transition is an actor's next step as the explorer sees it.
+type Transition struct {
+	// Actor names the thread ("NAME#k", the k-th thread of that name:
+	// stable whatever order unrelated threads were spawned in) or the
+	// engine ("e:NAME") that takes the step.
+	Actor string
+	// Foot is what the step reads or writes (lock instances, fences,
+	// resvs, ...); nil means everything (a step after a timeout, an exit
+	// that others watch): such a step depends on every other.
+	Foot []string
+	// Blocked: for a pending transition that cannot run yet, the lock or
+	// fence it waits for ("lock:X", "fence:F"). Releases: what taking the
+	// transition releases or signals. A transition blocked on K and one
+	// that releases K are never enabled together, so their order is not
+	// a race (the "may be co-enabled" condition of DPOR).
+	Blocked  string
+	Releases []string
+}
+
+// CoEnabled says whether pending transition p (perhaps blocked) and step e
+// may be enabled in one state.
+func CoEnabled(e, p Transition) bool {
+	if p.Blocked == "" {
+		return true
+	}
+	for _, r := range e.Releases {
+		if r == p.Blocked {
+			return false
+		}
+	}
+	return true
+}
+
+// Dependent says whether two transitions may not commute.
+func Dependent(a, b Transition) bool {
+	if a.Foot == nil || b.Foot == nil {
+		return true
+	}
+	for _, x := range a.Foot {
+		for _, y := range b.Foot {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// NewMachine starts an execution of p for exploration. maxSteps <= 0 uses
+// the program's step budget (StepBudget).
+func NewMachine(p *kernel.Program, maxSteps int, trace bool) *Machine {
+	if maxSteps <= 0 {
+		maxSteps = StepBudget(p)
+	}
+	s := newSim(p, 0, Options{MaxSteps: maxSteps, Trace: trace, Only: -1}, map[*kernel.Thread][]kernel.Op{})
+	s.explore = true
+	return &Machine{s: s}
+}
+
+// StepBudget bounds one execution (see stepBudget); compute it once per
+// program and pass it to every Machine.
+func StepBudget(p *kernel.Program) int { return stepBudget(p) }
+
+// Enabled returns the transitions that may be taken next, in a fixed order
+// (threads by creation, then engines by name); none when the execution is
+// over (completed, hung, or out of steps). When nothing can run, the
+// fallbacks (a hung job's timeout, a foreign fence) happen here.
+func (m *Machine) Enabled() []Transition {
+	if m.done {
+		return nil
+	}
+	for {
+		if m.step >= m.s.opt.MaxSteps {
+			m.done = true
+			return nil
+		}
+		m.acts = m.s.actors()
+		if m.parkBlocked() {
+			continue
+		}
+		if len(m.acts) > 0 {
+			break
+		}
+		if !m.s.fallback() {
+			m.done = true
+			return nil
+		}
+		m.fellBack = true
+	}
+	m.en = m.en[:0]
+	for _, a := range m.acts {
+		foot := m.s.footprint(a)
+		if m.fellBack {
+			foot = nil // after a timeout or a foreign signal: ordered after everything
+		}
+		m.en = append(m.en, Transition{Actor: actorID(a), Foot: foot, Releases: m.s.releases(a)})
+	}
+	m.fellBack = false
+	return m.en
+}
+
+// Pending returns the next transition of every actor that has one, enabled
+// or blocked (a thread waiting for a lock, an engine stalled): the
+// explorer's race detection asks whether taking it earlier would matter.
+func (m *Machine) Pending() []Transition {
+	var out []Transition
+	for _, t := range m.s.threads {
+		if !t.done {
+			tr := Transition{Actor: actorID(actor{t: t}), Foot: m.s.footprint(actor{t: t})}
+			if b := t.blocked; b != nil {
+				switch b.kind {
+				case "lock":
+					tr.Blocked = "lock:" + b.inst
+				case "fence":
+					tr.Blocked = "fence:" + b.fence
+				case "published":
+					if fi := m.s.p.Fences[b.fence]; fi != nil && fi.Job != "" {
+						tr.Blocked = "submitted:" + fi.Job
+					}
+				}
+			}
+			out = append(out, tr)
+		}
+	}
+	for _, n := range m.s.engineNames {
+		if m.s.engines[n].Head() != "" {
+			out = append(out, Transition{Actor: "e:" + n, Foot: m.s.footprint(actor{engine: n})})
+		}
+	}
+	for _, sc := range m.s.schedNames() {
+		if j, waits := m.s.nextReady(sc); j != "" || waits != "" {
+			out = append(out, Transition{Actor: "s:" + sc, Foot: m.s.footprint(actor{sched: sc}), Blocked: waits})
+		}
+	}
+	return out
+}
+
+// parkBlocked lets every runnable thread whose next step can only block
+// (a held lock, an unsignalled fence, an unpublished in-fence, ...) block
+// now. Trying and blocking changes nothing another actor can see, so it is
+// not a transition: as one, it would be ordered against every step on the
+// same lock or fence and multiply the interleavings for nothing.
+func (m *Machine) parkBlocked() bool {
+	parked := false
+	for _, a := range m.acts {
+		if a.t != nil && m.s.wouldBlock(a.t) {
+			a.t.blocked = nil
+			m.s.stepThread(a.t)
+			parked = true
+		}
+	}
+	return parked
+}
+
+// wouldBlock: t's next step blocks without changing shared state.
+func (s *sim) wouldBlock(t *thread) bool {
+	if len(t.frames) == 0 {
+		return false
+	}
+	f := t.frames[len(t.frames)-1]
+	if f.pc >= len(f.ops) {
+		return false
+	}
+	if t.src != nil && len(t.frames) == 1 && f.pc == 0 {
+		if t.src.Device != "" && !t.faultStarted {
+			return false
+		}
+		if t.src.Job != "" {
+			for _, d := range s.jobs[t.src.Job].info.Deps {
+				if d.Kind != "entity-order" && !s.published(d.On) {
+					return true
+				}
+			}
+		}
+	}
+	o := f.ops[f.pc]
+	switch o.Kind {
+	case kernel.OpAcquire:
+		if !s.isReal(o) || o.Try || o.Unpublished {
+			return false
+		}
+		key := keyOf(o)
+		if o.Ctx != "" && (s.holds(t, key) || s.mustDie(t, key, o)) {
+			return false
+		}
+		return !s.canLock(t, key, o.Mode)
+	case kernel.OpWait:
+		return !s.fences[o.Fence]
+	case kernel.OpReadBegin:
+		return !s.unmapped[o.Obj] && s.inval[o.Obj] > 0
+	}
+	return false
+}
+
+func actorID(a actor) string {
+	if a.t != nil {
+		return fmt.Sprintf("%s#%d", a.t.name, a.t.ord)
+	}
+	if a.sched != "" {
+		return "s:" + a.sched
+	}
+	return "e:" + a.engine
+}
+
+// Step takes enabled transition i, then lets the same thread run on
+// through steps that only touch its own state (no other actor can
+// observe the order of those, so they are not scheduling points).
+func (m *Machine) Step(i int) {
+	a := m.acts[i]
+	m.apply(a)
+	if a.t == nil {
+		return
+	}
+	t := a.t
+	for !t.done && m.step < m.s.opt.MaxSteps && t.blocked == nil && !t.parked {
+		if f := m.s.footprint(actor{t: t}); f == nil || len(f) > 0 {
+			return
+		}
+		if !m.s.runnable(t) {
+			return
+		}
+		m.apply(actor{t: t})
+	}
+}
+
+func (m *Machine) apply(a actor) {
+	m.step++
+	switch {
+	case a.t != nil:
+		a.t.blocked = nil
+		m.s.stepThread(a.t)
+	case a.sched != "":
+		if j, _ := m.s.nextReady(a.sched); j != "" {
+			m.s.event(nil, "sched", "drm_sched run_job work starts "+j+" on "+a.sched, m.s.jobs[j].info.Pos)
+			m.s.startJob(j)
+		}
+	default:
+		m.s.completeHead(a.engine, false)
+	}
+	if m.s.opt.Invariants {
+		m.s.checkInvariants(m.step)
+	}
+}
+
+// Result ends the execution and returns its schedule with findings;
+// label is the interleaving's ID, shown in messages and replay hints.
+func (m *Machine) Result(label, id string) *Schedule {
+	s := m.s
+	s.label, s.labelID = label, id
+	sch := &Schedule{Index: 0, Outcome: "completed"}
+	switch {
+	case m.step >= s.opt.MaxSteps:
+		sch.Outcome = "step-limit"
+		s.finding("FC003", model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (%s)", s.opt.MaxSteps, s.where()), nil, "")
+	case !s.allDone():
+		sch.Outcome = "hang"
+		s.reportHang()
+	}
+	s.liveness()
+	sch.Events = s.events
+	diag.Sort(s.findings)
+	sch.Findings = s.findings
+	return sch
+}
+
+// Violations returns the invariant violations seen so far.
+func (m *Machine) Violations() []string { return m.s.violations }
+
+// SetInvariants turns on the per-step invariant checks.
+func (m *Machine) SetInvariants() { m.s.opt.Invariants = true }
+
+// releases lists the locks and fences the actor's next step releases or
+// signals (see Transition.Releases).
+func (s *sim) releases(a actor) []string {
+	if a.sched != "" {
+		return nil
+	}
+	if a.t == nil {
+		if j := s.engines[a.engine].Head(); j != "" {
+			return []string{"fence:" + s.jobs[j].info.Fence}
+		}
+		return nil
+	}
+	t := a.t
+	fi := len(t.frames) - 1
+	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
+		fi--
+	}
+	var out []string
+	if fi < 0 {
+		for _, h := range t.held {
+			if h.inst != "" {
+				out = append(out, "lock:"+h.inst)
+			}
+		}
+		if t.role == "run_job" && t.job != "" {
+			out = append(out, "sched:"+s.jobs[t.job].info.Scheduler)
+		}
+		return out
+	}
+	o := t.frames[fi].ops[t.frames[fi].pc]
+	switch o.Kind {
+	case kernel.OpSignal:
+		out = append(out, "fence:"+o.Fence)
+	case kernel.OpSubmit:
+		out = append(out, "submitted:"+o.Job)
+	case kernel.OpRelease:
+		if i := heldIndex(t, keyOf(o)); i >= 0 && t.held[i].inst != "" {
+			out = append(out, "lock:"+t.held[i].inst)
+		}
+	case kernel.OpWWFini:
+		for _, h := range t.held {
+			if h.ctx == o.Ctx && h.inst != "" {
+				out = append(out, "lock:"+h.inst)
+			}
+		}
+	}
+	return out
+}
+
+// signalFoot is what signalling a fence touches: the fence (its waiters),
+// its context (the seqno-order check reads the other fences of the
+// context) and its callback. Jobs waiting for it are started by their
+// scheduler's own transition.
+func (s *sim) signalFoot(fence string) []string {
+	return []string{"fence:" + fence, "fencectx:" + s.ctxOf(fence), "spawn:fence-cb:" + fence}
+}
+
+func (s *sim) ctxOf(fence string) string {
+	if fi := s.p.Fences[fence]; fi != nil {
+		return fi.Context
+	}
+	return ""
+}
+
+// usersFoot is what the golden-rule check reads about the jobs that use an
+// object: whether they were submitted and whether their fence signalled.
+func (s *sim) usersFoot(obj string) []string {
+	var foot []string
+	for _, name := range s.usedBy[obj] {
+		foot = append(foot, "submitted:"+name, "fence:"+s.jobs[name].info.Fence)
+	}
+	return foot
+}
+
+// footprint is what the actor's next step touches: nil for a step that may
+// touch anything, empty for a step private to the thread. It must cover
+// every piece of state the step reads or writes, findings included, or the
+// explorer's sleep sets would prune an interleaving that matters.
+func (s *sim) footprint(a actor) []string {
+	if a.sched != "" {
+		// The run_job work item reads the scheduler's queue and the
+		// in-fences of the job it starts, and spawns its run_job.
+		foot := []string{"sched:" + a.sched}
+		for _, name := range s.p.JobOrder {
+			js := s.jobs[name]
+			if js.info.Scheduler != a.sched || js.started {
+				continue
+			}
+			foot = append(foot, "queue:"+js.info.Entity)
+			for _, d := range js.info.Deps {
+				foot = append(foot, "fence:"+d.On)
+			}
+		}
+		return foot
+	}
+	if a.t == nil {
+		// An engine completes its head job: the fence signals, callbacks
+		// and free_job start, the scheduler may run the next job.
+		e := s.engines[a.engine]
+		foot := []string{"engine:" + a.engine}
+		if j := e.Head(); j != "" {
+			foot = append(foot, "spawn:free_job("+j+")")
+			foot = append(foot, s.signalFoot(s.jobs[j].info.Fence)...)
+		}
+		return foot
+	}
+	t := a.t
+	fi := len(t.frames) - 1
+	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
+		fi-- // frames that will be popped first (reclaim returns)
+	}
+	if fi < 0 {
+		// The thread exits. Nobody observes a plain thread's exit except
+		// through what it still holds; a job's thread hands the job on,
+		// a worker's exit ends flush_work, a fault handler unstalls a job.
+		var foot []string
+		switch {
+		case t.worker != "" || (t.src != nil && t.src.Device != ""):
+			return nil // flush_work and stalled jobs watch these exits
+		case t.role == "run_job" && t.job != "":
+			// The job goes to its engine; the scheduler may start the next.
+			js := s.jobs[t.job]
+			foot = []string{"engine:" + s.engineOf(js).Name, "sched:" + js.info.Scheduler}
+		case t.role == "timeout" && t.job != "":
+			return nil // force-completes the job on its engine
+		}
+		for _, h := range t.held {
+			if h.inst != "" {
+				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+			}
+			if h.name == kernel.MMUNotifier || strings.HasPrefix(h.name, "notifier(") {
+				foot = append(foot, "inval")
+			}
+		}
+		if foot == nil {
+			foot = []string{}
+		}
+		return foot
+	}
+	f := t.frames[fi]
+	if t.src != nil && fi == 0 && f.pc == 0 && t.src.Device != "" && !t.faultStarted {
+		return nil // a fault handler waits for a faulting job to run
+	}
+	var pre []string
+	if t.src != nil && fi == 0 && f.pc == 0 && t.src.Job != "" {
+		// Userspace needs its in-fences published (their jobs submitted)
+		// before the first step runs.
+		pre = []string{}
+		for _, d := range s.jobs[t.src.Job].info.Deps {
+			if fi := s.p.Fences[d.On]; fi != nil && fi.Job != "" {
+				pre = append(pre, "submitted:"+fi.Job)
+			}
+		}
+	}
+	foot := s.opFoot(t, f.ops[f.pc])
+	if pre == nil || foot == nil {
+		return foot
+	}
+	return append(pre, foot...)
+}
+
+// opFoot is the footprint of one op of t (see footprint).
+func (s *sim) opFoot(t *thread, o kernel.Op) []string {
+	switch o.Kind {
+	case kernel.OpScopeSave, kernel.OpScopeRest, kernel.OpWWDone, kernel.OpMight,
+		kernel.OpSleep, kernel.OpFail, kernel.OpBeginSig, kernel.OpEndSig,
+		kernel.OpRegNotifier, kernel.OpWritePTE:
+		return []string{}
+	case kernel.OpWWFini:
+		foot := []string{}
+		for _, h := range t.held {
+			if h.ctx == o.Ctx && h.inst != "" {
+				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+			}
+		}
+		return foot
+	case kernel.OpAcquire, kernel.OpRelease:
+		if !s.isReal(o) {
+			if strings.HasPrefix(o.Lock, "notifier(") || o.Lock == kernel.MMUNotifier {
+				return []string{"inval"} // invalidations in progress (read_begin waits on them)
+			}
+			return []string{}
+		}
+		if o.Unpublished && o.Kind == kernel.OpAcquire {
+			return []string{} // a thread-private instance
+		}
+		key := keyOf(o)
+		if o.Kind == kernel.OpRelease {
+			if i := heldIndex(t, key); i >= 0 {
+				if t.held[i].inst == "" {
+					return []string{}
+				}
+				return []string{"lock:" + t.held[i].inst, "resvslots:" + t.held[i].key}
+			}
+			return []string{}
+		}
+		foot := []string{"lock:" + key}
+		if o.Ctx != "" {
+			// Wait-Die may drop every lock of the context; ww_mutex
+			// tickets are compared with the holder's.
+			foot = append(foot, "resvslots:"+key)
+			for _, h := range t.held {
+				if h.ctx == o.Ctx && h.inst != "" {
+					foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+				}
+			}
+		}
+		return foot
+	case kernel.OpAlloc:
+		if s.pressure && o.GFP&model.GFPDirectReclaim != 0 {
+			// Whether it enters direct reclaim depends on whether another
+			// thread already reclaimed at this site; the reclaim steps
+			// themselves come later, each with its own footprint.
+			return []string{"reclaimed:" + o.Pos.String()}
+		}
+		return []string{}
+	case kernel.OpWait:
+		return []string{"fence:" + o.Fence}
+	case kernel.OpWWInit:
+		return []string{"ticket"}
+	case kernel.OpReserve:
+		return []string{"resvslots:resv:" + o.Obj, "reclaimed:" + o.Pos.String()}
+	case kernel.OpAddFence, kernel.OpReplace:
+		return []string{"resv:" + o.Obj, "resvslots:resv:" + o.Obj}
+	case kernel.OpWaitResv, kernel.OpEvict:
+		// Reads the resv and the state of its fences; eviction also
+		// checks the GPU's reach (PTEs, unfinished jobs).
+		foot := append([]string{"resv:" + o.Obj, "pte", "mem:" + o.Buffer}, s.usersFoot(o.Buffer)...)
+		if o.Buffer == "" {
+			foot = append(foot[:2], s.usersFoot(o.Obj)...)
+		}
+		for _, e := range s.resv[o.Obj] {
+			foot = append(foot, "fence:"+e.fence)
+		}
+		return foot
+	case kernel.OpMapPages, kernel.OpZapPTEs, kernel.OpTLBFlush:
+		return []string{"pte"}
+	case kernel.OpFreePages:
+		return append([]string{"pte", "mem:" + o.Obj}, s.usersFoot(o.Obj)...)
+	case kernel.OpSignal:
+		return s.signalFoot(o.Fence)
+	case kernel.OpSubmit:
+		// Arms the fence (its seqno in the context) and queues the job.
+		js := s.jobs[o.Job]
+		if js == nil {
+			return nil
+		}
+		return []string{"submitted:" + o.Job, "queue:" + js.info.Entity, "fencectx:" + s.ctxOf(js.info.Fence)}
+	case kernel.OpQueueWork:
+		return []string{"spawn:worker:" + o.Path}
+	case kernel.OpMunmap:
+		return []string{"unmapped:" + o.Obj}
+	case kernel.OpPin:
+		return []string{"mem:" + o.Obj}
+	case kernel.OpGet, kernel.OpPut:
+		return []string{"ref:" + o.Obj}
+	case kernel.OpUnpin:
+		// The last unpin of an unmapped range frees its pages (golden rule).
+		return append([]string{"pte", "mem:" + o.Obj}, s.usersFoot(o.Obj)...)
+	case kernel.OpReadBegin:
+		if s.unmapped[o.Obj] {
+			// The ioctl fails and returns, releasing what it holds.
+			foot := []string{"unmapped:" + o.Obj, "inval", "seq:" + o.Obj}
+			for _, h := range t.held {
+				if h.inst != "" {
+					foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+				}
+			}
+			return foot
+		}
+		return []string{"inval", "seq:" + o.Obj, "unmapped:" + o.Obj}
+	case kernel.OpVMUpdate:
+		return []string{"vm:" + o.Obj}
+	case kernel.OpSetSeq:
+		return []string{"seq:" + o.Obj}
+	case kernel.OpReadRetry:
+		// Reads the sequence; after an invalidation it loops back to
+		// read_begin, dropping the locks taken since.
+		foot := []string{"seq:" + o.Obj}
+		if m, ok := t.readBegin[o.Obj]; ok {
+			for _, h := range t.held[min(m.held, len(t.held)):] {
+				if h.inst != "" {
+					foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+				}
+			}
+		}
+		return foot
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package exec
+
+// Memory: allocation and direct reclaim, page tables and the golden rule,
+// object reference counts.
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/hw"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+func usageRank(u string) int {
+	return map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}[u]
+}
+
+func (s *sim) vmNames() []string { return s.vmList }
+
+// insertSorted adds name to a sorted slice (engines and VMs are few and
+// created rarely; lookups happen every step).
+func insertSorted(list []string, name string) []string {
+	i, _ := slices.BinarySearch(list, name)
+	return slices.Insert(list, i, name)
+}
+
+func (s *sim) vm(name string) *hw.VM {
+	v := s.vms[name]
+	if v == nil {
+		v = hw.NewVM(name)
+		s.vms[name] = v
+		s.vmList = insertSorted(s.vmList, name)
+	}
+	return v
+}
+
+// vmOf picks the VM a mapping goes into: the step's vm:, the object's VM,
+// or the object's own GPU mapping.
+func (s *sim) vmOf(o kernel.Op) string {
+	if o.VM != "" {
+		return o.VM
+	}
+	f := s.p.Scenario.File
+	for _, u := range f.Userptrs {
+		if u.Name.V == o.Obj && u.VM.V != "" {
+			return u.VM.V
+		}
+	}
+	for _, b := range f.Buffers {
+		if b.Name.V == o.Obj && b.VM.V != "" {
+			return b.VM.V
+		}
+	}
+	return "gpu-mapping(" + o.Obj + ")"
+}
+
+// gpuMayReach checks the golden rule (R20) before pages are freed or moved:
+// no PTE may map them, no zap may be waiting for its TLB flush, and no
+// running job that uses them may still be executing.
+func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
+	for _, name := range s.mappedIn[obj] {
+		if why := s.vms[name].Reachable(obj); why != "" {
+			s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why),
+				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
+				"Zap the PTEs and complete the TLB flush before the pages go back to the allocator (R20).")
+		}
+	}
+	for _, name := range s.usedBy[obj] {
+		js := s.jobs[name]
+		if !js.submitted || s.fences[js.info.Fence] {
+			continue
+		}
+		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, has not completed (%s unsignalled) (R20)", what, name, js.info.Fence),
+			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text},
+				{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
+			"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (seed 002).")
+	}
+}
+
+// indexUses records, once, which jobs access each object (a dma-buf also
+// names its exported buffer), for the golden-rule check.
+func (s *sim) indexUses() {
+	s.usedBy = map[string][]string{}
+	exported := map[string]string{}
+	for _, d := range s.p.Scenario.File.DmaBufs {
+		exported[d.Name.V] = d.Buffer.V
+	}
+	for _, j := range s.p.Scenario.File.Jobs {
+		seen := map[string]bool{}
+		for _, b := range j.Buffers {
+			for _, obj := range []string{b.Buffer.V, exported[b.Buffer.V]} {
+				if obj != "" && !seen[obj] {
+					seen[obj] = true
+					s.usedBy[obj] = append(s.usedBy[obj], j.Name.V)
+				}
+			}
+		}
+	}
+}
+
+// alloc enters direct reclaim when the workload applies memory pressure and
+// the allocation may direct-reclaim (K11): schedule 0 always does,
+// random schedules decide by coin. Reclaim runs every shrinker and notifier
+// inline, with PF_MEMALLOC so it does not recurse.
+func (s *sim) alloc(t *thread, o kernel.Op) {
+	s.event(t, "alloc", o.Text, o.Pos)
+	if !s.pressure || o.GFP&model.GFPDirectReclaim == 0 || t.scopes["noreclaim"] > 0 {
+		return
+	}
+	for _, f := range t.frames {
+		if f.reclaim {
+			return
+		}
+	}
+	if t.context == model.CtxReclaim || t.context == model.CtxShrinkScan || t.context == model.CtxShrinkCount {
+		return
+	}
+	// Reclaim frees memory: an allocation site that has entered direct
+	// reclaim once succeeds afterwards, for every thread, so retry loops
+	// (read_retry after an invalidation) make progress.
+	if s.reclaimed[o.Pos] {
+		return
+	}
+	if s.rng != nil && s.rng.IntN(2) == 0 {
+		return
+	}
+	s.reclaimed[o.Pos] = true
+	s.event(t, "reclaim", "memory pressure: "+o.Text+" enters direct reclaim", o.Pos)
+	// The reclaim body is shared, not copied; its synthetic steps report the
+	// position of the allocation that entered reclaim.
+	t.frames = append(t.frames, &frame{ops: s.p.Reclaim, reclaim: true, origin: o.Pos, why: o.Text + " at " + o.Pos.String()})
+}
+
+// refs is the object's reference count: one (its creator's) until a get or
+// put changes it.
+func (s *sim) setRefs(obj string, n int) {
+	if s.refCount == nil {
+		s.refCount = map[string]int{} // most designs never count references
+	}
+	s.refCount[obj] = n
+}
+
+func (s *sim) refs(obj string) int {
+	if n, ok := s.refCount[obj]; ok {
+		return n
+	}
+	return 1
+}

@@ -1,0 +1,555 @@
+// Package explore is the systematic explorer: stateless model checking over
+// the executor's transitions (exec.Machine). It runs every interleaving of
+// a design up to a preemption bound (CHESS's iterative context bounding:
+// Musuvathi and Qadeer, PLDI 2007), deepening the bound from 0 so that each
+// finding is first shown by an interleaving with the fewest preemptions;
+// or, in exhaustive mode, every interleaving with sleep-set reduction
+// (Godefroid 1996): two interleavings that differ only in the order of
+// independent steps (different lock instances, fences, objects) are run
+// once. Sleep sets are not combined with the preemption bound, which is
+// unsound (Coons, Musuvathi and McKinley, OOPSLA 2013).
+//
+// The explorer knows nothing about locks or fences: it asks the machine
+// which transitions are enabled, whether two are dependent, and to apply
+// one; it replays a prefix to backtrack.
+package explore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+)
+
+// Defaults, chosen from the library and the chain benchmarks
+// (docs/performance.md): most bugs need at most two preemptions (CHESS),
+// and the budget bounds a run of the largest generated designs.
+const (
+	DefaultBound  = 2
+	DefaultBudget = 20000
+	// DefaultMaxDepth caps the scheduling points of one execution: race
+	// detection costs grow with the square of the depth, so huge designs
+	// are for random schedules.
+	DefaultMaxDepth = 20000
+)
+
+// Options select the exploration.
+type Options struct {
+	// Exhaustive explores every interleaving (sleep sets, no bound);
+	// otherwise the preemption bound is deepened from 0 to Bound.
+	Exhaustive bool
+	Bound      int
+	// Budget caps the number of executions (0: DefaultBudget).
+	Budget int
+	// Invariants checks the machine state after every step.
+	Invariants bool
+	// MaxDepth caps the scheduling points of one execution (0: default).
+	MaxDepth int
+}
+
+// Result is what the exploration covered and found.
+type Result struct {
+	Findings   []diag.Diagnostic
+	Executions int // in the last (deepest) pass
+	Total      int // over all passes
+	Redundant  int // executions cut by sleep sets
+	Bound      int // deepest bound explored completely (-1: none)
+	Exhaustive bool
+	Complete   bool
+	TooDeep    int // an execution had more scheduling points than MaxDepth
+	Violations []string
+	// Witness maps each finding (rule, fingerprint, message) to the ID of
+	// the first interleaving that showed it, for fencecheck trace --schedule.
+	Witness map[string]string
+}
+
+// Coverage says honestly what was explored.
+func (r *Result) Coverage() string {
+	switch {
+	case r.TooDeep > 0:
+		return fmt.Sprintf("not explored: an execution has more than %d scheduling points; use --explore random=N", r.TooDeep)
+	case r.Complete && r.Exhaustive:
+		return fmt.Sprintf("explored all %d interleavings (complete; %d more cut by sleep sets)", r.Executions, r.Redundant)
+	case r.Complete:
+		return fmt.Sprintf("explored all %d interleavings up to %d preemptions (complete)", r.Executions, r.Bound)
+	case r.Exhaustive:
+		return fmt.Sprintf("stopped at budget after %d interleavings; exhaustive exploration not finished", r.Total)
+	case r.Bound >= 0:
+		return fmt.Sprintf("stopped at budget after %d interleavings; complete up to %d preemptions, bound %d not exhausted", r.Total, r.Bound, r.Bound+1)
+	}
+	return fmt.Sprintf("stopped at budget after %d interleavings; bound 0 not exhausted", r.Total)
+}
+
+type node struct {
+	en    []exec.Transition
+	cur   int
+	done  []bool
+	sleep []exec.Transition
+	prev  string // actor of the previous step
+	pre   int    // preemptions before this choice
+	// backtrack: choices DPOR found must also be explored from here
+	// (exhaustive mode); nil in bounded mode, where every choice is.
+	backtrack []bool
+	// seen: actors first present at this state (replayed into the clocks).
+	seen []string
+}
+
+// preempts: choosing j switches away from an actor that could go on.
+func (n *node) preempts(j int) bool {
+	if n.prev == "" || n.en[j].Actor == n.prev {
+		return false
+	}
+	for _, t := range n.en {
+		if t.Actor == n.prev {
+			return true
+		}
+	}
+	return false
+}
+
+// deflt is the non-preemptive choice: the previous actor if it can go on,
+// else the first enabled one. IDs record only deviations from it.
+func (n *node) deflt() int {
+	for j, t := range n.en {
+		if t.Actor == n.prev {
+			return j
+		}
+	}
+	return 0
+}
+
+func (n *node) sleeping(j int) bool {
+	for _, s := range n.sleep {
+		if s.Actor == n.en[j].Actor {
+			return true
+		}
+	}
+	return false
+}
+
+// Run explores p.
+func Run(p *kernel.Program, opt Options) *Result {
+	if opt.Budget <= 0 {
+		opt.Budget = DefaultBudget
+	}
+	if opt.Bound < 0 {
+		opt.Bound = 0
+	}
+	if opt.MaxDepth <= 0 {
+		opt.MaxDepth = DefaultMaxDepth
+	}
+	res := &Result{Bound: -1, Exhaustive: opt.Exhaustive, Witness: map[string]string{}}
+	maxSteps := exec.StepBudget(p)
+	seen := map[string]bool{}
+	bounds := []int{}
+	if opt.Exhaustive {
+		bounds = append(bounds, -1)
+	} else {
+		for k := 0; k <= opt.Bound; k++ {
+			bounds = append(bounds, k)
+		}
+	}
+	for _, k := range bounds {
+		e := &explorer{p: p, opt: opt, k: k, maxSteps: maxSteps, res: res, seen: seen}
+		if !e.pass() {
+			return res
+		}
+		res.Executions = e.executions
+		if k >= 0 {
+			res.Bound = k
+		}
+	}
+	res.Complete = true
+	diag.Sort(res.Findings)
+	return res
+}
+
+type explorer struct {
+	p          *kernel.Program
+	opt        Options
+	k          int // preemption bound; -1 unbounded with sleep sets
+	maxSteps   int
+	res        *Result
+	seen       map[string]bool
+	stack      []*node
+	executions int
+}
+
+// pass explores every interleaving within the bound; false when the budget
+// ran out first.
+func (e *explorer) pass() bool {
+	for {
+		if e.res.Total >= e.opt.Budget || e.res.TooDeep > 0 {
+			diag.Sort(e.res.Findings)
+			return false
+		}
+		e.execute()
+		if e.res.TooDeep > 0 {
+			diag.Sort(e.res.Findings)
+			return false
+		}
+		if !e.backtrack() {
+			return true
+		}
+	}
+}
+
+func (e *explorer) execute() {
+	m := exec.NewMachine(e.p, e.maxSteps, false)
+	if e.opt.Invariants {
+		m.SetInvariants()
+	}
+	for d, n := range e.stack {
+		en := m.Enabled()
+		if len(en) != len(n.en) || en[n.cur].Actor != n.en[n.cur].Actor {
+			e.res.Violations = append(e.res.Violations, fmt.Sprintf("replay diverged at step %d", d))
+			return
+		}
+		m.Step(n.cur)
+	}
+	var hb *clocks
+	if e.k < 0 {
+		hb = newClocks()
+		for d, n := range e.stack {
+			for _, a := range n.seen {
+				hb.see(a, d)
+			}
+			hb.event(d, n.en[n.cur])
+		}
+	}
+	prev, pre := "", 0
+	if len(e.stack) > 0 {
+		top := e.stack[len(e.stack)-1]
+		prev, pre = top.en[top.cur].Actor, top.pre
+		if top.preempts(top.cur) {
+			pre++
+		}
+	}
+	redundant := false
+	for {
+		en := m.Enabled()
+		if len(en) == 0 {
+			break
+		}
+		if len(e.stack) >= e.opt.MaxDepth {
+			e.res.TooDeep = e.opt.MaxDepth
+			return
+		}
+		n := &node{en: append([]exec.Transition(nil), en...), prev: prev, pre: pre, done: make([]bool, len(en))}
+		if e.k < 0 && len(e.stack) > 0 {
+			n.sleep = childSleep(e.stack[len(e.stack)-1])
+		}
+		pick := n.deflt()
+		if n.sleeping(pick) {
+			pick = -1
+			for j := range n.en {
+				if !n.sleeping(j) {
+					pick = j
+					break
+				}
+			}
+			if pick < 0 {
+				redundant = true // every continuation was explored before
+				break
+			}
+		}
+		n.cur = pick
+		e.stack = append(e.stack, n)
+		if hb != nil {
+			n.backtrack = make([]bool, len(n.en))
+			n.backtrack[pick] = true
+			e.races(hb, m.Pending())
+			hb.event(len(e.stack)-1, n.en[pick])
+		}
+		if n.preempts(pick) {
+			pre++
+		}
+		prev = n.en[pick].Actor
+		m.Step(pick)
+	}
+	e.executions++
+	e.res.Total++
+	e.res.Violations = append(e.res.Violations, m.Violations()...)
+	if redundant {
+		e.res.Redundant++
+		return
+	}
+	id := e.id()
+	sch := m.Result(label(id, pre), id)
+	for _, d := range sch.Findings {
+		key := d.Rule + "\x00" + d.Fingerprint
+		if d.Fingerprint == "" {
+			key = d.Rule + "\x00" + d.Pos.String() + "\x00" + d.Message
+		}
+		if !e.seen[key] {
+			e.seen[key] = true
+			e.res.Findings = append(e.res.Findings, d)
+			e.res.Witness[d.Rule+"\x00"+d.Fingerprint+"\x00"+d.Message] = id
+		}
+	}
+}
+
+// childSleep: what sleeps after the parent's choice is what slept or was
+// explored before it at the parent, unless dependent on the choice.
+func childSleep(parent *node) []exec.Transition {
+	t := parent.en[parent.cur]
+	var out []exec.Transition
+	for _, s := range parent.sleep {
+		if !exec.Dependent(s, t) {
+			out = append(out, s)
+		}
+	}
+	for j, d := range parent.done {
+		if d && j != parent.cur && !exec.Dependent(parent.en[j], t) {
+			out = append(out, parent.en[j])
+		}
+	}
+	return out
+}
+
+// races is DPOR's step (Flanagan and Godefroid, POPL 2005) at the state on
+// top of the stack: for each actor's next transition p, the last earlier
+// step that is dependent with p and does not happen before it is a race;
+// the state before that step must also try p first (or, if p was not
+// enabled there, an actor whose later steps lead to p; or, failing that,
+// everything).
+func (e *explorer) races(hb *clocks, pending []exec.Transition) {
+	k := len(e.stack) - 1 // the state being extended; its step is not taken yet
+	top := e.stack[k]
+	for _, p := range pending {
+		if _, ok := hb.first[p.Actor]; !ok {
+			hb.see(p.Actor, k)
+			top.seen = append(top.seen, p.Actor)
+		}
+		cp := hb.clock(p.Actor)
+		for i := k - 1; i >= 0; i-- {
+			ni := e.stack[i]
+			ei := ni.en[ni.cur]
+			if ei.Actor == p.Actor || !exec.Dependent(ei, p) || !exec.CoEnabled(ei, p) || hb.before(i, ei.Actor, cp) {
+				continue
+			}
+			added := false
+			for j, t := range ni.en {
+				if t.Actor == p.Actor {
+					ni.backtrack[j], added = true, true
+					break
+				}
+			}
+			if !added {
+				for j, t := range ni.en {
+					if hb.after(t.Actor, i, cp) {
+						ni.backtrack[j], added = true, true
+						break
+					}
+				}
+			}
+			if !added {
+				for j := range ni.backtrack {
+					ni.backtrack[j] = true
+				}
+			}
+			break
+		}
+	}
+}
+
+// clocks are vector clocks over the steps of one execution: step d
+// happens before step d' if a chain of dependent steps (or one actor's
+// program order) leads from d to d'. Entries hold step index + 1.
+type clocks struct {
+	idx        map[string]int
+	actor      map[string][]int
+	first      map[string]int // the state where an actor was first seen
+	ev         [][]int
+	lastKey    map[string][]int
+	lastGlobal []int
+	all        []int
+}
+
+func newClocks() *clocks {
+	return &clocks{idx: map[string]int{}, actor: map[string][]int{}, first: map[string]int{}, lastKey: map[string][]int{}}
+}
+
+func join(a, b []int) []int {
+	if len(b) > len(a) {
+		a = append(a, make([]int, len(b)-len(a))...)
+	}
+	for i, v := range b {
+		if v > a[i] {
+			a[i] = v
+		}
+	}
+	return a
+}
+
+// see records that actor a exists at state k: a thread spawned by step k-1
+// starts after it.
+func (c *clocks) see(a string, k int) {
+	if _, ok := c.first[a]; !ok {
+		c.first[a] = k
+	}
+}
+
+func (c *clocks) clock(a string) []int {
+	if v, ok := c.actor[a]; ok {
+		return v
+	}
+	if k := c.first[a]; k > 0 && k-1 < len(c.ev) {
+		return c.ev[k-1]
+	}
+	return nil
+}
+
+func (c *clocks) id(a string) int {
+	i, ok := c.idx[a]
+	if !ok {
+		i = len(c.idx)
+		c.idx[a] = i
+	}
+	return i
+}
+
+// before: step i (by actor a) happens before the transition whose clock is cp.
+func (c *clocks) before(i int, a string, cp []int) bool {
+	x := c.id(a)
+	return x < len(cp) && cp[x] >= i+1
+}
+
+// after: actor a has a step after i that happens before the clock cp.
+func (c *clocks) after(a string, i int, cp []int) bool {
+	x, ok := c.idx[a]
+	return ok && x < len(cp) && cp[x] > i+1
+}
+
+// event records step d, taken by t.
+func (c *clocks) event(d int, t exec.Transition) {
+	c.see(t.Actor, d)
+	vc := append([]int(nil), c.clock(t.Actor)...)
+	if t.Foot == nil {
+		vc = join(vc, c.all)
+	} else {
+		vc = join(vc, c.lastGlobal)
+		for _, k := range t.Foot {
+			vc = join(vc, c.lastKey[k])
+		}
+	}
+	x := c.id(t.Actor)
+	if x >= len(vc) {
+		vc = append(vc, make([]int, x+1-len(vc))...)
+	}
+	vc[x] = d + 1
+	c.actor[t.Actor] = vc
+	for len(c.ev) <= d {
+		c.ev = append(c.ev, nil)
+	}
+	c.ev[d] = vc
+	if t.Foot == nil {
+		c.lastGlobal = vc
+	}
+	for _, k := range t.Foot {
+		c.lastKey[k] = vc
+	}
+	c.all = join(append([]int(nil), c.all...), vc)
+}
+
+// backtrack moves to the next unexplored choice; false when none is left.
+func (e *explorer) backtrack() bool {
+	for len(e.stack) > 0 {
+		n := e.stack[len(e.stack)-1]
+		n.done[n.cur] = true
+		for j := range n.en {
+			if n.done[j] || n.sleeping(j) || (n.backtrack != nil && !n.backtrack[j]) {
+				continue
+			}
+			if e.k >= 0 && n.preempts(j) && n.pre+1 > e.k {
+				continue
+			}
+			n.cur = j
+			return true
+		}
+		e.stack = e.stack[:len(e.stack)-1]
+	}
+	return false
+}
+
+// id names the interleaving by its deviations from the non-preemptive
+// default: "x" then "step:choice" pairs.
+func (e *explorer) id() string {
+	var b strings.Builder
+	b.WriteString("x")
+	sep := ""
+	for d, n := range e.stack {
+		if n.cur != n.deflt() {
+			fmt.Fprintf(&b, "%s%d:%d", sep, d, n.cur)
+			sep = "."
+		}
+	}
+	return b.String()
+}
+
+func label(id string, pre int) string {
+	s := "s"
+	if pre == 1 {
+		s = ""
+	}
+	return fmt.Sprintf("%s, %d preemption%s", id, pre, s)
+}
+
+// ParseID reads an interleaving ID; ok is false if s is not one.
+func ParseID(s string) (map[int]int, bool) {
+	if !strings.HasPrefix(s, "x") {
+		return nil, false
+	}
+	out := map[int]int{}
+	if s == "x" {
+		return out, true
+	}
+	for _, part := range strings.Split(s[1:], ".") {
+		a, b, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, false
+		}
+		d, err1 := strconv.Atoi(a)
+		c, err2 := strconv.Atoi(b)
+		if err1 != nil || err2 != nil || d < 0 || c < 0 {
+			return nil, false
+		}
+		out[d] = c
+	}
+	return out, true
+}
+
+// Replay runs exactly the interleaving id names, with its trace.
+func Replay(p *kernel.Program, id string) (*exec.Schedule, error) {
+	dev, ok := ParseID(id)
+	if !ok {
+		return nil, fmt.Errorf("%q is not an interleaving ID (they look like x or x3:1.7:0)", id)
+	}
+	m := exec.NewMachine(p, exec.StepBudget(p), true)
+	prev, pre := "", 0
+	for d := 0; ; d++ {
+		en := m.Enabled()
+		if len(en) == 0 {
+			break
+		}
+		n := &node{en: en, prev: prev}
+		pick := n.deflt()
+		if c, ok := dev[d]; ok {
+			if c >= len(en) {
+				return nil, fmt.Errorf("interleaving %s: step %d has only %d choices", id, d, len(en))
+			}
+			pick = c
+		}
+		if n.preempts(pick) {
+			pre++
+		}
+		prev = en[pick].Actor
+		m.Step(pick)
+	}
+	sch := m.Result(label(id, pre), id)
+	sch.Outcome += " (interleaving " + label(id, pre) + ")"
+	return sch, nil
+}

@@ -1,0 +1,250 @@
+package explore_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/explore"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
+)
+
+func compile(t *testing.T, src string) *kernel.Program {
+	t.Helper()
+	sc, ds := model.Load("t.yaml", []byte(src), model.Options{})
+	if sc == nil || len(ds) > 0 {
+		t.Fatalf("scenario does not load: %+v", ds)
+	}
+	return kernel.Compile(sc)
+}
+
+func byRule(ds []diag.Diagnostic, rule string) []diag.Diagnostic {
+	var out []diag.Diagnostic
+	for _, d := range ds {
+		if d.Rule == rule {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// A design whose bug needs an exact interleaving, and its fix.
+type racy struct {
+	name       string
+	bad, fixed string
+	rule       string
+	preempt    string // "N preemption(s)" of the shortest counterexample
+}
+
+var racyDesigns = []racy{
+	{
+		// One preemption: t1 takes A and is preempted; t3 takes C and
+		// blocks on A, and switching away from a blocked thread is free
+		// (CHESS counts preemptions only), so t2 takes B and blocks on C,
+		// and t1 blocks on B. A cycle of any length needs one.
+		name: "three-thread deadlock",
+		bad: `fencecheck: 1
+locks: [{name: A, kind: mutex}, {name: B, kind: mutex}, {name: C, kind: mutex}]
+paths:
+  - {name: t1, context: ioctl, steps: [{lock: A}, {lock: B}, {unlock: B}, {unlock: A}]}
+  - {name: t2, context: ioctl, steps: [{lock: B}, {lock: C}, {unlock: C}, {unlock: B}]}
+  - {name: t3, context: ioctl, steps: [{lock: C}, {lock: A}, {unlock: A}, {unlock: C}]}
+workload: [{run: t1}, {run: t2}, {run: t3}]
+`,
+		rule: rules.Hang, preempt: "1 preemption",
+	},
+	{
+		// The revalidation maps the userptr's pages without checking the
+		// notifier sequence: if it runs after the invalidation zapped and
+		// flushed, the core mm frees pages the GPU maps (R20).
+		name: "golden rule: notifier vs revalidation",
+		bad: `fencecheck: 1
+devices: [{name: gpu}]
+vms: [{name: vm, device: gpu}]
+locks: [{name: notifier_lock, kind: mutex}]
+userptrs: [{name: uptr, device: gpu, vm: vm, notifier: invalidate}]
+paths:
+  - name: invalidate
+    context: notifier
+    steps: [{lock: notifier_lock}, {set_seq: uptr}, {zap_ptes: uptr}, {tlb_flush: vm}, {unlock: notifier_lock}]
+  - name: rebind
+    context: ioctl
+    steps: [{lock: notifier_lock}, {map_pages: uptr}, {unlock: notifier_lock}]
+workload: [{munmap: uptr}, {run: rebind}]
+`,
+		rule: rules.GoldenRule, preempt: "1 preemption",
+	},
+	{
+		// Two fences of one context signalled by two threads: the second
+		// can overtake the first only if the first thread is preempted
+		// after releasing the second (R14).
+		name: "out-of-order signal",
+		bad: `fencecheck: 1
+fences:
+  - {name: go}
+  - {name: f1, context: ring, seqno: 1}
+  - {name: f2, context: ring, seqno: 2}
+paths:
+  - {name: first, context: ioctl, steps: [{signal: go}, {signal: f1}]}
+  - {name: second, context: ioctl, steps: [{wait: go}, {signal: f2}]}
+workload: [{run: first}, {run: second}]
+`,
+		rule: rules.OutOfOrderSignal, preempt: "1 preemption",
+	},
+}
+
+func init() {
+	racyDesigns = append(racyDesigns, racy{
+		// B reserves a slot on bo's resv without holding its lock. If A's
+		// whole critical section runs between B's reserve and B's add,
+		// A's unlock drops B's reservation (dma_resv_unlock resets the
+		// reserved slots, R13) and B's add has no slot: B must be
+		// preempted after its reserve.
+		name: "missing-slot race",
+		bad: `fencecheck: 1
+devices: [{name: gpu}]
+buffers: [{name: bo, device: gpu}]
+fences: [{name: fa}, {name: fb}]
+paths:
+  - name: a
+    context: ioctl
+    steps: [{lock: bo}, {reserve_fences: bo}, {add_fence: bo, fence: fa}, {unlock: bo}]
+  - name: b
+    context: ioctl
+    steps: [{reserve_fences: bo}, {add_fence: bo, fence: fb}]
+workload: [{run: a}, {run: b}]
+`,
+		rule: rules.MissingSlot, preempt: "1 preemption",
+	})
+	racyDesigns = append(racyDesigns, racy{
+		// The same race when B can only start once A holds the lock (A
+		// signals go): A must be preempted after the signal, and B after
+		// its reserve, so that A's unlock lands between B's reserve and
+		// add. Two preemptions; no interleaving with one shows it.
+		name: "missing-slot race needing two preemptions",
+		bad: `fencecheck: 1
+devices: [{name: gpu}]
+buffers: [{name: bo, device: gpu}]
+fences: [{name: go}, {name: fa}, {name: fb}]
+paths:
+  - name: a
+    context: ioctl
+    steps: [{lock: bo}, {signal: go}, {reserve_fences: bo}, {add_fence: bo, fence: fa}, {unlock: bo}]
+  - name: b
+    context: ioctl
+    steps: [{wait: go}, {reserve_fences: bo}, {add_fence: bo, fence: fb}]
+workload: [{run: a}, {run: b}]
+`,
+		rule: rules.MissingSlot, preempt: "2 preemptions",
+	})
+	racyDesigns[4].fixed = strings.Replace(racyDesigns[4].bad, "steps: [{wait: go}, {reserve_fences: bo}, {add_fence: bo, fence: fb}]",
+		"steps: [{wait: go}, {lock: bo}, {reserve_fences: bo}, {add_fence: bo, fence: fb}, {unlock: bo}]", 1)
+	racyDesigns[3].fixed = strings.Replace(racyDesigns[3].bad, "steps: [{reserve_fences: bo}, {add_fence: bo, fence: fb}]",
+		"steps: [{lock: bo}, {reserve_fences: bo}, {add_fence: bo, fence: fb}, {unlock: bo}]", 1)
+	racyDesigns[0].fixed = strings.Replace(racyDesigns[0].bad, "[{lock: C}, {lock: A}, {unlock: A}, {unlock: C}]", "[{lock: A}, {lock: C}, {unlock: C}, {unlock: A}]", 1)
+	racyDesigns[1].fixed = strings.Replace(racyDesigns[1].bad, "steps: [{lock: notifier_lock}, {map_pages: uptr}, {unlock: notifier_lock}]",
+		"steps: [{read_begin: uptr}, {lock: notifier_lock}, {read_retry: uptr}, {map_pages: uptr}, {unlock: notifier_lock}]", 1)
+	racyDesigns[2].fixed = strings.Replace(racyDesigns[2].bad, "[{signal: go}, {signal: f1}]", "[{signal: f1}, {signal: go}]", 1)
+}
+
+// TestRacyDesigns: each bug is found by the bounded explorer at the
+// smallest bound that shows it (not below), with that many preemptions in
+// its counterexample, by exhaustive DPOR too, and its replay ID reproduces
+// it; each fix is proven clean (complete) in both modes.
+func TestRacyDesigns(t *testing.T) {
+	for _, d := range racyDesigns {
+		t.Run(d.name, func(t *testing.T) {
+			p := compile(t, d.bad)
+			if fifo := exec.Run(p, exec.Options{Schedules: 1, Only: -1}); len(byRule(fifo.Findings, d.rule)) != 0 {
+				t.Fatalf("the FIFO schedule already shows it; the test would prove nothing")
+			}
+			want := int(d.preempt[0] - '0')
+			below := explore.Run(p, explore.Options{Bound: want - 1})
+			if !below.Complete || len(byRule(below.Findings, d.rule)) != 0 {
+				t.Errorf("bound %d: %s, findings %v", want-1, below.Coverage(), below.Findings)
+			}
+			res := explore.Run(p, explore.Options{Bound: 2})
+			fs := byRule(res.Findings, d.rule)
+			if !res.Complete || len(fs) != 1 {
+				t.Fatalf("bounded: %s, findings %+v", res.Coverage(), res.Findings)
+			}
+			id := res.Witness[fs[0].Rule+"\x00"+fs[0].Fingerprint+"\x00"+fs[0].Message]
+			if id == "" {
+				t.Fatalf("no replay ID for %v", fs[0])
+			}
+			sch, err := explore.Replay(p, id)
+			if err != nil || len(byRule(sch.Findings, d.rule)) != 1 {
+				t.Fatalf("replaying %s: %v %+v", id, err, sch)
+			}
+			if got := sch.Outcome; !strings.Contains(got, d.preempt) {
+				t.Errorf("counterexample %s is not the shortest: %s, want %s", id, got, d.preempt)
+			}
+			ex := explore.Run(p, explore.Options{Exhaustive: true})
+			if !ex.Complete || len(byRule(ex.Findings, d.rule)) != 1 {
+				t.Errorf("exhaustive: %s, findings %+v", ex.Coverage(), ex.Findings)
+			}
+			fixed := compile(t, d.fixed)
+			for _, opt := range []explore.Options{{Bound: 2}, {Exhaustive: true}} {
+				r := explore.Run(fixed, opt)
+				if !r.Complete || len(r.Findings) != 0 {
+					t.Errorf("fixed (%+v): %s, findings %+v", opt, r.Coverage(), r.Findings)
+				}
+			}
+		})
+	}
+}
+
+// TestExhaustiveFindsWhatRandomFinds: on every library scenario that the
+// exhaustive explorer completes, each finding of 64 random schedules is
+// among its findings (DPOR may not prune an interleaving that matters).
+func TestExhaustiveFindsWhatRandomFinds(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
+	checked := 0
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		sc, ds := model.Load(f, data, model.Options{})
+		if sc == nil || len(ds) > 0 {
+			t.Fatal(f, ds)
+		}
+		p := kernel.Compile(sc)
+		ex := explore.Run(p, explore.Options{Exhaustive: true, Budget: 1500, Invariants: true})
+		for _, v := range ex.Violations {
+			t.Errorf("%s: %s", f, v)
+		}
+		if !ex.Complete {
+			continue
+		}
+		checked++
+		got := map[string]bool{}
+		for _, d := range ex.Findings {
+			got[d.Rule+"\x00"+d.Fingerprint+"\x00"+d.Pos.String()] = true
+		}
+		rnd := exec.Run(p, exec.Options{Schedules: 64, Seed: 11, Only: -1})
+		for _, d := range rnd.Findings {
+			if d.Rule == rules.Hang && d.Fingerprint == "" {
+				continue
+			}
+			if !got[d.Rule+"\x00"+d.Fingerprint+"\x00"+d.Pos.String()] {
+				t.Errorf("%s: random schedules find %s (%s) that exhaustive exploration (%s) missed", f, d.Rule, d.Message, ex.Coverage())
+			}
+		}
+	}
+	if checked < 60 {
+		t.Fatalf("only %d library scenarios completed", checked)
+	}
+}
+
+// TestTooDeepIsSaid: an execution longer than the depth cap stops the
+// exploration with a coverage line that says so (and why).
+func TestTooDeepIsSaid(t *testing.T) {
+	p := compile(t, racyDesigns[0].bad)
+	r := explore.Run(p, explore.Options{Exhaustive: true, MaxDepth: 3})
+	if r.Complete || !strings.Contains(r.Coverage(), "not explored: an execution has more than 3 scheduling points") {
+		t.Fatalf("%s", r.Coverage())
+	}
+}
