@@ -461,7 +461,11 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 	switch o.Kind {
 	case kernel.OpScopeSave, kernel.OpScopeRest, kernel.OpWWDone, kernel.OpMight,
 		kernel.OpSleep, kernel.OpFail, kernel.OpBeginSig, kernel.OpEndSig,
-		kernel.OpRegNotifier, kernel.OpWritePTE:
+		kernel.OpRegNotifier, kernel.OpWritePTE,
+		// The interrupt state, a workqueue's lockdep map and
+		// lockdep_assert_held matter to the graph only: the executor
+		// changes nothing another actor sees for them.
+		kernel.OpLocalIRQ, kernel.OpLocalBH, kernel.OpFlushWQ, kernel.OpAssertHeld:
 		return []string{}
 	case kernel.OpWWFini:
 		foot := []string{}
