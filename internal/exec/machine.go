@@ -391,6 +391,14 @@ func (s *sim) ctxOf(fence string) string {
 	return ""
 }
 
+// shared: taking or dropping the lock in a read mode, which only counts
+// readers (lockState.readers): two readers' acquires and releases commute,
+// a writer's do not (canLock). A reader that would block is parked, not a
+// transition (wouldBlock). dma_resv locks (ww_mutexes) are never shared.
+func shared(mode kernel.Mode, ctx, inst string) bool {
+	return mode != kernel.Write && ctx == "" && !strings.HasPrefix(inst, "resv:")
+}
+
 // zapClears says whether zap_ptes o would clear a mapped PTE now.
 func (s *sim) zapClears(o kernel.Op) bool {
 	if s.p.Scenario.Kinds[o.Obj] == "vm" {
@@ -554,12 +562,19 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		key := keyOf(o)
 		if o.Kind == kernel.OpRelease {
 			if i := heldIndex(t, key); i >= 0 {
-				if t.held[i].inst == "" {
+				h := t.held[i]
+				if h.inst == "" {
 					return []string{}
 				}
-				return []string{"lock:" + t.held[i].inst, "resvslots:" + t.held[i].key}
+				if shared(h.mode, h.ctx, h.inst) {
+					return []string{"+lock:" + h.inst}
+				}
+				return []string{"lock:" + h.inst, "resvslots:" + h.key}
 			}
 			return []string{}
+		}
+		if shared(o.Mode, o.Ctx, key) {
+			return []string{"+lock:" + key}
 		}
 		foot := []string{"lock:" + key}
 		if o.Ctx != "" {
@@ -626,7 +641,10 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		}
 		return []string{"?pte", "+tlb"}
 	case kernel.OpFreePages:
-		return append(append([]string{"mem:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
+		// Marks the pages freed (or, when a pin holds them, freed at the
+		// last unpin): two frees commute; a free reads the pin count and
+		// the GPU's reach (golden rule).
+		return append(append([]string{"?pin:" + o.Obj, "+freed:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
 	case kernel.OpSignal:
 		return s.signalFoot(o.Fence)
 	case kernel.OpSubmit:
@@ -641,12 +659,12 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 	case kernel.OpMunmap:
 		return []string{"unmapped:" + o.Obj}
 	case kernel.OpPin:
-		return []string{"mem:" + o.Obj}
+		return []string{"+pin:" + o.Obj} // a count: two pins commute
 	case kernel.OpGet, kernel.OpPut:
 		return []string{"ref:" + o.Obj}
 	case kernel.OpUnpin:
 		// The last unpin of an unmapped range frees its pages (golden rule).
-		return append(append([]string{"mem:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
+		return append(append([]string{"pin:" + o.Obj, "freed:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
 	case kernel.OpReadBegin:
 		if s.unmapped[o.Obj] {
 			// The ioctl fails and returns, releasing what it holds.
