@@ -254,10 +254,12 @@ type sim struct {
 	// explore: every runnable actor is a candidate and reclaim-capable
 	// allocations always enter reclaim (the explorer drives the choice).
 	// label/labelID name the explored interleaving in messages.
-	explore   bool
-	nameCount map[string]int
-	scheds    []string
-	opsCache  map[*kernel.Thread][]kernel.Op
+	explore bool
+	// ticketsCompared: see ticketsCompared (exploration only).
+	ticketsCompared bool
+	nameCount       map[string]int
+	scheds          []string
+	opsCache        map[*kernel.Thread][]kernel.Op
 	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
 	pinnedFree     map[string]bool
 	refCount       map[string]int

@@ -53,11 +53,55 @@ func keyOf(o kernel.Op) string {
 
 // mustDie: under Wait-Die a younger acquire context that finds the lock
 // held by an older one backs off with -EDEADLK (R23), unless this is the
-// slow relock of the contended lock itself.
+// slow relock of the contended lock itself. A context that holds nothing
+// yet just waits: __ww_mutex_check_kill() returns 0 when ctx->acquired is
+// 0 (kernel/locking/ww_mutex.h), as there is nothing to drop.
 func (s *sim) mustDie(t *thread, inst string, o kernel.Op) bool {
 	l := s.locks[inst]
 	tk := t.tickets[o.Ctx]
-	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst
+	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst && acquiredIn(t, o.Ctx)
+}
+
+// acquiredIn: t holds a lock of acquire context ctx (ctx->acquired > 0).
+func acquiredIn(t *thread, ctx string) bool {
+	for _, h := range t.held {
+		if h.ctx == ctx && h.inst != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// ticketsCompared says whether some acquire context of p may acquire a lock
+// while it holds another, the only time Wait-Die compares tickets
+// (mustDie). If none can, the order in which contexts take their tickets
+// is never observed. Conservative: every acquisition naming the context
+// in a thread's ops, in direct reclaim and in finalizers counts.
+func ticketsCompared(p *kernel.Program) bool {
+	var count func(ops []kernel.Op, n map[string]int)
+	count = func(ops []kernel.Op, n map[string]int) {
+		for _, o := range ops {
+			if o.Kind == kernel.OpAcquire && o.Ctx != "" {
+				n[o.Ctx]++
+			}
+			count(o.Then, n)
+		}
+	}
+	shared := map[string]int{}
+	count(p.Reclaim, shared)
+	for _, th := range p.Threads {
+		n := map[string]int{}
+		for c, k := range shared {
+			n[c] = k
+		}
+		count(th.Ops, n)
+		for _, k := range n {
+			if k > 1 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *sim) canLock(t *thread, inst string, mode kernel.Mode) bool {

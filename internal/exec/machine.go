@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/hw"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 )
@@ -32,7 +33,11 @@ type Transition struct {
 	Actor string
 	// Foot is what the step reads or writes (lock instances, fences,
 	// resvs, ...); nil means everything (a step after a timeout, an exit
-	// that others watch): such a step depends on every other.
+	// that others watch): such a step depends on every other. A key is
+	// written ("k"), only read ("?k"), or changed by an update that
+	// commutes with every other update of it ("+k": a counter's increment
+	// or decrement, an idempotent clear); see Access.
+	// Two reads or two updates of one key are independent.
 	Foot []string
 	// Blocked: for a pending transition that cannot run yet, the lock or
 	// fence it waits for ("lock:X", "fence:F"). Releases: what taking the
@@ -57,6 +62,33 @@ func CoEnabled(e, p Transition) bool {
 	return true
 }
 
+// How a footprint key is accessed (Transition.Foot).
+const (
+	Write  = 0 // "k": conflicts with every access of k
+	Read   = 1 // "?k": conflicts with writes and updates of k
+	Update = 2 // "+k": conflicts with writes and reads of k
+)
+
+// Access splits a footprint entry into its key and how it is accessed.
+func Access(k string) (string, int) {
+	if k != "" {
+		switch k[0] {
+		case '?':
+			return k[1:], Read
+		case '+':
+			return k[1:], Update
+		}
+	}
+	return k, Write
+}
+
+// Conflict says whether two footprint entries may not commute.
+func Conflict(x, y string) bool {
+	kx, mx := Access(x)
+	ky, my := Access(y)
+	return kx == ky && (mx == Write || my == Write || mx != my)
+}
+
 // Dependent says whether two transitions may not commute.
 func Dependent(a, b Transition) bool {
 	if a.Foot == nil || b.Foot == nil {
@@ -64,7 +96,7 @@ func Dependent(a, b Transition) bool {
 	}
 	for _, x := range a.Foot {
 		for _, y := range b.Foot {
-			if x == y {
+			if Conflict(x, y) {
 				return true
 			}
 		}
@@ -80,6 +112,7 @@ func NewMachine(p *kernel.Program, maxSteps int, trace bool) *Machine {
 	}
 	s := newSim(p, 0, Options{MaxSteps: maxSteps, Trace: trace, Only: -1}, map[*kernel.Thread][]kernel.Op{})
 	s.explore = true
+	s.ticketsCompared = ticketsCompared(p)
 	return &Machine{s: s}
 }
 
@@ -359,12 +392,50 @@ func (s *sim) ctxOf(fence string) string {
 	return ""
 }
 
+// shared: taking or dropping the lock in a read mode, which only counts
+// readers (lockState.readers): two readers' acquires and releases commute,
+// a writer's do not (canLock). A reader that would block is parked, not a
+// transition (wouldBlock). dma_resv locks (ww_mutexes) are never shared.
+func shared(mode kernel.Mode, ctx, inst string) bool {
+	return mode != kernel.Write && ctx == "" && !strings.HasPrefix(inst, "resv:")
+}
+
+// zapClears says whether zap_ptes o would clear a mapped PTE now.
+func (s *sim) zapClears(o kernel.Op) bool {
+	if s.p.Scenario.Kinds[o.Obj] == "vm" {
+		return s.vms[o.Obj] != nil && s.vms[o.Obj].Has(hw.Mapped, "")
+	}
+	for _, name := range s.mappedIn[o.Obj] {
+		if s.vms[name] != nil && s.vms[name].Has(hw.Mapped, o.Obj) {
+			return true
+		}
+	}
+	return false
+}
+
+// flushDrops says whether tlb_flush o would drop a zapped entry now.
+func (s *sim) flushDrops(o kernel.Op) bool {
+	if s.p.Scenario.Kinds[o.Obj] == "vm" {
+		return s.vms[o.Obj] != nil && s.vms[o.Obj].Has(hw.Zapped, "")
+	}
+	for _, v := range s.vms {
+		if v.Has(hw.Zapped, "") {
+			return true
+		}
+	}
+	return false
+}
+
+// pteRead is the footprint of reading the GPU page tables and TLB (whether
+// the GPU can still reach an object: hw.VM.Reachable).
+var pteRead = []string{"?pte", "?tlb"}
+
 // usersFoot is what the golden-rule check reads about the jobs that use an
 // object: whether they were submitted and whether their fence signalled.
 func (s *sim) usersFoot(obj string) []string {
 	var foot []string
 	for _, name := range s.usedBy[obj] {
-		foot = append(foot, "submitted:"+name, "fence:"+s.jobs[name].info.Fence)
+		foot = append(foot, "?submitted:"+name, "?fence:"+s.jobs[name].info.Fence)
 	}
 	return foot
 }
@@ -385,7 +456,7 @@ func (s *sim) footprint(a actor) []string {
 			}
 			foot = append(foot, "queue:"+js.info.Entity)
 			for _, d := range js.info.Deps {
-				foot = append(foot, "fence:"+d.On)
+				foot = append(foot, "?fence:"+d.On)
 			}
 		}
 		return foot
@@ -426,7 +497,7 @@ func (s *sim) footprint(a actor) []string {
 				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
 			}
 			if h.name == kernel.MMUNotifier || strings.HasPrefix(h.name, "notifier(") {
-				foot = append(foot, "inval")
+				foot = append(foot, "+inval")
 			}
 		}
 		if foot == nil {
@@ -445,7 +516,7 @@ func (s *sim) footprint(a actor) []string {
 		pre = []string{}
 		for _, d := range s.jobs[t.src.Job].info.Deps {
 			if fi := s.p.Fences[d.On]; fi != nil && fi.Job != "" {
-				pre = append(pre, "submitted:"+fi.Job)
+				pre = append(pre, "?submitted:"+fi.Job)
 			}
 		}
 	}
@@ -461,7 +532,11 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 	switch o.Kind {
 	case kernel.OpScopeSave, kernel.OpScopeRest, kernel.OpWWDone, kernel.OpMight,
 		kernel.OpSleep, kernel.OpFail, kernel.OpBeginSig, kernel.OpEndSig,
-		kernel.OpRegNotifier, kernel.OpWritePTE:
+		kernel.OpRegNotifier, kernel.OpWritePTE,
+		// The interrupt state, a workqueue's lockdep map and
+		// lockdep_assert_held matter to the graph only: the executor
+		// changes nothing another actor sees for them.
+		kernel.OpLocalIRQ, kernel.OpLocalBH, kernel.OpFlushWQ, kernel.OpAssertHeld:
 		return []string{}
 	case kernel.OpWWFini:
 		foot := []string{}
@@ -474,7 +549,11 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 	case kernel.OpAcquire, kernel.OpRelease:
 		if !s.isReal(o) {
 			if strings.HasPrefix(o.Lock, "notifier(") || o.Lock == kernel.MMUNotifier {
-				return []string{"inval"} // invalidations in progress (read_begin waits on them)
+				// The count of invalidations in progress, which read_begin
+				// waits on: entering and leaving one commute with each
+				// other (mmu_interval_read_begin reads only whether the
+				// count is zero; mm/mmu_notifier.c).
+				return []string{"+inval"}
 			}
 			return []string{}
 		}
@@ -484,12 +563,19 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		key := keyOf(o)
 		if o.Kind == kernel.OpRelease {
 			if i := heldIndex(t, key); i >= 0 {
-				if t.held[i].inst == "" {
+				h := t.held[i]
+				if h.inst == "" {
 					return []string{}
 				}
-				return []string{"lock:" + t.held[i].inst, "resvslots:" + t.held[i].key}
+				if shared(h.mode, h.ctx, h.inst) {
+					return []string{"+lock:" + h.inst}
+				}
+				return []string{"lock:" + h.inst, "resvslots:" + h.key}
 			}
 			return []string{}
+		}
+		if shared(o.Mode, o.Ctx, key) {
+			return []string{"+lock:" + key}
 		}
 		foot := []string{"lock:" + key}
 		if o.Ctx != "" {
@@ -512,28 +598,60 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		}
 		return []string{}
 	case kernel.OpWait:
-		return []string{"fence:" + o.Fence}
+		return []string{"?fence:" + o.Fence}
 	case kernel.OpWWInit:
+		// ww_acquire_init takes the next stamp of a global counter: the
+		// order of two inits is observable only if Wait-Die ever compares
+		// tickets (ticketsCompared).
+		if !s.ticketsCompared {
+			return []string{}
+		}
 		return []string{"ticket"}
 	case kernel.OpReserve:
 		return []string{"resvslots:resv:" + o.Obj, "reclaimed:" + o.Pos.String()}
 	case kernel.OpAddFence, kernel.OpReplace:
 		return []string{"resv:" + o.Obj, "resvslots:resv:" + o.Obj}
 	case kernel.OpWaitResv, kernel.OpEvict:
-		// Reads the resv and the state of its fences; eviction also
-		// checks the GPU's reach (PTEs, unfinished jobs).
-		foot := append([]string{"resv:" + o.Obj, "pte", "mem:" + o.Buffer}, s.usersFoot(o.Buffer)...)
-		if o.Buffer == "" {
-			foot = append(foot[:2], s.usersFoot(o.Obj)...)
-		}
+		// Reads the resv and the state of its fences (blocking on one
+		// registers a waiter its signal wakes); eviction also reads the
+		// GPU's reach (PTEs, unfinished jobs) for the golden rule.
+		foot := []string{"?resv:" + o.Obj}
 		for _, e := range s.resv[o.Obj] {
-			foot = append(foot, "fence:"+e.fence)
+			foot = append(foot, "?fence:"+e.fence)
+		}
+		if o.Kind == kernel.OpEvict {
+			b := o.Buffer
+			if b == "" {
+				b = o.Obj
+			}
+			foot = append(append(foot, pteRead...), s.usersFoot(b)...)
 		}
 		return foot
-	case kernel.OpMapPages, kernel.OpZapPTEs, kernel.OpTLBFlush:
-		return []string{"pte"}
+	case kernel.OpMapPages:
+		return []string{"pte", "tlb", "mapped", "zapped"}
+	case kernel.OpZapPTEs:
+		// Zapping only clears PTEs (hw.VM.Zap) and a TLB flush only drops
+		// zapped entries (hw.VM.Flush): two zaps commute, two flushes
+		// commute, a zap and a flush do not, and both change what a
+		// reader of the page tables (pteRead) sees. A zap with nothing
+		// mapped to clear only reads that nothing is: only a map can
+		// change that (another zap cannot make it clear something).
+		if !s.zapClears(o) {
+			return []string{"?mapped"}
+		}
+		return []string{"+pte", "?tlb", "+zapped"}
+	case kernel.OpTLBFlush:
+		// A flush with no zapped entry to drop reads that there is none:
+		// only a zap that clears something changes that.
+		if !s.flushDrops(o) {
+			return []string{"?zapped"}
+		}
+		return []string{"?pte", "+tlb"}
 	case kernel.OpFreePages:
-		return append([]string{"pte", "mem:" + o.Obj}, s.usersFoot(o.Obj)...)
+		// Marks the pages freed (or, when a pin holds them, freed at the
+		// last unpin): two frees commute; a free reads the pin count and
+		// the GPU's reach (golden rule).
+		return append(append([]string{"?pin:" + o.Obj, "+freed:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
 	case kernel.OpSignal:
 		return s.signalFoot(o.Fence)
 	case kernel.OpSubmit:
@@ -548,16 +666,16 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 	case kernel.OpMunmap:
 		return []string{"unmapped:" + o.Obj}
 	case kernel.OpPin:
-		return []string{"mem:" + o.Obj}
+		return []string{"+pin:" + o.Obj} // a count: two pins commute
 	case kernel.OpGet, kernel.OpPut:
 		return []string{"ref:" + o.Obj}
 	case kernel.OpUnpin:
 		// The last unpin of an unmapped range frees its pages (golden rule).
-		return append([]string{"pte", "mem:" + o.Obj}, s.usersFoot(o.Obj)...)
+		return append(append([]string{"pin:" + o.Obj, "freed:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
 	case kernel.OpReadBegin:
 		if s.unmapped[o.Obj] {
 			// The ioctl fails and returns, releasing what it holds.
-			foot := []string{"unmapped:" + o.Obj, "inval", "seq:" + o.Obj}
+			foot := []string{"?unmapped:" + o.Obj, "?inval", "?seq:" + o.Obj}
 			for _, h := range t.held {
 				if h.inst != "" {
 					foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
@@ -565,15 +683,19 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 			}
 			return foot
 		}
-		return []string{"inval", "seq:" + o.Obj, "unmapped:" + o.Obj}
+		// Reads the invalidation count, the sequence and whether the
+		// range is still mapped; writes only its own mark.
+		return []string{"?inval", "?seq:" + o.Obj, "?unmapped:" + o.Obj}
 	case kernel.OpVMUpdate:
 		return []string{"vm:" + o.Obj}
 	case kernel.OpSetSeq:
-		return []string{"seq:" + o.Obj}
+		// mmu_interval_set_seq bumps the sequence: two bumps commute,
+		// and readers only compare it with their read_begin's value.
+		return []string{"+seq:" + o.Obj}
 	case kernel.OpReadRetry:
 		// Reads the sequence; after an invalidation it loops back to
 		// read_begin, dropping the locks taken since.
-		foot := []string{"seq:" + o.Obj}
+		foot := []string{"?seq:" + o.Obj}
 		if m, ok := t.readBegin[o.Obj]; ok {
 			for _, h := range t.held[min(m.held, len(t.held)):] {
 				if h.inst != "" {

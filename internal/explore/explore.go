@@ -364,13 +364,15 @@ type clocks struct {
 	actor      map[string][]int
 	first      map[string]int // the state where an actor was first seen
 	ev         [][]int
-	lastKey    map[string][]int
+	lastKey    map[string][]int // the last write of each key
+	reads      map[string][]int // reads of a key since its last write
+	updates    map[string][]int // commuting updates since its last write
 	lastGlobal []int
 	all        []int
 }
 
 func newClocks() *clocks {
-	return &clocks{idx: map[string]int{}, actor: map[string][]int{}, first: map[string]int{}, lastKey: map[string][]int{}}
+	return &clocks{idx: map[string]int{}, actor: map[string][]int{}, first: map[string]int{}, lastKey: map[string][]int{}, reads: map[string][]int{}, updates: map[string][]int{}}
 }
 
 func join(a, b []int) []int {
@@ -432,8 +434,15 @@ func (c *clocks) event(d int, t exec.Transition) {
 		vc = join(vc, c.all)
 	} else {
 		vc = join(vc, c.lastGlobal)
-		for _, k := range t.Foot {
+		for _, f := range t.Foot {
+			k, mode := exec.Access(f)
 			vc = join(vc, c.lastKey[k])
+			if mode != exec.Read {
+				vc = join(vc, c.reads[k])
+			}
+			if mode != exec.Update {
+				vc = join(vc, c.updates[k])
+			}
 		}
 	}
 	x := c.id(t.Actor)
@@ -449,8 +458,19 @@ func (c *clocks) event(d int, t exec.Transition) {
 	if t.Foot == nil {
 		c.lastGlobal = vc
 	}
-	for _, k := range t.Foot {
-		c.lastKey[k] = vc
+	for _, f := range t.Foot {
+		// A write is after every earlier access of its key, so it alone
+		// orders what comes next; reads and updates accumulate until then.
+		switch k, mode := exec.Access(f); mode {
+		case exec.Write:
+			c.lastKey[k] = vc
+			delete(c.reads, k)
+			delete(c.updates, k)
+		case exec.Read:
+			c.reads[k] = join(append([]int(nil), c.reads[k]...), vc)
+		case exec.Update:
+			c.updates[k] = join(append([]int(nil), c.updates[k]...), vc)
+		}
 	}
 	c.all = join(append([]int(nil), c.all...), vc)
 }

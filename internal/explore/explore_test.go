@@ -248,3 +248,32 @@ func TestTooDeepIsSaid(t *testing.T) {
 		t.Fatalf("%s", r.Coverage())
 	}
 }
+
+// TestNotifierHeavyDesignsComplete: designs whose every reclaiming
+// allocation runs the userptr notifier inline (case 25), and a self-test
+// of seven threads whose interrupt-state steps matter to the graph only,
+// explore completely within the budget: footprints no coarser than the
+// state (no-op zaps and flushes only read, invalidation counts are
+// commuting updates, local_irq is private). Both designs are clean.
+func TestNotifierHeavyDesignsComplete(t *testing.T) {
+	for _, f := range []string{
+		"../../scenarios/cases/25-vm-bind-userptr-safe-design.yaml",
+		"../../scenarios/lockdep-selftest/other/hardirq-deadlock-softirq-not-deadlock.yaml",
+	} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, ds := model.Load(f, data, model.Options{})
+		if sc == nil || len(ds) > 0 {
+			t.Fatal(f, ds)
+		}
+		r := explore.Run(kernel.Compile(sc), explore.Options{Exhaustive: true, Budget: 2000})
+		if !r.Complete {
+			t.Errorf("%s: %s", f, r.Coverage())
+		}
+		if len(r.Findings) != 0 {
+			t.Errorf("%s: the executor finds %+v", f, r.Findings)
+		}
+	}
+}

@@ -88,6 +88,17 @@ func (v *VM) Zap(obj string) {
 	}
 }
 
+// Has says whether an entry of obj (of any object when obj is "") is in
+// state st.
+func (v *VM) Has(st PTE, obj string) bool {
+	for o, s := range v.PTEs {
+		if (obj == "" || o == obj) && s == st {
+			return true
+		}
+	}
+	return false
+}
+
 // Flush completes a TLB flush: zapped entries are gone.
 func (v *VM) Flush() {
 	for o, s := range v.PTEs {

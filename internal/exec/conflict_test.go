@@ -1,0 +1,39 @@
+package exec_test
+
+import (
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/exec"
+)
+
+// TestConflict: writes conflict with every access of their key, reads with
+// writes and updates, updates with writes and reads; two reads or two
+// updates commute, and different keys never conflict.
+func TestConflict(t *testing.T) {
+	cases := []struct {
+		x, y string
+		want bool
+	}{
+		{"k", "k", true}, {"k", "?k", true}, {"k", "+k", true},
+		{"?k", "?k", false}, {"+k", "+k", false},
+		{"?k", "+k", true}, {"+k", "?k", true},
+		{"k", "j", false}, {"?k", "+j", false}, {"+k", "j", false},
+	}
+	for _, c := range cases {
+		if got := exec.Conflict(c.x, c.y); got != c.want {
+			t.Errorf("Conflict(%q, %q) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+	a := exec.Transition{Actor: "a", Foot: []string{"+inval", "?seq:u"}}
+	b := exec.Transition{Actor: "b", Foot: []string{"+inval", "+seq:u"}}
+	if !exec.Dependent(a, b) {
+		t.Error("a read and an update of seq:u must be dependent")
+	}
+	b.Foot = []string{"+inval"}
+	if exec.Dependent(a, b) {
+		t.Error("two updates of inval must be independent")
+	}
+	if !exec.Dependent(a, exec.Transition{Actor: "c"}) {
+		t.Error("a nil footprint depends on everything")
+	}
+}
