@@ -23,8 +23,18 @@ func FuzzWriters(f *testing.F) {
 			Scenario: []string{"  lock(" + name + ");"},
 			Chain: []diag.Step{{File: file, Pos: diag.Pos{Line: 1, Col: 2}, From: name, To: "b", Kind: "lock", Path: name, Context: msg, Message: msg},
 				{File: file, Pos: diag.Pos{}, From: "b", To: name, Message: name}}}
+		// The lockdep splat, the blocked tasks of a hang and the related
+		// findings are printed too: every string in them is untrusted.
+		st := diag.Step{File: file, Pos: diag.Pos{Line: 3, Col: 1}, To: name, Path: name, Context: msg, Message: msg}
+		d.Splat = &diag.Splat{Kernel: "6.8", Task: name, Acquire: st, Holding: st, Held: []diag.Step{st}, HeldKnown: true,
+			Decor: map[string]string{name: msg}}
+		other := d
+		other.Rule, other.Splat = "FC015", &diag.Splat{Kernel: "6.8", Task: name, Title: msg, Bar: 10, Body: []string{name, msg}, Held: []diag.Step{st}, HeldKnown: true}
+		hang := diag.Diagnostic{File: file, Pos: diag.Pos{Line: 4, Col: 1}, Rule: "FC003", Message: msg, Chain: []diag.Step{st},
+			Blocked: []diag.Blocked{{Task: name, Context: msg, Waits: st, Holds: []diag.Step{st}}}}
+		d.Related = []diag.Diagnostic{hang, other}
 		lint := diag.Diagnostic{File: file, Pos: diag.Pos{Line: 2, Col: 1}, Rule: "FC-L002", Message: msg}
-		results := []FileResult{{Path: file, Source: src, Diags: []diag.Diagnostic{d, lint}, Scenario: true}}
+		results := []FileResult{{Path: file, Source: src, Diags: []diag.Diagnostic{d, other, hang, lint}, Scenario: true}}
 		for _, format := range Formats {
 			var b bytes.Buffer
 			if err := Write(&b, format, results, Options{Baseline: &BaselineStats{}}); err != nil {
@@ -39,8 +49,8 @@ func FuzzWriters(f *testing.F) {
 				}
 			case "github":
 				lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-				if len(lines) != 2 {
-					t.Fatalf("github: %d lines for 2 findings:\n%q", len(lines), out)
+				if len(lines) != 4 {
+					t.Fatalf("github: %d lines for 4 findings:\n%q", len(lines), out)
 				}
 				for _, l := range lines {
 					if !strings.HasPrefix(l, "::error file=") {

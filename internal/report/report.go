@@ -146,16 +146,28 @@ func clean(d diag.Diagnostic) diag.Diagnostic {
 	d.ChainExists = safetext.Clean(d.ChainExists)
 	d.Cycle = cleanAll(d.Cycle)
 	d.Scenario = cleanAll(d.Scenario)
-	if len(d.Chain) > 0 {
-		chain := make([]diag.Step, len(d.Chain))
-		for i, st := range d.Chain {
-			st.File = safetext.Path(st.File)
-			st.From, st.To = safetext.Clean(st.From), safetext.Clean(st.To)
-			st.Kind, st.Path = safetext.Clean(st.Kind), safetext.Clean(st.Path)
-			st.Context, st.Message = safetext.Clean(st.Context), safetext.Clean(st.Message)
-			chain[i] = st
+	d.Chain = cleanSteps(d.Chain)
+	if d.Splat != nil {
+		sp := *d.Splat
+		sp.Kernel, sp.Task, sp.Title = safetext.Clean(sp.Kernel), safetext.Clean(sp.Task), safetext.Clean(sp.Title)
+		sp.Acquire, sp.Holding = cleanStep(sp.Acquire), cleanStep(sp.Holding)
+		sp.Held = cleanSteps(sp.Held)
+		sp.Body = cleanAll(sp.Body)
+		if len(sp.Decor) > 0 {
+			decor := make(map[string]string, len(sp.Decor))
+			for k, v := range sp.Decor {
+				decor[safetext.Clean(k)] = safetext.Clean(v)
+			}
+			sp.Decor = decor
 		}
-		d.Chain = chain
+		d.Splat = &sp
+	}
+	if len(d.Blocked) > 0 {
+		bl := make([]diag.Blocked, len(d.Blocked))
+		for i, b := range d.Blocked {
+			bl[i] = diag.Blocked{Task: safetext.Clean(b.Task), Context: safetext.Clean(b.Context), Waits: cleanStep(b.Waits), Holds: cleanSteps(b.Holds)}
+		}
+		d.Blocked = bl
 	}
 	if len(d.Related) > 0 {
 		rel := make([]diag.Diagnostic, len(d.Related))
@@ -165,6 +177,26 @@ func clean(d diag.Diagnostic) diag.Diagnostic {
 		d.Related = rel
 	}
 	return d
+}
+
+func cleanStep(st diag.Step) diag.Step {
+	st.File = safetext.Path(st.File)
+	st.From, st.To = safetext.Clean(st.From), safetext.Clean(st.To)
+	st.Kind, st.Path = safetext.Clean(st.Kind), safetext.Clean(st.Path)
+	st.Context, st.Message = safetext.Clean(st.Context), safetext.Clean(st.Message)
+	st.Builtin = safetext.Clean(st.Builtin)
+	return st
+}
+
+func cleanSteps(sts []diag.Step) []diag.Step {
+	if len(sts) == 0 {
+		return sts
+	}
+	out := make([]diag.Step, len(sts))
+	for i, st := range sts {
+		out[i] = cleanStep(st)
+	}
+	return out
 }
 
 func cleanAll(xs []string) []string {
