@@ -224,11 +224,22 @@ func (s *sim) hangFinding(cyc []string, nodes map[string]*waitNode) {
 			threads = append(threads, name[:strings.LastIndexByte(name, '#')])
 		}
 	}
+	// The finding points at the step where a thread blocks (held-lock
+	// steps carry the position that took the lock; that is not where the
+	// hang shows).
 	pos := chain[0].Pos
-	for _, st := range chain {
-		if st.Pos.Valid() {
-			pos = st.Pos
+	for i, k := range cyc {
+		if strings.HasPrefix(k, "thread:") && chain[i].Pos.Valid() {
+			pos = chain[i].Pos
 			break
+		}
+	}
+	if !pos.Valid() {
+		for _, st := range chain {
+			if st.Pos.Valid() {
+				pos = st.Pos
+				break
+			}
 		}
 	}
 	s.findings = append(s.findings, diag.Diagnostic{

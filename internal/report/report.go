@@ -294,7 +294,11 @@ func writeBlocked(b *strings.Builder, p palette, d diag.Diagnostic) {
 	fmt.Fprintf(b, "blocked tasks when execution stopped:\n")
 	for _, t := range d.Blocked {
 		w := t.Waits
-		fmt.Fprintf(b, "  task %s (%s) blocked: %s\n", safetext.Clean(t.Task), safetext.Clean(t.Context), safetext.Clean(w.Message))
+		// The wait's message names the thread already ("thread T (ctx)
+		// waits for ..."): print what follows.
+		msg := strings.TrimPrefix(w.Message, "thread "+t.Task+" ("+t.Context+") ")
+		msg = strings.TrimPrefix(msg, "thread "+t.Task+" ")
+		fmt.Fprintf(b, "  task %s (%s) %s\n", safetext.Clean(t.Task), safetext.Clean(t.Context), safetext.Clean(msg))
 		fmt.Fprintf(b, "      at %s\n", p.pos.Sprint(safetext.Clean(stepWhere(w))))
 		if len(t.Holds) == 0 {
 			fmt.Fprintf(b, "    no locks held by %s\n", safetext.Clean(t.Task))
