@@ -142,7 +142,7 @@ var catalog = []Rule{
 
 	{ID: Cycle, Name: "dependency-cycle", Category: "cycle", Severity: diag.Error,
 		Summary: "the lock/wait/fence dependency graph has a cycle",
-		Doc:     "A closed chain of dependencies — lock held while acquiring another, lock or signalling section held while allocating (may enter reclaim), reclaim running shrinkers and mmu notifiers, a wait on a fence while holding something, a fence whose signalling depends on another fence — means some interleaving deadlocks. This is lockdep's \"possible circular locking dependency\" (K16), extended with per-fence nodes (R6, R7, C5). The witness is the shortest cycle in each strongly connected component; the report classifies it against the canonical cycles C1–C15.",
+		Doc:     "A closed chain of dependencies — lock held while acquiring another, lock or signalling section held while allocating (may enter reclaim), reclaim running shrinkers and mmu notifiers, a wait on a fence while holding something, a fence whose signalling depends on another fence — means some interleaving deadlocks. This is lockdep's \"possible circular locking dependency\" (K16), extended with per-fence nodes (R6, R7, C5). Each strongly connected component gets its shortest witness, and further shortest cycles until every step of the design inside the component is on a reported cycle; cycles that share a step with an earlier finding are shown as that finding's other cycles, so every site a fix must change is named. The report classifies each against the canonical cycles C1–C15 and falls back to saying what the cycle is made of.",
 		Fix:     "Break one edge of the chain; the hint under the report names the edge that is usually wrong for this shape."},
 	{ID: RecursiveLocking, Name: "recursive-locking", Category: "cycle", Severity: diag.Error,
 		Summary: "a lock class is acquired while already held",
@@ -150,7 +150,7 @@ var catalog = []Rule{
 		Fix:     "Take the second lock with a subclass (lock nesting annotation) if the instances are really ordered, or with the ww acquire context, or restructure so the class is not taken twice."},
 	{ID: Hang, Name: "hang", Category: "exec", Severity: diag.Error,
 		Summary: "execution reached a state where every remaining thread is blocked",
-		Doc:     "The executor ran the scenario's threads under a deterministic schedule until nothing could make progress. The report shows the wait-for cycle at that moment: thread → lock or fence → owner or signaller → … (C1–C15, K18). Replay with the printed --seed/--schedules values.",
+		Doc:     "The executor ran the scenario's threads under a deterministic schedule until nothing could make progress. The report shows the wait-for chain at that moment (thread → lock or fence → owner or signaller → …, a cycle when there is one; C1–C15, K18) and every blocked task with what it waits on and the locks it holds, each at the step that took it. A hang that a reported dependency cycle explains is shown as that cycle's consequence. Replay with the printed trace command.",
 		Fix:     "Break the wait-for cycle shown; it is the concrete instance of a dependency cycle."},
 	{ID: Unsignalled, Name: "unsignalled-fence", Category: "exec", Severity: diag.Error,
 		Summary: "a fence is still unsignalled when execution ends",
