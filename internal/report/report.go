@@ -563,6 +563,40 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 	fmt.Fprintln(b)
 }
 
+// splatTask is the task a lockdep report names ("kernel" for boot-time
+// facts, which no task makes).
+func splatTask(sp *diag.Splat) string {
+	if sp.Task == "" {
+		return "kernel"
+	}
+	return sp.Task
+}
+
+// splatLock prints a lock as lockdep's print_lock() does: class, usage
+// and wait types, and where it was taken (a YAML position for an address).
+func splatLock(p palette, sp *diag.Splat, st diag.Step) string {
+	where := stepWhere(st)
+	if st.Path != "" {
+		where += " (" + st.Path + ")"
+	}
+	return fmt.Sprintf("(%s)%s, at: %s", st.To, sp.Decor[st.To], p.pos.Sprint(where))
+}
+
+// writeHeldLocks prints lockdep_print_held_locks(): "N locks held by T:".
+func writeHeldLocks(b *strings.Builder, p palette, sp *diag.Splat) {
+	task := splatTask(sp)
+	switch {
+	case !sp.HeldKnown:
+	case len(sp.Held) == 0:
+		fmt.Fprintf(b, "no locks held by %s.\n", task)
+	default:
+		fmt.Fprintf(b, "%s held by %s:\n", plural(len(sp.Held), "lock"), task)
+		for i, h := range sp.Held {
+			fmt.Fprintf(b, " #%d: %s\n", i, splatLock(p, sp, h))
+		}
+	}
+}
+
 // writeLockdepSplat prints a lockdep-mode finding as the kernel prints the
 // report (kernel/locking/lockdep.c: print_circular_bug_header(),
 // print_circular_bug_entry(), print_circular_lock_scenario(),
@@ -586,17 +620,8 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.D
 	fmt.Fprintln(b, p.bold.Sprint(head))
 	fmt.Fprintf(b, "kernel %s (fencecheck lockdep mode) %s\n", sp.Kernel, d.File)
 	fmt.Fprintln(b, strings.Repeat("-", width))
-	task := sp.Task
-	if task == "" {
-		task = "kernel"
-	}
-	at := func(st diag.Step) string {
-		where := stepWhere(st)
-		if st.Path != "" {
-			where += " (" + st.Path + ")"
-		}
-		return fmt.Sprintf("(%s)%s, at: %s", st.To, sp.Decor[st.To], p.pos.Sprint(where))
-	}
+	task := splatTask(sp)
+	at := func(st diag.Step) string { return splatLock(p, sp, st) }
 	fmt.Fprintf(b, "%s is trying to acquire lock:\n", task)
 	fmt.Fprintln(b, at(sp.Acquire))
 	fmt.Fprintln(b)
@@ -659,20 +684,7 @@ func writeLockdepSplat(b *strings.Builder, p palette, lines lineSource, d diag.D
 		fmt.Fprintln(b, " May be due to missing lock nesting notation")
 		fmt.Fprintln(b)
 	}
-	switch {
-	case !sp.HeldKnown:
-	case len(sp.Held) == 0:
-		fmt.Fprintf(b, "no locks held by %s.\n", task)
-	default:
-		s := "s"
-		if len(sp.Held) == 1 {
-			s = ""
-		}
-		fmt.Fprintf(b, "%d lock%s held by %s:\n", len(sp.Held), s, task)
-		for i, h := range sp.Held {
-			fmt.Fprintf(b, " #%d: %s\n", i, at(h))
-		}
-	}
+	writeHeldLocks(b, p, sp)
 	if d.Canonical != "" {
 		fmt.Fprintf(b, "\nshape: %s\n", d.Canonical)
 	}
@@ -696,28 +708,7 @@ func writeOtherSplat(b *strings.Builder, p palette, lines lineSource, d diag.Dia
 	for _, l := range sp.Body {
 		fmt.Fprintln(b, l)
 	}
-	task := sp.Task
-	if task == "" {
-		task = "kernel"
-	}
-	switch {
-	case !sp.HeldKnown:
-	case len(sp.Held) == 0:
-		fmt.Fprintf(b, "no locks held by %s.\n", task)
-	default:
-		s := "s"
-		if len(sp.Held) == 1 {
-			s = ""
-		}
-		fmt.Fprintf(b, "%d lock%s held by %s:\n", len(sp.Held), s, task)
-		for i, h := range sp.Held {
-			where := stepWhere(h)
-			if h.Path != "" {
-				where += " (" + h.Path + ")"
-			}
-			fmt.Fprintf(b, " #%d: (%s)%s, at: %s\n", i, h.To, sp.Decor[h.To], p.pos.Sprint(where))
-		}
-	}
+	writeHeldLocks(b, p, sp)
 	fmt.Fprintln(b)
 	fmt.Fprintln(b, "each step, with the YAML that made it:")
 	for _, st := range d.Chain {
