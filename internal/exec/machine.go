@@ -23,7 +23,15 @@ type Machine struct {
 	// fellBack: a fallback (timeout, foreign signal) ran since the last
 	// step; the next step is ordered after everything.
 	fellBack bool
+	// sect[i] > 0: enabled transition i is a whole critical section of
+	// that many steps (atomic.go); stepwise turns that reduction off.
+	sect     []int
+	stepwise bool
 }
+
+// SetStepwise makes every critical section a sequence of transitions, as
+// the reference the atomic-section reduction (atomic.go) is tested against.
+func (m *Machine) SetStepwise() { m.stepwise = true }
 
 // Transition is an actor's next step as the explorer sees it.
 type Transition struct {
@@ -146,13 +154,22 @@ func (m *Machine) Enabled() []Transition {
 		}
 		m.fellBack = true
 	}
-	m.en = m.en[:0]
+	m.en, m.sect = m.en[:0], m.sect[:0]
 	for _, a := range m.acts {
-		foot := m.s.footprint(a)
+		foot, rel, n := m.s.footprint(a), []string(nil), 0
+		if a.t != nil && !m.stepwise {
+			if k, f, r, ok := m.s.atomicSection(a.t); ok {
+				foot, rel, n = f, r, k
+			}
+		}
+		if n == 0 {
+			rel = m.s.releases(a)
+		}
 		if m.fellBack {
 			foot = nil // after a timeout or a foreign signal: ordered after everything
 		}
-		m.en = append(m.en, Transition{Actor: actorID(a), Foot: foot, Releases: m.s.releases(a)})
+		m.en = append(m.en, Transition{Actor: actorID(a), Foot: foot, Releases: rel})
+		m.sect = append(m.sect, n)
 	}
 	m.fellBack = false
 	return m.en
@@ -166,6 +183,11 @@ func (m *Machine) Pending() []Transition {
 	for _, t := range m.s.threads {
 		if !t.done {
 			tr := Transition{Actor: actorID(actor{t: t}), Foot: m.s.footprint(actor{t: t})}
+			if t.blocked == nil && !m.stepwise {
+				if _, f, _, ok := m.s.atomicSection(t); ok {
+					tr.Foot = f
+				}
+			}
 			if b := t.blocked; b != nil {
 				switch b.kind {
 				case "lock":
@@ -271,6 +293,9 @@ func (m *Machine) Step(i int) {
 		return
 	}
 	t := a.t
+	for k := 1; k < m.sect[i] && !t.done && t.blocked == nil && m.step < m.s.opt.MaxSteps; k++ {
+		m.apply(a) // the rest of an atomic critical section
+	}
 	for !t.done && m.step < m.s.opt.MaxSteps && t.blocked == nil && !t.parked {
 		if f := m.s.footprint(actor{t: t}); f == nil || len(f) > 0 {
 			return
@@ -496,10 +521,9 @@ func (s *sim) footprint(a actor) []string {
 			if h.inst != "" {
 				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
 			}
-			if h.name == kernel.MMUNotifier || strings.HasPrefix(h.name, "notifier(") {
-				foot = append(foot, "+inval")
-			}
+
 		}
+		foot = append(foot, invalFoot(t)...)
 		if foot == nil {
 			foot = []string{}
 		}
@@ -527,6 +551,16 @@ func (s *sim) footprint(a actor) []string {
 	return append(pre, foot...)
 }
 
+// invalFoot: invalidate_range_end (or the exit of a thread still inside
+// one) lowers the invalidation count of every range t entered.
+func invalFoot(t *thread) []string {
+	foot := []string{}
+	for _, u := range t.invalActive {
+		foot = append(foot, "+inval:"+u)
+	}
+	return foot
+}
+
 // opFoot is the footprint of one op of t (see footprint).
 func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 	switch o.Kind {
@@ -548,12 +582,19 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		return foot
 	case kernel.OpAcquire, kernel.OpRelease:
 		if !s.isReal(o) {
-			if strings.HasPrefix(o.Lock, "notifier(") || o.Lock == kernel.MMUNotifier {
-				// The count of invalidations in progress, which read_begin
-				// waits on: entering and leaving one commute with each
-				// other (mmu_interval_read_begin reads only whether the
-				// count is zero; mm/mmu_notifier.c).
-				return []string{"+inval"}
+			// The count of invalidations in progress on a range, which
+			// read_begin waits on (mmu_interval_read_begin() waits while
+			// an invalidation of the range is in progress;
+			// mm/mmu_notifier.c): entering the range's callback raises it
+			// (locks.go acquire), invalidate_range_end lowers it for every
+			// range entered. Two changes commute; the start of the
+			// notifier walk and the callback's return change nothing
+			// another actor sees.
+			if o.Kind == kernel.OpAcquire && strings.HasPrefix(o.Lock, "notifier(") {
+				return []string{"+inval:" + strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")}
+			}
+			if o.Kind == kernel.OpRelease && o.Lock == kernel.MMUNotifier {
+				return invalFoot(t)
 			}
 			return []string{}
 		}
@@ -675,7 +716,7 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 	case kernel.OpReadBegin:
 		if s.unmapped[o.Obj] {
 			// The ioctl fails and returns, releasing what it holds.
-			foot := []string{"?unmapped:" + o.Obj, "?inval", "?seq:" + o.Obj}
+			foot := []string{"?unmapped:" + o.Obj, "?inval:" + o.Obj, "?seq:" + o.Obj}
 			for _, h := range t.held {
 				if h.inst != "" {
 					foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
@@ -685,7 +726,7 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		}
 		// Reads the invalidation count, the sequence and whether the
 		// range is still mapped; writes only its own mark.
-		return []string{"?inval", "?seq:" + o.Obj, "?unmapped:" + o.Obj}
+		return []string{"?inval:" + o.Obj, "?seq:" + o.Obj, "?unmapped:" + o.Obj}
 	case kernel.OpVMUpdate:
 		return []string{"vm:" + o.Obj}
 	case kernel.OpSetSeq:

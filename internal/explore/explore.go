@@ -34,6 +34,10 @@ const (
 	// detection costs grow with the square of the depth, so huge designs
 	// are for random schedules.
 	DefaultMaxDepth = 20000
+	// DefaultStepBudget caps the scheduling points of one exploration:
+	// the most the library's largest complete exploration needs, times
+	// two (docs/performance.md).
+	DefaultStepBudget = 4_000_000
 )
 
 // Options select the exploration.
@@ -44,10 +48,22 @@ type Options struct {
 	Bound      int
 	// Budget caps the number of executions (0: DefaultBudget).
 	Budget int
+	// StepBudget caps the scheduling points taken over all executions
+	// (0: DefaultStepBudget), so that the cost of a run is bounded by
+	// the design's size as well as by the number of interleavings.
+	StepBudget int
 	// Invariants checks the machine state after every step.
 	Invariants bool
 	// MaxDepth caps the scheduling points of one execution (0: default).
 	MaxDepth int
+	// NoReduction turns partial-order reduction off in bounded mode:
+	// every choice within the bound is explored (the reference the
+	// reduction is tested against).
+	NoReduction bool
+	// Stepwise turns off the atomic critical sections (exec/atomic.go):
+	// the reference that reduction is tested against. Its interleaving
+	// IDs do not replay.
+	Stepwise bool
 }
 
 // Result is what the exploration covered and found.
@@ -56,6 +72,7 @@ type Result struct {
 	Executions int // in the last (deepest) pass
 	Total      int // over all passes
 	Redundant  int // executions cut by sleep sets
+	Steps      int // scheduling points taken over all executions
 	Bound      int // deepest bound explored completely (-1: none)
 	Exhaustive bool
 	Complete   bool
@@ -141,6 +158,9 @@ func Run(p *kernel.Program, opt Options) *Result {
 	if opt.MaxDepth <= 0 {
 		opt.MaxDepth = DefaultMaxDepth
 	}
+	if opt.StepBudget <= 0 {
+		opt.StepBudget = DefaultStepBudget
+	}
 	res := &Result{Bound: -1, Exhaustive: opt.Exhaustive, Witness: map[string]string{}}
 	maxSteps := exec.StepBudget(p)
 	seen := map[string]bool{}
@@ -182,7 +202,7 @@ type explorer struct {
 // ran out first.
 func (e *explorer) pass() bool {
 	for {
-		if e.res.Total >= e.opt.Budget || e.res.TooDeep > 0 {
+		if e.res.Total >= e.opt.Budget || e.res.Steps >= e.opt.StepBudget || e.res.TooDeep > 0 {
 			diag.Sort(e.res.Findings)
 			return false
 		}
@@ -202,6 +222,9 @@ func (e *explorer) execute() {
 	if e.opt.Invariants {
 		m.SetInvariants()
 	}
+	if e.opt.Stepwise {
+		m.SetStepwise()
+	}
 	for d, n := range e.stack {
 		en := m.Enabled()
 		if len(en) != len(n.en) || en[n.cur].Actor != n.en[n.cur].Actor {
@@ -210,9 +233,8 @@ func (e *explorer) execute() {
 		}
 		m.Step(n.cur)
 	}
-	var hb *clocks
-	if e.k < 0 {
-		hb = newClocks()
+	hb := newClocks()
+	{
 		for d, n := range e.stack {
 			for _, a := range n.seen {
 				hb.see(a, d)
@@ -258,7 +280,7 @@ func (e *explorer) execute() {
 		}
 		n.cur = pick
 		e.stack = append(e.stack, n)
-		if hb != nil {
+		if !(e.opt.NoReduction && e.k >= 0) {
 			n.backtrack = make([]bool, len(n.en))
 			n.backtrack[pick] = true
 			e.races(hb, m.Pending())
@@ -269,6 +291,7 @@ func (e *explorer) execute() {
 		}
 		prev = n.en[pick].Actor
 		m.Step(pick)
+		e.res.Steps++
 	}
 	e.executions++
 	e.res.Total++
@@ -316,6 +339,12 @@ func childSleep(parent *node) []exec.Transition {
 // the state before that step must also try p first (or, if p was not
 // enabled there, an actor whose later steps lead to p; or, failing that,
 // everything).
+//
+// Under a preemption bound, trying p there may be a preemption the bound
+// forbids, so the race is also reversed conservatively at the state where
+// the racing step's actor began its current run, where switching costs no
+// new preemption (BPOR: Coons, Musuvathi and McKinley, "Bounded
+// partial-order reduction", OOPSLA 2013, section 4).
 func (e *explorer) races(hb *clocks, pending []exec.Transition) {
 	k := len(e.stack) - 1 // the state being extended; its step is not taken yet
 	top := e.stack[k]
@@ -331,28 +360,39 @@ func (e *explorer) races(hb *clocks, pending []exec.Transition) {
 			if ei.Actor == p.Actor || !exec.Dependent(ei, p) || !exec.CoEnabled(ei, p) || hb.before(i, ei.Actor, cp) {
 				continue
 			}
-			added := false
-			for j, t := range ni.en {
-				if t.Actor == p.Actor {
-					ni.backtrack[j], added = true, true
-					break
+			addBacktrack(hb, ni, i, p.Actor, cp)
+			if e.k >= 0 {
+				j := i
+				for j > 0 && e.stack[j-1].en[e.stack[j-1].cur].Actor == ei.Actor {
+					j--
 				}
-			}
-			if !added {
-				for j, t := range ni.en {
-					if hb.after(t.Actor, i, cp) {
-						ni.backtrack[j], added = true, true
-						break
-					}
-				}
-			}
-			if !added {
-				for j := range ni.backtrack {
-					ni.backtrack[j] = true
+				if j < i {
+					addBacktrack(hb, e.stack[j], j, p.Actor, cp)
 				}
 			}
 			break
 		}
+	}
+}
+
+// addBacktrack makes state i (node ni) also try actor a first, or, if a
+// is not enabled there, an actor whose later steps lead to a's pending
+// transition (clock cp), or, failing that, everything.
+func addBacktrack(hb *clocks, ni *node, i int, a string, cp []int) {
+	for j, t := range ni.en {
+		if t.Actor == a {
+			ni.backtrack[j] = true
+			return
+		}
+	}
+	for j, t := range ni.en {
+		if hb.after(t.Actor, i, cp) {
+			ni.backtrack[j] = true
+			return
+		}
+	}
+	for j := range ni.backtrack {
+		ni.backtrack[j] = true
 	}
 }
 
