@@ -27,10 +27,22 @@ type Options struct {
 	// NoGroup keeps consequences (hangs, unsignalled fences explained by a
 	// cycle) as findings of their own instead of Related entries.
 	NoGroup bool
-	// Explore selects the systematic explorer instead of the schedules:
-	// "exhaustive", "bounded=K" or "random=N" (ParseExplore); "" keeps
-	// FIFO plus random schedules.
+	// Explore selects how the executor's interleavings are explored:
+	// "exhaustive", "bounded=K" or "random=N" (ParseExplore). With ""
+	// and no Schedules, the default: exhaustive (systematic).
 	Explore string
+}
+
+// systematic explores p with the explorer. A design whose executions are
+// too long for it (explore.DefaultMaxDepth scheduling points) gets its
+// FIFO interleaving only, and the coverage says so.
+func systematic(p *kernel.Program, eo explore.Options) (*exec.Result, string) {
+	xr := explore.Run(p, eo)
+	if xr.TooDeep == 0 {
+		return &exec.Result{Findings: xr.Findings}, xr.Coverage()
+	}
+	er := exec.Run(p, exec.Options{Schedules: 1, Only: -1})
+	return er, fmt.Sprintf("not explored systematically: an execution has more than %d scheduling points; ran the FIFO interleaving only (--explore random=N adds random ones)", xr.TooDeep)
 }
 
 // ParseExplore checks an --explore value.
@@ -157,6 +169,7 @@ func Run(sc *model.Scenario, opt Options) *Result {
 		diag.Sort(out)
 		return &Result{Program: prog, Graph: g, Diags: diag.Dedupe(out)}
 	}
+	explicitSchedules := opt.Schedules
 	if opt.Schedules == 0 {
 		opt.Schedules = AutoSchedules(prog)
 	} else if limit := ExecBudgetSchedules(prog); opt.Schedules > limit {
@@ -169,18 +182,20 @@ func Run(sc *model.Scenario, opt Options) *Result {
 	}
 	var er *exec.Result
 	coverage := ""
-	if eo, n, err := ParseExplore(opt.Explore); opt.Explore != "" && err == nil && n == 0 {
-		xr := explore.Run(prog, eo)
-		er = &exec.Result{Findings: xr.Findings}
-		coverage = xr.Coverage()
-	} else {
+	eo, n, err := ParseExplore(opt.Explore)
+	switch {
+	case opt.Explore == "" && explicitSchedules == 0:
+		// The default: every interleaving, up to the order of independent
+		// steps (explore.Run), so that the verdict does not depend on luck.
+		er, coverage = systematic(prog, explore.Options{Exhaustive: true})
+	case opt.Explore != "" && err == nil && n == 0:
+		er, coverage = systematic(prog, eo)
+	default:
 		if n > 0 {
 			opt.Schedules = n
 		}
 		er = exec.Run(prog, exec.Options{Schedules: opt.Schedules, Seed: opt.Seed, Only: -1})
-		if n > 0 {
-			coverage = fmt.Sprintf("ran %d schedules (FIFO and random, seed %d): not exhaustive", n, opt.Seed)
-		}
+		coverage = fmt.Sprintf("ran %d schedules (FIFO and random, seed %d): not exhaustive", opt.Schedules, opt.Seed)
 	}
 	for _, d := range append(exec.Static(prog), er.Findings...) {
 		d.Mode = string(opt.Mode)

@@ -33,6 +33,16 @@ func Verify(sc *model.Scenario) Verdict {
 // lint diagnostics instead (so a litmus test can expect, say, lockdep's
 // "bad unlock balance", which the loader reports).
 func VerifyWithLint(sc *model.Scenario, lint []diag.Diagnostic) Verdict {
+	return verify(sc, lint, Options{})
+}
+
+// VerifyWith is Verify with analysis options (an exploration other than
+// the default, say); opt.Mode is set from each expectation.
+func VerifyWith(sc *model.Scenario, opt Options) Verdict {
+	return verify(sc, nil, opt)
+}
+
+func verify(sc *model.Scenario, lint []diag.Diagnostic, opt Options) Verdict {
 	v := Verdict{File: sc.Path, Status: "pass"}
 	if len(sc.File.Expect) == 0 {
 		v.Status = "none"
@@ -55,7 +65,9 @@ func VerifyWithLint(sc *model.Scenario, lint []diag.Diagnostic) Verdict {
 		}
 		got, ok := cache[mode]
 		if !ok {
-			got = findingsOnly(Run(sc, Options{Mode: mode}).Diags)
+			o := opt
+			o.Mode = mode
+			got = findingsOnly(Run(sc, o).Diags)
 			cache[mode] = got
 		}
 		probs := match(sc.Path, e, got, mode)

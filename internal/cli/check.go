@@ -83,6 +83,16 @@ unsignalled fences, invariants); --mode lockdep prints only what a lockdep
 kernel of the scenario's kernel.version would print; --mode both reports
 the findings of the two modes, each tagged with its mode.
 
+The executor runs every interleaving of the design up to the order of
+independent steps (dynamic partial-order reduction), within a budget of
+20,000 interleavings and 1.5 million scheduling points; each finding shows
+the interleaving with the fewest preemptions that exhibits it (replay it
+with fencecheck trace --schedule ID). stderr says what was covered:
+"explored all N interleavings (complete)", or where the budget stopped it.
+The verdict does not depend on --seed. --explore bounded=K limits
+preemptions instead; --explore random=N samples FIFO plus N-1 random
+interleavings (for designs too large to explore).
+
 Directory scans skip hidden directories, --exclude matches, symlinks that
 lead outside the directory and special files (each skipped entry is
 reported), and YAML files that are not scenarios. Every input is untrusted:
@@ -171,10 +181,10 @@ still reported).`,
 	c.Flags().StringVar(&o.failOn, "fail-on", "warning", "lowest severity that fails the run: error, warning or never")
 	c.Flags().StringVar(&o.baseline, "baseline", "", "ignore findings whose fingerprints are listed in `FILE`")
 	c.Flags().StringVar(&o.writeBaseline, "write-baseline", "", "write the fingerprints of all current findings to `FILE`")
-	c.Flags().IntVar(&o.schedules, "schedules", 0, fmt.Sprintf("interleavings to execute: FIFO plus N-1 random (default 8, fewer for very large designs; at most %d)", MaxSchedules))
-	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules")
+	c.Flags().IntVar(&o.schedules, "schedules", 0, fmt.Sprintf("run FIFO plus N-1 random interleavings instead of the systematic exploration (same as --explore random=N; at most %d)", MaxSchedules))
+	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random schedules (--explore random=N, --schedules); the default exploration does not use it")
 	c.Flags().BoolVar(&o.noGroup, "no-group", false, "report consequences (hangs, unsignalled fences a cycle explains) as findings of their own")
-	c.Flags().StringVar(&o.explore, "explore", "", "explore interleavings systematically: exhaustive, bounded=K (preemptions) or random=N")
+	c.Flags().StringVar(&o.explore, "explore", "", "how to explore the interleavings: exhaustive (the default: every interleaving up to the order of independent steps, within a budget), bounded=K (every interleaving with at most K preemptions) or random=N (FIFO plus N-1 random)")
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"precise", "lockdep", "both"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -225,13 +235,23 @@ func checkOne(in input, opt analysis.Options, lo model.Options) checked {
 	return checked{r: r, coverage: res.Coverage}
 }
 
-// printCoverage says on stderr what --explore covered for each file, so
-// that "no finding" is never read as more than it is.
+// printCoverage says on stderr what execution covered, so that "no
+// finding" is never read as more than it is: for one input always; for
+// several, each input whose exploration is not complete, then a count.
 func printCoverage(e *env, results []report.FileResult, coverage []string) {
+	complete, other := 0, 0
 	for i, c := range coverage {
-		if c != "" {
+		switch {
+		case c == "":
+		case len(coverage) > 1 && strings.Contains(c, "(complete"):
+			complete++
+		default:
+			other++
 			fmt.Fprintf(e.stderr, "fencecheck: %s: %s\n", safetext.Path(results[i].Path), safetext.Clean(c))
 		}
+	}
+	if len(coverage) > 1 && complete+other > 0 {
+		fmt.Fprintf(e.stderr, "fencecheck: interleavings: %d of %d files explored completely\n", complete, complete+other)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -133,14 +134,27 @@ func TestBaseline(t *testing.T) {
 }
 
 // TestDeterministic: same input, same bytes, in every format.
+// TestDeterministic: the same bytes whatever the run, the seed or the
+// number of cores: the whole library in JSON (every finding, every
+// message) with the default seed on all cores, with --seed 7, and on one
+// core; every format twice on the seed designs.
 func TestDeterministic(t *testing.T) {
+	_, a, errA := run(t, "", "check", "--format", "json", repo+"scenarios/")
+	_, b, errB := run(t, "", "check", "--format", "json", "--seed", "7", repo+"scenarios/")
+	if a != b || errA != errB {
+		t.Fatalf("the library's report depends on --seed under the default exploration")
+	}
+	prev := runtime.GOMAXPROCS(1)
+	_, c, errC := run(t, "", "check", "--format", "json", repo+"scenarios/")
+	runtime.GOMAXPROCS(prev)
+	if a != c || errA != errC {
+		t.Fatalf("the library's report depends on the number of cores")
+	}
 	for _, f := range []string{"text", "json", "sarif", "github"} {
-		_, a, _ := run(t, "", "check", "--format", f, repo+"scenarios/")
-		for i := 0; i < 3; i++ {
-			_, b, _ := run(t, "", "check", "--format", f, repo+"scenarios/")
-			if a != b {
-				t.Fatalf("%s output differs between runs", f)
-			}
+		_, x, _ := run(t, "", "check", "--format", f, repo+"scenarios/seeds/")
+		_, y, _ := run(t, "", "check", "--format", f, "--seed", "3", repo+"scenarios/seeds/")
+		if x != y {
+			t.Fatalf("%s output differs between runs", f)
 		}
 	}
 }

@@ -69,7 +69,13 @@ func (s *sim) atomicSection(t *thread) (n int, foot, rel []string, ok bool) {
 	if t.src != nil && len(t.frames) == 1 && f.pc == 0 {
 		return 0, nil, nil, false // the thread's first step has its own conditions (stepThread)
 	}
+	// A writer's section needs L free; a reader's only that no writer
+	// holds it, which other readers' acquires and releases (commuting
+	// updates, opFoot) do not change: it commutes with them.
 	foot = []string{"?lock:" + key}
+	if shared(o.Mode, o.Ctx, key) {
+		foot = []string{"+lock:" + key}
+	}
 	shared := false
 	for j := f.pc + 1; j < len(f.ops); j++ {
 		b := f.ops[j]

@@ -341,6 +341,13 @@ func (m *Machine) Result(label, id string) *Schedule {
 		s.reportHang()
 	}
 	s.liveness()
+	// Every finding names the interleaving that shows it and how to
+	// replay it (a hang's hint already does).
+	for i := range s.findings {
+		if d := &s.findings[i]; !strings.Contains(d.Hint, "Replay with:") {
+			d.Hint = strings.TrimSpace(d.Hint + " Shown by " + s.where() + "; replay with: " + s.replay())
+		}
+	}
 	sch.Events = s.events
 	diag.Sort(s.findings)
 	sch.Findings = s.findings

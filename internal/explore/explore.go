@@ -16,6 +16,7 @@ package explore
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,9 +36,9 @@ const (
 	// are for random schedules.
 	DefaultMaxDepth = 20000
 	// DefaultStepBudget caps the scheduling points of one exploration:
-	// the most the library's largest complete exploration needs, times
-	// two (docs/performance.md).
-	DefaultStepBudget = 4_000_000
+	// about twice what the library's largest complete exploration takes
+	// (seeds/03-dma-resv-usages: 0.7 million), several seconds of work.
+	DefaultStepBudget = 1_500_000
 )
 
 // Options select the exploration.
@@ -72,7 +73,7 @@ type Result struct {
 	Executions int // in the last (deepest) pass
 	Total      int // over all passes
 	Redundant  int // executions cut by sleep sets
-	Steps      int // scheduling points taken over all executions
+	Steps      int // scheduling points taken (replayed prefixes included)
 	Bound      int // deepest bound explored completely (-1: none)
 	Exhaustive bool
 	Complete   bool
@@ -163,7 +164,7 @@ func Run(p *kernel.Program, opt Options) *Result {
 	}
 	res := &Result{Bound: -1, Exhaustive: opt.Exhaustive, Witness: map[string]string{}}
 	maxSteps := exec.StepBudget(p)
-	seen := map[string]bool{}
+	seen := map[string]witness{}
 	bounds := []int{}
 	if opt.Exhaustive {
 		bounds = append(bounds, -1)
@@ -175,6 +176,7 @@ func Run(p *kernel.Program, opt Options) *Result {
 	for _, k := range bounds {
 		e := &explorer{p: p, opt: opt, k: k, maxSteps: maxSteps, res: res, seen: seen}
 		if !e.pass() {
+			shorten(p, opt, maxSteps, res, seen)
 			return res
 		}
 		res.Executions = e.executions
@@ -183,8 +185,46 @@ func Run(p *kernel.Program, opt Options) *Result {
 		}
 	}
 	res.Complete = true
+	shorten(p, opt, maxSteps, res, seen)
 	diag.Sort(res.Findings)
 	return res
+}
+
+// Budgets of the shortening passes, a tenth of the exploration's.
+const (
+	shortenBudget     = DefaultBudget / 10
+	shortenStepBudget = DefaultStepBudget / 10
+)
+
+// shorten gives each finding of an exhaustive exploration the
+// counterexample with the fewest preemptions: DPOR runs one interleaving
+// per class of equivalent ones, not necessarily the one with the fewest
+// preemptions. Bounded passes at 0, 1, ... preemptions (iterative
+// deepening, as CHESS does) replace a witness by one within the bound;
+// once a pass completes, no finding it did not show needs so few. A pass
+// stops at its own budget, and the witnesses are then the best seen.
+func shorten(p *kernel.Program, opt Options, maxSteps int, res *Result, seen map[string]witness) {
+	if !opt.Exhaustive || res.TooDeep > 0 {
+		return
+	}
+	sopt := opt
+	sopt.Exhaustive, sopt.Budget, sopt.StepBudget = false, shortenBudget, shortenStepBudget
+	for k := 0; ; k++ {
+		worst := -1
+		for _, w := range seen {
+			worst = max(worst, w.cost[0])
+		}
+		if k >= worst {
+			return
+		}
+		tmp := &Result{Bound: -1, Witness: res.Witness, Findings: res.Findings}
+		e := &explorer{p: p, opt: sopt, k: k, maxSteps: maxSteps, res: tmp, seen: seen}
+		done := e.pass()
+		res.Findings = tmp.Findings
+		if !done {
+			return
+		}
+	}
 }
 
 type explorer struct {
@@ -193,7 +233,7 @@ type explorer struct {
 	k          int // preemption bound; -1 unbounded with sleep sets
 	maxSteps   int
 	res        *Result
-	seen       map[string]bool
+	seen       map[string]witness
 	stack      []*node
 	executions int
 }
@@ -233,7 +273,9 @@ func (e *explorer) execute() {
 		}
 		m.Step(n.cur)
 	}
+	e.res.Steps += len(e.stack) // replaying the prefix costs as much as taking it
 	hb := newClocks()
+	memo := map[string]pendingMemo{}
 	{
 		for d, n := range e.stack {
 			for _, a := range n.seen {
@@ -283,7 +325,7 @@ func (e *explorer) execute() {
 		if !(e.opt.NoReduction && e.k >= 0) {
 			n.backtrack = make([]bool, len(n.en))
 			n.backtrack[pick] = true
-			e.races(hb, m.Pending())
+			e.races(hb, m.Pending(), memo)
 			hb.event(len(e.stack)-1, n.en[pick])
 		}
 		if n.preempts(pick) {
@@ -301,18 +343,41 @@ func (e *explorer) execute() {
 		return
 	}
 	id := e.id()
-	sch := m.Result(label(id, pre), id)
+	lab := label(id, pre)
+	sch := m.Result(lab, id)
+	cost := [2]int{pre, len(e.stack)}
 	for _, d := range sch.Findings {
 		key := d.Rule + "\x00" + d.Fingerprint
 		if d.Fingerprint == "" {
-			key = d.Rule + "\x00" + d.Pos.String() + "\x00" + d.Message
+			// The message names its interleaving (a hang's); the same
+			// finding in another interleaving is the same finding.
+			key = d.Rule + "\x00" + d.Pos.String() + "\x00" + strings.Replace(d.Message, "interleaving "+lab, "", 1)
 		}
-		if !e.seen[key] {
-			e.seen[key] = true
+		// Each finding keeps the interleaving that shows it with the
+		// fewest preemptions, then the fewest steps: the shortest
+		// counterexample among those explored.
+		w, ok := e.seen[key]
+		if ok && (w.cost[0] < cost[0] || w.cost[0] == cost[0] && w.cost[1] <= cost[1]) {
+			continue
+		}
+		if ok {
+			old := e.res.Findings[w.index]
+			delete(e.res.Witness, old.Rule+"\x00"+old.Fingerprint+"\x00"+old.Message)
+			e.res.Findings[w.index] = d
+		} else {
+			w.index = len(e.res.Findings)
 			e.res.Findings = append(e.res.Findings, d)
-			e.res.Witness[d.Rule+"\x00"+d.Fingerprint+"\x00"+d.Message] = id
 		}
+		w.cost = cost
+		e.seen[key] = w
+		e.res.Witness[d.Rule+"\x00"+d.Fingerprint+"\x00"+d.Message] = id
 	}
+}
+
+// witness is the best interleaving seen for a finding.
+type witness struct {
+	index int    // in Result.Findings
+	cost  [2]int // preemptions, scheduling points
 }
 
 // childSleep: what sleeps after the parent's choice is what slept or was
@@ -345,7 +410,12 @@ func childSleep(parent *node) []exec.Transition {
 // the racing step's actor began its current run, where switching costs no
 // new preemption (BPOR: Coons, Musuvathi and McKinley, "Bounded
 // partial-order reduction", OOPSLA 2013, section 4).
-func (e *explorer) races(hb *clocks, pending []exec.Transition) {
+//
+// A pending transition unchanged since it was last checked (same
+// footprint, same blocking; its actor's clock only moves when it steps)
+// has had every older step checked already: only the steps since are
+// scanned, so that a long execution costs linear, not quadratic, time.
+func (e *explorer) races(hb *clocks, pending []exec.Transition, memo map[string]pendingMemo) {
 	k := len(e.stack) - 1 // the state being extended; its step is not taken yet
 	top := e.stack[k]
 	for _, p := range pending {
@@ -354,7 +424,12 @@ func (e *explorer) races(hb *clocks, pending []exec.Transition) {
 			top.seen = append(top.seen, p.Actor)
 		}
 		cp := hb.clock(p.Actor)
-		for i := k - 1; i >= 0; i-- {
+		from := 0
+		if mm, ok := memo[p.Actor]; ok && mm.blocked == p.Blocked && slices.Equal(mm.foot, p.Foot) && (mm.foot == nil) == (p.Foot == nil) {
+			from = mm.k
+		}
+		memo[p.Actor] = pendingMemo{foot: p.Foot, blocked: p.Blocked, k: k}
+		for i := k - 1; i >= from; i-- {
 			ni := e.stack[i]
 			ei := ni.en[ni.cur]
 			if ei.Actor == p.Actor || !exec.Dependent(ei, p) || !exec.CoEnabled(ei, p) || hb.before(i, ei.Actor, cp) {
@@ -373,6 +448,14 @@ func (e *explorer) races(hb *clocks, pending []exec.Transition) {
 			break
 		}
 	}
+}
+
+// pendingMemo is what races last checked for an actor's pending
+// transition: steps below k were scanned for it.
+type pendingMemo struct {
+	foot    []string
+	blocked string
+	k       int
 }
 
 // addBacktrack makes state i (node ni) also try actor a first, or, if a

@@ -184,9 +184,17 @@ func TestRacyDesigns(t *testing.T) {
 			if got := sch.Outcome; !strings.Contains(got, d.preempt) {
 				t.Errorf("counterexample %s is not the shortest: %s, want %s", id, got, d.preempt)
 			}
+			// The default exploration (exhaustive) shows it too, with an
+			// interleaving of as few preemptions as the bounded search's.
 			ex := explore.Run(p, explore.Options{Exhaustive: true})
-			if !ex.Complete || len(byRule(ex.Findings, d.rule)) != 1 {
-				t.Errorf("exhaustive: %s, findings %+v", ex.Coverage(), ex.Findings)
+			efs := byRule(ex.Findings, d.rule)
+			if !ex.Complete || len(efs) != 1 {
+				t.Fatalf("exhaustive: %s, findings %+v", ex.Coverage(), ex.Findings)
+			}
+			eid := ex.Witness[efs[0].Rule+"\x00"+efs[0].Fingerprint+"\x00"+efs[0].Message]
+			esch, err := explore.Replay(p, eid)
+			if err != nil || len(byRule(esch.Findings, d.rule)) != 1 || !strings.Contains(esch.Outcome, d.preempt) {
+				t.Errorf("exhaustive counterexample %s: %v, want %s: %+v", eid, err, d.preempt, esch)
 			}
 			fixed := compile(t, d.fixed)
 			for _, opt := range []explore.Options{{Bound: 2}, {Exhaustive: true}} {

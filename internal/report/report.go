@@ -521,12 +521,13 @@ func writeSplat(b *strings.Builder, p palette, r FileResult, lines lineSource, d
 		}
 		where := stepWhere(st)
 		ctx := ""
-		if st.Path != "" || st.Context != "" {
-			ctx = fmt.Sprintf(" [%s", st.Path)
-			if st.Context != "" {
-				ctx += " in " + st.Context
-			}
-			ctx += "]"
+		switch {
+		case st.Path != "" && st.Context != "":
+			ctx = fmt.Sprintf(" [%s in %s]", st.Path, st.Context)
+		case st.Path != "":
+			ctx = fmt.Sprintf(" [%s]", st.Path)
+		case st.Context != "":
+			ctx = fmt.Sprintf(" [in %s]", st.Context) // a core-mm or system step: no path of the design
 		}
 		kind := ""
 		if st.Kind != "" {
