@@ -171,9 +171,10 @@ type thread struct {
 	faultStarted bool
 	// woken: something the thread is blocked on changed (a lock was
 	// released, a fence signalled) since it blocked, so it is worth
-	// re-checking. parked: it waits in a lock or fence queue and is not on
-	// the scan list until woken.
-	woken, parked bool
+	// re-checking. parked: it waits in a wait queue and is not on the run
+	// queue until woken. inRecheck: it is on the recheck list (runq.go).
+	woken, parked, inRecheck bool
+	watchGen                 uint32 // see watch
 	// readBegin records, per userptr, where mmu_interval_read_begin ran
 	// and the sequence it saw, so a failed read_retry can loop (R10).
 	readBegin map[string]readMark
@@ -232,7 +233,17 @@ type sim struct {
 	events   []Event
 	findings []diag.Diagnostic
 	reported map[string]bool
-	live     []*thread // threads not yet done, in creation order
+	// The run queue (runq.go): sure holds the ids of threads that can run
+	// until they next step, recheck the woken or conditionally blocked
+	// ones; otherWaiters the wait queues of flush_work, invalidations,
+	// in-fences and GPU faults; busy the engines with a queued job, sorted;
+	// faultActive the running fault handlers per device.
+	sure         idSet
+	recheck      []*thread
+	otherWaiters map[waitKey][]*thread
+	watchers     map[waitKey][]watch
+	busy         []string
+	faultActive  map[string]int
 	// engineNames and vmList are the engines' and VMs' names, sorted.
 	engineNames, vmList []string
 	// mappedIn: object -> VMs whose page tables ever mapped it (sorted);
@@ -281,7 +292,7 @@ func newSim(p *kernel.Program, k int, opt Options, opsCache map[*kernel.Thread][
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}, opsCache: opsCache}
+		mappedIn: map[string][]string{}, opsCache: opsCache, otherWaiters: map[waitKey][]*thread{}, watchers: map[waitKey][]watch{}, faultActive: map[string]int{}}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -319,7 +330,7 @@ func (s *sim) spawn(t *kernel.Thread, role string) *thread {
 		tickets: map[string]int{}, ctxPC: map[string]int{}, scopes: map[string]int{}, role: role}
 	th.frames = []*frame{{ops: s.threadOps(t)}}
 	s.threads = append(s.threads, th)
-	s.live = append(s.live, th)
+	s.settle(th)
 	return th
 }
 
@@ -448,42 +459,22 @@ func (s *sim) block(t *thread, b *blockOn) {
 	}
 }
 
-// wake puts the waiters back on the scan list, in creation order so that
-// the FIFO schedule still finds the oldest runnable thread first.
-func (s *sim) wake(waiters map[string][]*thread, key string) {
-	for _, w := range waiters[key] {
-		w.woken = true
-		if w.parked && !w.done {
-			w.parked = false
-			i, _ := slices.BinarySearchFunc(s.live, w.id, func(t *thread, id int) int { return t.id - id })
-			if i >= len(s.live) || s.live[i] != w {
-				s.live = slices.Insert(s.live, i, w)
-			}
-		}
-	}
-	delete(waiters, key)
-}
-
-// actors lists who may take the next step. The slice is reused from step
-// to step (it is read before the next call).
+// actors lists who may take the next step: threads by creation order (for
+// FIFO only the oldest), then (exploring) schedulers, then engines by
+// name. The slice is reused from step to step (it is read before the next
+// call).
 func (s *sim) actors() []actor {
 	out := s.actBuf[:0]
-	// Drop finished and parked threads from the scan list, keeping
-	// creation order; parked threads come back when woken.
-	live := s.live[:0]
-	for _, t := range s.live {
-		if !t.done && !t.parked {
-			live = append(live, t)
-		}
-	}
-	s.live = live
+	s.drain()
 	fifo := s.rng == nil && !s.explore
-	for _, t := range s.live {
-		if s.runnable(t) {
-			out = append(out, actor{t: t})
-			if fifo {
-				break // FIFO: the oldest runnable thread is the only candidate
-			}
+	if fifo {
+		// FIFO: the oldest runnable thread is the only candidate.
+		if s.sure.n > 0 {
+			out = append(out, actor{t: s.threads[s.sure.kth(0)]})
+		}
+	} else {
+		for k := 0; k < s.sure.n; k++ {
+			out = append(out, actor{t: s.threads[s.sure.kth(k)]})
 		}
 	}
 	if s.explore {
@@ -494,15 +485,47 @@ func (s *sim) actors() []actor {
 		}
 	}
 	if !fifo || len(out) == 0 {
-		for _, n := range s.engineNames {
-			e := s.engines[n]
-			if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
-				out = append(out, actor{engine: n})
-			}
-		}
+		out = s.appendEngines(out)
 	}
 	s.actBuf = out
 	return out
+}
+
+// appendEngines appends the engines that can complete their head job, by
+// name.
+func (s *sim) appendEngines(out []actor) []actor {
+	for _, n := range s.busy {
+		if j := s.engines[n].Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
+			out = append(out, actor{engine: n})
+		}
+	}
+	return out
+}
+
+// pick chooses the next actor of a schedule: FIFO's oldest runnable
+// thread, or one drawn uniformly (in the order actors lists them) without
+// listing them all.
+func (s *sim) pick() (actor, bool) {
+	if s.rng == nil {
+		acts := s.actors()
+		if len(acts) == 0 {
+			return actor{}, false
+		}
+		return acts[0], true
+	}
+	s.drain()
+	engs := s.appendEngines(s.actBuf[:0])
+	s.actBuf = engs
+	threads := s.sure.n
+	n := threads + len(engs)
+	if n == 0 {
+		return actor{}, false
+	}
+	k := s.rng.IntN(n)
+	if k < threads {
+		return actor{t: s.threads[s.sure.kth(k)]}, true
+	}
+	return engs[k-threads], true
 }
 
 func (s *sim) run() *Schedule {
@@ -513,8 +536,8 @@ func (s *sim) run() *Schedule {
 			s.finding(rules.Hang, model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (%s)", s.opt.MaxSteps, s.where()), nil, "")
 			break
 		}
-		acts := s.actors()
-		if len(acts) == 0 {
+		a, ok := s.pick()
+		if !ok {
 			if s.fallback() {
 				continue
 			}
@@ -524,12 +547,6 @@ func (s *sim) run() *Schedule {
 			sch.Outcome = "hang"
 			s.reportHang()
 			break
-		}
-		var a actor
-		if s.rng == nil {
-			a = acts[0]
-		} else {
-			a = acts[s.rng.IntN(len(acts))]
 		}
 		if a.t != nil {
 			a.t.blocked = nil
@@ -557,8 +574,14 @@ func (s *sim) allDone() bool {
 	return true
 }
 
-// stepThread executes the thread's next op.
+// stepThread executes the thread's next op and files the thread on the run
+// queue according to the outcome.
 func (s *sim) stepThread(t *thread) {
+	s.stepOp(t)
+	s.settle(t)
+}
+
+func (s *sim) stepOp(t *thread) {
 	for len(t.frames) > 0 {
 		f := t.frames[len(t.frames)-1]
 		if f.pc < len(f.ops) {
@@ -587,6 +610,7 @@ func (s *sim) stepThread(t *thread) {
 			return
 		}
 		t.faultStarted = true
+		s.faultActive[t.src.Device]++
 		s.event(t, "fault", "GPU page fault on "+t.src.Device+": the faulting job stalls until it is handled", t.src.Pos)
 	}
 	if t.src != nil && t.src.Job != "" && len(t.frames) == 1 && f.pc == 0 {
@@ -606,7 +630,13 @@ func (s *sim) stepThread(t *thread) {
 }
 
 func (s *sim) finish(t *thread) {
+	if t.faultStarted && !t.done {
+		s.faultActive[t.src.Device]--
+	}
 	t.done = true
+	if t.worker != "" {
+		s.changed("work", t.worker) // flush_work waits for this
+	}
 	// A task that returns releases nothing automatically in the kernel; the
 	// model releases what is left so one buggy path does not wedge others,
 	// after saying so.
@@ -621,8 +651,10 @@ func (s *sim) finish(t *thread) {
 	if t.role == "run_job" && t.job != "" {
 		js := s.jobs[t.job]
 		js.onEngine = true
+		s.changed("fault", js.info.Device) // a fault may come now
 		e := s.engineOf(js)
 		e.Push(t.job, js.info.Duration)
+		s.addBusy(e.Name)
 		s.event(t, "hw", fmt.Sprintf("%s queued on %s", t.job, e.Name), js.info.Pos)
 		s.readyJobs()
 	}
@@ -659,6 +691,9 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			if h.name == kernel.MMUNotifier {
 				for _, u := range t.invalActive {
 					s.inval[u]--
+					if s.inval[u] <= 0 {
+						s.changed("inval", u) // read_begin waits for this
+					}
 				}
 				t.invalActive = nil
 			}
@@ -878,6 +913,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpSubmit:
 		if js := s.jobs[o.Job]; js != nil && !js.submitted {
 			js.submitted = true
+			s.changed("job", o.Job) // its fence is published
 			s.entityQ[js.info.Entity] = append(s.entityQ[js.info.Entity], o.Job)
 			s.entitySq[js.info.Entity]++
 			s.seqno[js.info.Fence] = s.entitySq[js.info.Entity]
@@ -889,6 +925,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			if th.Root == o.Path && !th.Workload {
 				nt := s.spawn(th, "")
 				nt.worker = o.Path
+				s.changed("work", o.Path) // flush_work waits for it now
 				break
 			}
 		}

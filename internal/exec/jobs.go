@@ -53,15 +53,7 @@ func (s *sim) faultingJobPending(dev string) bool {
 // 004).
 func (s *sim) faultPending(job string) bool {
 	js := s.jobs[job]
-	if !js.info.Faults {
-		return false
-	}
-	for _, t := range s.threads {
-		if !t.done && t.faultStarted && t.src.Device == js.info.Device {
-			return true
-		}
-	}
-	return false
+	return js.info.Faults && s.faultActive[js.info.Device] > 0
 }
 
 // fallback runs what only happens when nothing else can: a hung job's
@@ -129,8 +121,12 @@ func (s *sim) completeHead(engine string, forced bool) {
 	if j == "" {
 		return
 	}
+	if e.Head() == "" {
+		s.dropBusy(engine)
+	}
 	js := s.jobs[j]
 	js.done = true
+	s.changed("fault", js.info.Device) // no fault comes from it now
 	irq := &thread{name: "irq(" + engine + ")", context: model.CtxIRQ, atomic: true}
 	why := "hardware completes " + j
 	if forced {
@@ -161,7 +157,7 @@ func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
 		}
 	}
 	s.fences[fence] = true
-	s.wake(s.fenceWaiters, fence)
+	wakeAll(s, s.fenceWaiters, fence)
 	s.event(t, "signal", why+": dma_fence_signal("+fence+")", pos)
 	if th := s.roleThread("fence-cb:" + fence); th != nil {
 		s.spawn(th, "callback")

@@ -126,6 +126,7 @@ func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
 	} else {
 		l.readers[t.id]++
 	}
+	s.changed("lock", inst) // woken waiters may not get it now
 }
 
 func (s *sim) drop(t *thread, inst string) {
@@ -133,7 +134,7 @@ func (s *sim) drop(t *thread, inst string) {
 	if l == nil {
 		return
 	}
-	s.wake(s.lockWaiters, inst)
+	wakeAll(s, s.lockWaiters, inst)
 	if l.writer == t.id {
 		l.writer, l.ticket = -1, 0
 	} else if l.readers[t.id] > 0 {
@@ -142,6 +143,7 @@ func (s *sim) drop(t *thread, inst string) {
 			delete(l.readers, t.id)
 		}
 	}
+	s.changed("lock", inst)
 	if strings.HasPrefix(inst, "resv:") {
 		s.slots[strings.TrimPrefix(inst, "resv:")] = 0 // dma_resv_unlock resets reserved slots (R13)
 	}
@@ -167,6 +169,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 			// (the release of the notifier map), not just the callback.
 			u := strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")
 			s.inval[u]++
+			s.changed("inval", u) // read_begin must wait now
 			t.invalActive = append(t.invalActive, u)
 		}
 		s.event(t, "lock", o.Text, o.Pos)
