@@ -130,6 +130,7 @@ type frame struct {
 	reclaim bool
 	why     string
 	origin  model.Pos
+	site    string // "direct reclaim entered by " + why, built once (heldSite)
 }
 
 type held struct {
@@ -378,6 +379,16 @@ func (s *sim) event(t *thread, kind, text string, pos model.Pos) {
 		}
 	}
 	s.events = append(s.events, ev)
+}
+
+// event2 is event(t, kind, text+suffix, pos), concatenating only when
+// the events are kept.
+func (s *sim) event2(t *thread, kind, text, suffix string, pos model.Pos) {
+	if !s.opt.Trace {
+		s.steps++
+		return
+	}
+	s.event(t, kind, text+suffix, pos)
 }
 
 func (s *sim) finding(rule string, pos model.Pos, msg string, chain []diag.Step, hint string) {
@@ -726,7 +737,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			s.block(t, &blockOn{kind: "fence", fence: o.Fence, op: o})
 			return false
 		}
-		s.event(t, "wait", o.Text+" (signalled)", o.Pos)
+		s.event2(t, "wait", o.Text, " (signalled)", o.Pos)
 	case kernel.OpWaitResv, kernel.OpEvict:
 		usage := o.Usage
 		if o.Kind == kernel.OpEvict {
@@ -738,9 +749,9 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				return false
 			}
 		}
-		s.event(t, "wait", o.Text+" (all signalled)", o.Pos)
+		s.event2(t, "wait", o.Text, " (all signalled)", o.Pos)
 		if o.Kind == kernel.OpEvict {
-			s.gpuMayReach(t, o, o.Buffer, "evicting "+o.Buffer)
+			s.gpuMayReach(t, o, o.Buffer, "evicting ")
 		}
 	case kernel.OpSignal:
 		s.signal(t, o.Fence, o.Pos, o.Text)
@@ -801,7 +812,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		if s.mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
 			// The last unpin of an unmapped range frees the pages now.
 			delete(s.pinnedFree, o.Obj)
-			s.gpuMayReach(t, o, o.Obj, "the last unpin freeing the pages of "+o.Obj)
+			s.gpuMayReach(t, o, o.Obj, "the last unpin freeing the pages of ")
 			s.mem.Freed[o.Obj] = true
 		}
 	case kernel.OpMapPages:
@@ -810,7 +821,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		if !slices.Contains(s.mappedIn[o.Obj], vm) {
 			s.mappedIn[o.Obj] = insertSorted(s.mappedIn[o.Obj], vm)
 		}
-		s.event(t, "pte", o.Text+" (PTEs written)", o.Pos)
+		s.event2(t, "pte", o.Text, " (PTEs written)", o.Pos)
 	case kernel.OpZapPTEs:
 		if s.p.Scenario.Kinds[o.Obj] == "vm" {
 			s.vm(o.Obj).Zap("")
@@ -819,7 +830,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				s.vms[name].Zap(o.Obj)
 			}
 		}
-		s.event(t, "pte", o.Text+" (PTEs cleared; TLB not yet flushed)", o.Pos)
+		s.event2(t, "pte", o.Text, " (PTEs cleared; TLB not yet flushed)", o.Pos)
 	case kernel.OpTLBFlush:
 		if s.p.Scenario.Kinds[o.Obj] == "vm" {
 			s.vm(o.Obj).Flush()
@@ -828,7 +839,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				s.vms[name].Flush()
 			}
 		}
-		s.event(t, "tlb", o.Text+" (TLB flushed)", o.Pos)
+		s.event2(t, "tlb", o.Text, " (TLB flushed)", o.Pos)
 	case kernel.OpFreePages:
 		if o.Synthetic && s.mem.Pinned[o.Obj] > 0 {
 			// A long-term pin (pin_user_pages, FOLL_PIN) holds the pages:
@@ -838,10 +849,10 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				s.pinnedFree = map[string]bool{}
 			}
 			s.pinnedFree[o.Obj] = true
-			s.event(t, "free", o.Text+": the pages are pinned and stay allocated until unpinned", o.Pos)
+			s.event2(t, "free", o.Text, ": the pages are pinned and stay allocated until unpinned", o.Pos)
 			break
 		}
-		s.gpuMayReach(t, o, o.Obj, "freeing the pages of "+o.Obj)
+		s.gpuMayReach(t, o, o.Obj, "freeing the pages of ")
 		s.mem.Freed[o.Obj] = true
 		s.event(t, "free", o.Text, o.Pos)
 	case kernel.OpGet:
@@ -856,7 +867,11 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpPut:
 		n := s.refs(o.Obj) - 1
 		s.setRefs(o.Obj, n)
-		s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
+		if s.opt.Trace {
+			s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
+		} else {
+			s.steps++
+		}
 		if n == 0 && len(o.Then) > 0 {
 			// kref_put calls the release function in the putting thread.
 			f.pc++
@@ -870,7 +885,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		if s.unmapped[o.Obj] {
 			// The range is gone: getting its pages fails and the ioctl
 			// returns -EFAULT, releasing what it holds.
-			s.event(t, "fail", o.Text+": the range is unmapped, the ioctl fails with -EFAULT", o.Pos)
+			s.event2(t, "fail", o.Text, ": the range is unmapped, the ioctl fails with -EFAULT", o.Pos)
 			t.frames = nil
 			s.finish(t)
 			return false
@@ -883,7 +898,11 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			t.readBegin = map[string]readMark{}
 		}
 		t.readBegin[o.Obj] = readMark{frame: len(t.frames) - 1, pc: f.pc, held: len(t.held), seq: s.seq[o.Obj]}
-		s.event(t, "read_begin", fmt.Sprintf("%s = seq %d", o.Text, s.seq[o.Obj]), o.Pos)
+		if s.opt.Trace {
+			s.event(t, "read_begin", fmt.Sprintf("%s = seq %d", o.Text, s.seq[o.Obj]), o.Pos)
+		} else {
+			s.steps++
+		}
 	case kernel.OpSetSeq:
 		s.seq[o.Obj]++
 		s.event(t, "set_seq", o.Text, o.Pos)
@@ -898,11 +917,11 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				}
 				t.held = t.held[:i]
 			}
-			s.event(t, "read_retry", o.Text+": the range was invalidated, retry from read_begin", o.Pos)
+			s.event2(t, "read_retry", o.Text, ": the range was invalidated, retry from read_begin", o.Pos)
 			f.pc = m.pc
 			return false
 		}
-		s.event(t, "read_retry", o.Text+" (no invalidation)", o.Pos)
+		s.event2(t, "read_retry", o.Text, " (no invalidation)", o.Pos)
 	case kernel.OpVMUpdate:
 		var start, end int64
 		if len(o.Range) == 2 {

@@ -247,7 +247,10 @@ func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
 // allocation that entered reclaim.
 func heldSite(f *frame, o kernel.Op) (model.Pos, string) {
 	if !o.Pos.Valid() && f != nil && f.reclaim {
-		return f.origin, "direct reclaim entered by " + f.why
+		if f.site == "" {
+			f.site = "direct reclaim entered by " + f.why
+		}
+		return f.origin, f.site
 	}
 	return o.Pos, o.InPath
 }
