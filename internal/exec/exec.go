@@ -157,6 +157,7 @@ type thread struct {
 	context string
 	atomic  bool
 	src     *kernel.Thread
+	aid     string // actorID, built once
 	frames  []*frame
 	held    []held
 	done    bool
@@ -271,6 +272,10 @@ type sim struct {
 	ticketsCompared bool
 	nameCount       map[string]int
 	scheds          []string
+	schedIdx        map[string]int
+	schedJobs       [][]string // per scheduler (schedNames order), its jobs in JobOrder
+	readyCache      []readyMemo
+	jobsVer         uint64
 	opsCache        map[*kernel.Thread][]kernel.Op
 	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
 	pinnedFree     map[string]bool
@@ -641,6 +646,7 @@ func (s *sim) stepOp(t *thread) {
 }
 
 func (s *sim) finish(t *thread) {
+	s.jobsChanged() // a run_job returning frees its scheduler
 	if t.faultStarted && !t.done {
 		s.faultActive[t.src.Device]--
 	}
@@ -932,6 +938,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpSubmit:
 		if js := s.jobs[o.Job]; js != nil && !js.submitted {
 			js.submitted = true
+			s.jobsChanged()
 			s.changed("job", o.Job) // its fence is published
 			s.entityQ[js.info.Entity] = append(s.entityQ[js.info.Entity], o.Job)
 			s.entitySq[js.info.Entity]++

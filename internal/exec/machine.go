@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
@@ -181,7 +182,7 @@ func (m *Machine) Pending() []Transition {
 			out = append(out, tr)
 		}
 	}
-	for _, n := range m.s.engineNames {
+	for _, n := range m.s.busy { // the engines with a queued job, by name
 		if m.s.engines[n].Head() != "" {
 			out = append(out, Transition{Actor: "e:" + n, Foot: m.s.footprint(actor{engine: n})})
 		}
@@ -253,7 +254,10 @@ func (s *sim) wouldBlock(t *thread) bool {
 
 func actorID(a actor) string {
 	if a.t != nil {
-		return fmt.Sprintf("%s#%d", a.t.name, a.t.ord)
+		if a.t.aid == "" {
+			a.t.aid = a.t.name + "#" + strconv.Itoa(a.t.ord)
+		}
+		return a.t.aid
 	}
 	if a.sched != "" {
 		return "s:" + a.sched
