@@ -200,6 +200,8 @@ type lockState struct {
 	writer  int
 	readers map[int]int
 	ticket  int // ww ticket of the writer (0 = none)
+	// watch: woken waiters that could take it when last checked (runq.go).
+	watch []watch
 }
 
 type jobState struct {

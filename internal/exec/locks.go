@@ -115,18 +115,26 @@ func (s *sim) canLock(t *thread, inst string, mode kernel.Mode) bool {
 	return l.writer < 0
 }
 
-func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
+// lockOf is the lock's state, created free on first use.
+func (s *sim) lockOf(inst string) *lockState {
 	l := s.locks[inst]
 	if l == nil {
 		l = &lockState{writer: -1, readers: map[int]int{}}
 		s.locks[inst] = l
 	}
+	return l
+}
+
+func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
+	l := s.lockOf(inst)
 	if mode == kernel.Write {
 		l.writer, l.ticket = t.id, ticket
 	} else {
 		l.readers[t.id]++
 	}
-	s.changed("lock", inst) // woken waiters may not get it now
+	if len(l.watch) > 0 {
+		l.watch = s.recheckWatched(l.watch) // woken waiters may not get it now
+	}
 }
 
 func (s *sim) drop(t *thread, inst string) {
@@ -143,7 +151,9 @@ func (s *sim) drop(t *thread, inst string) {
 			delete(l.readers, t.id)
 		}
 	}
-	s.changed("lock", inst)
+	if len(l.watch) > 0 {
+		l.watch = s.recheckWatched(l.watch)
+	}
 	if strings.HasPrefix(inst, "resv:") {
 		s.slots[strings.TrimPrefix(inst, "resv:")] = 0 // dma_resv_unlock resets reserved slots (R13)
 	}

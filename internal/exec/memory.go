@@ -15,7 +15,15 @@ import (
 )
 
 func usageRank(u string) int {
-	return map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}[u]
+	switch u {
+	case "WRITE":
+		return 1
+	case "READ":
+		return 2
+	case "BOOKKEEP":
+		return 3
+	}
+	return 0 // KERNEL (and, as before, anything unknown)
 }
 
 func (s *sim) vmNames() []string { return s.vmList }

@@ -156,7 +156,14 @@ func (s *sim) drain() {
 		case s.runnable(t):
 			s.sure.add(t.id)
 			t.watchGen++ // older watch entries are stale
-			if k := s.condKey(t.blocked); k.kind != "" && k.kind != "job" {
+			switch k := s.condKey(t.blocked); k.kind {
+			case "", "job":
+			case "lock":
+				// Kept on the lock itself: take and drop re-check them
+				// without a map lookup.
+				l := s.lockOf(k.name)
+				l.watch = append(l.watch, watch{t, t.watchGen})
+			default:
 				s.watchers[k] = append(s.watchers[k], watch{t, t.watchGen})
 			}
 		default:
@@ -207,6 +214,17 @@ func (s *sim) changed(kind, name string) {
 	if !ok {
 		return
 	}
+	if ws = s.recheckWatched(ws); len(ws) == 0 {
+		delete(s.watchers, k)
+	} else {
+		s.watchers[k] = ws
+	}
+}
+
+// recheckWatched re-checks watched threads after the state they wait on
+// changed: those that can no longer run are parked. It returns the
+// entries still current.
+func (s *sim) recheckWatched(ws []watch) []watch {
 	keep := ws[:0]
 	for _, w := range ws {
 		t := w.t
@@ -222,11 +240,7 @@ func (s *sim) changed(kind, name string) {
 		s.park(t)
 	}
 	clear(ws[len(keep):])
-	if len(keep) == 0 {
-		delete(s.watchers, k)
-	} else {
-		s.watchers[k] = keep
-	}
+	return keep
 }
 
 // wakeAll puts the threads parked in waiters[key] back on the run queue,
