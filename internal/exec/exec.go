@@ -434,7 +434,7 @@ func (s *sim) runnable(t *thread) bool {
 		if s.canLock(t, b.inst, b.op.Mode) {
 			return true
 		}
-		if s.mustDie(t, b.inst, b.op) {
+		if s.mustDie(t, b.inst, &b.op) {
 			// The lock passed to an older acquire context while t slept
 			// on it: Wait-Die wakes the younger waiter so that it backs
 			// off (kernel/locking/ww_mutex.h, __ww_mutex_check_waiters ->
@@ -641,8 +641,7 @@ func (s *sim) stepOp(t *thread) {
 			}
 		}
 	}
-	o := f.ops[f.pc]
-	if s.exec(t, f, o) {
+	if s.exec(t, f, &f.ops[f.pc]) {
 		f.pc++
 	}
 }
@@ -685,7 +684,7 @@ func (s *sim) finish(t *thread) {
 
 // exec runs one op; it returns false if the thread blocked (the op will be
 // retried when it is runnable again).
-func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
+func (s *sim) exec(t *thread, f *frame, o *kernel.Op) bool {
 	switch o.Kind {
 	case kernel.OpAcquire:
 		return s.acquire(t, f, o)
@@ -723,7 +722,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpMight:
 		s.event(t, "might_lock", o.Text, o.Pos)
 	case kernel.OpAlloc:
-		s.alloc(t, o)
+		s.alloc(t, *o)
 	case kernel.OpReserve:
 		if !s.holds(t, "resv:"+o.Obj) {
 			s.finding(rules.ResvNotLocked, o.Pos, fmt.Sprintf("%s without holding %s's dma_resv lock (thread %s)", o.Text, o.Obj, t.name),
@@ -731,7 +730,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		}
 		s.slots[o.Obj] += o.Count
 		s.event(t, "reserve", o.Text, o.Pos)
-		a := o
+		a := *o // a copy: compiled ops are shared by every schedule
 		a.GFP, _ = model.ParseGFP("GFP_KERNEL")
 		s.alloc(t, a)
 	case kernel.OpScopeSave:
@@ -742,7 +741,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.event(t, "scope", o.Text, o.Pos)
 	case kernel.OpWait:
 		if !s.fences[o.Fence] {
-			s.block(t, &blockOn{kind: "fence", fence: o.Fence, op: o})
+			s.block(t, &blockOn{kind: "fence", fence: o.Fence, op: *o})
 			return false
 		}
 		s.event2(t, "wait", o.Text, " (signalled)", o.Pos)
@@ -753,13 +752,13 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		}
 		for _, e := range s.resv[o.Obj] {
 			if usageRank(e.usage) <= usageRank(usage) && !s.fences[e.fence] {
-				s.block(t, &blockOn{kind: "fence", fence: e.fence, op: o})
+				s.block(t, &blockOn{kind: "fence", fence: e.fence, op: *o})
 				return false
 			}
 		}
 		s.event2(t, "wait", o.Text, " (all signalled)", o.Pos)
 		if o.Kind == kernel.OpEvict {
-			s.gpuMayReach(t, o, o.Buffer, "evicting ")
+			s.gpuMayReach(t, *o, o.Buffer, "evicting ")
 		}
 	case kernel.OpSignal:
 		s.signal(t, o.Fence, o.Pos, o.Text)
@@ -820,11 +819,11 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		if s.mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
 			// The last unpin of an unmapped range frees the pages now.
 			delete(s.pinnedFree, o.Obj)
-			s.gpuMayReach(t, o, o.Obj, "the last unpin freeing the pages of ")
+			s.gpuMayReach(t, *o, o.Obj, "the last unpin freeing the pages of ")
 			s.mem.Freed[o.Obj] = true
 		}
 	case kernel.OpMapPages:
-		vm := s.vmOf(o)
+		vm := s.vmOf(*o)
 		s.vm(vm).Map(o.Obj)
 		if !slices.Contains(s.mappedIn[o.Obj], vm) {
 			s.mappedIn[o.Obj] = insertSorted(s.mappedIn[o.Obj], vm)
@@ -860,7 +859,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			s.event2(t, "free", o.Text, ": the pages are pinned and stay allocated until unpinned", o.Pos)
 			break
 		}
-		s.gpuMayReach(t, o, o.Obj, "freeing the pages of ")
+		s.gpuMayReach(t, *o, o.Obj, "freeing the pages of ")
 		s.mem.Freed[o.Obj] = true
 		s.event(t, "free", o.Text, o.Pos)
 	case kernel.OpGet:
@@ -899,7 +898,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			return false
 		}
 		if s.inval[o.Obj] > 0 {
-			t.blocked = &blockOn{kind: "invalidation", inst: o.Obj, op: o}
+			t.blocked = &blockOn{kind: "invalidation", inst: o.Obj, op: *o}
 			return false
 		}
 		if t.readBegin == nil {
@@ -961,7 +960,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpFlushWork:
 		for _, w := range s.threads {
 			if w.worker == o.Path && !w.done {
-				t.blocked = &blockOn{kind: "work", inst: o.Path, op: o}
+				t.blocked = &blockOn{kind: "work", inst: o.Path, op: *o}
 				return false
 			}
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/fencecheck/fencecheck/internal/model"
 )
 
-func (s *sim) isReal(o kernel.Op) bool {
+func (s *sim) isReal(o *kernel.Op) bool {
 	if o.Obj != "" {
 		return true
 	}
@@ -44,7 +44,7 @@ func heldIndex(t *thread, key string) int {
 
 // keyOf is the instance a lock step names (compiled once, kernel.Op.Inst);
 // synthetic pseudo-lock steps are named by their node.
-func keyOf(o kernel.Op) string {
+func keyOf(o *kernel.Op) string {
 	if o.Inst != "" {
 		return o.Inst
 	}
@@ -56,7 +56,7 @@ func keyOf(o kernel.Op) string {
 // slow relock of the contended lock itself. A context that holds nothing
 // yet just waits: __ww_mutex_check_kill() returns 0 when ctx->acquired is
 // 0 (kernel/locking/ww_mutex.h), as there is nothing to drop.
-func (s *sim) mustDie(t *thread, inst string, o kernel.Op) bool {
+func (s *sim) mustDie(t *thread, inst string, o *kernel.Op) bool {
 	l := s.locks[inst]
 	tk := t.tickets[o.Ctx]
 	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst && acquiredIn(t, o.Ctx)
@@ -169,7 +169,7 @@ func (s *sim) holds(t *thread, key string) bool {
 	return false
 }
 
-func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
+func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 	key := keyOf(o)
 	if !s.isReal(o) {
 		pos, path := heldSite(f, o)
@@ -214,12 +214,12 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 			s.event(t, "backoff", fmt.Sprintf("%s: -EDEADLK (older ticket holds it); unlock all and retry with %s first", o.Text, inst), o.Pos)
 			t.slow = inst
 			f.pc = t.ctxPC[o.Ctx]
-			s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
+			s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})
 			// The slow lock is taken when the thread next runs.
-			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), o), f.ops[f.pc:]...)
+			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), *o), f.ops[f.pc:]...)
 			return false
 		}
-		s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
+		s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})
 		return false
 	}
 	if t.slow == inst {
@@ -239,7 +239,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 // failBranch takes the step's compiled failure branch (on_fail:): continue
 // at the label it names, or return from the path the step belongs to. The
 // branch is a forward jump, so every path still ends.
-func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
+func (s *sim) failBranch(t *thread, f *frame, o *kernel.Op, kind, text string) {
 	to := f.pc + o.FailTo
 	if o.FailTo <= 0 || to > len(f.ops) {
 		to = len(f.ops)
@@ -255,7 +255,7 @@ func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
 // heldSite is where a held lock was taken, for hang reports: the step, or
 // for the shared direct-reclaim body (which has no steps of its own) the
 // allocation that entered reclaim.
-func heldSite(f *frame, o kernel.Op) (model.Pos, string) {
+func heldSite(f *frame, o *kernel.Op) (model.Pos, string) {
 	if !o.Pos.Valid() && f != nil && f.reclaim {
 		if f.site == "" {
 			f.site = "direct reclaim entered by " + f.why

@@ -233,7 +233,7 @@ func (s *sim) wouldBlock(t *thread) bool {
 			}
 		}
 	}
-	o := f.ops[f.pc]
+	o := &f.ops[f.pc]
 	switch o.Kind {
 	case kernel.OpAcquire:
 		if !s.isReal(o) || o.Try || o.Unpublished {
@@ -361,7 +361,7 @@ func (s *sim) releases(a actor) []string {
 		}
 		return out
 	}
-	o := t.frames[fi].ops[t.frames[fi].pc]
+	o := &t.frames[fi].ops[t.frames[fi].pc]
 	switch o.Kind {
 	case kernel.OpSignal:
 		out = append(out, "fence:"+o.Fence)
@@ -524,7 +524,7 @@ func (s *sim) footprint(a actor) []string {
 			}
 		}
 	}
-	foot := s.opFoot(t, f.ops[f.pc])
+	foot := s.opFoot(t, &f.ops[f.pc])
 	if pre == nil || foot == nil {
 		return foot
 	}
@@ -532,7 +532,7 @@ func (s *sim) footprint(a actor) []string {
 }
 
 // opFoot is the footprint of one op of t (see footprint).
-func (s *sim) opFoot(t *thread, o kernel.Op) []string {
+func (s *sim) opFoot(t *thread, o *kernel.Op) []string {
 	switch o.Kind {
 	case kernel.OpScopeSave, kernel.OpScopeRest, kernel.OpWWDone, kernel.OpMight,
 		kernel.OpSleep, kernel.OpFail, kernel.OpBeginSig, kernel.OpEndSig,
@@ -640,14 +640,14 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		// reader of the page tables (pteRead) sees. A zap with nothing
 		// mapped to clear only reads that nothing is: only a map can
 		// change that (another zap cannot make it clear something).
-		if !s.zapClears(o) {
+		if !s.zapClears(*o) {
 			return []string{"?mapped"}
 		}
 		return []string{"+pte", "?tlb", "+zapped"}
 	case kernel.OpTLBFlush:
 		// A flush with no zapped entry to drop reads that there is none:
 		// only a zap that clears something changes that.
-		if !s.flushDrops(o) {
+		if !s.flushDrops(*o) {
 			return []string{"?zapped"}
 		}
 		return []string{"?pte", "+tlb"}
