@@ -57,6 +57,8 @@ type Schedule struct {
 	Events   []Event           `json:"events"`
 	Outcome  string            `json:"outcome"` // "completed", "hang", "step-limit"
 	Findings []diag.Diagnostic `json:"-"`
+	// Steps is how many steps the schedule took (events, kept or not).
+	Steps int `json:"-"`
 }
 
 // Result collects all schedules.
@@ -577,7 +579,7 @@ func (s *sim) run() *Schedule {
 		}
 	}
 	s.liveness()
-	sch.Events = s.events
+	sch.Events, sch.Steps = s.events, s.steps
 	diag.Sort(s.findings)
 	sch.Findings = s.findings
 	return sch

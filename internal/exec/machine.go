@@ -320,7 +320,7 @@ func (m *Machine) Result(label, id string) *Schedule {
 		s.reportHang()
 	}
 	s.liveness()
-	sch.Events = s.events
+	sch.Events, sch.Steps = s.events, s.steps
 	diag.Sort(s.findings)
 	sch.Findings = s.findings
 	return sch
