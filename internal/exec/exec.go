@@ -160,17 +160,21 @@ type thread struct {
 	atomic  bool
 	src     *kernel.Thread
 	aid     string // actorID, built once
-	frames  []*frame
-	held    []held
-	done    bool
-	blocked *blockOn
-	tickets map[string]int
-	ctxPC   map[string]int // frame pc after ww_acquire_init, per ctx
-	scopes  map[string]int
-	worker  string // root path of a queued worker
-	job     string // job whose run_job this is
-	role    string // "run_job", "free_job", "callback", "timeout", ""
-	slow    string // lock instance to take first after a ww backoff
+	// ver counts the thread's steps; foot and rel keep its footprint and
+	// releases for the explorer while ver is unchanged (machine.go).
+	ver       uint64
+	foot, rel memo
+	frames    []*frame
+	held      []held
+	done      bool
+	blocked   *blockOn
+	tickets   map[string]int
+	ctxPC     map[string]int // frame pc after ww_acquire_init, per ctx
+	scopes    map[string]int
+	worker    string // root path of a queued worker
+	job       string // job whose run_job this is
+	role      string // "run_job", "free_job", "callback", "timeout", ""
+	slow      string // lock instance to take first after a ww backoff
 	// faultStarted: a fault-handler thread has seen its fault.
 	faultStarted bool
 	// woken: something the thread is blocked on changed (a lock was
@@ -597,6 +601,7 @@ func (s *sim) allDone() bool {
 // stepThread executes the thread's next op and files the thread on the run
 // queue according to the outcome.
 func (s *sim) stepThread(t *thread) {
+	t.ver++
 	s.stepOp(t)
 	s.settle(t)
 }

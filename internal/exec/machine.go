@@ -32,6 +32,9 @@ type Transition struct {
 	// stable whatever order unrelated threads were spawned in) or the
 	// engine ("e:NAME") that takes the step.
 	Actor string
+	// Foot and Releases may be shared with later calls: read them, never
+	// modify them.
+	//
 	// Foot is what the step reads or writes (lock instances, fences,
 	// resvs, ...); nil means everything (a step after a timeout, an exit
 	// that others watch): such a step depends on every other. A key is
@@ -344,7 +347,18 @@ func (s *sim) releases(a actor) []string {
 		}
 		return nil
 	}
+	// A thread's releases depend only on its own state and the program:
+	// kept until it steps (see footprint).
 	t := a.t
+	if t.rel.ok && t.rel.ver == t.ver {
+		return t.rel.v
+	}
+	out := s.threadReleases(t)
+	t.rel = memo{v: out, ver: t.ver, ok: true}
+	return out
+}
+
+func (s *sim) threadReleases(t *thread) []string {
 	fi := len(t.frames) - 1
 	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
 		fi--
@@ -448,7 +462,55 @@ func (s *sim) usersFoot(obj string) []string {
 // touch anything, empty for a step private to the thread. It must cover
 // every piece of state the step reads or writes, findings included, or the
 // explorer's sleep sets would prune an interleaving that matters.
+//
+// A thread's footprint is kept until the thread steps when it depends only
+// on the thread's own state and the compiled program (footCached): the
+// explorer asks for every enabled thread's footprint at every scheduling
+// point, and most threads have not moved since the last one.
 func (s *sim) footprint(a actor) []string {
+	t := a.t
+	if t == nil {
+		return s.footprintOf(a)
+	}
+	if t.foot.ok && t.foot.ver == t.ver {
+		return t.foot.v
+	}
+	foot := s.footprintOf(a)
+	if s.footCached(t) {
+		t.foot = memo{v: foot, ver: t.ver, ok: true}
+	}
+	return foot
+}
+
+// memo is a value of a thread's computed while its own state was at
+// version ver (thread.ver, bumped at every step of the thread).
+type memo struct {
+	v   []string
+	ver uint64
+	ok  bool
+}
+
+// footCached says whether t's next footprint depends on nothing but t's
+// own state (frames, held locks, read_begin marks, role) and the compiled
+// program. Those that read shared state another actor changes are not
+// kept: a resv's fences (wait_resv, evict), the page tables (zap_ptes,
+// tlb_flush), whether a range is unmapped (read_begin).
+func (s *sim) footCached(t *thread) bool {
+	fi := len(t.frames) - 1
+	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
+		fi--
+	}
+	if fi < 0 {
+		return true
+	}
+	switch t.frames[fi].ops[t.frames[fi].pc].Kind {
+	case kernel.OpWaitResv, kernel.OpEvict, kernel.OpZapPTEs, kernel.OpTLBFlush, kernel.OpReadBegin:
+		return false
+	}
+	return true
+}
+
+func (s *sim) footprintOf(a actor) []string {
 	if a.sched != "" {
 		// The run_job work item reads the scheduler's queue and the
 		// in-fences of the job it starts, and spawns its run_job.
