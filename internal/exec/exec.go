@@ -164,6 +164,7 @@ type thread struct {
 	// releases for the explorer while ver is unchanged (machine.go).
 	ver       uint64
 	foot, rel memo
+	wb        wbMemo // see wouldBlock
 	frames    []*frame
 	held      []held
 	done      bool
@@ -208,6 +209,7 @@ type lockState struct {
 	ticket  int // ww ticket of the writer (0 = none)
 	// watch: woken waiters that could take it when last checked (runq.go).
 	watch []watch
+	ver   uint64 // bumped at every take and drop (wouldBlock)
 }
 
 type jobState struct {

@@ -14,8 +14,8 @@ import (
 
 // TestFootprintCache drives explorations of every bundled scenario and of
 // a small driver design along random interleavings, and checks at every
-// scheduling point that each enabled thread's kept footprint and releases
-// equal a fresh computation: the cache must never hand the explorer a
+// scheduling point that each enabled thread's kept footprint, releases and
+// wouldBlock answer equal a fresh computation: the cache must never hand the explorer a
 // footprint from an older state.
 func TestFootprintCache(t *testing.T) {
 	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
@@ -61,6 +61,10 @@ func TestFootprintCache(t *testing.T) {
 					}
 					if got, want := m.s.releases(a), m.s.threadReleases(a.t); !slices.Equal(got, want) {
 						t.Fatalf("%s run %d point %d: %s releases kept %q, fresh %q", name, run, point, actorID(a), got, want)
+					}
+					got := m.s.wouldBlock(a.t)
+					if fresh, _, _ := m.s.wouldBlockNow(a.t); got != fresh {
+						t.Fatalf("%s run %d point %d: %s wouldBlock kept %v, fresh %v", name, run, point, actorID(a), got, fresh)
 					}
 					checked++
 				}

@@ -127,6 +127,7 @@ func (s *sim) lockOf(inst string) *lockState {
 
 func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
 	l := s.lockOf(inst)
+	l.ver++
 	if mode == kernel.Write {
 		l.writer, l.ticket = t.id, ticket
 	} else {
@@ -143,6 +144,7 @@ func (s *sim) drop(t *thread, inst string) {
 		return
 	}
 	wakeAll(s, s.lockWaiters, inst)
+	l.ver++
 	if l.writer == t.id {
 		l.writer, l.ticket = -1, 0
 	} else if l.readers[t.id] > 0 {

@@ -216,22 +216,52 @@ func (m *Machine) parkBlocked() bool {
 }
 
 // wouldBlock: t's next step blocks without changing shared state.
+//
+// parkBlocked asks this of every enabled thread at every scheduling
+// point. A "no" is kept (wbMemo) until the thread steps, or, for a lock
+// acquisition, until the lock is taken or released (lockState.ver); a
+// signalled fence and a published in-fence stay so. Other answers are
+// recomputed.
 func (s *sim) wouldBlock(t *thread) bool {
-	if len(t.frames) == 0 {
+	if m := &t.wb; m.ok && m.ver == t.ver && (m.lock == nil || m.lock.ver == m.lockVer) {
 		return false
+	}
+	block, keep, l := s.wouldBlockNow(t)
+	if !block && keep {
+		t.wb = wbMemo{ok: true, ver: t.ver, lock: l}
+		if l != nil {
+			t.wb.lockVer = l.ver
+		}
+	}
+	return block
+}
+
+// wbMemo keeps a "does not block" answer of wouldBlock.
+type wbMemo struct {
+	ok      bool
+	ver     uint64     // the thread's step count
+	lock    *lockState // the lock the answer read, if any
+	lockVer uint64
+}
+
+// wouldBlockNow computes wouldBlock; keep says whether a "no" holds until
+// t steps or lock l changes.
+func (s *sim) wouldBlockNow(t *thread) (block, keep bool, l *lockState) {
+	if len(t.frames) == 0 {
+		return false, true, nil
 	}
 	f := t.frames[len(t.frames)-1]
 	if f.pc >= len(f.ops) {
-		return false
+		return false, true, nil
 	}
 	if t.src != nil && len(t.frames) == 1 && f.pc == 0 {
 		if t.src.Device != "" && !t.faultStarted {
-			return false
+			return false, true, nil
 		}
 		if t.src.Job != "" {
 			for _, d := range s.jobs[t.src.Job].info.Deps {
 				if d.Kind != "entity-order" && !s.published(d.On) {
-					return true
+					return true, false, nil
 				}
 			}
 		}
@@ -239,20 +269,21 @@ func (s *sim) wouldBlock(t *thread) bool {
 	o := &f.ops[f.pc]
 	switch o.Kind {
 	case kernel.OpAcquire:
-		if !s.isReal(o) || o.Try || o.Unpublished {
-			return false
+		if o.Try || o.Unpublished || !s.isReal(o) {
+			return false, true, nil
 		}
 		key := keyOf(o)
+		l := s.lockOf(key) // a free lock's state, if it was never taken
 		if o.Ctx != "" && (s.holds(t, key) || s.mustDie(t, key, o)) {
-			return false
+			return false, true, l
 		}
-		return !s.canLock(t, key, o.Mode)
+		return !s.canLock(t, key, o.Mode), true, l
 	case kernel.OpWait:
-		return !s.fences[o.Fence]
+		return !s.fences[o.Fence], true, nil
 	case kernel.OpReadBegin:
-		return !s.unmapped[o.Obj] && s.inval[o.Obj] > 0
+		return !s.unmapped[o.Obj] && s.inval[o.Obj] > 0, false, nil
 	}
-	return false
+	return false, true, nil
 }
 
 func actorID(a actor) string {
