@@ -499,13 +499,17 @@ func (s *sim) actors() []actor {
 			out = append(out, actor{t: s.threads[s.sure.kth(0)]})
 		}
 	} else {
-		for k := 0; k < s.sure.n; k++ {
-			out = append(out, actor{t: s.threads[s.sure.kth(k)]})
+		// Every runnable thread, by creation order.
+		for id, n := 0, 0; n < s.sure.n; id++ {
+			if s.sure.in[id] {
+				out = append(out, actor{t: s.threads[id]})
+				n++
+			}
 		}
 	}
 	if s.explore {
-		for _, sc := range s.schedNames() {
-			if j, _ := s.nextReady(sc); j != "" {
+		for i, sc := range s.schedNames() {
+			if j, _ := s.nextReadyAt(i); j != "" {
 				out = append(out, actor{sched: sc})
 			}
 		}

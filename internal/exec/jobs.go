@@ -271,6 +271,12 @@ func (s *sim) nextReady(sched string) (job, waits string) {
 	if !ok {
 		return "", ""
 	}
+	return s.nextReadyAt(i)
+}
+
+// nextReadyAt is nextReady of the i-th scheduler of schedNames.
+func (s *sim) nextReadyAt(i int) (job, waits string) {
+	sched := s.scheds[i]
 	m := &s.readyCache[i]
 	if !m.valid || m.ver != s.jobsVer {
 		m.job, m.waits = s.computeNextReady(sched, s.schedJobs[i])

@@ -190,8 +190,8 @@ func (m *Machine) Pending() []Transition {
 			out = append(out, Transition{Actor: "e:" + n, Foot: m.s.footprint(actor{engine: n})})
 		}
 	}
-	for _, sc := range m.s.schedNames() {
-		if j, waits := m.s.nextReady(sc); j != "" || waits != "" {
+	for i, sc := range m.s.schedNames() {
+		if j, waits := m.s.nextReadyAt(i); j != "" || waits != "" {
 			out = append(out, Transition{Actor: "s:" + sc, Foot: m.s.footprint(actor{sched: sc}), Blocked: waits})
 		}
 	}
@@ -546,9 +546,10 @@ func (s *sim) footprintOf(a actor) []string {
 		// The run_job work item reads the scheduler's queue and the
 		// in-fences of the job it starts, and spawns its run_job.
 		foot := []string{"sched:" + a.sched}
-		for _, name := range s.p.JobOrder {
+		s.schedNames()
+		for _, name := range s.schedJobs[s.schedIdx[a.sched]] { // its jobs, in JobOrder
 			js := s.jobs[name]
-			if js.info.Scheduler != a.sched || js.started {
+			if js.started {
 				continue
 			}
 			foot = append(foot, "queue:"+js.info.Entity)
