@@ -496,7 +496,7 @@ func (s *sim) actors() []actor {
 	if fifo {
 		// FIFO: the oldest runnable thread is the only candidate.
 		if s.sure.n > 0 {
-			out = append(out, actor{t: s.threads[s.sure.kth(0)]})
+			out = append(out, actor{t: s.threads[s.sure.first()]})
 		}
 	} else {
 		// Every runnable thread, by creation order.
@@ -879,7 +879,7 @@ func (s *sim) exec(t *thread, f *frame, o *kernel.Op) bool {
 		if o.Try && s.refs(o.Obj) <= 0 {
 			// kref_get_unless_zero on a dying object fails: the caller
 			// must not touch it (include/linux/kref.h).
-			s.failBranch(t, f, o, "get", o.Text+" (the object is dying: fails)")
+			s.failBranch(t, f, o, "get", " (the object is dying: fails)")
 			return false
 		}
 		s.setRefs(o.Obj, s.refs(o.Obj)+1)

@@ -200,7 +200,7 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 	}
 	if !s.canLock(t, inst, o.Mode) {
 		if o.Try {
-			s.failBranch(t, f, o, "trylock", o.Text+" (contended: fails)")
+			s.failBranch(t, f, o, "trylock", " (contended: fails)")
 			return false
 		}
 		if s.mustDie(t, inst, o) {
@@ -241,16 +241,22 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 // failBranch takes the step's compiled failure branch (on_fail:): continue
 // at the label it names, or return from the path the step belongs to. The
 // branch is a forward jump, so every path still ends.
-func (s *sim) failBranch(t *thread, f *frame, o *kernel.Op, kind, text string) {
+// The event reads o.Text+why and where the path goes (built only when
+// events are kept).
+func (s *sim) failBranch(t *thread, f *frame, o *kernel.Op, kind, why string) {
 	to := f.pc + o.FailTo
 	if o.FailTo <= 0 || to > len(f.ops) {
 		to = len(f.ops)
 	}
-	where := "returns"
-	if to < len(f.ops) {
-		where = "continues at " + f.ops[to].Pos.String()
+	if s.opt.Trace {
+		where := "returns"
+		if to < len(f.ops) {
+			where = "continues at " + f.ops[to].Pos.String()
+		}
+		s.event(t, kind, o.Text+why+"; the path "+where, o.Pos)
+	} else {
+		s.steps++
 	}
-	s.event(t, kind, text+"; the path "+where, o.Pos)
 	f.pc = to
 }
 

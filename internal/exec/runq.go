@@ -28,6 +28,21 @@ type idSet struct {
 	tree []int32 // 1-based Fenwick tree; len(tree)-1 is the capacity, a power of two
 	in   []bool
 	n    int
+	lo   int // no member is smaller (a hint for first)
+}
+
+// first is the smallest member (n > 0). FIFO asks for it at every step
+// and it rarely moves far, so a short scan from the hint beats kth(0);
+// past 64 places it falls back to kth(0), keeping O(log n).
+func (s *idSet) first() int {
+	for i := 0; i < 64; i++ {
+		if s.in[s.lo] {
+			return s.lo
+		}
+		s.lo++
+	}
+	s.lo = s.kth(0)
+	return s.lo
 }
 
 func (s *idSet) grow(id int) {
@@ -63,6 +78,7 @@ func (s *idSet) add(id int) {
 	}
 	s.in[id] = true
 	s.n++
+	s.lo = min(s.lo, id)
 	for i := id + 1; i < len(s.tree); i += i & -i {
 		s.tree[i]++
 	}

@@ -35,6 +35,9 @@ func TestIdSet(t *testing.T) {
 		if step%97 != 0 {
 			continue
 		}
+		if len(members) > 0 && s.first() != members[0] {
+			t.Fatalf("step %d: first() = %d, want %d", step, s.first(), members[0])
+		}
 		for k, m := range members {
 			if got := s.kth(k); got != m {
 				t.Fatalf("step %d: kth(%d) = %d, want %d", step, k, got, m)
