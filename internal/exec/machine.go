@@ -93,14 +93,26 @@ func Conflict(x, y string) bool {
 	return kx == ky && (mx == Write || my == Write || mx != my)
 }
 
-// Dependent says whether two transitions may not commute.
+// Dependent says whether two transitions may not commute: some entry of
+// one conflicts with some entry of the other (Conflict, written out here:
+// the explorer asks this for every pair of steps it orders).
 func Dependent(a, b Transition) bool {
 	if a.Foot == nil || b.Foot == nil {
 		return true
 	}
 	for _, x := range a.Foot {
+		kx, mx := Access(x)
 		for _, y := range b.Foot {
-			if Conflict(x, y) {
+			ky, my := y, Write
+			if len(y) > 0 {
+				switch y[0] {
+				case '?':
+					ky, my = y[1:], Read
+				case '+':
+					ky, my = y[1:], Update
+				}
+			}
+			if len(kx) == len(ky) && kx == ky && (mx == Write || my == Write || mx != my) {
 				return true
 			}
 		}
