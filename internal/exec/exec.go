@@ -357,6 +357,9 @@ func (s *sim) threadOps(t *kernel.Thread) []kernel.Op {
 	if ops, ok := s.opsCache[t]; ok {
 		return ops
 	}
+	if len(t.Entry) == 0 {
+		return t.Ops // nothing to prepend, and nothing writes into it
+	}
 	ops := make([]kernel.Op, 0, len(t.Entry)+len(t.Ops))
 	for _, h := range t.Entry {
 		if h.Section {
