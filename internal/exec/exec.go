@@ -9,6 +9,16 @@
 // the workload applies memory pressure. Schedules 1..N-1 pick uniformly
 // among runnable actors with a PCG stream seeded by (seed, schedule), so any
 // reported schedule can be replayed exactly.
+//
+// A step costs O(log n) amortised in the number of threads: the runnable
+// threads are kept in a run queue updated as threads block, wake, park,
+// finish and are spawned (runq.go), never found by scanning, and no text is
+// built for a step unless the events are kept (Options.Trace). What the
+// explorer asks of a Machine per scheduling point is kept per thread until
+// the thread steps where it depends on nothing else (footprints, releases,
+// "would only block"). The number of steps is the design's: on the driver
+// family it grows with the square of the scale, as every allocation site's
+// direct reclaim runs every device's shrinker and notifier.
 package exec
 
 import (
