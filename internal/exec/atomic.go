@@ -58,7 +58,7 @@ func (s *sim) atomicSection(t *thread) (n int, foot, rel []string, ok bool) {
 	if f.pc >= len(f.ops) {
 		return 0, nil, nil, false
 	}
-	o := f.ops[f.pc]
+	o := &f.ops[f.pc]
 	if o.Kind != kernel.OpAcquire || o.Try || o.Unpublished || o.Ctx != "" || !s.isReal(o) {
 		return 0, nil, nil, false
 	}
@@ -78,7 +78,7 @@ func (s *sim) atomicSection(t *thread) (n int, foot, rel []string, ok bool) {
 	}
 	shared := false
 	for j := f.pc + 1; j < len(f.ops); j++ {
-		b := f.ops[j]
+		b := &f.ops[j]
 		switch {
 		case b.Kind == kernel.OpRelease && keyOf(b) == key:
 			return j - f.pc + 1, foot, rel, true

@@ -1,6 +1,7 @@
 package exec_test
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/exec"
@@ -35,5 +36,33 @@ func TestConflict(t *testing.T) {
 	}
 	if !exec.Dependent(a, exec.Transition{Actor: "c"}) {
 		t.Error("a nil footprint depends on everything")
+	}
+}
+
+// TestDependentIsAnyConflict: Dependent is exactly "some pair of entries
+// conflicts", on random footprints over a few keys and access modes
+// (including empty keys and footprints).
+func TestDependentIsAnyConflict(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	keys := []string{"", "k", "j", "lock:a", "lock:b", "?", "+"}
+	modes := []string{"", "?", "+"}
+	foot := func() []string {
+		f := []string{}
+		for n := rng.IntN(4); n > 0; n-- {
+			f = append(f, modes[rng.IntN(len(modes))]+keys[rng.IntN(len(keys))])
+		}
+		return f
+	}
+	for i := 0; i < 20000; i++ {
+		a, b := exec.Transition{Foot: foot()}, exec.Transition{Foot: foot()}
+		want := false
+		for _, x := range a.Foot {
+			for _, y := range b.Foot {
+				want = want || exec.Conflict(x, y)
+			}
+		}
+		if got := exec.Dependent(a, b); got != want {
+			t.Fatalf("Dependent(%q, %q) = %v, want %v", a.Foot, b.Foot, got, want)
+		}
 	}
 }

@@ -9,6 +9,16 @@
 // the workload applies memory pressure. Schedules 1..N-1 pick uniformly
 // among runnable actors with a PCG stream seeded by (seed, schedule), so any
 // reported schedule can be replayed exactly.
+//
+// A step costs O(log n) amortised in the number of threads: the runnable
+// threads are kept in a run queue updated as threads block, wake, park,
+// finish and are spawned (runq.go), never found by scanning, and no text is
+// built for a step unless the events are kept (Options.Trace). What the
+// explorer asks of a Machine per scheduling point is kept per thread until
+// the thread steps where it depends on nothing else (footprints, releases,
+// "would only block"). The number of steps is the design's: on the driver
+// family it grows with the square of the scale, as every allocation site's
+// direct reclaim runs every device's shrinker and notifier.
 package exec
 
 import (
@@ -57,6 +67,8 @@ type Schedule struct {
 	Events   []Event           `json:"events"`
 	Outcome  string            `json:"outcome"` // "completed", "hang", "step-limit"
 	Findings []diag.Diagnostic `json:"-"`
+	// Steps is how many steps the schedule took (events, kept or not).
+	Steps int `json:"-"`
 }
 
 // Result collects all schedules.
@@ -130,6 +142,7 @@ type frame struct {
 	reclaim bool
 	why     string
 	origin  model.Pos
+	site    string // "direct reclaim entered by " + why, built once (heldSite)
 }
 
 type held struct {
@@ -156,24 +169,31 @@ type thread struct {
 	context string
 	atomic  bool
 	src     *kernel.Thread
-	frames  []*frame
-	held    []held
-	done    bool
-	blocked *blockOn
-	tickets map[string]int
-	ctxPC   map[string]int // frame pc after ww_acquire_init, per ctx
-	scopes  map[string]int
-	worker  string // root path of a queued worker
-	job     string // job whose run_job this is
-	role    string // "run_job", "free_job", "callback", "timeout", ""
-	slow    string // lock instance to take first after a ww backoff
+	aid     string // actorID, built once
+	// ver counts the thread's steps; foot and rel keep its footprint and
+	// releases for the explorer while ver is unchanged (machine.go).
+	ver       uint64
+	foot, rel memo
+	wb        wbMemo // see wouldBlock
+	frames    []*frame
+	held      []held
+	done      bool
+	blocked   *blockOn
+	tickets   map[string]int
+	ctxPC     map[string]int // frame pc after ww_acquire_init, per ctx
+	scopes    map[string]int
+	worker    string // root path of a queued worker
+	job       string // job whose run_job this is
+	role      string // "run_job", "free_job", "callback", "timeout", ""
+	slow      string // lock instance to take first after a ww backoff
 	// faultStarted: a fault-handler thread has seen its fault.
 	faultStarted bool
 	// woken: something the thread is blocked on changed (a lock was
 	// released, a fence signalled) since it blocked, so it is worth
-	// re-checking. parked: it waits in a lock or fence queue and is not on
-	// the scan list until woken.
-	woken, parked bool
+	// re-checking. parked: it waits in a wait queue and is not on the run
+	// queue until woken. inRecheck: it is on the recheck list (runq.go).
+	woken, parked, inRecheck bool
+	watchGen                 uint32 // see watch
 	// readBegin records, per userptr, where mmu_interval_read_begin ran
 	// and the sequence it saw, so a failed read_retry can loop (R10).
 	readBegin map[string]readMark
@@ -197,6 +217,9 @@ type lockState struct {
 	writer  int
 	readers map[int]int
 	ticket  int // ww ticket of the writer (0 = none)
+	// watch: woken waiters that could take it when last checked (runq.go).
+	watch []watch
+	ver   uint64 // bumped at every take and drop (wouldBlock)
 }
 
 type jobState struct {
@@ -232,7 +255,17 @@ type sim struct {
 	events   []Event
 	findings []diag.Diagnostic
 	reported map[string]bool
-	live     []*thread // threads not yet done, in creation order
+	// The run queue (runq.go): sure holds the ids of threads that can run
+	// until they next step, recheck the woken or conditionally blocked
+	// ones; otherWaiters the wait queues of flush_work, invalidations,
+	// in-fences and GPU faults; busy the engines with a queued job, sorted;
+	// faultActive the running fault handlers per device.
+	sure         idSet
+	recheck      []*thread
+	otherWaiters map[waitKey][]*thread
+	watchers     map[waitKey][]watch
+	busy         []string
+	faultActive  map[string]int
 	// engineNames and vmList are the engines' and VMs' names, sorted.
 	engineNames, vmList []string
 	// mappedIn: object -> VMs whose page tables ever mapped it (sorted);
@@ -259,6 +292,10 @@ type sim struct {
 	ticketsCompared bool
 	nameCount       map[string]int
 	scheds          []string
+	schedIdx        map[string]int
+	schedJobs       [][]string // per scheduler (schedNames order), its jobs in JobOrder
+	readyCache      []readyMemo
+	jobsVer         uint64
 	opsCache        map[*kernel.Thread][]kernel.Op
 	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
 	pinnedFree     map[string]bool
@@ -281,7 +318,7 @@ func newSim(p *kernel.Program, k int, opt Options, opsCache map[*kernel.Thread][
 		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}, opsCache: opsCache}
+		mappedIn: map[string][]string{}, opsCache: opsCache, otherWaiters: map[waitKey][]*thread{}, watchers: map[waitKey][]watch{}, faultActive: map[string]int{}}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -319,7 +356,7 @@ func (s *sim) spawn(t *kernel.Thread, role string) *thread {
 		tickets: map[string]int{}, ctxPC: map[string]int{}, scopes: map[string]int{}, role: role}
 	th.frames = []*frame{{ops: s.threadOps(t)}}
 	s.threads = append(s.threads, th)
-	s.live = append(s.live, th)
+	s.settle(th)
 	return th
 }
 
@@ -329,6 +366,9 @@ func (s *sim) spawn(t *kernel.Thread, role string) *thread {
 func (s *sim) threadOps(t *kernel.Thread) []kernel.Op {
 	if ops, ok := s.opsCache[t]; ok {
 		return ops
+	}
+	if len(t.Entry) == 0 {
+		return t.Ops // nothing to prepend, and nothing writes into it
 	}
 	ops := make([]kernel.Op, 0, len(t.Entry)+len(t.Ops))
 	for _, h := range t.Entry {
@@ -369,6 +409,16 @@ func (s *sim) event(t *thread, kind, text string, pos model.Pos) {
 	s.events = append(s.events, ev)
 }
 
+// event2 is event(t, kind, text+suffix, pos), concatenating only when
+// the events are kept.
+func (s *sim) event2(t *thread, kind, text, suffix string, pos model.Pos) {
+	if !s.opt.Trace {
+		s.steps++
+		return
+	}
+	s.event(t, kind, text+suffix, pos)
+}
+
 func (s *sim) finding(rule string, pos model.Pos, msg string, chain []diag.Step, hint string) {
 	key := rule + "\x00" + pos.String() + "\x00" + msg
 	if s.reported[key] {
@@ -405,7 +455,7 @@ func (s *sim) runnable(t *thread) bool {
 		if s.canLock(t, b.inst, b.op.Mode) {
 			return true
 		}
-		if s.mustDie(t, b.inst, b.op) {
+		if s.mustDie(t, b.inst, &b.op) {
 			// The lock passed to an older acquire context while t slept
 			// on it: Wait-Die wakes the younger waiter so that it backs
 			// off (kernel/locking/ww_mutex.h, __ww_mutex_check_waiters ->
@@ -448,61 +498,77 @@ func (s *sim) block(t *thread, b *blockOn) {
 	}
 }
 
-// wake puts the waiters back on the scan list, in creation order so that
-// the FIFO schedule still finds the oldest runnable thread first.
-func (s *sim) wake(waiters map[string][]*thread, key string) {
-	for _, w := range waiters[key] {
-		w.woken = true
-		if w.parked && !w.done {
-			w.parked = false
-			i, _ := slices.BinarySearchFunc(s.live, w.id, func(t *thread, id int) int { return t.id - id })
-			if i >= len(s.live) || s.live[i] != w {
-				s.live = slices.Insert(s.live, i, w)
-			}
-		}
-	}
-	delete(waiters, key)
-}
-
-// actors lists who may take the next step. The slice is reused from step
-// to step (it is read before the next call).
+// actors lists who may take the next step: threads by creation order (for
+// FIFO only the oldest), then (exploring) schedulers, then engines by
+// name. The slice is reused from step to step (it is read before the next
+// call).
 func (s *sim) actors() []actor {
 	out := s.actBuf[:0]
-	// Drop finished and parked threads from the scan list, keeping
-	// creation order; parked threads come back when woken.
-	live := s.live[:0]
-	for _, t := range s.live {
-		if !t.done && !t.parked {
-			live = append(live, t)
-		}
-	}
-	s.live = live
+	s.drain()
 	fifo := s.rng == nil && !s.explore
-	for _, t := range s.live {
-		if s.runnable(t) {
-			out = append(out, actor{t: t})
-			if fifo {
-				break // FIFO: the oldest runnable thread is the only candidate
+	if fifo {
+		// FIFO: the oldest runnable thread is the only candidate.
+		if s.sure.n > 0 {
+			out = append(out, actor{t: s.threads[s.sure.first()]})
+		}
+	} else {
+		// Every runnable thread, by creation order.
+		for id, n := 0, 0; n < s.sure.n; id++ {
+			if s.sure.in[id] {
+				out = append(out, actor{t: s.threads[id]})
+				n++
 			}
 		}
 	}
 	if s.explore {
-		for _, sc := range s.schedNames() {
-			if j, _ := s.nextReady(sc); j != "" {
+		for i, sc := range s.schedNames() {
+			if j, _ := s.nextReadyAt(i); j != "" {
 				out = append(out, actor{sched: sc})
 			}
 		}
 	}
 	if !fifo || len(out) == 0 {
-		for _, n := range s.engineNames {
-			e := s.engines[n]
-			if j := e.Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
-				out = append(out, actor{engine: n})
-			}
-		}
+		out = s.appendEngines(out)
 	}
 	s.actBuf = out
 	return out
+}
+
+// appendEngines appends the engines that can complete their head job, by
+// name.
+func (s *sim) appendEngines(out []actor) []actor {
+	for _, n := range s.busy {
+		if j := s.engines[n].Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
+			out = append(out, actor{engine: n})
+		}
+	}
+	return out
+}
+
+// pick chooses the next actor of a schedule: FIFO's oldest runnable
+// thread, or one drawn uniformly (in the order actors lists them) without
+// listing them all.
+func (s *sim) pick() (actor, bool) {
+	if s.rng == nil {
+		acts := s.actors()
+		if len(acts) == 0 {
+			return actor{}, false
+		}
+		return acts[0], true
+	}
+	s.drain()
+	engs := s.appendEngines(s.actBuf[:0])
+	s.actBuf = engs
+	threads := s.sure.n
+	n := threads + len(engs)
+	if n == 0 {
+		return actor{}, false
+	}
+	k := s.rng.IntN(n)
+	if k < threads {
+		return actor{t: s.threads[s.sure.kth(k)]}, true
+	}
+	return engs[k-threads], true
 }
 
 func (s *sim) run() *Schedule {
@@ -513,8 +579,8 @@ func (s *sim) run() *Schedule {
 			s.finding(rules.Hang, model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (%s)", s.opt.MaxSteps, s.where()), nil, "")
 			break
 		}
-		acts := s.actors()
-		if len(acts) == 0 {
+		a, ok := s.pick()
+		if !ok {
 			if s.fallback() {
 				continue
 			}
@@ -524,12 +590,6 @@ func (s *sim) run() *Schedule {
 			sch.Outcome = "hang"
 			s.reportHang()
 			break
-		}
-		var a actor
-		if s.rng == nil {
-			a = acts[0]
-		} else {
-			a = acts[s.rng.IntN(len(acts))]
 		}
 		if a.t != nil {
 			a.t.blocked = nil
@@ -542,7 +602,7 @@ func (s *sim) run() *Schedule {
 		}
 	}
 	s.liveness()
-	sch.Events = s.events
+	sch.Events, sch.Steps = s.events, s.steps
 	diag.Sort(s.findings)
 	sch.Findings = s.findings
 	return sch
@@ -557,8 +617,15 @@ func (s *sim) allDone() bool {
 	return true
 }
 
-// stepThread executes the thread's next op.
+// stepThread executes the thread's next op and files the thread on the run
+// queue according to the outcome.
 func (s *sim) stepThread(t *thread) {
+	t.ver++
+	s.stepOp(t)
+	s.settle(t)
+}
+
+func (s *sim) stepOp(t *thread) {
 	for len(t.frames) > 0 {
 		f := t.frames[len(t.frames)-1]
 		if f.pc < len(f.ops) {
@@ -587,6 +654,7 @@ func (s *sim) stepThread(t *thread) {
 			return
 		}
 		t.faultStarted = true
+		s.faultActive[t.src.Device]++
 		s.event(t, "fault", "GPU page fault on "+t.src.Device+": the faulting job stalls until it is handled", t.src.Pos)
 	}
 	if t.src != nil && t.src.Job != "" && len(t.frames) == 1 && f.pc == 0 {
@@ -599,14 +667,20 @@ func (s *sim) stepThread(t *thread) {
 			}
 		}
 	}
-	o := f.ops[f.pc]
-	if s.exec(t, f, o) {
+	if s.exec(t, f, &f.ops[f.pc]) {
 		f.pc++
 	}
 }
 
 func (s *sim) finish(t *thread) {
+	s.jobsChanged() // a run_job returning frees its scheduler
+	if t.faultStarted && !t.done {
+		s.faultActive[t.src.Device]--
+	}
 	t.done = true
+	if t.worker != "" {
+		s.changed("work", t.worker) // flush_work waits for this
+	}
 	// A task that returns releases nothing automatically in the kernel; the
 	// model releases what is left so one buggy path does not wedge others,
 	// after saying so.
@@ -621,8 +695,10 @@ func (s *sim) finish(t *thread) {
 	if t.role == "run_job" && t.job != "" {
 		js := s.jobs[t.job]
 		js.onEngine = true
+		s.changed("fault", js.info.Device) // a fault may come now
 		e := s.engineOf(js)
 		e.Push(t.job, js.info.Duration)
+		s.addBusy(e.Name)
 		s.event(t, "hw", fmt.Sprintf("%s queued on %s", t.job, e.Name), js.info.Pos)
 		s.readyJobs()
 	}
@@ -634,7 +710,7 @@ func (s *sim) finish(t *thread) {
 
 // exec runs one op; it returns false if the thread blocked (the op will be
 // retried when it is runnable again).
-func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
+func (s *sim) exec(t *thread, f *frame, o *kernel.Op) bool {
 	switch o.Kind {
 	case kernel.OpAcquire:
 		return s.acquire(t, f, o)
@@ -659,6 +735,9 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			if h.name == kernel.MMUNotifier {
 				for _, u := range t.invalActive {
 					s.inval[u]--
+					if s.inval[u] <= 0 {
+						s.changed("inval", u) // read_begin waits for this
+					}
 				}
 				t.invalActive = nil
 			}
@@ -669,7 +748,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpMight:
 		s.event(t, "might_lock", o.Text, o.Pos)
 	case kernel.OpAlloc:
-		s.alloc(t, o)
+		s.alloc(t, *o)
 	case kernel.OpReserve:
 		if !s.holds(t, "resv:"+o.Obj) {
 			s.finding(rules.ResvNotLocked, o.Pos, fmt.Sprintf("%s without holding %s's dma_resv lock (thread %s)", o.Text, o.Obj, t.name),
@@ -677,7 +756,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		}
 		s.slots[o.Obj] += o.Count
 		s.event(t, "reserve", o.Text, o.Pos)
-		a := o
+		a := *o // a copy: compiled ops are shared by every schedule
 		a.GFP, _ = model.ParseGFP("GFP_KERNEL")
 		s.alloc(t, a)
 	case kernel.OpScopeSave:
@@ -688,10 +767,10 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		s.event(t, "scope", o.Text, o.Pos)
 	case kernel.OpWait:
 		if !s.fences[o.Fence] {
-			s.block(t, &blockOn{kind: "fence", fence: o.Fence, op: o})
+			s.block(t, &blockOn{kind: "fence", fence: o.Fence, op: *o})
 			return false
 		}
-		s.event(t, "wait", o.Text+" (signalled)", o.Pos)
+		s.event2(t, "wait", o.Text, " (signalled)", o.Pos)
 	case kernel.OpWaitResv, kernel.OpEvict:
 		usage := o.Usage
 		if o.Kind == kernel.OpEvict {
@@ -699,13 +778,13 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		}
 		for _, e := range s.resv[o.Obj] {
 			if usageRank(e.usage) <= usageRank(usage) && !s.fences[e.fence] {
-				s.block(t, &blockOn{kind: "fence", fence: e.fence, op: o})
+				s.block(t, &blockOn{kind: "fence", fence: e.fence, op: *o})
 				return false
 			}
 		}
-		s.event(t, "wait", o.Text+" (all signalled)", o.Pos)
+		s.event2(t, "wait", o.Text, " (all signalled)", o.Pos)
 		if o.Kind == kernel.OpEvict {
-			s.gpuMayReach(t, o, o.Buffer, "evicting "+o.Buffer)
+			s.gpuMayReach(t, *o, o.Buffer, "evicting ")
 		}
 	case kernel.OpSignal:
 		s.signal(t, o.Fence, o.Pos, o.Text)
@@ -766,16 +845,16 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		if s.mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
 			// The last unpin of an unmapped range frees the pages now.
 			delete(s.pinnedFree, o.Obj)
-			s.gpuMayReach(t, o, o.Obj, "the last unpin freeing the pages of "+o.Obj)
+			s.gpuMayReach(t, *o, o.Obj, "the last unpin freeing the pages of ")
 			s.mem.Freed[o.Obj] = true
 		}
 	case kernel.OpMapPages:
-		vm := s.vmOf(o)
+		vm := s.vmOf(*o)
 		s.vm(vm).Map(o.Obj)
 		if !slices.Contains(s.mappedIn[o.Obj], vm) {
 			s.mappedIn[o.Obj] = insertSorted(s.mappedIn[o.Obj], vm)
 		}
-		s.event(t, "pte", o.Text+" (PTEs written)", o.Pos)
+		s.event2(t, "pte", o.Text, " (PTEs written)", o.Pos)
 	case kernel.OpZapPTEs:
 		if s.p.Scenario.Kinds[o.Obj] == "vm" {
 			s.vm(o.Obj).Zap("")
@@ -784,7 +863,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				s.vms[name].Zap(o.Obj)
 			}
 		}
-		s.event(t, "pte", o.Text+" (PTEs cleared; TLB not yet flushed)", o.Pos)
+		s.event2(t, "pte", o.Text, " (PTEs cleared; TLB not yet flushed)", o.Pos)
 	case kernel.OpTLBFlush:
 		if s.p.Scenario.Kinds[o.Obj] == "vm" {
 			s.vm(o.Obj).Flush()
@@ -793,7 +872,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				s.vms[name].Flush()
 			}
 		}
-		s.event(t, "tlb", o.Text+" (TLB flushed)", o.Pos)
+		s.event2(t, "tlb", o.Text, " (TLB flushed)", o.Pos)
 	case kernel.OpFreePages:
 		if o.Synthetic && s.mem.Pinned[o.Obj] > 0 {
 			// A long-term pin (pin_user_pages, FOLL_PIN) holds the pages:
@@ -803,17 +882,17 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				s.pinnedFree = map[string]bool{}
 			}
 			s.pinnedFree[o.Obj] = true
-			s.event(t, "free", o.Text+": the pages are pinned and stay allocated until unpinned", o.Pos)
+			s.event2(t, "free", o.Text, ": the pages are pinned and stay allocated until unpinned", o.Pos)
 			break
 		}
-		s.gpuMayReach(t, o, o.Obj, "freeing the pages of "+o.Obj)
+		s.gpuMayReach(t, *o, o.Obj, "freeing the pages of ")
 		s.mem.Freed[o.Obj] = true
 		s.event(t, "free", o.Text, o.Pos)
 	case kernel.OpGet:
 		if o.Try && s.refs(o.Obj) <= 0 {
 			// kref_get_unless_zero on a dying object fails: the caller
 			// must not touch it (include/linux/kref.h).
-			s.failBranch(t, f, o, "get", o.Text+" (the object is dying: fails)")
+			s.failBranch(t, f, o, "get", " (the object is dying: fails)")
 			return false
 		}
 		s.setRefs(o.Obj, s.refs(o.Obj)+1)
@@ -821,7 +900,11 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpPut:
 		n := s.refs(o.Obj) - 1
 		s.setRefs(o.Obj, n)
-		s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
+		if s.opt.Trace {
+			s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
+		} else {
+			s.steps++
+		}
 		if n == 0 && len(o.Then) > 0 {
 			// kref_put calls the release function in the putting thread.
 			f.pc++
@@ -835,20 +918,24 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 		if s.unmapped[o.Obj] {
 			// The range is gone: getting its pages fails and the ioctl
 			// returns -EFAULT, releasing what it holds.
-			s.event(t, "fail", o.Text+": the range is unmapped, the ioctl fails with -EFAULT", o.Pos)
+			s.event2(t, "fail", o.Text, ": the range is unmapped, the ioctl fails with -EFAULT", o.Pos)
 			t.frames = nil
 			s.finish(t)
 			return false
 		}
 		if s.inval[o.Obj] > 0 {
-			t.blocked = &blockOn{kind: "invalidation", inst: o.Obj, op: o}
+			t.blocked = &blockOn{kind: "invalidation", inst: o.Obj, op: *o}
 			return false
 		}
 		if t.readBegin == nil {
 			t.readBegin = map[string]readMark{}
 		}
 		t.readBegin[o.Obj] = readMark{frame: len(t.frames) - 1, pc: f.pc, held: len(t.held), seq: s.seq[o.Obj]}
-		s.event(t, "read_begin", fmt.Sprintf("%s = seq %d", o.Text, s.seq[o.Obj]), o.Pos)
+		if s.opt.Trace {
+			s.event(t, "read_begin", fmt.Sprintf("%s = seq %d", o.Text, s.seq[o.Obj]), o.Pos)
+		} else {
+			s.steps++
+		}
 	case kernel.OpSetSeq:
 		s.seq[o.Obj]++
 		s.event(t, "set_seq", o.Text, o.Pos)
@@ -863,11 +950,11 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 				}
 				t.held = t.held[:i]
 			}
-			s.event(t, "read_retry", o.Text+": the range was invalidated, retry from read_begin", o.Pos)
+			s.event2(t, "read_retry", o.Text, ": the range was invalidated, retry from read_begin", o.Pos)
 			f.pc = m.pc
 			return false
 		}
-		s.event(t, "read_retry", o.Text+" (no invalidation)", o.Pos)
+		s.event2(t, "read_retry", o.Text, " (no invalidation)", o.Pos)
 	case kernel.OpVMUpdate:
 		var start, end int64
 		if len(o.Range) == 2 {
@@ -878,6 +965,8 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpSubmit:
 		if js := s.jobs[o.Job]; js != nil && !js.submitted {
 			js.submitted = true
+			s.jobsChanged()
+			s.changed("job", o.Job) // its fence is published
 			s.entityQ[js.info.Entity] = append(s.entityQ[js.info.Entity], o.Job)
 			s.entitySq[js.info.Entity]++
 			s.seqno[js.info.Fence] = s.entitySq[js.info.Entity]
@@ -889,6 +978,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 			if th.Root == o.Path && !th.Workload {
 				nt := s.spawn(th, "")
 				nt.worker = o.Path
+				s.changed("work", o.Path) // flush_work waits for it now
 				break
 			}
 		}
@@ -896,7 +986,7 @@ func (s *sim) exec(t *thread, f *frame, o kernel.Op) bool {
 	case kernel.OpFlushWork:
 		for _, w := range s.threads {
 			if w.worker == o.Path && !w.done {
-				t.blocked = &blockOn{kind: "work", inst: o.Path, op: o}
+				t.blocked = &blockOn{kind: "work", inst: o.Path, op: *o}
 				return false
 			}
 		}

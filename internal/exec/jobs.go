@@ -53,15 +53,7 @@ func (s *sim) faultingJobPending(dev string) bool {
 // 004).
 func (s *sim) faultPending(job string) bool {
 	js := s.jobs[job]
-	if !js.info.Faults {
-		return false
-	}
-	for _, t := range s.threads {
-		if !t.done && t.faultStarted && t.src.Device == js.info.Device {
-			return true
-		}
-	}
-	return false
+	return js.info.Faults && s.faultActive[js.info.Device] > 0
 }
 
 // fallback runs what only happens when nothing else can: a hung job's
@@ -129,8 +121,12 @@ func (s *sim) completeHead(engine string, forced bool) {
 	if j == "" {
 		return
 	}
+	if e.Head() == "" {
+		s.dropBusy(engine)
+	}
 	js := s.jobs[j]
 	js.done = true
+	s.changed("fault", js.info.Device) // no fault comes from it now
 	irq := &thread{name: "irq(" + engine + ")", context: model.CtxIRQ, atomic: true}
 	why := "hardware completes " + j
 	if forced {
@@ -161,7 +157,8 @@ func (s *sim) signal(t *thread, fence string, pos model.Pos, why string) {
 		}
 	}
 	s.fences[fence] = true
-	s.wake(s.fenceWaiters, fence)
+	s.jobsChanged()
+	wakeAll(s, s.fenceWaiters, fence)
 	s.event(t, "signal", why+": dma_fence_signal("+fence+")", pos)
 	if th := s.roleThread("fence-cb:" + fence); th != nil {
 		s.spawn(th, "callback")
@@ -217,6 +214,7 @@ func (s *sim) readyJobs() {
 			continue
 		}
 		js.started = true
+		s.jobsChanged()
 		busy[js.info.Scheduler] = true
 		th := s.roleThread("job-run:" + name)
 		if th == nil {
@@ -231,32 +229,73 @@ func (s *sim) readyJobs() {
 // schedNames lists the schedulers of the program's jobs, sorted.
 func (s *sim) schedNames() []string {
 	if s.scheds == nil {
-		seen := map[string]bool{}
+		s.schedIdx = map[string]int{}
 		for _, name := range s.p.JobOrder {
-			if sc := s.jobs[name].info.Scheduler; !seen[sc] {
-				seen[sc] = true
+			if sc := s.jobs[name].info.Scheduler; !slices.Contains(s.scheds, sc) {
 				s.scheds = append(s.scheds, sc)
 			}
 		}
 		slices.Sort(s.scheds)
+		s.schedJobs = make([][]string, len(s.scheds))
+		s.readyCache = make([]readyMemo, len(s.scheds))
+		for i, sc := range s.scheds {
+			s.schedIdx[sc] = i
+		}
+		for _, name := range s.p.JobOrder {
+			i := s.schedIdx[s.jobs[name].info.Scheduler]
+			s.schedJobs[i] = append(s.schedJobs[i], name)
+		}
 	}
 	return s.scheds
 }
 
+// readyMemo is nextReady's answer for one scheduler, valid while
+// s.jobsVer is ver.
+type readyMemo struct {
+	ver        uint64
+	valid      bool
+	job, waits string
+}
+
+// jobsChanged records that something nextReady reads changed: a job was
+// submitted or started, a run_job thread returned, a fence signalled.
+func (s *sim) jobsChanged() { s.jobsVer++ }
+
 // nextReady is the job the scheduler's run_job work would start now, or ""
 // and what it waits for ("fence:F", "sched:S" while a run_job runs or an
 // earlier job of the entity has not started, "" if nothing is queued).
-// Same rules as readyJobs.
+// Same rules as readyJobs. The answer is kept until jobsChanged.
 func (s *sim) nextReady(sched string) (job, waits string) {
-	for _, name := range s.p.JobOrder {
+	s.schedNames()
+	i, ok := s.schedIdx[sched]
+	if !ok {
+		return "", ""
+	}
+	return s.nextReadyAt(i)
+}
+
+// nextReadyAt is nextReady of the i-th scheduler of schedNames.
+func (s *sim) nextReadyAt(i int) (job, waits string) {
+	sched := s.scheds[i]
+	m := &s.readyCache[i]
+	if !m.valid || m.ver != s.jobsVer {
+		m.job, m.waits = s.computeNextReady(sched, s.schedJobs[i])
+		m.ver, m.valid = s.jobsVer, true
+	}
+	return m.job, m.waits
+}
+
+// computeNextReady is nextReady over the scheduler's jobs (in JobOrder).
+func (s *sim) computeNextReady(sched string, jobs []string) (job, waits string) {
+	for _, name := range jobs {
 		js := s.jobs[name]
-		if js.info.Scheduler == sched && js.runThread != nil && !js.runThread.done {
+		if js.runThread != nil && !js.runThread.done {
 			return "", "sched:" + sched
 		}
 	}
-	for _, name := range s.p.JobOrder {
+	for _, name := range jobs {
 		js := s.jobs[name]
-		if js.info.Scheduler != sched || !js.submitted || js.started {
+		if !js.submitted || js.started {
 			continue
 		}
 		ok := true
@@ -294,6 +333,7 @@ func (s *sim) nextReady(sched string) (job, waits string) {
 func (s *sim) startJob(name string) {
 	js := s.jobs[name]
 	js.started = true
+	s.jobsChanged()
 	th := s.roleThread("job-run:" + name)
 	if th == nil {
 		th = &kernel.Thread{Name: "run_job(" + name + ")", Context: model.CtxRunJob, Pos: js.info.Pos}

@@ -11,7 +11,7 @@ import (
 	"github.com/fencecheck/fencecheck/internal/model"
 )
 
-func (s *sim) isReal(o kernel.Op) bool {
+func (s *sim) isReal(o *kernel.Op) bool {
 	if o.Obj != "" {
 		return true
 	}
@@ -44,7 +44,7 @@ func heldIndex(t *thread, key string) int {
 
 // keyOf is the instance a lock step names (compiled once, kernel.Op.Inst);
 // synthetic pseudo-lock steps are named by their node.
-func keyOf(o kernel.Op) string {
+func keyOf(o *kernel.Op) string {
 	if o.Inst != "" {
 		return o.Inst
 	}
@@ -56,7 +56,7 @@ func keyOf(o kernel.Op) string {
 // slow relock of the contended lock itself. A context that holds nothing
 // yet just waits: __ww_mutex_check_kill() returns 0 when ctx->acquired is
 // 0 (kernel/locking/ww_mutex.h), as there is nothing to drop.
-func (s *sim) mustDie(t *thread, inst string, o kernel.Op) bool {
+func (s *sim) mustDie(t *thread, inst string, o *kernel.Op) bool {
 	l := s.locks[inst]
 	tk := t.tickets[o.Ctx]
 	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst && acquiredIn(t, o.Ctx)
@@ -115,16 +115,26 @@ func (s *sim) canLock(t *thread, inst string, mode kernel.Mode) bool {
 	return l.writer < 0
 }
 
-func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
+// lockOf is the lock's state, created free on first use.
+func (s *sim) lockOf(inst string) *lockState {
 	l := s.locks[inst]
 	if l == nil {
 		l = &lockState{writer: -1, readers: map[int]int{}}
 		s.locks[inst] = l
 	}
+	return l
+}
+
+func (s *sim) take(t *thread, inst string, mode kernel.Mode, ticket int) {
+	l := s.lockOf(inst)
+	l.ver++
 	if mode == kernel.Write {
 		l.writer, l.ticket = t.id, ticket
 	} else {
 		l.readers[t.id]++
+	}
+	if len(l.watch) > 0 {
+		l.watch = s.recheckWatched(l.watch) // woken waiters may not get it now
 	}
 }
 
@@ -133,7 +143,8 @@ func (s *sim) drop(t *thread, inst string) {
 	if l == nil {
 		return
 	}
-	s.wake(s.lockWaiters, inst)
+	wakeAll(s, s.lockWaiters, inst)
+	l.ver++
 	if l.writer == t.id {
 		l.writer, l.ticket = -1, 0
 	} else if l.readers[t.id] > 0 {
@@ -141,6 +152,9 @@ func (s *sim) drop(t *thread, inst string) {
 		if l.readers[t.id] == 0 {
 			delete(l.readers, t.id)
 		}
+	}
+	if len(l.watch) > 0 {
+		l.watch = s.recheckWatched(l.watch)
 	}
 	if strings.HasPrefix(inst, "resv:") {
 		s.slots[strings.TrimPrefix(inst, "resv:")] = 0 // dma_resv_unlock resets reserved slots (R13)
@@ -157,7 +171,7 @@ func (s *sim) holds(t *thread, key string) bool {
 	return false
 }
 
-func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
+func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 	key := keyOf(o)
 	if !s.isReal(o) {
 		pos, path := heldSite(f, o)
@@ -167,6 +181,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 			// (the release of the notifier map), not just the callback.
 			u := strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")
 			s.inval[u]++
+			s.changed("inval", u) // read_begin must wait now
 			t.invalActive = append(t.invalActive, u)
 		}
 		s.event(t, "lock", o.Text, o.Pos)
@@ -185,7 +200,7 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 	}
 	if !s.canLock(t, inst, o.Mode) {
 		if o.Try {
-			s.failBranch(t, f, o, "trylock", o.Text+" (contended: fails)")
+			s.failBranch(t, f, o, "trylock", " (contended: fails)")
 			return false
 		}
 		if s.mustDie(t, inst, o) {
@@ -201,12 +216,12 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 			s.event(t, "backoff", fmt.Sprintf("%s: -EDEADLK (older ticket holds it); unlock all and retry with %s first", o.Text, inst), o.Pos)
 			t.slow = inst
 			f.pc = t.ctxPC[o.Ctx]
-			s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
+			s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})
 			// The slow lock is taken when the thread next runs.
-			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), o), f.ops[f.pc:]...)
+			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), *o), f.ops[f.pc:]...)
 			return false
 		}
-		s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
+		s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})
 		return false
 	}
 	if t.slow == inst {
@@ -226,25 +241,34 @@ func (s *sim) acquire(t *thread, f *frame, o kernel.Op) bool {
 // failBranch takes the step's compiled failure branch (on_fail:): continue
 // at the label it names, or return from the path the step belongs to. The
 // branch is a forward jump, so every path still ends.
-func (s *sim) failBranch(t *thread, f *frame, o kernel.Op, kind, text string) {
+// The event reads o.Text+why and where the path goes (built only when
+// events are kept).
+func (s *sim) failBranch(t *thread, f *frame, o *kernel.Op, kind, why string) {
 	to := f.pc + o.FailTo
 	if o.FailTo <= 0 || to > len(f.ops) {
 		to = len(f.ops)
 	}
-	where := "returns"
-	if to < len(f.ops) {
-		where = "continues at " + f.ops[to].Pos.String()
+	if s.opt.Trace {
+		where := "returns"
+		if to < len(f.ops) {
+			where = "continues at " + f.ops[to].Pos.String()
+		}
+		s.event(t, kind, o.Text+why+"; the path "+where, o.Pos)
+	} else {
+		s.steps++
 	}
-	s.event(t, kind, text+"; the path "+where, o.Pos)
 	f.pc = to
 }
 
 // heldSite is where a held lock was taken, for hang reports: the step, or
 // for the shared direct-reclaim body (which has no steps of its own) the
 // allocation that entered reclaim.
-func heldSite(f *frame, o kernel.Op) (model.Pos, string) {
+func heldSite(f *frame, o *kernel.Op) (model.Pos, string) {
 	if !o.Pos.Valid() && f != nil && f.reclaim {
-		return f.origin, "direct reclaim entered by " + f.why
+		if f.site == "" {
+			f.site = "direct reclaim entered by " + f.why
+		}
+		return f.origin, f.site
 	}
 	return o.Pos, o.InPath
 }

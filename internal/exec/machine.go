@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
@@ -39,6 +40,9 @@ type Transition struct {
 	// stable whatever order unrelated threads were spawned in) or the
 	// engine ("e:NAME") that takes the step.
 	Actor string
+	// Foot and Releases may be shared with later calls: read them, never
+	// modify them.
+	//
 	// Foot is what the step reads or writes (lock instances, fences,
 	// resvs, ...); nil means everything (a step after a timeout, an exit
 	// that others watch): such a step depends on every other. A key is
@@ -97,14 +101,26 @@ func Conflict(x, y string) bool {
 	return kx == ky && (mx == Write || my == Write || mx != my)
 }
 
-// Dependent says whether two transitions may not commute.
+// Dependent says whether two transitions may not commute: some entry of
+// one conflicts with some entry of the other (Conflict, written out here:
+// the explorer asks this for every pair of steps it orders).
 func Dependent(a, b Transition) bool {
 	if a.Foot == nil || b.Foot == nil {
 		return true
 	}
 	for _, x := range a.Foot {
+		kx, mx := Access(x)
 		for _, y := range b.Foot {
-			if Conflict(x, y) {
+			ky, my := y, Write
+			if len(y) > 0 {
+				switch y[0] {
+				case '?':
+					ky, my = y[1:], Read
+				case '+':
+					ky, my = y[1:], Update
+				}
+			}
+			if len(kx) == len(ky) && kx == ky && (mx == Write || my == Write || mx != my) {
 				return true
 			}
 		}
@@ -203,13 +219,13 @@ func (m *Machine) Pending() []Transition {
 			out = append(out, tr)
 		}
 	}
-	for _, n := range m.s.engineNames {
+	for _, n := range m.s.busy { // the engines with a queued job, by name
 		if m.s.engines[n].Head() != "" {
 			out = append(out, Transition{Actor: "e:" + n, Foot: m.s.footprint(actor{engine: n})})
 		}
 	}
-	for _, sc := range m.s.schedNames() {
-		if j, waits := m.s.nextReady(sc); j != "" || waits != "" {
+	for i, sc := range m.s.schedNames() {
+		if j, waits := m.s.nextReadyAt(i); j != "" || waits != "" {
 			out = append(out, Transition{Actor: "s:" + sc, Foot: m.s.footprint(actor{sched: sc}), Blocked: waits})
 		}
 	}
@@ -234,48 +250,82 @@ func (m *Machine) parkBlocked() bool {
 }
 
 // wouldBlock: t's next step blocks without changing shared state.
+//
+// parkBlocked asks this of every enabled thread at every scheduling
+// point. A "no" is kept (wbMemo) until the thread steps, or, for a lock
+// acquisition, until the lock is taken or released (lockState.ver); a
+// signalled fence and a published in-fence stay so. Other answers are
+// recomputed.
 func (s *sim) wouldBlock(t *thread) bool {
-	if len(t.frames) == 0 {
+	if m := &t.wb; m.ok && m.ver == t.ver && (m.lock == nil || m.lock.ver == m.lockVer) {
 		return false
+	}
+	block, keep, l := s.wouldBlockNow(t)
+	if !block && keep {
+		t.wb = wbMemo{ok: true, ver: t.ver, lock: l}
+		if l != nil {
+			t.wb.lockVer = l.ver
+		}
+	}
+	return block
+}
+
+// wbMemo keeps a "does not block" answer of wouldBlock.
+type wbMemo struct {
+	ok      bool
+	ver     uint64     // the thread's step count
+	lock    *lockState // the lock the answer read, if any
+	lockVer uint64
+}
+
+// wouldBlockNow computes wouldBlock; keep says whether a "no" holds until
+// t steps or lock l changes.
+func (s *sim) wouldBlockNow(t *thread) (block, keep bool, l *lockState) {
+	if len(t.frames) == 0 {
+		return false, true, nil
 	}
 	f := t.frames[len(t.frames)-1]
 	if f.pc >= len(f.ops) {
-		return false
+		return false, true, nil
 	}
 	if t.src != nil && len(t.frames) == 1 && f.pc == 0 {
 		if t.src.Device != "" && !t.faultStarted {
-			return false
+			return false, true, nil
 		}
 		if t.src.Job != "" {
 			for _, d := range s.jobs[t.src.Job].info.Deps {
 				if d.Kind != "entity-order" && !s.published(d.On) {
-					return true
+					return true, false, nil
 				}
 			}
 		}
 	}
-	o := f.ops[f.pc]
+	o := &f.ops[f.pc]
 	switch o.Kind {
 	case kernel.OpAcquire:
-		if !s.isReal(o) || o.Try || o.Unpublished {
-			return false
+		if o.Try || o.Unpublished || !s.isReal(o) {
+			return false, true, nil
 		}
 		key := keyOf(o)
+		l := s.lockOf(key) // a free lock's state, if it was never taken
 		if o.Ctx != "" && (s.holds(t, key) || s.mustDie(t, key, o)) {
-			return false
+			return false, true, l
 		}
-		return !s.canLock(t, key, o.Mode)
+		return !s.canLock(t, key, o.Mode), true, l
 	case kernel.OpWait:
-		return !s.fences[o.Fence]
+		return !s.fences[o.Fence], true, nil
 	case kernel.OpReadBegin:
-		return !s.unmapped[o.Obj] && s.inval[o.Obj] > 0
+		return !s.unmapped[o.Obj] && s.inval[o.Obj] > 0, false, nil
 	}
-	return false
+	return false, true, nil
 }
 
 func actorID(a actor) string {
 	if a.t != nil {
-		return fmt.Sprintf("%s#%d", a.t.name, a.t.ord)
+		if a.t.aid == "" {
+			a.t.aid = a.t.name + "#" + strconv.Itoa(a.t.ord)
+		}
+		return a.t.aid
 	}
 	if a.sched != "" {
 		return "s:" + a.sched
@@ -348,7 +398,7 @@ func (m *Machine) Result(label, id string) *Schedule {
 			d.Hint = strings.TrimSpace(d.Hint + " Shown by " + s.where() + "; replay with: " + s.replay())
 		}
 	}
-	sch.Events = s.events
+	sch.Events, sch.Steps = s.events, s.steps
 	diag.Sort(s.findings)
 	sch.Findings = s.findings
 	return sch
@@ -372,7 +422,18 @@ func (s *sim) releases(a actor) []string {
 		}
 		return nil
 	}
+	// A thread's releases depend only on its own state and the program:
+	// kept until it steps (see footprint).
 	t := a.t
+	if t.rel.ok && t.rel.ver == t.ver {
+		return t.rel.v
+	}
+	out := s.threadReleases(t)
+	t.rel = memo{v: out, ver: t.ver, ok: true}
+	return out
+}
+
+func (s *sim) threadReleases(t *thread) []string {
 	fi := len(t.frames) - 1
 	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
 		fi--
@@ -389,7 +450,7 @@ func (s *sim) releases(a actor) []string {
 		}
 		return out
 	}
-	o := t.frames[fi].ops[t.frames[fi].pc]
+	o := &t.frames[fi].ops[t.frames[fi].pc]
 	switch o.Kind {
 	case kernel.OpSignal:
 		out = append(out, "fence:"+o.Fence)
@@ -476,14 +537,63 @@ func (s *sim) usersFoot(obj string) []string {
 // touch anything, empty for a step private to the thread. It must cover
 // every piece of state the step reads or writes, findings included, or the
 // explorer's sleep sets would prune an interleaving that matters.
+//
+// A thread's footprint is kept until the thread steps when it depends only
+// on the thread's own state and the compiled program (footCached): the
+// explorer asks for every enabled thread's footprint at every scheduling
+// point, and most threads have not moved since the last one.
 func (s *sim) footprint(a actor) []string {
+	t := a.t
+	if t == nil {
+		return s.footprintOf(a)
+	}
+	if t.foot.ok && t.foot.ver == t.ver {
+		return t.foot.v
+	}
+	foot := s.footprintOf(a)
+	if s.footCached(t) {
+		t.foot = memo{v: foot, ver: t.ver, ok: true}
+	}
+	return foot
+}
+
+// memo is a value of a thread's computed while its own state was at
+// version ver (thread.ver, bumped at every step of the thread).
+type memo struct {
+	v   []string
+	ver uint64
+	ok  bool
+}
+
+// footCached says whether t's next footprint depends on nothing but t's
+// own state (frames, held locks, read_begin marks, role) and the compiled
+// program. Those that read shared state another actor changes are not
+// kept: a resv's fences (wait_resv, evict), the page tables (zap_ptes,
+// tlb_flush), whether a range is unmapped (read_begin).
+func (s *sim) footCached(t *thread) bool {
+	fi := len(t.frames) - 1
+	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
+		fi--
+	}
+	if fi < 0 {
+		return true
+	}
+	switch t.frames[fi].ops[t.frames[fi].pc].Kind {
+	case kernel.OpWaitResv, kernel.OpEvict, kernel.OpZapPTEs, kernel.OpTLBFlush, kernel.OpReadBegin:
+		return false
+	}
+	return true
+}
+
+func (s *sim) footprintOf(a actor) []string {
 	if a.sched != "" {
 		// The run_job work item reads the scheduler's queue and the
 		// in-fences of the job it starts, and spawns its run_job.
 		foot := []string{"sched:" + a.sched}
-		for _, name := range s.p.JobOrder {
+		s.schedNames()
+		for _, name := range s.schedJobs[s.schedIdx[a.sched]] { // its jobs, in JobOrder
 			js := s.jobs[name]
-			if js.info.Scheduler != a.sched || js.started {
+			if js.started {
 				continue
 			}
 			foot = append(foot, "queue:"+js.info.Entity)
@@ -551,7 +661,7 @@ func (s *sim) footprint(a actor) []string {
 			}
 		}
 	}
-	foot := s.opFoot(t, f.ops[f.pc])
+	foot := s.opFoot(t, &f.ops[f.pc])
 	if pre == nil || foot == nil {
 		return foot
 	}
@@ -569,7 +679,7 @@ func invalFoot(t *thread) []string {
 }
 
 // opFoot is the footprint of one op of t (see footprint).
-func (s *sim) opFoot(t *thread, o kernel.Op) []string {
+func (s *sim) opFoot(t *thread, o *kernel.Op) []string {
 	switch o.Kind {
 	case kernel.OpScopeSave, kernel.OpScopeRest, kernel.OpWWDone, kernel.OpMight,
 		kernel.OpSleep, kernel.OpFail, kernel.OpBeginSig, kernel.OpEndSig,
@@ -684,14 +794,14 @@ func (s *sim) opFoot(t *thread, o kernel.Op) []string {
 		// reader of the page tables (pteRead) sees. A zap with nothing
 		// mapped to clear only reads that nothing is: only a map can
 		// change that (another zap cannot make it clear something).
-		if !s.zapClears(o) {
+		if !s.zapClears(*o) {
 			return []string{"?mapped"}
 		}
 		return []string{"+pte", "?tlb", "+zapped"}
 	case kernel.OpTLBFlush:
 		// A flush with no zapped entry to drop reads that there is none:
 		// only a zap that clears something changes that.
-		if !s.flushDrops(o) {
+		if !s.flushDrops(*o) {
 			return []string{"?zapped"}
 		}
 		return []string{"?pte", "+tlb"}

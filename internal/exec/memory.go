@@ -15,7 +15,15 @@ import (
 )
 
 func usageRank(u string) int {
-	return map[string]int{"KERNEL": 0, "WRITE": 1, "READ": 2, "BOOKKEEP": 3}[u]
+	switch u {
+	case "WRITE":
+		return 1
+	case "READ":
+		return 2
+	case "BOOKKEEP":
+		return 3
+	}
+	return 0 // KERNEL (and, as before, anything unknown)
 }
 
 func (s *sim) vmNames() []string { return s.vmList }
@@ -59,8 +67,13 @@ func (s *sim) vmOf(o kernel.Op) string {
 
 // gpuMayReach checks the golden rule (R20) before pages are freed or moved:
 // no PTE may map them, no zap may be waiting for its TLB flush, and no
-// running job that uses them may still be executing.
+// running job that uses them may still be executing. what+obj names the
+// operation in findings.
 func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
+	if len(s.mappedIn[obj]) == 0 && len(s.usedBy[obj]) == 0 {
+		return
+	}
+	what += obj
 	for _, name := range s.mappedIn[obj] {
 		if why := s.vms[name].Reachable(obj); why != "" {
 			s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why),
