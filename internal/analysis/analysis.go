@@ -34,15 +34,18 @@ type Options struct {
 }
 
 // systematic explores p with the explorer. A design whose executions are
-// too long for it (explore.DefaultMaxDepth scheduling points) gets its
-// FIFO interleaving only, and the coverage says so.
+// too long for it (explore.DefaultMaxDepth steps) gets its FIFO
+// interleaving only, and the coverage says so.
 func systematic(p *kernel.Program, eo explore.Options) (*exec.Result, string) {
 	xr := explore.Run(p, eo)
 	if xr.TooDeep == 0 {
 		return &exec.Result{Findings: xr.Findings}, xr.Coverage()
 	}
-	er := exec.Run(p, exec.Options{Schedules: 1, Only: -1})
-	return er, fmt.Sprintf("not explored systematically: an execution has more than %d scheduling points; ran the FIFO interleaving only (--explore random=N adds random ones)", xr.TooDeep)
+	er := xr.FIFO
+	if er == nil {
+		er = exec.Run(p, exec.Options{Schedules: 1, Only: -1})
+	}
+	return er, fmt.Sprintf("not explored systematically: an execution has more than %d steps; ran the FIFO interleaving only (--explore random=N adds random ones)", xr.TooDeep)
 }
 
 // ParseExplore checks an --explore value.

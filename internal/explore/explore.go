@@ -79,6 +79,9 @@ type Result struct {
 	Complete   bool
 	TooDeep    int // an execution had more scheduling points than MaxDepth
 	Violations []string
+	// FIFO is the FIFO schedule's result when the design was too deep to
+	// explore (TooDeep): what is left to report.
+	FIFO *exec.Result
 	// Witness maps each finding (rule, fingerprint, message) to the ID of
 	// the first interleaving that showed it, for fencecheck trace --schedule.
 	Witness map[string]string
@@ -88,7 +91,7 @@ type Result struct {
 func (r *Result) Coverage() string {
 	switch {
 	case r.TooDeep > 0:
-		return fmt.Sprintf("not explored: an execution has more than %d scheduling points; use --explore random=N", r.TooDeep)
+		return fmt.Sprintf("not explored: an execution has more than %d steps; use --explore random=N", r.TooDeep)
 	case r.Complete && r.Exhaustive:
 		return fmt.Sprintf("explored all %d interleavings (complete; %d more cut by sleep sets)", r.Executions, r.Redundant)
 	case r.Complete:
@@ -164,6 +167,15 @@ func Run(p *kernel.Program, opt Options) *Result {
 	}
 	res := &Result{Bound: -1, Exhaustive: opt.Exhaustive, Witness: map[string]string{}}
 	maxSteps := exec.StepBudget(p)
+	// The FIFO schedule measures the design first: one execution of the
+	// plain executor costs a fraction of one explored execution (no
+	// footprints, no clocks), and a design whose executions are longer
+	// than the depth cap is not explored at all.
+	fifo := exec.Run(p, exec.Options{Schedules: 1, Only: -1, MaxSteps: maxSteps})
+	if len(fifo.Schedules) == 1 && fifo.Schedules[0].Steps > opt.MaxDepth {
+		res.TooDeep, res.FIFO = opt.MaxDepth, fifo
+		return res
+	}
 	seen := map[string]witness{}
 	bounds := []int{}
 	if opt.Exhaustive {

@@ -252,7 +252,7 @@ func TestExhaustiveFindsWhatRandomFinds(t *testing.T) {
 func TestTooDeepIsSaid(t *testing.T) {
 	p := compile(t, racyDesigns[0].bad)
 	r := explore.Run(p, explore.Options{Exhaustive: true, MaxDepth: 3})
-	if r.Complete || !strings.Contains(r.Coverage(), "not explored: an execution has more than 3 scheduling points") {
+	if r.Complete || !strings.Contains(r.Coverage(), "not explored: an execution has more than 3 steps") {
 		t.Fatalf("%s", r.Coverage())
 	}
 }
