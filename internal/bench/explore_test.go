@@ -29,10 +29,11 @@ func chainProgram(b *testing.B, n, k int, fixed, shared bool) *kernel.Program {
 	return kernel.Compile(load(b, []byte(src)))
 }
 
-// BenchmarkExploreChain: exhaustive exploration (DPOR + sleep sets) of the
-// chain family, N devices and K bystanders, deadlocking and fixed, and the
-// contended variant; reports the interleavings explored and whether the
-// exploration completed within a budget of 100,000 interleavings.
+// BenchmarkExploreChain: the default exploration (exhaustive DPOR with
+// sleep sets and atomic critical sections, default budgets) of the chain
+// family, N devices and K bystanders, deadlocking and fixed, and the
+// contended variant; reports the interleavings explored, the scheduling
+// points taken (replays included) and whether the exploration completed.
 func BenchmarkExploreChain(b *testing.B) {
 	type cfg struct {
 		n, k          int
@@ -40,8 +41,8 @@ func BenchmarkExploreChain(b *testing.B) {
 	}
 	var cfgs []cfg
 	for _, fixed := range []bool{false, true} {
-		for n := 4; n <= 8; n += 2 {
-			for k := 0; k <= 4; k += 2 {
+		for n := 4; n <= 8; n++ {
+			for k := 0; k <= 4; k++ {
 				cfgs = append(cfgs, cfg{n, k, fixed, false})
 			}
 		}
@@ -57,9 +58,10 @@ func BenchmarkExploreChain(b *testing.B) {
 			b.ReportAllocs()
 			var r *explore.Result
 			for i := 0; i < b.N; i++ {
-				r = explore.Run(p, explore.Options{Exhaustive: true, Budget: 100000})
+				r = explore.Run(p, explore.Options{Exhaustive: true}) // the default, budgets included
 			}
 			b.ReportMetric(float64(r.Total), "interleavings")
+			b.ReportMetric(float64(r.Steps), "points")
 			if !r.Complete {
 				b.ReportMetric(0, "complete")
 			} else {
