@@ -569,7 +569,8 @@ type memo struct {
 // own state (frames, held locks, read_begin marks, role) and the compiled
 // program. Those that read shared state another actor changes are not
 // kept: a resv's fences (wait_resv, evict), the page tables (zap_ptes,
-// tlb_flush), whether a range is unmapped (read_begin).
+// tlb_flush), whether a range is unmapped (read_begin), whether it was
+// invalidated since read_begin (read_retry).
 func (s *sim) footCached(t *thread) bool {
 	fi := len(t.frames) - 1
 	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
@@ -579,7 +580,7 @@ func (s *sim) footCached(t *thread) bool {
 		return true
 	}
 	switch t.frames[fi].ops[t.frames[fi].pc].Kind {
-	case kernel.OpWaitResv, kernel.OpEvict, kernel.OpZapPTEs, kernel.OpTLBFlush, kernel.OpReadBegin:
+	case kernel.OpWaitResv, kernel.OpEvict, kernel.OpZapPTEs, kernel.OpTLBFlush, kernel.OpReadBegin, kernel.OpReadRetry:
 		return false
 	}
 	return true
@@ -666,6 +667,13 @@ func (s *sim) footprintOf(a actor) []string {
 		return foot
 	}
 	return append(pre, foot...)
+}
+
+// willRetry: read_retry o would find an invalidation since t's
+// read_begin and loop back (exec.go, OpReadRetry).
+func (s *sim) willRetry(t *thread, o *kernel.Op) bool {
+	m, ok := t.readBegin[o.Obj]
+	return ok && s.seq[o.Obj] != m.seq && m.frame == len(t.frames)-1
 }
 
 // invalFoot: invalidate_range_end (or the exit of a thread still inside
@@ -852,8 +860,14 @@ func (s *sim) opFoot(t *thread, o *kernel.Op) []string {
 		return []string{"+seq:" + o.Obj}
 	case kernel.OpReadRetry:
 		// Reads the sequence; after an invalidation it loops back to
-		// read_begin, dropping the locks taken since.
+		// read_begin, dropping the locks taken since. With no
+		// invalidation since read_begin it only reads (the footprint is
+		// of the state the step runs in, as for zap_ptes): a set_seq
+		// racing with it is a conflict on the sequence.
 		foot := []string{"?seq:" + o.Obj}
+		if !s.willRetry(t, o) {
+			return foot
+		}
 		if m, ok := t.readBegin[o.Obj]; ok {
 			for _, h := range t.held[min(m.held, len(t.held)):] {
 				if h.inst != "" {
