@@ -214,6 +214,11 @@ func (m *Machine) Pending() []Transition {
 					if fi := m.s.p.Fences[b.fence]; fi != nil && fi.Job != "" {
 						tr.Blocked = "submitted:" + fi.Job
 					}
+				case "invalidation":
+					// read_begin waits while the range's invalidation
+					// count is non-zero: never enabled together with an
+					// invalidate_range_end, which needs it non-zero.
+					tr.Blocked = "inval:" + b.inst
 				}
 			}
 			out = append(out, tr)
@@ -459,6 +464,11 @@ func (s *sim) threadReleases(t *thread) []string {
 	case kernel.OpRelease:
 		if i := heldIndex(t, keyOf(o)); i >= 0 && t.held[i].inst != "" {
 			out = append(out, "lock:"+t.held[i].inst)
+		}
+		if o.Lock == kernel.MMUNotifier {
+			for _, u := range t.invalActive {
+				out = append(out, "inval:"+u)
+			}
 		}
 	case kernel.OpWWFini:
 		for _, h := range t.held {
