@@ -36,16 +36,16 @@ type Options struct {
 // systematic explores p with the explorer. A design whose executions are
 // too long for it (explore.DefaultMaxDepth steps) gets its FIFO
 // interleaving only, and the coverage says so.
-func systematic(p *kernel.Program, eo explore.Options) (*exec.Result, string) {
+func systematic(p *kernel.Program, eo explore.Options) (*exec.Result, string, bool) {
 	xr := explore.Run(p, eo)
 	if xr.TooDeep == 0 {
-		return &exec.Result{Findings: xr.Findings}, xr.Coverage()
+		return &exec.Result{Findings: xr.Findings}, xr.Coverage(), xr.Complete
 	}
 	er := xr.FIFO
 	if er == nil {
 		er = exec.Run(p, exec.Options{Schedules: 1, Only: -1})
 	}
-	return er, fmt.Sprintf("not explored systematically: an execution has more than %d steps; ran the FIFO interleaving only (--explore random=N adds random ones)", xr.TooDeep)
+	return er, fmt.Sprintf("not explored systematically: an execution has more than %d steps; ran the FIFO interleaving only (--explore random=N adds random ones)", xr.TooDeep), false
 }
 
 // ParseExplore checks an --explore value.
@@ -130,8 +130,10 @@ type Result struct {
 	Graph   *graph.Graph
 	Diags   []diag.Diagnostic
 	Exec    *exec.Result
-	// Coverage says what execution covered (with Options.Explore).
+	// Coverage says what execution covered; Complete, whether every
+	// interleaving (within the bound, if any) was explored.
 	Coverage string
+	Complete bool
 }
 
 // Run analyses a scenario that loaded without errors. Precise mode (the
@@ -184,15 +186,15 @@ func Run(sc *model.Scenario, opt Options) *Result {
 		opt.Seed = 1
 	}
 	var er *exec.Result
-	coverage := ""
+	coverage, complete := "", false
 	eo, n, err := ParseExplore(opt.Explore)
 	switch {
 	case opt.Explore == "" && explicitSchedules == 0:
 		// The default: every interleaving, up to the order of independent
 		// steps (explore.Run), so that the verdict does not depend on luck.
-		er, coverage = systematic(prog, explore.Options{Exhaustive: true})
+		er, coverage, complete = systematic(prog, explore.Options{Exhaustive: true})
 	case opt.Explore != "" && err == nil && n == 0:
-		er, coverage = systematic(prog, eo)
+		er, coverage, complete = systematic(prog, eo)
 	default:
 		if n > 0 {
 			opt.Schedules = n
@@ -209,5 +211,5 @@ func Run(sc *model.Scenario, opt Options) *Result {
 	if !opt.NoGroup {
 		ds = group.Group(ds)
 	}
-	return &Result{Program: prog, Graph: g, Diags: ds, Exec: er, Coverage: coverage}
+	return &Result{Program: prog, Graph: g, Diags: ds, Exec: er, Coverage: coverage, Complete: complete}
 }

@@ -230,6 +230,7 @@ func checkOne(in input, opt analysis.Options, lo model.Options) checked {
 	}
 	res := analysis.Run(sc, opt)
 	r.Diags = append(r.Diags, res.Diags...)
+	r.Coverage, r.Complete = res.Coverage, res.Complete
 	diag.Sort(r.Diags)
 	r.Compact()
 	return checked{r: r, coverage: res.Coverage}
@@ -243,7 +244,7 @@ func printCoverage(e *env, results []report.FileResult, coverage []string) {
 	for i, c := range coverage {
 		switch {
 		case c == "":
-		case len(coverage) > 1 && strings.Contains(c, "(complete"):
+		case len(coverage) > 1 && results[i].Complete:
 			complete++
 		default:
 			other++

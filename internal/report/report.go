@@ -32,6 +32,11 @@ type FileResult struct {
 	// then: a file that is not a scenario may be anything a symlink or a
 	// hostile tree put there, and its lines are not ours to echo.
 	Scenario bool
+	// Coverage says what the exploration of the interleavings covered
+	// (empty when the file was not executed); Complete, whether it
+	// explored all of them (within its bound, if it had one).
+	Coverage string
+	Complete bool
 }
 
 // Options for the writers.
@@ -758,6 +763,13 @@ type jsonRelated struct {
 type jsonFile struct {
 	File     string        `json:"file"`
 	Findings []jsonFinding `json:"findings"`
+	// Exploration: what execution covered, for a file that was executed.
+	Exploration *jsonExploration `json:"exploration,omitempty"`
+}
+
+type jsonExploration struct {
+	Coverage string `json:"coverage"`
+	Complete bool   `json:"complete"`
 }
 
 type jsonReport struct {
@@ -779,6 +791,9 @@ func writeJSON(w io.Writer, results []FileResult, opt Options) error {
 	rep := jsonReport{Version: 1, Files: []jsonFile{}}
 	for _, r := range results {
 		jf := jsonFile{File: r.Path, Findings: []jsonFinding{}}
+		if r.Coverage != "" {
+			jf.Exploration = &jsonExploration{Coverage: r.Coverage, Complete: r.Complete}
+		}
 		for _, d := range r.Diags {
 			rule, _ := rules.Lookup(d.Rule)
 			jf.Findings = append(jf.Findings, jsonFinding{
