@@ -285,3 +285,23 @@ func TestNotifierHeavyDesignsComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetIsSaid: an exploration stopped by either budget says so and
+// is not complete; the same design within the budget is.
+func TestBudgetIsSaid(t *testing.T) {
+	p := compile(t, racyDesigns[0].bad)
+	full := explore.Run(p, explore.Options{Exhaustive: true})
+	if !full.Complete || full.Total < 3 {
+		t.Fatalf("the design explores completely in %d interleavings: %s", full.Total, full.Coverage())
+	}
+	for _, opt := range []explore.Options{
+		{Exhaustive: true, Budget: 2},
+		{Exhaustive: true, StepBudget: 5},
+		{Bound: 2, Budget: 2},
+	} {
+		r := explore.Run(p, opt)
+		if r.Complete || !strings.HasPrefix(r.Coverage(), "stopped at budget after ") {
+			t.Errorf("%+v: complete=%v, %s", opt, r.Complete, r.Coverage())
+		}
+	}
+}
