@@ -31,9 +31,9 @@ import (
 const (
 	DefaultBound  = 2
 	DefaultBudget = 20000
-	// DefaultMaxDepth caps the scheduling points of one execution: race
-	// detection costs grow with the square of the depth, so huge designs
-	// are for random schedules.
+	// DefaultMaxDepth caps the length of one execution: an explored step
+	// costs footprints, clocks and race checks for every live actor, so
+	// designs whose FIFO run is longer are for random schedules.
 	DefaultMaxDepth = 20000
 	// DefaultStepBudget caps the scheduling points of one exploration:
 	// about twice what the library's largest complete exploration takes
@@ -77,13 +77,14 @@ type Result struct {
 	Bound      int // deepest bound explored completely (-1: none)
 	Exhaustive bool
 	Complete   bool
-	TooDeep    int // an execution had more scheduling points than MaxDepth
+	TooDeep    int // an execution was longer than MaxDepth (FIFO steps, or scheduling points)
 	Violations []string
 	// FIFO is the FIFO schedule's result when the design was too deep to
 	// explore (TooDeep): what is left to report.
 	FIFO *exec.Result
 	// Witness maps each finding (rule, fingerprint, message) to the ID of
-	// the first interleaving that showed it, for fencecheck trace --schedule.
+	// the interleaving with the fewest preemptions (then steps) seen to
+	// show it, for fencecheck trace --schedule.
 	Witness map[string]string
 }
 
