@@ -635,27 +635,28 @@ func (v *validator) checkParams(p *Path) {
 	for si := range p.Steps {
 		st := &p.Steps[si]
 		base := unsafe.Pointer(st)
-		fields := m.fields
-		if m.noMods(base) {
-			// The decoder saw no modifier here: only the op can hold $P.
-			fields = nil
-			if fm := m.opOf(base); fm != nil {
-				fields = unsafe.Slice(fm, 1)
-			}
-		}
-		for i := range fields {
-			fm := &fields[i]
+		param := func(fm *fieldMeta) {
 			if fm.kind != kStr || (len(fm.ref) == 0 && fm.key != "of" && fm.key != "with") {
-				continue
+				return
 			}
 			sv := (*Str)(fm.field(base))
-			if !strings.HasPrefix(sv.V, "$") {
-				continue
+			if sv == nil || !strings.HasPrefix(sv.V, "$") {
+				return
 			}
 			if p.Param.V == "" {
 				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is a parameter, but path %q declares no param:", fm.key, sv.V, p.Name.V)
 			} else if sv.V[1:] != p.Param.V {
 				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is not the parameter of path %q (it is $%s)", fm.key, sv.V, p.Name.V, p.Param.V)
+			}
+		}
+		// The operation (its keys share one value), then the modifiers
+		// unless the decoder saw none.
+		if fm := m.opOf(base); fm != nil {
+			param(fm)
+		}
+		if !m.noMods(base) {
+			for _, i := range m.mods {
+				param(&m.fields[i])
 			}
 		}
 		op, opVal := stepOp(m, st)
