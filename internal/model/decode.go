@@ -403,6 +403,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, depth int) {
 
 // decodeInto decodes a mapping node into the struct of type m at base.
 func (d *decoder) decodeInto(n *yaml.Node, m *typeMeta, base unsafe.Pointer, depth int) {
+	if m.hasMods {
+		// Before any early return: a step that is not a mapping still
+		// reads as one without modifiers.
+		if pp := (**StepMods)(unsafe.Add(base, m.modsOff)); *pp == nil {
+			*pp = &noStepMods
+		}
+	}
 	if d.abort {
 		return
 	}
@@ -420,9 +427,6 @@ func (d *decoder) decodeInto(n *yaml.Node, m *typeMeta, base unsafe.Pointer, dep
 	}
 	if m.hasPos {
 		*(*Pos)(unsafe.Add(base, m.posOff)) = posOf(n)
-	}
-	if m.hasMods {
-		*(**StepMods)(unsafe.Add(base, m.modsOff)) = &noStepMods
 	}
 	// seen holds the known keys met so far; first (built only when a
 	// duplicate or unknown key needs it) maps every key to its first place.
@@ -675,6 +679,13 @@ func (d *decoder) decodeValue(n *yaml.Node, fm *fieldMeta, base unsafe.Pointer, 
 		sl := reflect.MakeSlice(fm.typ, len(n.Content), len(n.Content))
 		reflect.NewAt(fm.typ, p).Elem().Set(sl)
 		elems := sl.UnsafePointer()
+		if fm.elem.hasMods {
+			// Every step reads its modifiers through its *StepMods, also
+			// those left undecoded when decoding stops early.
+			for i := range n.Content {
+				*(**StepMods)(unsafe.Add(elems, uintptr(i)*fm.elem.size+fm.elem.modsOff)) = &noStepMods
+			}
+		}
 		for i, e := range n.Content {
 			d.decodeInto(e, fm.elem, unsafe.Add(elems, uintptr(i)*fm.elem.size), depth+1)
 			if d.abort {

@@ -204,3 +204,36 @@ func TestSharedStepModsStayZero(t *testing.T) {
 		t.Errorf("the shared StepMods was written: %+v", noStepMods)
 	}
 }
+
+// Steps that are not mappings (or are aliases, or follow one) are reported,
+// and the validator reads them as steps without an operation or modifiers.
+func TestMalformedStepsDoNotPanic(t *testing.T) {
+	src := `fencecheck: 1
+paths:
+  - name: p
+    context: ioctl
+    steps:
+      - 5
+      - [a]
+      - &s {lock: x, label: l}
+      - *s
+      - {unlock: x}
+`
+	sc, ds := Load("t.yaml", []byte(src), Options{})
+	if sc == nil {
+		t.Fatalf("not loaded: %v", ds)
+	}
+	var got []string
+	for _, d := range ds {
+		got = append(got, d.Pos.String()+" "+d.Rule)
+	}
+	want := []string{"6:9 " + rules.WrongType, "7:9 " + rules.WrongType, "8:19 " + rules.UndefinedRef, "9:9 " + rules.YAMLAlias, "10:18 " + rules.UndefinedRef}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s\n(%+v)", strings.Join(got, "\n"), strings.Join(want, "\n"), ds)
+	}
+	for i := range sc.File.Paths[0].Steps {
+		if sc.File.Paths[0].Steps[i].StepMods == nil {
+			t.Errorf("step %d has no StepMods", i)
+		}
+	}
+}
