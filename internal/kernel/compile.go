@@ -67,6 +67,8 @@ type compiler struct {
 	collapsed map[string]bool
 	// callers: callerContexts' cache.
 	callers map[string]map[string]bool
+	// lockClasses memoises lockNode's resolution of each reference.
+	lockClasses map[string]lockClass
 }
 
 // compileBudget bounds the compiled program. The loader already bounds the
@@ -82,8 +84,8 @@ func compileBudget(sc *model.Scenario) int64 {
 }
 
 func (c *compiler) index() {
-	c.paths = map[string]*model.Path{}
-	c.locks = map[string]*model.Lock{}
+	c.paths = make(map[string]*model.Path, len(c.f.Paths))
+	c.locks = make(map[string]*model.Lock, len(c.f.Locks))
 	c.buffers = map[string]*model.Buffer{}
 	c.dmabufs = map[string]*model.DmaBuf{}
 	c.userptrs = map[string]*model.Userptr{}
@@ -104,8 +106,8 @@ func (c *compiler) index() {
 			}
 		}
 	}
-	c.p.lockKinds = map[string]string{}
-	c.p.irqSafe = map[string]bool{}
+	c.p.lockKinds = make(map[string]string, len(c.f.Locks))
+	c.p.irqSafe = make(map[string]bool, len(c.f.Locks))
 	for i := range c.f.Locks {
 		l := &c.f.Locks[i]
 		c.locks[l.Name.V] = l
@@ -901,6 +903,31 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	if strings.HasPrefix(ref, "$") {
 		return WWMutex, ref, true // the resv of an unbound parameter object
 	}
+	// A reference's class depends on the declarations only: resolved once
+	// per name (a lockdep-scale design locks each class many times).
+	lc, ok := c.lockClasses[ref]
+	if !ok {
+		if c.lockClasses == nil {
+			c.lockClasses = make(map[string]lockClass, len(c.f.Locks))
+		}
+		lc.node, lc.obj, lc.ww = c.lockClassOf(ref)
+		c.lockClasses[ref] = lc
+	}
+	node, obj, ww = lc.node, lc.obj, lc.ww
+	if sub != 0 {
+		node = fmt.Sprintf("%s/%d", node, sub)
+	}
+	return node, obj, ww
+}
+
+// lockClass is a lock reference resolved by lockClassOf.
+type lockClass struct {
+	node, obj string
+	ww        bool
+}
+
+// lockClassOf resolves a lock reference without subclass.
+func (c *compiler) lockClassOf(ref string) (node, obj string, ww bool) {
 	switch c.sc.Kinds[ref] {
 	case "buffer", "vm", "dmabuf", "userptr":
 		node, obj, ww = WWMutex, c.resvOf(ref), true
@@ -915,9 +942,6 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 		if ref == WWMutex {
 			ww = true
 		}
-	}
-	if sub != 0 {
-		node = fmt.Sprintf("%s/%d", node, sub)
 	}
 	return node, obj, ww
 }

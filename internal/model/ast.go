@@ -259,11 +259,25 @@ type Path struct {
 	Workqueue   Str     `fc:"workqueue,ref=workqueue" doc:"worker: the workqueue the work item is queued on (default system_wq, which has no map of its own)."`
 }
 
-// Step is one operation of a path. Exactly one op key is set.
+// Step is one operation of a path: its operation (exactly one op key) and
+// the modifiers it carries. It is kept small because a lockdep-scale design
+// has about 100,000 of them: the operation's value is stored once, whatever
+// its key, and the modifiers, which most steps lack, sit behind one pointer.
+// The keys a step accepts, with their tags, are those of stepKeys (the
+// schema, the reference docs and the decoder's key table read them).
 type Step struct {
 	P     Pos
-	opIdx int16 // set by the decoder: 1 + index of the op field (0: look)
+	opIdx int16 // set by the decoder: 1 + index of the op key in stepKeys
+	val   Str   // the operation's value (see Operation)
+	// *StepMods is never nil in a decoded step: a step without modifiers
+	// shares one read-only zero StepMods (noStepMods), so modifiers read
+	// as unset. Nothing writes a step's modifiers after decoding.
+	*StepMods
+}
 
+// stepKeys lists the keys of a step: first the operations, then the
+// modifiers (StepMods, embedded so its tags are read from one place).
+type stepKeys struct {
 	Lock          Str `fc:"lock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Acquire a lock (a buffer, dma-buf, VM or userptr name means its dma_resv)."`
 	Trylock       Str `fc:"trylock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Try-acquire a lock: lockdep records no dependency into it."`
 	Unlock        Str `fc:"unlock,op,ref=lock|buffer|vm|dmabuf|userptr" doc:"Release a lock."`
@@ -319,7 +333,11 @@ type Step struct {
 	Get           Str `fc:"get,op,ref=buffer" doc:"Take a reference on the object (kref_get; with unless_zero: kref_get_unless_zero, which fails on a dying object)."`
 	Put           Str `fc:"put,op,ref=buffer" doc:"Drop a reference; the last one runs the object's free: path here (kref_put)."`
 
-	// Modifiers.
+	StepMods
+}
+
+// StepMods are a step's modifiers.
+type StepMods struct {
 	Mode          Str     `fc:"mode,enum=mode" doc:"lock/trylock/might_lock: write (default), read, or recursive_read (might_lock with read is might_lock_read). On an srcu lock, lock is always a recursive read."`
 	Subclass      Int     `fc:"subclass,min=0,max=7" doc:"lock: lockdep nesting subclass (*_lock_nested), 0-7."`
 	NestLock      Str     `fc:"nest_lock,ref=lock|buffer|vm|dmabuf|userptr" doc:"lock: the outer lock that serializes this class's nesting (lockdep nest_lock)."`

@@ -61,9 +61,17 @@ type fieldMeta struct {
 	// min and max bound integer values (tags min=N, max=N); nil: none.
 	min, max *int64
 
-	off  uintptr   // offset in the struct
+	off  uintptr   // offset in the struct (inMods: in its StepMods)
 	kind fieldKind // shape, for the decoder
 	elem *typeMeta // kStruct, kPtr, kSliceOf: the element type
+	slot int       // index in the type's fields
+
+	// A Step stores its operation's value in one field whatever the key
+	// (sharedOp), and its modifiers behind its *StepMods (inMods).
+	sharedOp bool
+	inMods   bool
+	modsOff  uintptr // inMods: offset of the *StepMods pointer
+	opIdxOff uintptr // sharedOp: offset of the opIdx field
 }
 
 type typeMeta struct {
@@ -80,6 +88,9 @@ type typeMeta struct {
 	hasOpIdx bool    // t records its op field
 	required []int   // indices of required fields
 	mods     []int   // indices of non-op fields
+	modsOff  uintptr // Step: offset of its *StepMods
+	hasMods  bool    // t is Step (compact: shared op value, modifiers behind a pointer)
+	sharedOp bool    // every op field is stored in one place: only opIdx says which
 }
 
 var (
@@ -92,7 +103,28 @@ var (
 	strListType = reflect.TypeOf(StrList{})
 	intListType = reflect.TypeOf(IntList{})
 	posType     = reflect.TypeOf(Pos{})
+	stepType    = reflect.TypeOf(Step{})
+	stepModsTyp = reflect.TypeOf(StepMods{})
 )
+
+// noStepMods is the StepMods of every step that has no modifier: shared and
+// never written, so a step without modifiers costs no allocation.
+var noStepMods StepMods
+
+// taggedFields lists t's fields in declaration order, those of untagged
+// embedded structs in place.
+func taggedFields(t reflect.Type) []reflect.StructField {
+	var out []reflect.StructField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if _, ok := f.Tag.Lookup("fc"); ok {
+			out = append(out, f)
+		} else if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			out = append(out, taggedFields(f.Type)...)
+		}
+	}
+	return out
+}
 
 // metaOf returns the (cached) table of a struct type of the format.
 func metaOf(t reflect.Type) *typeMeta {
@@ -115,14 +147,20 @@ func buildMeta(t reflect.Type) *typeMeta {
 	if f, ok := t.FieldByName("opIdx"); ok && f.Type.Kind() == reflect.Int16 && len(f.Index) == 1 {
 		m.opIdxOff, m.hasOpIdx = f.Offset, true
 	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag, ok := f.Tag.Lookup("fc")
-		if !ok {
-			continue
-		}
+	// A Step's keys are those of stepKeys; its value and modifiers are
+	// stored compactly (ast.go).
+	keysType := t
+	var valOff uintptr
+	if t == stepType {
+		keysType = reflect.TypeOf(stepKeys{})
+		vf, _ := t.FieldByName("val")
+		mf, _ := t.FieldByName("StepMods")
+		valOff, m.modsOff, m.hasMods, m.sharedOp = vf.Offset, mf.Offset, true, true
+	}
+	for i, f := range taggedFields(keysType) {
+		tag := f.Tag.Get("fc")
 		parts := strings.Split(tag, ",")
-		fm := fieldMeta{key: parts[0], index: i, doc: f.Tag.Get("doc"), typ: f.Type, off: f.Offset}
+		fm := fieldMeta{key: parts[0], index: i, doc: f.Tag.Get("doc"), typ: f.Type, off: f.Offset, slot: len(m.fields)}
 		for _, p := range parts[1:] {
 			switch {
 			case p == "required":
@@ -168,6 +206,20 @@ func buildMeta(t reflect.Type) *typeMeta {
 		default:
 			panic("model: unsupported field type " + f.Type.String() + " for key " + fm.key)
 		}
+		if m.hasMods {
+			if fm.op {
+				if fm.kind != kStr {
+					panic("model: a step operation must be a string: " + fm.key)
+				}
+				fm.off, fm.sharedOp, fm.opIdxOff = valOff, true, m.opIdxOff
+			} else {
+				mf, ok := stepModsTyp.FieldByName(f.Name)
+				if !ok || len(mf.Index) != 1 {
+					panic("model: step modifier outside StepMods: " + fm.key)
+				}
+				fm.off, fm.inMods, fm.modsOff = mf.Offset, true, m.modsOff
+			}
+		}
 		if fm.required {
 			m.required = append(m.required, len(m.fields))
 		}
@@ -183,13 +235,25 @@ func buildMeta(t reflect.Type) *typeMeta {
 	return m
 }
 
-// field returns a pointer to fm's field in the struct at base.
-func (fm *fieldMeta) field(base unsafe.Pointer) unsafe.Pointer { return unsafe.Add(base, fm.off) }
+// field returns a pointer to fm's field in the struct at base, for reading;
+// nil for a modifier of a step built without its StepMods.
+func (fm *fieldMeta) field(base unsafe.Pointer) unsafe.Pointer {
+	if fm.inMods {
+		base = *(*unsafe.Pointer)(unsafe.Add(base, fm.modsOff))
+		if base == nil {
+			return nil
+		}
+	}
+	return unsafe.Add(base, fm.off)
+}
 
 // valuePos reads the position of a Str, Int, Bool or list field (a list:
 // its first element's), the zero Pos when it is unset.
 func (fm *fieldMeta) valuePos(base unsafe.Pointer) Pos {
 	p := fm.field(base)
+	if p == nil {
+		return Pos{}
+	}
 	switch fm.kind {
 	case kStr:
 		return (*Str)(p).P
@@ -225,6 +289,9 @@ func (m *typeMeta) opOf(base unsafe.Pointer) *fieldMeta {
 		if i := *(*int16)(unsafe.Add(base, m.opIdxOff)) &^ opNoMods; i > 0 && int(i) <= len(m.fields) {
 			return &m.fields[i-1]
 		}
+	}
+	if m.sharedOp {
+		return nil // only opIdx tells which key the shared value is
 	}
 	for i := range m.fields {
 		fm := &m.fields[i]
@@ -268,6 +335,22 @@ type decoder struct {
 	decls []declRec
 	refs  []refRec
 	abort bool
+	// mods hands out the StepMods of steps that have modifiers, allocated
+	// in blocks.
+	mods []StepMods
+}
+
+// stepMods returns the StepMods of the step at base (m.hasMods) for
+// writing, giving it its own the first time.
+func (d *decoder) stepMods(fm *fieldMeta, base unsafe.Pointer) unsafe.Pointer {
+	pp := (**StepMods)(unsafe.Add(base, fm.modsOff))
+	if *pp == nil || *pp == &noStepMods {
+		if len(d.mods) == 0 {
+			d.mods = make([]StepMods, 64)
+		}
+		*pp, d.mods = &d.mods[0], d.mods[1:]
+	}
+	return unsafe.Pointer(*pp)
 }
 
 func (d *decoder) errorf(rule string, p Pos, format string, args ...any) {
@@ -320,6 +403,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, depth int) {
 
 // decodeInto decodes a mapping node into the struct of type m at base.
 func (d *decoder) decodeInto(n *yaml.Node, m *typeMeta, base unsafe.Pointer, depth int) {
+	if m.hasMods {
+		// Before any early return: a step that is not a mapping still
+		// reads as one without modifiers.
+		if pp := (**StepMods)(unsafe.Add(base, m.modsOff)); *pp == nil {
+			*pp = &noStepMods
+		}
+	}
 	if d.abort {
 		return
 	}
@@ -473,7 +563,12 @@ func (d *decoder) decodeValue(n *yaml.Node, fm *fieldMeta, base unsafe.Pointer, 
 	if d.rejectAlias(n) {
 		return false
 	}
-	p := fm.field(base)
+	var p unsafe.Pointer
+	if fm.inMods {
+		p = unsafe.Add(d.stepMods(fm, base), fm.off)
+	} else {
+		p = fm.field(base)
+	}
 	switch fm.kind {
 	case kStr:
 		s, ok := d.scalarString(n, fm.key)
@@ -481,7 +576,12 @@ func (d *decoder) decodeValue(n *yaml.Node, fm *fieldMeta, base unsafe.Pointer, 
 			return false
 		}
 		d.checkEnum(fm, s)
-		*(*Str)(p) = s
+		// A step's operations share one value: the first in declaration
+		// order keeps it, as Operation() reports that one (a second op is
+		// an error already).
+		if !fm.sharedOp || keepsOp(fm, base) {
+			*(*Str)(p) = s
+		}
 		d.record(fm, s)
 		return true
 	case kInt:
@@ -579,6 +679,13 @@ func (d *decoder) decodeValue(n *yaml.Node, fm *fieldMeta, base unsafe.Pointer, 
 		sl := reflect.MakeSlice(fm.typ, len(n.Content), len(n.Content))
 		reflect.NewAt(fm.typ, p).Elem().Set(sl)
 		elems := sl.UnsafePointer()
+		if fm.elem.hasMods {
+			// Every step reads its modifiers through its *StepMods, also
+			// those left undecoded when decoding stops early.
+			for i := range n.Content {
+				*(**StepMods)(unsafe.Add(elems, uintptr(i)*fm.elem.size+fm.elem.modsOff)) = &noStepMods
+			}
+		}
 		for i, e := range n.Content {
 			d.decodeInto(e, fm.elem, unsafe.Add(elems, uintptr(i)*fm.elem.size), depth+1)
 			if d.abort {
@@ -591,6 +698,14 @@ func (d *decoder) decodeValue(n *yaml.Node, fm *fieldMeta, base unsafe.Pointer, 
 		return true
 	}
 	panic("model: unsupported field kind for key " + fm.key)
+}
+
+// keepsOp reports whether the step at base takes fm's value as its
+// operation's: no operation is recorded yet, or a later one in declaration
+// order.
+func keepsOp(fm *fieldMeta, base unsafe.Pointer) bool {
+	oi := *(*int16)(unsafe.Add(base, fm.opIdxOff)) &^ opNoMods
+	return oi == 0 || int(oi) > fm.slot+1
 }
 
 func (d *decoder) scalarInt(n *yaml.Node, fm *fieldMeta) (Int, bool) {

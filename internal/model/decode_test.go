@@ -1,6 +1,8 @@
 package model
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/rules"
 )
 
 // A type added to the format later: the decoder's tables come from its tags
@@ -109,9 +112,11 @@ items: [{}]
 	}
 }
 
-// A step built by hand (not decoded) still reports its operation.
+// A step's operation is the key its opIdx names (its keys share one value);
+// an action built by hand still reports its operation.
 func TestOperationOfHandBuiltStep(t *testing.T) {
-	s := Step{Wait: Str{V: "f", P: Pos{Line: 3, Col: 9}}, Interruptible: Bool{V: true, Set: true, P: Pos{Line: 3, Col: 20}}}
+	s := Step{opIdx: int16(stepMetaOnce().byKey["wait"] + 1), val: Str{V: "f", P: Pos{Line: 3, Col: 9}},
+		StepMods: &StepMods{Interruptible: Bool{V: true, Set: true, P: Pos{Line: 3, Col: 20}}}}
 	if op, v := s.Operation(); op != "wait" || v.V != "f" {
 		t.Errorf("Operation() = %q %+v", op, v)
 	}
@@ -130,3 +135,105 @@ func TestOperationOfHandBuiltStep(t *testing.T) {
 }
 
 func ptrOf[T any](p *T) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// A step is stored compactly: the operation's value once, whatever its key,
+// and its modifiers behind one pointer shared by every step that has none.
+func TestCompactStep(t *testing.T) {
+	if sz := unsafe.Sizeof(Step{}); sz > 64 {
+		t.Errorf("Step is %d bytes; the compact form is at most 64", sz)
+	}
+	src := `fencecheck: 1
+locks:
+  - {name: A, kind: mutex}
+fences:
+  - {name: f}
+  - {name: g}
+paths:
+  - name: p
+    context: ioctl
+    steps:
+      - lock: A
+      - {signal: g, wait: f}
+      - {wait: f, interruptible: true}
+      - unlock: A
+`
+	sc, ds := Load("t.yaml", []byte(src), Options{})
+	if sc == nil {
+		t.Fatalf("not loaded: %v", ds)
+	}
+	if len(ds) != 1 || ds[0].Rule != rules.BadStep || ds[0].Pos != (diag.Pos{Line: 12, Col: 21}) {
+		t.Errorf("want one two-operations error at 12:21, got %+v", ds)
+	}
+	st := sc.File.Paths[0].Steps
+	want := []struct {
+		op, val string
+		pos     Pos
+	}{{"lock", "A", Pos{Line: 11, Col: 15}}, {"wait", "f", Pos{Line: 12, Col: 27}}, {"wait", "f", Pos{Line: 13, Col: 16}}, {"unlock", "A", Pos{Line: 14, Col: 17}}}
+	for i, w := range want {
+		// Of two operations the first in declaration order (wait before
+		// signal) keeps the value, whatever the order in the file.
+		if op, v := st[i].Operation(); op != w.op || v.V != w.val || v.P != w.pos {
+			t.Errorf("step %d: Operation() = %q %+v, want %q %q at %v", i, op, v, w.op, w.val, w.pos)
+		}
+	}
+	for _, i := range []int{0, 1, 3} {
+		if st[i].StepMods != &noStepMods {
+			t.Errorf("step %d has no modifier but its own StepMods", i)
+		}
+	}
+	if st[2].StepMods == &noStepMods || !st[2].Interruptible.V || st[2].Interruptible.P != (Pos{Line: 13, Col: 34}) {
+		t.Errorf("step 2 modifiers: %+v", st[2].StepMods)
+	}
+}
+
+// Nothing writes through a step's shared empty StepMods: loading every
+// scenario leaves it zero.
+func TestSharedStepModsStayZero(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
+	if len(files) < 20 {
+		t.Fatalf("expected the scenarios, found %d", len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Load(f, data, Options{})
+	}
+	if !reflect.DeepEqual(noStepMods, StepMods{}) {
+		t.Errorf("the shared StepMods was written: %+v", noStepMods)
+	}
+}
+
+// Steps that are not mappings (or are aliases, or follow one) are reported,
+// and the validator reads them as steps without an operation or modifiers.
+func TestMalformedStepsDoNotPanic(t *testing.T) {
+	src := `fencecheck: 1
+paths:
+  - name: p
+    context: ioctl
+    steps:
+      - 5
+      - [a]
+      - &s {lock: x, label: l}
+      - *s
+      - {unlock: x}
+`
+	sc, ds := Load("t.yaml", []byte(src), Options{})
+	if sc == nil {
+		t.Fatalf("not loaded: %v", ds)
+	}
+	var got []string
+	for _, d := range ds {
+		got = append(got, d.Pos.String()+" "+d.Rule)
+	}
+	want := []string{"6:9 " + rules.WrongType, "7:9 " + rules.WrongType, "8:19 " + rules.UndefinedRef, "9:9 " + rules.YAMLAlias, "10:18 " + rules.UndefinedRef}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s\n(%+v)", strings.Join(got, "\n"), strings.Join(want, "\n"), ds)
+	}
+	for i := range sc.File.Paths[0].Steps {
+		if sc.File.Paths[0].Steps[i].StepMods == nil {
+			t.Errorf("step %d has no StepMods", i)
+		}
+	}
+}

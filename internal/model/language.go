@@ -108,10 +108,14 @@ func (v *validator) checkNoFenceJobs() {
 		}
 		for i := range p.Steps {
 			st := &p.Steps[i]
-			for _, r := range []Str{st.Wait, st.Signal, st.BeginSig, st.EndSig, st.Fence} {
+			switch op, r := st.Operation(); op {
+			case "wait", "signal", "begin_signalling", "end_signalling":
 				if r.V != "" {
 					bad(r, "fence")
 				}
+			}
+			if st.Fence.V != "" {
+				bad(st.Fence, "fence")
 			}
 		}
 	}

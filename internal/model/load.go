@@ -143,7 +143,10 @@ func Load(path string, data []byte, opt Options) (sc *Scenario, diags []diag.Dia
 	d := newDecoder(path, len(data))
 	f := &File{}
 	d.decodeStruct(root, reflect.ValueOf(f).Elem(), 0)
-	sc = &Scenario{File: f, Path: path, Source: data, Kinds: map[string]string{}, DeclPos: map[string]Pos{}, MaxSteps: opt.MaxSteps}
+	// The name tables are sized once: every declaration, and each job's
+	// implicit out-fence.
+	nNames := len(d.decls) + len(f.Jobs)
+	sc = &Scenario{File: f, Path: path, Source: data, Kinds: make(map[string]string, nNames), DeclPos: make(map[string]Pos, nNames), MaxSteps: opt.MaxSteps}
 	if !d.abort {
 		v := &validator{d: d, sc: sc, opt: opt, maxSteps: opt.MaxSteps}
 		if v.maxSteps <= 0 {
@@ -562,7 +565,7 @@ func (v *validator) checkCalls(calls map[string][]Str) {
 func (v *validator) checkExpansion(calls map[string][]Str) {
 	limit := int64(v.maxSteps)
 	f := v.sc.File
-	steps := map[string]int64{}
+	steps := make(map[string]int64, len(f.Paths))
 	for i := range f.Paths {
 		var n int64
 		for si := range f.Paths[i].Steps {
@@ -573,7 +576,7 @@ func (v *validator) checkExpansion(calls map[string][]Str) {
 		}
 		steps[f.Paths[i].Name.V] = n
 	}
-	size := map[string]int64{}
+	size := make(map[string]int64, len(f.Paths))
 	var sizeOf func(name string) int64
 	sizeOf = func(name string) int64 {
 		if n, ok := size[name]; ok {
@@ -635,27 +638,28 @@ func (v *validator) checkParams(p *Path) {
 	for si := range p.Steps {
 		st := &p.Steps[si]
 		base := unsafe.Pointer(st)
-		fields := m.fields
-		if m.noMods(base) {
-			// The decoder saw no modifier here: only the op can hold $P.
-			fields = nil
-			if fm := m.opOf(base); fm != nil {
-				fields = unsafe.Slice(fm, 1)
-			}
-		}
-		for i := range fields {
-			fm := &fields[i]
+		param := func(fm *fieldMeta) {
 			if fm.kind != kStr || (len(fm.ref) == 0 && fm.key != "of" && fm.key != "with") {
-				continue
+				return
 			}
 			sv := (*Str)(fm.field(base))
-			if !strings.HasPrefix(sv.V, "$") {
-				continue
+			if sv == nil || !strings.HasPrefix(sv.V, "$") {
+				return
 			}
 			if p.Param.V == "" {
 				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is a parameter, but path %q declares no param:", fm.key, sv.V, p.Name.V)
 			} else if sv.V[1:] != p.Param.V {
 				v.errorf(rules.UndefinedRef, sv.P, "%s: %s is not the parameter of path %q (it is $%s)", fm.key, sv.V, p.Name.V, p.Param.V)
+			}
+		}
+		// The operation (its keys share one value), then the modifiers
+		// unless the decoder saw none.
+		if fm := m.opOf(base); fm != nil {
+			param(fm)
+		}
+		if !m.noMods(base) {
+			for _, i := range m.mods {
+				param(&m.fields[i])
 			}
 		}
 		op, opVal := stepOp(m, st)
@@ -823,7 +827,7 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 // overridden, so it is an error.
 func (v *validator) checkRoleContexts() {
 	f := v.sc.File
-	ctxOf := map[string]Str{}
+	ctxOf := make(map[string]Str, len(f.Paths))
 	for i := range f.Paths {
 		ctxOf[f.Paths[i].Name.V] = f.Paths[i].Context
 	}
@@ -879,7 +883,7 @@ func (v *validator) checkMisc() {
 			v.errorf(rules.BadStep, e.Clean.P, "an expectation cannot be clean and list findings")
 		}
 	}
-	params := map[string]string{}
+	params := make(map[string]string, len(f.Paths))
 	for _, p := range f.Paths {
 		params[p.Name.V] = p.Param.V
 	}
