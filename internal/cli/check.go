@@ -86,12 +86,13 @@ the findings of the two modes, each tagged with its mode.
 The executor runs every interleaving of the design up to the order of
 independent steps (dynamic partial-order reduction), within a budget of
 20,000 interleavings and 1.5 million scheduling points; each finding shows
-the interleaving with the fewest preemptions that exhibits it (replay it
-with fencecheck trace --schedule ID). stderr says what was covered:
-"explored all N interleavings (complete)", or where the budget stopped it.
-The verdict does not depend on --seed. --explore bounded=K limits
-preemptions instead; --explore random=N samples FIFO plus N-1 random
-interleavings (for designs too large to explore).
+the interleaving with the fewest preemptions found to exhibit it (replay
+it with fencecheck trace --schedule ID). A design whose FIFO execution is
+longer than 20,000 steps gets that execution only. stderr says what was
+covered: "explored all N interleavings (complete)", or where the budget
+stopped it. The verdict does not depend on --seed. --explore bounded=K
+limits preemptions instead; --explore random=N samples FIFO plus N-1
+random interleavings (for designs too large to explore).
 
 Directory scans skip hidden directories, --exclude matches, symlinks that
 lead outside the directory and special files (each skipped entry is
