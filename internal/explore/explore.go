@@ -190,6 +190,7 @@ func Run(p *kernel.Program, opt Options) *Result {
 		e := &explorer{p: p, opt: opt, k: k, maxSteps: maxSteps, res: res, seen: seen}
 		if !e.pass() {
 			shorten(p, opt, maxSteps, res, seen)
+			diag.Sort(res.Findings)
 			return res
 		}
 		res.Executions = e.executions
