@@ -143,6 +143,9 @@ type frame struct {
 	why     string
 	origin  model.Pos
 	site    string // "direct reclaim entered by " + why, built once (heldSite)
+	// hash is the ops' fingerprint (fingerprint.go), computed once.
+	hash   [2]uint64
+	hashed bool
 }
 
 type held struct {

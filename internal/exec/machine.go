@@ -396,6 +396,20 @@ func (m *Machine) Result(label, id string) *Schedule {
 		s.reportHang()
 	}
 	s.liveness()
+	return m.result(sch)
+}
+
+// Partial is the result of an execution stopped before its end (the
+// explorer joined a state it had explored): the findings of the steps
+// taken, and no end-of-execution checks, which the explored state's own
+// executions made.
+func (m *Machine) Partial(label, id string) *Schedule {
+	m.s.label, m.s.labelID = label, id
+	return m.result(&Schedule{Index: 0, Outcome: "joined"})
+}
+
+func (m *Machine) result(sch *Schedule) *Schedule {
+	s := m.s
 	// Every finding names the interleaving that shows it and how to
 	// replay it (a hang's hint already does).
 	for i := range s.findings {

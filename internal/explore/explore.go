@@ -65,6 +65,9 @@ type Options struct {
 	// the reference that reduction is tested against. Its interleaving
 	// IDs do not replay.
 	Stepwise bool
+	// NoCache turns state caching off in exhaustive mode (cache.go): the
+	// reference that reduction is tested against.
+	NoCache bool
 }
 
 // Result is what the exploration covered and found.
@@ -73,6 +76,7 @@ type Result struct {
 	Executions int // in the last (deepest) pass
 	Total      int // over all passes
 	Redundant  int // executions cut by sleep sets
+	Joined     int // executions cut at a state explored before (cache.go)
 	Steps      int // scheduling points taken (replayed prefixes included)
 	Bound      int // deepest bound explored completely (-1: none)
 	Exhaustive bool
@@ -93,6 +97,8 @@ func (r *Result) Coverage() string {
 	switch {
 	case r.TooDeep > 0:
 		return fmt.Sprintf("not explored: an execution has more than %d steps; use --explore random=N", r.TooDeep)
+	case r.Complete && r.Exhaustive && r.Joined > 0:
+		return fmt.Sprintf("explored all %d interleavings (complete; %d more cut by sleep sets, %d at a state explored before)", r.Executions, r.Redundant, r.Joined)
 	case r.Complete && r.Exhaustive:
 		return fmt.Sprintf("explored all %d interleavings (complete; %d more cut by sleep sets)", r.Executions, r.Redundant)
 	case r.Complete:
@@ -117,6 +123,11 @@ type node struct {
 	backtrack []bool
 	// seen: actors first present at this state (replayed into the clocks).
 	seen []string
+	// State caching (cache.go): the state's fingerprint, and the pending
+	// transitions seen at it and below it.
+	fp    [2]uint64
+	hasFP bool
+	sum   bitset
 }
 
 // preempts: choosing j switches away from an actor that could go on.
@@ -188,6 +199,9 @@ func Run(p *kernel.Program, opt Options) *Result {
 	}
 	for _, k := range bounds {
 		e := &explorer{p: p, opt: opt, k: k, maxSteps: maxSteps, res: res, seen: seen}
+		if k < 0 && !opt.NoCache {
+			e.cache = newStateCache()
+		}
 		if !e.pass() {
 			shorten(p, opt, maxSteps, res, seen)
 			diag.Sort(res.Findings)
@@ -250,6 +264,7 @@ type explorer struct {
 	seen       map[string]witness
 	stack      []*node
 	executions int
+	cache      *stateCache // nil: no state caching
 }
 
 // pass explores every interleaving within the bound; false when the budget
@@ -306,10 +321,11 @@ func (e *explorer) execute() {
 			pre++
 		}
 	}
-	redundant := false
+	redundant, joined := false, false
 	for {
 		en := m.Enabled()
 		if len(en) == 0 {
+			e.lastRaces(hb, m, memo)
 			break
 		}
 		if len(e.stack) >= e.opt.MaxDepth {
@@ -319,6 +335,10 @@ func (e *explorer) execute() {
 		n := &node{en: append([]exec.Transition(nil), en...), prev: prev, pre: pre, done: make([]bool, len(en))}
 		if e.k < 0 && len(e.stack) > 0 {
 			n.sleep = childSleep(e.stack[len(e.stack)-1])
+		}
+		if e.cache != nil && e.cache.join(e, hb, m, n) {
+			joined = true
+			break
 		}
 		pick := n.deflt()
 		if n.sleeping(pick) {
@@ -331,6 +351,7 @@ func (e *explorer) execute() {
 			}
 			if pick < 0 {
 				redundant = true // every continuation was explored before
+				e.lastRaces(hb, m, memo)
 				break
 			}
 		}
@@ -339,7 +360,11 @@ func (e *explorer) execute() {
 		if !(e.opt.NoReduction && e.k >= 0) {
 			n.backtrack = make([]bool, len(n.en))
 			n.backtrack[pick] = true
-			e.races(hb, m.Pending(), memo)
+			pending := m.Pending()
+			e.races(hb, pending, memo)
+			if e.cache != nil {
+				e.cache.record(n, pending)
+			}
 			hb.event(len(e.stack)-1, n.en[pick])
 		}
 		if n.preempts(pick) {
@@ -349,16 +374,24 @@ func (e *explorer) execute() {
 		m.Step(pick)
 		e.res.Steps++
 	}
-	e.executions++
-	e.res.Total++
 	e.res.Violations = append(e.res.Violations, m.Violations()...)
+	if !joined {
+		e.executions++
+		e.res.Total++
+	}
 	if redundant {
 		e.res.Redundant++
 		return
 	}
 	id := e.id()
 	lab := label(id, pre)
-	sch := m.Result(lab, id)
+	var sch *exec.Schedule
+	if joined {
+		e.res.Joined++
+		sch = m.Partial(lab, id)
+	} else {
+		sch = m.Result(lab, id)
+	}
 	cost := [2]int{pre, len(e.stack)}
 	for _, d := range sch.Findings {
 		key := d.Rule + "\x00" + d.Fingerprint
@@ -385,6 +418,30 @@ func (e *explorer) execute() {
 		w.cost = cost
 		e.seen[key] = w
 		e.res.Witness[d.Rule+"\x00"+d.Fingerprint+"\x00"+d.Message] = id
+	}
+}
+
+// lastRaces checks the races of the transitions pending in the state an
+// execution ends in: none enabled (the end, or a hang) or every enabled
+// one asleep. DPOR updates the backtrack sets on entering every state,
+// whether or not anything is explored from it (Flanagan and Godefroid,
+// POPL 2005, Explore's first loop): a thread that blocks there on a lock
+// another holds races with that lock's acquisition, and skipping the
+// check lost ABBA deadlocks whose second acquisition only ever blocked in
+// a sleep-set-blocked execution (TestStateCachingLosesNothing's designs).
+func (e *explorer) lastRaces(hb *clocks, m *exec.Machine, memo map[string]pendingMemo) {
+	if e.opt.NoReduction && e.k >= 0 {
+		return
+	}
+	pending := m.Pending()
+	if len(pending) == 0 {
+		return
+	}
+	e.stack = append(e.stack, &node{})
+	e.races(hb, pending, memo)
+	e.stack = e.stack[:len(e.stack)-1]
+	if e.cache != nil && len(e.stack) > 0 {
+		e.cache.record(e.stack[len(e.stack)-1], pending)
 	}
 }
 
@@ -628,6 +685,9 @@ func (e *explorer) backtrack() bool {
 			return true
 		}
 		e.stack = e.stack[:len(e.stack)-1]
+		if e.cache != nil {
+			e.cache.done(e, n)
+		}
 	}
 	return false
 }

@@ -31,7 +31,9 @@ func findingKeys(ds []diag.Diagnostic) map[string]bool {
 //   - exhaustive DPOR with atomic critical sections (exec/atomic.go)
 //     against the same with every section step by step;
 //   - bounded DPOR with BPOR's conservative backtracking against the
-//     plain bounded search of every interleaving within the bound.
+//     plain bounded search of every interleaving within the bound;
+//   - exhaustive DPOR with state caching (cache.go) against the same
+//     without.
 func TestReductionsLoseNothing(t *testing.T) {
 	var files []string
 	filepath.WalkDir("../../scenarios", func(path string, d os.DirEntry, err error) error {
@@ -40,7 +42,7 @@ func TestReductionsLoseNothing(t *testing.T) {
 		}
 		return err
 	})
-	compared := [2]int{}
+	compared := [3]int{}
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
 		sc, ds := model.Load(f, data, model.Options{})
@@ -48,9 +50,10 @@ func TestReductionsLoseNothing(t *testing.T) {
 			t.Fatal(f, ds)
 		}
 		p := kernel.Compile(sc)
-		pairs := [2][2]explore.Options{
-			{{Exhaustive: true, Budget: 400}, {Exhaustive: true, Budget: 400, Stepwise: true}},
+		pairs := [3][2]explore.Options{
+			{{Exhaustive: true, Budget: 400, NoCache: true}, {Exhaustive: true, Budget: 400, NoCache: true, Stepwise: true}},
 			{{Bound: 1, Budget: 400}, {Bound: 1, Budget: 400, NoReduction: true, Stepwise: true}},
+			{{Exhaustive: true, Budget: 400}, {Exhaustive: true, Budget: 400, NoCache: true}},
 		}
 		for i, pair := range pairs {
 			red, ref := explore.Run(p, pair[0]), explore.Run(p, pair[1])
@@ -71,7 +74,7 @@ func TestReductionsLoseNothing(t *testing.T) {
 			}
 		}
 	}
-	if compared[0] < 380 || compared[1] < 380 {
+	if compared[0] < 380 || compared[1] < 380 || compared[2] < 380 {
 		t.Fatalf("too few scenarios compared: %v", compared)
 	}
 	t.Logf("compared %v", compared)
