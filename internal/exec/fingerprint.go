@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"hash/maphash"
 	"math/bits"
 
 	"github.com/fencecheck/fencecheck/internal/kernel"
@@ -30,24 +31,23 @@ func (m *Machine) Fingerprint() [2]uint64 {
 		s.fpThread(&h, t)
 	}
 	h.int(len(s.locks))
-	h.mapSum(func(add func(stateHash)) {
-		for k, l := range s.locks {
-			e := newStateHash()
-			e.str(k)
-			e.int(l.writer)
-			e.int(l.ticket)
-			e.int(len(l.readers))
-			e.mapSum(func(add func(stateHash)) {
-				for id, n := range l.readers {
-					r := newStateHash()
-					r.int(id)
-					r.int(n)
-					add(r)
-				}
-			})
-			add(e)
+	var locks mapSum
+	for k, l := range s.locks {
+		e := newStateHash()
+		e.str(k)
+		e.int(l.writer)
+		e.int(l.ticket)
+		var readers mapSum
+		for id, n := range l.readers {
+			r := newStateHash()
+			r.int(id)
+			r.int(n)
+			readers.add(r)
 		}
-	})
+		e.sum(readers)
+		locks.add(e)
+	}
+	h.sum(locks)
 	fpBools(&h, s.fences)
 	fpBools(&h, s.unmapped)
 	fpBools(&h, s.reported)
@@ -66,89 +66,89 @@ func (m *Machine) Fingerprint() [2]uint64 {
 	fpInt64s(&h, s.entitySq)
 	fpLists(&h, s.entityQ)
 	fpLists(&h, s.mappedIn)
-	h.mapSum(func(add func(stateHash)) {
-		for k, es := range s.resv {
+	var acc0 mapSum
+	for k, es := range s.resv {
+		e := newStateHash()
+		e.str(k)
+		e.int(len(es))
+		for _, x := range es {
+			e.str(x.fence)
+			e.str(x.usage)
+		}
+		acc0.add(e)
+	}
+	h.sum(acc0)
+	var acc1 mapSum
+	for k, js := range s.jobs {
+		e := newStateHash()
+		e.str(k)
+		e.bool(js.submitted)
+		e.bool(js.started)
+		e.bool(js.onEngine)
+		e.bool(js.done)
+		e.bool(js.timedOut)
+		e.int(-1)
+		if js.runThread != nil {
+			e.int(js.runThread.id)
+		}
+		acc1.add(e)
+	}
+	h.sum(acc1)
+	var acc2 mapSum
+	for k, en := range s.engines {
+		e := newStateHash()
+		e.str(k)
+		e.int(int(en.Left))
+		e.int(len(en.Queue))
+		for _, j := range en.Queue {
+			e.str(j)
+		}
+		acc2.add(e)
+	}
+	h.sum(acc2)
+	var acc3 mapSum
+	for k, v := range s.vms {
+		e := newStateHash()
+		e.str(k)
+		e.int(len(v.PTEs))
+		var acc4 mapSum
+		for o, st := range v.PTEs {
+			p := newStateHash()
+			p.str(o)
+			p.int(int(st))
+			acc4.add(p)
+		}
+		e.sum(acc4)
+		e.int(len(v.Tree))
+		for _, mp := range v.Tree {
+			e.int(int(mp.Start))
+			e.int(int(mp.End))
+			e.str(mp.Obj)
+		}
+		acc3.add(e)
+	}
+	h.sum(acc3)
+	var acc5 mapSum
+	for pos, ok := range s.reclaimed {
+		if ok {
 			e := newStateHash()
-			e.str(k)
-			e.int(len(es))
-			for _, x := range es {
-				e.str(x.fence)
-				e.str(x.usage)
-			}
-			add(e)
+			e.pos(pos)
+			acc5.add(e)
 		}
-	})
-	h.mapSum(func(add func(stateHash)) {
-		for k, js := range s.jobs {
-			e := newStateHash()
-			e.str(k)
-			e.bool(js.submitted)
-			e.bool(js.started)
-			e.bool(js.onEngine)
-			e.bool(js.done)
-			e.bool(js.timedOut)
-			e.int(-1)
-			if js.runThread != nil {
-				e.int(js.runThread.id)
-			}
-			add(e)
-		}
-	})
-	h.mapSum(func(add func(stateHash)) {
-		for k, en := range s.engines {
-			e := newStateHash()
-			e.str(k)
-			e.int(int(en.Left))
-			e.int(len(en.Queue))
-			for _, j := range en.Queue {
-				e.str(j)
-			}
-			add(e)
-		}
-	})
-	h.mapSum(func(add func(stateHash)) {
-		for k, v := range s.vms {
-			e := newStateHash()
-			e.str(k)
-			e.int(len(v.PTEs))
-			e.mapSum(func(add func(stateHash)) {
-				for o, st := range v.PTEs {
-					p := newStateHash()
-					p.str(o)
-					p.int(int(st))
-					add(p)
-				}
-			})
-			e.int(len(v.Tree))
-			for _, mp := range v.Tree {
-				e.int(int(mp.Start))
-				e.int(int(mp.End))
-				e.str(mp.Obj)
-			}
-			add(e)
-		}
-	})
-	h.mapSum(func(add func(stateHash)) {
-		for pos, ok := range s.reclaimed {
-			if ok {
-				e := newStateHash()
-				e.pos(pos)
-				add(e)
-			}
-		}
-	})
+	}
+	h.sum(acc5)
 	// Wait queues: who is woken first is state.
-	h.mapSum(func(add func(stateHash)) {
-		for k, q := range s.lockWaiters {
-			add(fpQueue("l", k, q))
-		}
-		for k, q := range s.fenceWaiters {
-			add(fpQueue("f", k, q))
-		}
-		for k, q := range s.otherWaiters {
-			add(fpQueue("o"+k.kind, k.name, q))
-		}
-	})
+	var acc6 mapSum
+	for k, q := range s.lockWaiters {
+		acc6.add(fpQueue("l", k, q))
+	}
+	for k, q := range s.fenceWaiters {
+		acc6.add(fpQueue("f", k, q))
+	}
+	for k, q := range s.otherWaiters {
+		acc6.add(fpQueue("o"+k.kind, k.name, q))
+	}
+	h.sum(acc6)
 	h.bool(s.pressure)
 	h.int(s.ticket)
 	return [2]uint64{h.a, h.b}
@@ -206,17 +206,17 @@ func (s *sim) fpThread(h *stateHash, t *thread) {
 	fpInts(h, t.tickets)
 	fpInts(h, t.ctxPC)
 	fpInts(h, t.scopes)
-	h.mapSum(func(add func(stateHash)) {
-		for k, r := range t.readBegin {
-			e := newStateHash()
-			e.str(k)
-			e.int(r.frame)
-			e.int(r.pc)
-			e.int(r.held)
-			e.int(r.seq)
-			add(e)
-		}
-	})
+	var acc7 mapSum
+	for k, r := range t.readBegin {
+		e := newStateHash()
+		e.str(k)
+		e.int(r.frame)
+		e.int(r.pc)
+		e.int(r.held)
+		e.int(r.seq)
+		acc7.add(e)
+	}
+	h.sum(acc7)
 	h.int(len(t.invalActive))
 	for _, u := range t.invalActive {
 		h.str(u)
@@ -249,102 +249,96 @@ func fpQueue(kind, name string, q []*thread) stateHash {
 }
 
 func fpBools(h *stateHash, m map[string]bool) {
-	h.mapSum(func(add func(stateHash)) {
-		for k, v := range m {
-			e := newStateHash()
-			e.str(k)
-			e.bool(v)
-			add(e)
-		}
-	})
+	var acc8 mapSum
+	for k, v := range m {
+		e := newStateHash()
+		e.str(k)
+		e.bool(v)
+		acc8.add(e)
+	}
+	h.sum(acc8)
 }
 
 func fpInts(h *stateHash, m map[string]int) {
-	h.mapSum(func(add func(stateHash)) {
-		for k, v := range m {
-			e := newStateHash()
-			e.str(k)
-			e.int(v)
-			add(e)
-		}
-	})
+	var acc9 mapSum
+	for k, v := range m {
+		e := newStateHash()
+		e.str(k)
+		e.int(v)
+		acc9.add(e)
+	}
+	h.sum(acc9)
 }
 
 func fpInt64s(h *stateHash, m map[string]int64) {
-	h.mapSum(func(add func(stateHash)) {
-		for k, v := range m {
-			e := newStateHash()
-			e.str(k)
-			e.int(int(v))
-			add(e)
-		}
-	})
+	var acc10 mapSum
+	for k, v := range m {
+		e := newStateHash()
+		e.str(k)
+		e.int(int(v))
+		acc10.add(e)
+	}
+	h.sum(acc10)
 }
 
 func fpLists(h *stateHash, m map[string][]string) {
-	h.mapSum(func(add func(stateHash)) {
-		for k, v := range m {
-			e := newStateHash()
-			e.str(k)
-			e.int(len(v))
-			for _, x := range v {
-				e.str(x)
-			}
-			add(e)
+	var acc11 mapSum
+	for k, v := range m {
+		e := newStateHash()
+		e.str(k)
+		e.int(len(v))
+		for _, x := range v {
+			e.str(x)
 		}
-	})
+		acc11.add(e)
+	}
+	h.sum(acc11)
 }
 
-// stateHash is a pair of 64-bit hashes over the same byte stream: FNV-1a and a
-// multiply-rotate hash with another constant.
+// stateHash is a pair of 64-bit hashes over the same words, with
+// different multipliers; strings enter as their maphash under two seeds
+// fixed per process (fingerprints are compared within one process only).
 type stateHash struct{ a, b uint64 }
+
+var seedA, seedB = maphash.MakeSeed(), maphash.MakeSeed()
 
 func newStateHash() stateHash { return stateHash{a: 14695981039346656037, b: 0x9e3779b97f4a7c15} }
 
-func (h *stateHash) byte1(c byte) {
-	h.a = (h.a ^ uint64(c)) * 1099511628211
-	h.b = bits.RotateLeft64((h.b^uint64(c))*0xff51afd7ed558ccd, 29)
+func (h *stateHash) word(x, y uint64) {
+	h.a = bits.RotateLeft64(h.a^(x*0x9e3779b97f4a7c15), 31) * 0xbf58476d1ce4e5b9
+	h.b = bits.RotateLeft64(h.b^(y*0xc2b2ae3d27d4eb4f), 29)*0x94d049bb133111eb + 1
 }
 
-func (h *stateHash) int(v int) {
-	u := uint64(v)
-	for i := 0; i < 8; i++ {
-		h.byte1(byte(u >> (8 * i)))
-	}
-}
+func (h *stateHash) int(v int) { h.word(uint64(v), uint64(v)) }
 
 func (h *stateHash) bool(v bool) {
 	if v {
-		h.byte1(1)
+		h.int(1)
 	} else {
-		h.byte1(0)
+		h.int(0)
 	}
 }
 
-// str hashes s with its length, so that concatenations differ.
 func (h *stateHash) str(s string) {
-	h.int(len(s))
-	for i := 0; i < len(s); i++ {
-		h.byte1(s[i])
-	}
+	h.word(maphash.String(seedA, s), maphash.String(seedB, s))
 }
 
-func (h *stateHash) pos(p model.Pos) {
-	h.int(p.Line)
-	h.int(p.Col)
-}
+func (h *stateHash) pos(p model.Pos) { h.int(p.Line<<20 ^ p.Col) }
 
 // mapSum hashes a map's entries in any order: the sums of the entries'
-// own hashes, then their count.
-func (h *stateHash) mapSum(each func(add func(stateHash))) {
-	var sa, sb uint64
-	n := 0
-	each(func(e stateHash) {
-		sa += e.a
-		sb += e.b
-		n++
-	})
-	h.int(int(sa))
-	h.int(int(sb))
-	h.int(n)
+// own hashes, and their count.
+type mapSum struct {
+	a, b uint64
+	n    int
+}
+
+func (m *mapSum) add(e stateHash) {
+	m.a += e.a
+	m.b += e.b
+	m.n++
+}
+
+func (h *stateHash) sum(m mapSum) {
+	h.word(m.a, m.b)
+	h.int(m.n)
 }

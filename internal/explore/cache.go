@@ -58,6 +58,11 @@ func newStateCache() *stateCache {
 // transitions than n has, the execution stops here and the explored
 // state's pending transitions race with the path (see above).
 func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) bool {
+	if len(n.en) < 2 {
+		// A state with one way on is not worth a fingerprint: the next
+		// state where paths may differ is looked up instead.
+		return false
+	}
 	n.fp, n.hasFP = m.Fingerprint(), true
 	st, ok := c.states[n.fp]
 	if !ok || !subset(st.sleep, sleepActors(n.sleep)) {

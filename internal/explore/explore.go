@@ -103,6 +103,8 @@ func (r *Result) Coverage() string {
 		return fmt.Sprintf("explored all %d interleavings (complete; %d more cut by sleep sets)", r.Executions, r.Redundant)
 	case r.Complete:
 		return fmt.Sprintf("explored all %d interleavings up to %d preemptions (complete)", r.Executions, r.Bound)
+	case r.Exhaustive && r.Joined > 0:
+		return fmt.Sprintf("stopped at budget after %d interleavings (and %d stopped at a state explored before); exhaustive exploration not finished", r.Total, r.Joined)
 	case r.Exhaustive:
 		return fmt.Sprintf("stopped at budget after %d interleavings; exhaustive exploration not finished", r.Total)
 	case r.Bound >= 0:
