@@ -76,11 +76,21 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 	// joinCost: then the execution goes on (joining would be sound, but
 	// conservative backtracking can cost more than it saves).
 	k := len(e.stack)
+	// A transition below the state that is not its actor's next one here
+	// comes after that next one, which comes after every step of the path
+	// it depends on: its clock includes that next step's (hb.post).
+	next := map[string]exec.Transition{}
+	for _, p := range m.Pending() {
+		next[p.Actor] = p
+	}
 	type choice struct{ i, j int }
 	var adds []choice
 	for x := range st.sum.each() {
 		p := c.trans[x]
 		cp := hb.clock(p.Actor)
+		if p0, ok := next[p.Actor]; ok && !sameTransition(p0, p) {
+			cp = hb.post(p0)
+		}
 		for i := k - 1; i >= 0; i-- {
 			ni := e.stack[i]
 			ei := ni.en[ni.cur]
@@ -141,6 +151,11 @@ func freshChoices(hb *clocks, ni *node, i int, a string, cp []int) []int {
 		}
 	}
 	return out
+}
+
+func sameTransition(a, b exec.Transition) bool {
+	return a.Actor == b.Actor && a.Blocked == b.Blocked && (a.Foot == nil) == (b.Foot == nil) &&
+		slices.Equal(a.Foot, b.Foot) && slices.Equal(a.Releases, b.Releases)
 }
 
 // record adds the transitions pending at n to its summary.

@@ -622,9 +622,26 @@ func (c *clocks) after(a string, i int, cp []int) bool {
 	return ok && x < len(cp) && cp[x] > i+1
 }
 
+// post is the clock t would have if its actor took it now (without
+// recording it).
+func (c *clocks) post(t exec.Transition) []int {
+	return c.after1(t)
+}
+
 // event records step d, taken by t.
 func (c *clocks) event(d int, t exec.Transition) {
 	c.see(t.Actor, d)
+	vc := c.after1(t)
+	x := c.id(t.Actor)
+	if x >= len(vc) {
+		vc = append(vc, make([]int, x+1-len(vc))...)
+	}
+	vc[x] = d + 1
+	c.record(d, t, vc)
+}
+
+// after1 joins t's actor's clock with the clocks of the steps t depends on.
+func (c *clocks) after1(t exec.Transition) []int {
 	vc := append([]int(nil), c.clock(t.Actor)...)
 	if t.Foot == nil {
 		vc = join(vc, c.all)
@@ -641,11 +658,11 @@ func (c *clocks) event(d int, t exec.Transition) {
 			}
 		}
 	}
-	x := c.id(t.Actor)
-	if x >= len(vc) {
-		vc = append(vc, make([]int, x+1-len(vc))...)
-	}
-	vc[x] = d + 1
+	return vc
+}
+
+// record stores vc as step d's clock (taken by t).
+func (c *clocks) record(d int, t exec.Transition, vc []int) {
 	c.actor[t.Actor] = vc
 	for len(c.ev) <= d {
 		c.ev = append(c.ev, nil)
