@@ -342,3 +342,107 @@ func (s *sim) startJob(name string) {
 	nt.job = name
 	js.runThread = nt
 }
+
+func runWait(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	if !s.fences[o.Fence] {
+		s.block(t, &blockOn{kind: "fence", fence: o.Fence, op: *o})
+		return false
+	}
+	s.event2(t, "wait", o.Text, " (signalled)", o.Pos)
+	return true
+}
+
+func runSignal(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	s.signal(t, o.Fence, o.Pos, o.Text)
+	return true
+}
+
+func runBeginSig(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	t.held = append(t.held, held{name: o.Fence, section: true, fence: o.Fence, mode: kernel.Read, pos: o.Pos, path: o.InPath})
+	s.event(t, "begin_signalling", o.Text, o.Pos)
+	return true
+}
+
+func runEndSig(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	for i := len(t.held) - 1; i >= 0; i-- {
+		if t.held[i].section && t.held[i].fence == o.Fence {
+			t.held = append(t.held[:i], t.held[i+1:]...)
+			break
+		}
+	}
+	s.event(t, "end_signalling", o.Text, o.Pos)
+	return true
+}
+
+func runSubmit(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	if js := s.jobs[o.Job]; js != nil && !js.submitted {
+		js.submitted = true
+		s.jobsChanged()
+		s.changed("job", o.Job) // its fence is published
+		s.entityQ[js.info.Entity] = append(s.entityQ[js.info.Entity], o.Job)
+		s.entitySq[js.info.Entity]++
+		s.seqno[js.info.Fence] = s.entitySq[js.info.Entity]
+		s.event(t, "submit", o.Text, o.Pos)
+		s.readyJobs()
+	}
+	return true
+}
+
+func runQueueWork(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	for _, th := range s.p.Threads {
+		if th.Root == o.Path && !th.Workload {
+			nt := s.spawn(th, "")
+			nt.worker = o.Path
+			s.changed("work", o.Path) // flush_work waits for it now
+			break
+		}
+	}
+	s.event(t, "queue_work", o.Text, o.Pos)
+	return true
+}
+
+func runFlushWork(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	for _, w := range s.threads {
+		if w.worker == o.Path && !w.done {
+			t.blocked = &blockOn{kind: "work", inst: o.Path, op: *o}
+			return false
+		}
+	}
+	s.event(t, "flush_work", o.Text, o.Pos)
+	return true
+}
+
+func footWait(s *sim, t *thread, o *kernel.Op) []string {
+	return []string{"?fence:" + o.Fence}
+}
+
+func footSignal(s *sim, t *thread, o *kernel.Op) []string {
+	return s.signalFoot(o.Fence)
+}
+
+func footSubmit(s *sim, t *thread, o *kernel.Op) []string {
+	// Arms the fence (its seqno in the context) and queues the job.
+	js := s.jobs[o.Job]
+	if js == nil {
+		return nil
+	}
+	return []string{"submitted:" + o.Job, "queue:" + js.info.Entity, "fencectx:" + s.ctxOf(js.info.Fence)}
+}
+
+func footQueueWork(s *sim, t *thread, o *kernel.Op) []string {
+	return []string{"spawn:worker:" + o.Path}
+}
+
+// registered in transitions.go
+func init() {
+	stepKinds[kernel.OpBeginSig] = stepKind{run: runBeginSig, foot: footPrivate}
+	stepKinds[kernel.OpEndSig] = stepKind{run: runEndSig, foot: footPrivate}
+	stepKinds[kernel.OpFail] = stepKind{run: nil, foot: footPrivate}
+	stepKinds[kernel.OpFlushWQ] = stepKind{run: nil, foot: footPrivate}
+	stepKinds[kernel.OpFlushWork] = stepKind{run: runFlushWork, foot: nil}
+	stepKinds[kernel.OpQueueWork] = stepKind{run: runQueueWork, foot: footQueueWork}
+	stepKinds[kernel.OpSignal] = stepKind{run: runSignal, foot: footSignal}
+	stepKinds[kernel.OpSleep] = stepKind{run: nil, foot: footPrivate}
+	stepKinds[kernel.OpSubmit] = stepKind{run: runSubmit, foot: footSubmit}
+	stepKinds[kernel.OpWait] = stepKind{run: runWait, foot: footWait}
+}

@@ -272,3 +272,159 @@ func heldSite(f *frame, o *kernel.Op) (model.Pos, string) {
 	}
 	return o.Pos, o.InPath
 }
+
+func runAcquire(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	return s.acquire(t, f, o)
+}
+
+func runRelease(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	// Release the instance the step names, wherever it is in the held
+	// stack (unlocking out of order is legal), not the last one taken.
+	key := keyOf(o)
+	before := 0
+	if s.opt.Invariants {
+		for _, h := range t.held {
+			if h.key == key || strings.HasPrefix(h.key, key+"/") {
+				before++
+			}
+		}
+	}
+	i := heldIndex(t, key)
+	if i >= 0 {
+		h := t.held[i]
+		if h.inst != "" {
+			s.drop(t, h.inst)
+		}
+		if h.name == kernel.MMUNotifier {
+			for _, u := range t.invalActive {
+				s.inval[u]--
+				if s.inval[u] <= 0 {
+					s.changed("inval", u) // read_begin waits for this
+				}
+			}
+			t.invalActive = nil
+		}
+		t.held = append(t.held[:i], t.held[i+1:]...)
+	}
+	s.released(t, key, before)
+	s.event(t, "unlock", o.Text, o.Pos)
+	return true
+}
+
+func runMight(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	s.event(t, "might_lock", o.Text, o.Pos)
+	return true
+}
+
+func runWWInit(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	s.ticket++
+	t.tickets[o.Ctx] = s.ticket
+	t.ctxPC[o.Ctx] = f.pc + 1
+	t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
+	s.event(t, "ww_acquire_init", o.Text, o.Pos)
+	return true
+}
+
+func runWWDone(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	s.event(t, "ww_acquire_done", o.Text, o.Pos)
+	return true
+}
+
+func runWWFini(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	for i := len(t.held) - 1; i >= 0; i-- {
+		if t.held[i].ctx == o.Ctx {
+			if t.held[i].inst != "" {
+				s.drop(t, t.held[i].inst)
+			}
+			t.held = append(t.held[:i], t.held[i+1:]...)
+		}
+	}
+	delete(t.tickets, o.Ctx)
+	s.event(t, "ww_acquire_fini", o.Text, o.Pos)
+	return true
+}
+
+func footWWFini(s *sim, t *thread, o *kernel.Op) []string {
+	foot := []string{}
+	for _, h := range t.held {
+		if h.ctx == o.Ctx && h.inst != "" {
+			foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+		}
+	}
+	return foot
+}
+
+func footAcquire(s *sim, t *thread, o *kernel.Op) []string {
+	if !s.isReal(o) {
+		// The count of invalidations in progress on a range, which
+		// read_begin waits on (mmu_interval_read_begin() waits while
+		// an invalidation of the range is in progress;
+		// mm/mmu_notifier.c): entering the range's callback raises it
+		// (locks.go acquire), invalidate_range_end lowers it for every
+		// range entered. Two changes commute; the start of the
+		// notifier walk and the callback's return change nothing
+		// another actor sees.
+		if o.Kind == kernel.OpAcquire && strings.HasPrefix(o.Lock, "notifier(") {
+			return []string{"+inval:" + strings.TrimSuffix(strings.TrimPrefix(o.Lock, "notifier("), ")")}
+		}
+		if o.Kind == kernel.OpRelease && o.Lock == kernel.MMUNotifier {
+			return invalFoot(t)
+		}
+		return []string{}
+	}
+	if o.Unpublished && o.Kind == kernel.OpAcquire {
+		return []string{} // a thread-private instance
+	}
+	key := keyOf(o)
+	if o.Kind == kernel.OpRelease {
+		if i := heldIndex(t, key); i >= 0 {
+			h := t.held[i]
+			if h.inst == "" {
+				return []string{}
+			}
+			if shared(h.mode, h.ctx, h.inst) {
+				return []string{"+lock:" + h.inst}
+			}
+			return []string{"lock:" + h.inst, "resvslots:" + h.key}
+		}
+		return []string{}
+	}
+	if shared(o.Mode, o.Ctx, key) {
+		return []string{"+lock:" + key}
+	}
+	foot := []string{"lock:" + key}
+	if o.Ctx != "" {
+		// Wait-Die may drop every lock of the context; ww_mutex
+		// tickets are compared with the holder's.
+		foot = append(foot, "resvslots:"+key)
+		for _, h := range t.held {
+			if h.ctx == o.Ctx && h.inst != "" {
+				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+			}
+		}
+	}
+	return foot
+}
+
+func footWWInit(s *sim, t *thread, o *kernel.Op) []string {
+	// ww_acquire_init takes the next stamp of a global counter: the
+	// order of two inits is observable only if Wait-Die ever compares
+	// tickets (ticketsCompared).
+	if !s.ticketsCompared {
+		return []string{}
+	}
+	return []string{"ticket"}
+}
+
+// registered in transitions.go
+func init() {
+	stepKinds[kernel.OpAcquire] = stepKind{run: runAcquire, foot: footAcquire}
+	stepKinds[kernel.OpAssertHeld] = stepKind{run: nil, foot: footPrivate}
+	stepKinds[kernel.OpLocalBH] = stepKind{run: nil, foot: footPrivate}
+	stepKinds[kernel.OpLocalIRQ] = stepKind{run: nil, foot: footPrivate}
+	stepKinds[kernel.OpMight] = stepKind{run: runMight, foot: footPrivate}
+	stepKinds[kernel.OpRelease] = stepKind{run: runRelease, foot: footAcquire}
+	stepKinds[kernel.OpWWDone] = stepKind{run: runWWDone, foot: footPrivate}
+	stepKinds[kernel.OpWWFini] = stepKind{run: runWWFini, foot: footWWFini}
+	stepKinds[kernel.OpWWInit] = stepKind{run: runWWInit, foot: footWWInit}
+}

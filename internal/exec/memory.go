@@ -162,3 +162,127 @@ func (s *sim) refs(obj string) int {
 	}
 	return 1
 }
+
+func runAlloc(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	s.alloc(t, *o)
+	return true
+}
+
+func runScopeSave(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	t.scopes[o.Scope]++
+	s.event(t, "scope", o.Text, o.Pos)
+	return true
+}
+
+func runScopeRest(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	t.scopes[o.Scope]--
+	s.event(t, "scope", o.Text, o.Pos)
+	return true
+}
+
+func runPin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	s.mem.Pinned[o.Obj]++
+	s.event(t, "pin", o.Text, o.Pos)
+	return true
+}
+
+func runUnpin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	s.mem.Pinned[o.Obj]--
+	s.event(t, "unpin", o.Text, o.Pos)
+	if s.mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
+		// The last unpin of an unmapped range frees the pages now.
+		delete(s.pinnedFree, o.Obj)
+		s.gpuMayReach(t, *o, o.Obj, "the last unpin freeing the pages of ")
+		s.mem.Freed[o.Obj] = true
+	}
+	return true
+}
+
+func runFreePages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	if o.Synthetic && s.mem.Pinned[o.Obj] > 0 {
+		// A long-term pin (pin_user_pages, FOLL_PIN) holds the pages:
+		// munmap drops only the mapping's reference and the page is
+		// freed by the last unpin_user_page() (mm/gup.c).
+		if s.pinnedFree == nil {
+			s.pinnedFree = map[string]bool{}
+		}
+		s.pinnedFree[o.Obj] = true
+		s.event2(t, "free", o.Text, ": the pages are pinned and stay allocated until unpinned", o.Pos)
+		return true
+	}
+	s.gpuMayReach(t, *o, o.Obj, "freeing the pages of ")
+	s.mem.Freed[o.Obj] = true
+	s.event(t, "free", o.Text, o.Pos)
+	return true
+}
+
+func runGet(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	if o.Try && s.refs(o.Obj) <= 0 {
+		// kref_get_unless_zero on a dying object fails: the caller
+		// must not touch it (include/linux/kref.h).
+		s.failBranch(t, f, o, "get", " (the object is dying: fails)")
+		return false
+	}
+	s.setRefs(o.Obj, s.refs(o.Obj)+1)
+	s.event(t, "get", o.Text, o.Pos)
+	return true
+}
+
+func runPut(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	n := s.refs(o.Obj) - 1
+	s.setRefs(o.Obj, n)
+	if s.opt.Trace {
+		s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
+	} else {
+		s.steps++
+	}
+	if n == 0 && len(o.Then) > 0 {
+		// kref_put calls the release function in the putting thread.
+		f.pc++
+		t.frames = append(t.frames, &frame{ops: o.Then, origin: o.Pos, why: o.Text})
+		return false
+	}
+	return true
+}
+
+func footAlloc(s *sim, t *thread, o *kernel.Op) []string {
+	if s.pressure && o.GFP&model.GFPDirectReclaim != 0 {
+		// Whether it enters direct reclaim depends on whether another
+		// thread already reclaimed at this site; the reclaim steps
+		// themselves come later, each with its own footprint.
+		return []string{"reclaimed:" + o.Pos.String()}
+	}
+	return []string{}
+}
+
+func footFreePages(s *sim, t *thread, o *kernel.Op) []string {
+	// Marks the pages freed (or, when a pin holds them, freed at the
+	// last unpin): two frees commute; a free reads the pin count and
+	// the GPU's reach (golden rule).
+	return append(append([]string{"?pin:" + o.Obj, "+freed:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
+}
+
+func footPin(s *sim, t *thread, o *kernel.Op) []string {
+	return []string{"+pin:" + o.Obj} // a count: two pins commute
+}
+
+func footGet(s *sim, t *thread, o *kernel.Op) []string {
+	return []string{"ref:" + o.Obj}
+}
+
+func footUnpin(s *sim, t *thread, o *kernel.Op) []string {
+	// The last unpin of an unmapped range frees its pages (golden rule).
+	return append(append([]string{"pin:" + o.Obj, "freed:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
+}
+
+// registered in transitions.go
+func init() {
+	stepKinds[kernel.OpAlloc] = stepKind{run: runAlloc, foot: footAlloc}
+	stepKinds[kernel.OpFreePages] = stepKind{run: runFreePages, foot: footFreePages}
+	stepKinds[kernel.OpGet] = stepKind{run: runGet, foot: footGet}
+	stepKinds[kernel.OpPin] = stepKind{run: runPin, foot: footPin}
+	stepKinds[kernel.OpPut] = stepKind{run: runPut, foot: footGet}
+	stepKinds[kernel.OpScopeRest] = stepKind{run: runScopeRest, foot: footPrivate}
+	stepKinds[kernel.OpScopeSave] = stepKind{run: runScopeSave, foot: footPrivate}
+	stepKinds[kernel.OpUnpin] = stepKind{run: runUnpin, foot: footUnpin}
+}

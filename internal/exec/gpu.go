@@ -1,0 +1,93 @@
+package exec
+
+// GPU page tables and VMs: mapping pages, zapping PTEs, TLB flushes and
+// VM updates on the hw model (internal/hw).
+
+import (
+	"slices"
+
+	"github.com/fencecheck/fencecheck/internal/kernel"
+)
+
+func runMapPages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	vm := s.vmOf(*o)
+	s.vm(vm).Map(o.Obj)
+	if !slices.Contains(s.mappedIn[o.Obj], vm) {
+		s.mappedIn[o.Obj] = insertSorted(s.mappedIn[o.Obj], vm)
+	}
+	s.event2(t, "pte", o.Text, " (PTEs written)", o.Pos)
+	return true
+}
+
+func runZapPTEs(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	if s.p.Scenario.Kinds[o.Obj] == "vm" {
+		s.vm(o.Obj).Zap("")
+	} else {
+		for _, name := range s.mappedIn[o.Obj] {
+			s.vms[name].Zap(o.Obj)
+		}
+	}
+	s.event2(t, "pte", o.Text, " (PTEs cleared; TLB not yet flushed)", o.Pos)
+	return true
+}
+
+func runTLBFlush(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	if s.p.Scenario.Kinds[o.Obj] == "vm" {
+		s.vm(o.Obj).Flush()
+	} else {
+		for _, name := range s.vmNames() {
+			s.vms[name].Flush()
+		}
+	}
+	s.event2(t, "tlb", o.Text, " (TLB flushed)", o.Pos)
+	return true
+}
+
+func runVMUpdate(s *sim, t *thread, f *frame, o *kernel.Op) bool {
+	var start, end int64
+	if len(o.Range) == 2 {
+		start, end = o.Range[0], o.Range[1]
+	}
+	s.vm(o.Obj).Update(o.VMOp, start, end, o.Obj)
+	s.event(t, "vm_update", o.Text, o.Pos)
+	return true
+}
+
+func footMapPages(s *sim, t *thread, o *kernel.Op) []string {
+	return []string{"pte", "tlb", "mapped", "zapped"}
+}
+
+func footZapPTEs(s *sim, t *thread, o *kernel.Op) []string {
+	// Zapping only clears PTEs (hw.VM.Zap) and a TLB flush only drops
+	// zapped entries (hw.VM.Flush): two zaps commute, two flushes
+	// commute, a zap and a flush do not, and both change what a
+	// reader of the page tables (pteRead) sees. A zap with nothing
+	// mapped to clear only reads that nothing is: only a map can
+	// change that (another zap cannot make it clear something).
+	if !s.zapClears(*o) {
+		return []string{"?mapped"}
+	}
+	return []string{"+pte", "?tlb", "+zapped"}
+}
+
+func footTLBFlush(s *sim, t *thread, o *kernel.Op) []string {
+	// A flush with no zapped entry to drop reads that there is none:
+	// only a zap that clears something changes that.
+	if !s.flushDrops(*o) {
+		return []string{"?zapped"}
+	}
+	return []string{"?pte", "+tlb"}
+}
+
+func footVMUpdate(s *sim, t *thread, o *kernel.Op) []string {
+	return []string{"vm:" + o.Obj}
+}
+
+// registered in transitions.go
+func init() {
+	stepKinds[kernel.OpMapPages] = stepKind{run: runMapPages, foot: footMapPages}
+	stepKinds[kernel.OpTLBFlush] = stepKind{run: runTLBFlush, foot: footTLBFlush}
+	stepKinds[kernel.OpVMUpdate] = stepKind{run: runVMUpdate, foot: footVMUpdate}
+	stepKinds[kernel.OpWritePTE] = stepKind{run: nil, foot: footPrivate}
+	stepKinds[kernel.OpZapPTEs] = stepKind{run: runZapPTEs, foot: footZapPTEs}
+}
