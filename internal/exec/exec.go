@@ -247,8 +247,7 @@ type sim struct {
 	slots    map[string]int
 	jobs     map[string]*jobState
 	engines  map[string]*hw.Engine
-	vms      map[string]*hw.VM
-	mem      *hw.Memory
+	mmu      *hw.MMU        // the GPU's page tables and TLBs, and the pages
 	inval    map[string]int // userptr -> running invalidations
 	unmapped map[string]bool
 	seq      map[string]int // userptr -> notifier sequence
@@ -268,12 +267,10 @@ type sim struct {
 	watchers     map[waitKey][]watch
 	busy         []string
 	faultActive  map[string]int
-	// engineNames and vmList are the engines' and VMs' names, sorted.
-	engineNames, vmList []string
-	// mappedIn: object -> VMs whose page tables ever mapped it (sorted);
-	// usedBy: object -> jobs that access it.
-	mappedIn map[string][]string
-	usedBy   map[string][]string
+	// engineNames are the engines' names, sorted; usedBy: object -> jobs
+	// that access it.
+	engineNames []string
+	usedBy      map[string][]string
 	// lockWaiters and fenceWaiters are the wait queues (by lock instance
 	// and fence).
 	lockWaiters  map[string][]*thread
@@ -316,11 +313,11 @@ type resvEntry struct {
 func newSim(p *kernel.Program, k int, opt Options, opsCache map[*kernel.Thread][]kernel.Op) *sim {
 	s := &sim{p: p, k: k, opt: opt, locks: map[string]*lockState{}, fences: map[string]bool{},
 		lastSeq: map[string]int64{}, resv: map[string][]resvEntry{}, slots: map[string]int{},
-		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, vms: map[string]*hw.VM{},
-		mem: hw.NewMemory(), inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
+		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, mmu: hw.NewMMU(),
+		inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		mappedIn: map[string][]string{}, opsCache: opsCache, otherWaiters: map[waitKey][]*thread{}, watchers: map[waitKey][]watch{}, faultActive: map[string]int{}}
+		opsCache: opsCache, otherWaiters: map[waitKey][]*thread{}, watchers: map[waitKey][]watch{}, faultActive: map[string]int{}}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {

@@ -59,13 +59,23 @@ func (m *Machine) Fingerprint() [2]uint64 {
 	fpInts(&h, s.refCount)
 	fpInts(&h, s.nameCount)
 	fpInts(&h, s.faultActive)
-	fpInts(&h, s.mem.Pinned)
-	fpBools(&h, s.mem.Freed)
+	fpInts(&h, s.mmu.Mem.Pinned)
+	fpBools(&h, s.mmu.Mem.Freed)
 	fpInt64s(&h, s.lastSeq)
 	fpInt64s(&h, s.seqno)
 	fpInt64s(&h, s.entitySq)
 	fpLists(&h, s.entityQ)
-	fpLists(&h, s.mappedIn)
+	var mapped mapSum
+	s.mmu.EachMapped(func(obj string, vms []string) {
+		e := newStateHash()
+		e.str(obj)
+		e.int(len(vms))
+		for _, v := range vms {
+			e.str(v)
+		}
+		mapped.add(e)
+	})
+	h.sum(mapped)
 	var acc0 mapSum
 	for k, es := range s.resv {
 		e := newStateHash()
@@ -107,7 +117,8 @@ func (m *Machine) Fingerprint() [2]uint64 {
 	}
 	h.sum(acc2)
 	var acc3 mapSum
-	for k, v := range s.vms {
+	for _, k := range s.mmu.Names() {
+		v := s.mmu.Lookup(k)
 		e := newStateHash()
 		e.str(k)
 		e.int(len(v.PTEs))

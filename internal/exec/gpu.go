@@ -4,28 +4,20 @@ package exec
 // VM updates on the hw model (internal/hw).
 
 import (
-	"slices"
-
 	"github.com/fencecheck/fencecheck/internal/kernel"
 )
 
 func runMapPages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	vm := s.vmOf(*o)
-	s.vm(vm).Map(o.Obj)
-	if !slices.Contains(s.mappedIn[o.Obj], vm) {
-		s.mappedIn[o.Obj] = insertSorted(s.mappedIn[o.Obj], vm)
-	}
+	s.mmu.Map(s.vmOf(*o), o.Obj)
 	s.event2(t, "pte", o.Text, " (PTEs written)", o.Pos)
 	return true
 }
 
 func runZapPTEs(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	if s.p.Scenario.Kinds[o.Obj] == "vm" {
-		s.vm(o.Obj).Zap("")
+		s.mmu.ZapVM(o.Obj)
 	} else {
-		for _, name := range s.mappedIn[o.Obj] {
-			s.vms[name].Zap(o.Obj)
-		}
+		s.mmu.ZapObject(o.Obj)
 	}
 	s.event2(t, "pte", o.Text, " (PTEs cleared; TLB not yet flushed)", o.Pos)
 	return true
@@ -33,11 +25,9 @@ func runZapPTEs(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 
 func runTLBFlush(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	if s.p.Scenario.Kinds[o.Obj] == "vm" {
-		s.vm(o.Obj).Flush()
+		s.mmu.FlushVM(o.Obj)
 	} else {
-		for _, name := range s.vmNames() {
-			s.vms[name].Flush()
-		}
+		s.mmu.FlushAll()
 	}
 	s.event2(t, "tlb", o.Text, " (TLB flushed)", o.Pos)
 	return true
@@ -48,7 +38,7 @@ func runVMUpdate(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	if len(o.Range) == 2 {
 		start, end = o.Range[0], o.Range[1]
 	}
-	s.vm(o.Obj).Update(o.VMOp, start, end, o.Obj)
+	s.mmu.VM(o.Obj).Update(o.VMOp, start, end, o.Obj)
 	s.event(t, "vm_update", o.Text, o.Pos)
 	return true
 }

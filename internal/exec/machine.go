@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
-	"github.com/fencecheck/fencecheck/internal/hw"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 )
@@ -519,28 +518,12 @@ func shared(mode kernel.Mode, ctx, inst string) bool {
 
 // zapClears says whether zap_ptes o would clear a mapped PTE now.
 func (s *sim) zapClears(o kernel.Op) bool {
-	if s.p.Scenario.Kinds[o.Obj] == "vm" {
-		return s.vms[o.Obj] != nil && s.vms[o.Obj].Has(hw.Mapped, "")
-	}
-	for _, name := range s.mappedIn[o.Obj] {
-		if s.vms[name] != nil && s.vms[name].Has(hw.Mapped, o.Obj) {
-			return true
-		}
-	}
-	return false
+	return s.mmu.ZapClears(o.Obj, s.p.Scenario.Kinds[o.Obj] == "vm")
 }
 
 // flushDrops says whether tlb_flush o would drop a zapped entry now.
 func (s *sim) flushDrops(o kernel.Op) bool {
-	if s.p.Scenario.Kinds[o.Obj] == "vm" {
-		return s.vms[o.Obj] != nil && s.vms[o.Obj].Has(hw.Zapped, "")
-	}
-	for _, v := range s.vms {
-		if v.Has(hw.Zapped, "") {
-			return true
-		}
-	}
-	return false
+	return s.mmu.FlushDrops(o.Obj, s.p.Scenario.Kinds[o.Obj] == "vm")
 }
 
 // pteRead is the footprint of reading the GPU page tables and TLB (whether

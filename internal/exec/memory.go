@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
-	"github.com/fencecheck/fencecheck/internal/hw"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/rules"
@@ -26,23 +25,11 @@ func usageRank(u string) int {
 	return 0 // KERNEL (and, as before, anything unknown)
 }
 
-func (s *sim) vmNames() []string { return s.vmList }
-
-// insertSorted adds name to a sorted slice (engines and VMs are few and
+// insertSorted adds name to a sorted slice (engines are few and
 // created rarely; lookups happen every step).
 func insertSorted(list []string, name string) []string {
 	i, _ := slices.BinarySearch(list, name)
 	return slices.Insert(list, i, name)
-}
-
-func (s *sim) vm(name string) *hw.VM {
-	v := s.vms[name]
-	if v == nil {
-		v = hw.NewVM(name)
-		s.vms[name] = v
-		s.vmList = insertSorted(s.vmList, name)
-	}
-	return v
 }
 
 // vmOf picks the VM a mapping goes into: the step's vm:, the object's VM,
@@ -70,16 +57,15 @@ func (s *sim) vmOf(o kernel.Op) string {
 // running job that uses them may still be executing. what+obj names the
 // operation in findings.
 func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
-	if len(s.mappedIn[obj]) == 0 && len(s.usedBy[obj]) == 0 {
+	if len(s.mmu.MappedIn(obj)) == 0 && len(s.usedBy[obj]) == 0 {
 		return
 	}
 	what += obj
-	for _, name := range s.mappedIn[obj] {
-		if why := s.vms[name].Reachable(obj); why != "" {
-			s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why),
-				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
-				"Zap the PTEs and complete the TLB flush before the pages go back to the allocator (R20).")
-		}
+	_, whys := s.mmu.Reach(obj)
+	for _, why := range whys {
+		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why),
+			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
+			"Zap the PTEs and complete the TLB flush before the pages go back to the allocator (R20).")
 	}
 	for _, name := range s.usedBy[obj] {
 		js := s.jobs[name]
@@ -181,25 +167,25 @@ func runScopeRest(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func runPin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	s.mem.Pinned[o.Obj]++
+	s.mmu.Mem.Pinned[o.Obj]++
 	s.event(t, "pin", o.Text, o.Pos)
 	return true
 }
 
 func runUnpin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	s.mem.Pinned[o.Obj]--
+	s.mmu.Mem.Pinned[o.Obj]--
 	s.event(t, "unpin", o.Text, o.Pos)
-	if s.mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
+	if s.mmu.Mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
 		// The last unpin of an unmapped range frees the pages now.
 		delete(s.pinnedFree, o.Obj)
 		s.gpuMayReach(t, *o, o.Obj, "the last unpin freeing the pages of ")
-		s.mem.Freed[o.Obj] = true
+		s.mmu.Mem.Freed[o.Obj] = true
 	}
 	return true
 }
 
 func runFreePages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	if o.Synthetic && s.mem.Pinned[o.Obj] > 0 {
+	if o.Synthetic && s.mmu.Mem.Pinned[o.Obj] > 0 {
 		// A long-term pin (pin_user_pages, FOLL_PIN) holds the pages:
 		// munmap drops only the mapping's reference and the page is
 		// freed by the last unpin_user_page() (mm/gup.c).
@@ -211,7 +197,7 @@ func runFreePages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 		return true
 	}
 	s.gpuMayReach(t, *o, o.Obj, "freeing the pages of ")
-	s.mem.Freed[o.Obj] = true
+	s.mmu.Mem.Freed[o.Obj] = true
 	s.event(t, "free", o.Text, o.Pos)
 	return true
 }

@@ -63,3 +63,41 @@ func TestEngineInOrder(t *testing.T) {
 		t.Fatal("engine must complete jobs in push order")
 	}
 }
+
+// TestMMUGoldenRuleReach: a mapped object is reachable until its PTEs are
+// zapped and the TLB flushed (R20); zap and flush say beforehand whether
+// they would change anything, and the reverse map names every VM.
+func TestMMUGoldenRuleReach(t *testing.T) {
+	m := NewMMU()
+	if vms, _ := m.Reach("bo"); len(vms) != 0 || m.ZapClears("bo", false) || m.FlushDrops("bo", false) {
+		t.Fatalf("an unmapped object is reachable or zappable")
+	}
+	m.Map("vm2", "bo")
+	m.Map("vm1", "bo")
+	m.Map("vm1", "bo")
+	if got := m.MappedIn("bo"); !reflect.DeepEqual(got, []string{"vm1", "vm2"}) {
+		t.Fatalf("reverse map %v", got)
+	}
+	vms, why := m.Reach("bo")
+	if !reflect.DeepEqual(vms, []string{"vm1", "vm2"}) || why[0] != "a GPU PTE in vm1 still maps it" {
+		t.Fatalf("reach after map: %v %v", vms, why)
+	}
+	if !m.ZapClears("bo", false) || m.FlushDrops("bo", false) {
+		t.Fatal("a mapped object: a zap clears, a flush drops nothing")
+	}
+	m.ZapObject("bo")
+	if vms, why := m.Reach("bo"); len(vms) != 2 || why[1] != "its PTEs in vm2 are zapped but the TLB has not been flushed" {
+		t.Fatalf("reach after zap: %v %v", vms, why)
+	}
+	if m.ZapClears("bo", false) || !m.FlushDrops("vm1", true) {
+		t.Fatal("zapped: a second zap clears nothing, a flush drops the entry")
+	}
+	m.FlushVM("vm1")
+	if vms, _ := m.Reach("bo"); !reflect.DeepEqual(vms, []string{"vm2"}) {
+		t.Fatalf("after flushing vm1: %v", vms)
+	}
+	m.FlushAll()
+	if vms, _ := m.Reach("bo"); len(vms) != 0 || m.FlushDrops("bo", false) {
+		t.Fatalf("after flushing every VM: %v", vms)
+	}
+}

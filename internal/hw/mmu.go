@@ -1,0 +1,115 @@
+package hw
+
+import "slices"
+
+// MMU is the GPU's view of memory in one execution: every VM's page tables
+// and TLB, which VMs' page tables ever mapped each object (the reverse map
+// the golden rule walks before pages are freed), and the pages themselves.
+// The executor asks it what a zap, a flush or a free would find; the
+// state is its own.
+type MMU struct {
+	vms      map[string]*VM
+	names    []string            // VM names, sorted
+	mappedIn map[string][]string // object -> VMs that mapped it, sorted
+	Mem      *Memory
+}
+
+func NewMMU() *MMU {
+	return &MMU{vms: map[string]*VM{}, mappedIn: map[string][]string{}, Mem: NewMemory()}
+}
+
+// VM returns the named VM, creating its (empty) page tables on first use.
+func (m *MMU) VM(name string) *VM {
+	v := m.vms[name]
+	if v == nil {
+		v = NewVM(name)
+		m.vms[name] = v
+		i, _ := slices.BinarySearch(m.names, name)
+		m.names = slices.Insert(m.names, i, name)
+	}
+	return v
+}
+
+// Lookup returns the named VM, or nil if nothing ever used it.
+func (m *MMU) Lookup(name string) *VM { return m.vms[name] }
+
+// Names lists the VMs in use, sorted.
+func (m *MMU) Names() []string { return m.names }
+
+// MappedIn lists the VMs whose page tables ever mapped obj, sorted.
+func (m *MMU) MappedIn(obj string) []string { return m.mappedIn[obj] }
+
+// EachMapped calls fn for every object some VM mapped (in no order).
+func (m *MMU) EachMapped(fn func(obj string, vms []string)) {
+	for o, v := range m.mappedIn {
+		fn(o, v)
+	}
+}
+
+// Map writes obj's PTEs in vm.
+func (m *MMU) Map(vm, obj string) {
+	m.VM(vm).Map(obj)
+	if !slices.Contains(m.mappedIn[obj], vm) {
+		i, _ := slices.BinarySearch(m.mappedIn[obj], vm)
+		m.mappedIn[obj] = slices.Insert(m.mappedIn[obj], i, vm)
+	}
+}
+
+// ZapVM clears every PTE of a VM; ZapObject clears obj's PTEs in every VM
+// that mapped it. The TLB keeps the zapped entries until a flush.
+func (m *MMU) ZapVM(vm string) { m.VM(vm).Zap("") }
+
+func (m *MMU) ZapObject(obj string) {
+	for _, name := range m.mappedIn[obj] {
+		m.vms[name].Zap(obj)
+	}
+}
+
+// FlushVM flushes one VM's TLB; FlushAll every VM's.
+func (m *MMU) FlushVM(vm string) { m.VM(vm).Flush() }
+
+func (m *MMU) FlushAll() {
+	for _, name := range m.names {
+		m.vms[name].Flush()
+	}
+}
+
+// ZapClears says whether zapping (the VM, or the object everywhere) would
+// clear a mapped PTE now.
+func (m *MMU) ZapClears(name string, isVM bool) bool {
+	if isVM {
+		return m.vms[name] != nil && m.vms[name].Has(Mapped, "")
+	}
+	for _, vm := range m.mappedIn[name] {
+		if m.vms[vm] != nil && m.vms[vm].Has(Mapped, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// FlushDrops says whether flushing (the VM, or every VM) would drop a
+// zapped entry now.
+func (m *MMU) FlushDrops(name string, isVM bool) bool {
+	if isVM {
+		return m.vms[name] != nil && m.vms[name].Has(Zapped, "")
+	}
+	for _, v := range m.vms {
+		if v.Has(Zapped, "") {
+			return true
+		}
+	}
+	return false
+}
+
+// Reach says, per VM that mapped obj, why the GPU may still reach its
+// pages (a live PTE, or a zapped one still in the TLB); empty if it
+// cannot. The golden rule (R20) forbids freeing pages it can reach.
+func (m *MMU) Reach(obj string) (vms, why []string) {
+	for _, name := range m.mappedIn[obj] {
+		if w := m.vms[name].Reachable(obj); w != "" {
+			vms, why = append(vms, name), append(why, w)
+		}
+	}
+	return vms, why
+}
