@@ -246,7 +246,7 @@ type sim struct {
 	resv     map[string][]resvEntry
 	slots    map[string]int
 	jobs     map[string]*jobState
-	engines  map[string]*hw.Engine
+	gpu      *hw.Engines    // the engines, their queues, the faults in progress
 	mmu      *hw.MMU        // the GPU's page tables and TLBs, and the pages
 	inval    map[string]int // userptr -> running invalidations
 	unmapped map[string]bool
@@ -260,17 +260,13 @@ type sim struct {
 	// until they next step, recheck the woken or conditionally blocked
 	// ones; otherWaiters the wait queues of flush_work, invalidations,
 	// in-fences and GPU faults; busy the engines with a queued job, sorted;
-	// faultActive the running fault handlers per device.
 	sure         idSet
 	recheck      []*thread
 	otherWaiters map[waitKey][]*thread
 	watchers     map[waitKey][]watch
 	busy         []string
-	faultActive  map[string]int
-	// engineNames are the engines' names, sorted; usedBy: object -> jobs
-	// that access it.
-	engineNames []string
-	usedBy      map[string][]string
+	// usedBy: object -> jobs that access it.
+	usedBy map[string][]string
 	// lockWaiters and fenceWaiters are the wait queues (by lock instance
 	// and fence).
 	lockWaiters  map[string][]*thread
@@ -313,11 +309,11 @@ type resvEntry struct {
 func newSim(p *kernel.Program, k int, opt Options, opsCache map[*kernel.Thread][]kernel.Op) *sim {
 	s := &sim{p: p, k: k, opt: opt, locks: map[string]*lockState{}, fences: map[string]bool{},
 		lastSeq: map[string]int64{}, resv: map[string][]resvEntry{}, slots: map[string]int{},
-		jobs: map[string]*jobState{}, engines: map[string]*hw.Engine{}, mmu: hw.NewMMU(),
+		jobs: map[string]*jobState{}, gpu: hw.NewEngines(), mmu: hw.NewMMU(),
 		inval: map[string]int{}, seq: map[string]int{}, reported: map[string]bool{},
 		entityQ: map[string][]string{}, seqno: map[string]int64{}, entitySq: map[string]int64{}, unmapped: map[string]bool{},
 		reclaimed: map[model.Pos]bool{}, lockWaiters: map[string][]*thread{}, fenceWaiters: map[string][]*thread{},
-		opsCache: opsCache, otherWaiters: map[waitKey][]*thread{}, watchers: map[waitKey][]watch{}, faultActive: map[string]int{}}
+		opsCache: opsCache, otherWaiters: map[waitKey][]*thread{}, watchers: map[waitKey][]watch{}}
 	s.indexUses()
 	for _, name := range p.FenceOrder {
 		if fi := p.Fences[name]; fi.Job == "" {
@@ -536,8 +532,8 @@ func (s *sim) actors() []actor {
 // appendEngines appends the engines that can complete their head job, by
 // name.
 func (s *sim) appendEngines(out []actor) []actor {
-	for _, n := range s.busy {
-		if j := s.engines[n].Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
+	for _, n := range s.gpu.Busy() {
+		if j := s.gpu.Lookup(n).Head(); j != "" && !s.jobs[j].info.Hang && !s.faultPending(j) {
 			out = append(out, actor{engine: n})
 		}
 	}
@@ -653,7 +649,7 @@ func (s *sim) stepOp(t *thread) {
 			return
 		}
 		t.faultStarted = true
-		s.faultActive[t.src.Device]++
+		s.gpu.FaultStart(t.src.Device)
 		s.event(t, "fault", "GPU page fault on "+t.src.Device+": the faulting job stalls until it is handled", t.src.Pos)
 	}
 	if t.src != nil && t.src.Job != "" && len(t.frames) == 1 && f.pc == 0 {
@@ -674,7 +670,7 @@ func (s *sim) stepOp(t *thread) {
 func (s *sim) finish(t *thread) {
 	s.jobsChanged() // a run_job returning frees its scheduler
 	if t.faultStarted && !t.done {
-		s.faultActive[t.src.Device]--
+		s.gpu.FaultEnd(t.src.Device)
 	}
 	t.done = true
 	if t.worker != "" {
@@ -696,14 +692,13 @@ func (s *sim) finish(t *thread) {
 		js.onEngine = true
 		s.changed("fault", js.info.Device) // a fault may come now
 		e := s.engineOf(js)
-		e.Push(t.job, js.info.Duration)
-		s.addBusy(e.Name)
-		s.event(t, "hw", fmt.Sprintf("%s queued on %s", t.job, e.Name), js.info.Pos)
+		s.gpu.Push(e, t.job, js.info.Duration)
+		s.event(t, "hw", fmt.Sprintf("%s queued on %s", t.job, e), js.info.Pos)
 		s.readyJobs()
 	}
 	if t.role == "timeout" && t.job != "" {
 		js := s.jobs[t.job]
-		s.completeHead(s.engineOf(js).Name, true)
+		s.completeHead(s.engineOf(js), true)
 	}
 }
 

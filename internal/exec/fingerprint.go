@@ -58,7 +58,7 @@ func (m *Machine) Fingerprint() [2]uint64 {
 	fpInts(&h, s.slots)
 	fpInts(&h, s.refCount)
 	fpInts(&h, s.nameCount)
-	fpInts(&h, s.faultActive)
+	fpInts(&h, s.gpu.Faults())
 	fpInts(&h, s.mmu.Mem.Pinned)
 	fpBools(&h, s.mmu.Mem.Freed)
 	fpInt64s(&h, s.lastSeq)
@@ -105,7 +105,8 @@ func (m *Machine) Fingerprint() [2]uint64 {
 	}
 	h.sum(acc1)
 	var acc2 mapSum
-	for k, en := range s.engines {
+	for _, k := range s.gpu.Names() {
+		en := s.gpu.Lookup(k)
 		e := newStateHash()
 		e.str(k)
 		e.int(int(en.Left))

@@ -372,7 +372,7 @@ func (s *sim) describe(key string) *waitNode {
 				n.step.Message = fmt.Sprintf("%s is job %s's fence; it signals after run_job, which is running in %s", fence, fi.Job, js.runThread.name)
 				n.next = s.threadKey(js.runThread)
 			case js.onEngine && !js.done:
-				e := s.engineOf(js)
+				e := s.gpu.Get(s.engineOf(js))
 				if s.faultPending(fi.Job) {
 					for _, o := range s.threads {
 						if !o.done && o.faultStarted && o.src.Device == js.info.Device {

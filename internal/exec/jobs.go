@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/fencecheck/fencecheck/internal/diag"
-	"github.com/fencecheck/fencecheck/internal/hw"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/rules"
@@ -53,14 +52,14 @@ func (s *sim) faultingJobPending(dev string) bool {
 // 004).
 func (s *sim) faultPending(job string) bool {
 	js := s.jobs[job]
-	return js.info.Faults && s.faultActive[js.info.Device] > 0
+	return js.info.Faults && s.gpu.Faulting(js.info.Device)
 }
 
 // fallback runs what only happens when nothing else can: a hung job's
 // timeout fires (R17), or a foreign fence is signalled by its driver.
 func (s *sim) fallback() bool {
-	for _, n := range s.engineNames {
-		e := s.engines[n]
+	for _, n := range s.gpu.Names() {
+		e := s.gpu.Lookup(n)
 		j := e.Head()
 		if j == "" {
 			continue
@@ -99,30 +98,21 @@ func (s *sim) roleThread(trigger string) *kernel.Thread {
 	return nil
 }
 
-func (s *sim) engineOf(j *jobState) *hw.Engine {
-	name := j.info.Engine
-	if name == "" {
-		name = "engine(" + j.info.Entity + ")"
+// engineOf names the engine a job runs on (an entity without one has its
+// own).
+func (s *sim) engineOf(j *jobState) string {
+	if j.info.Engine != "" {
+		return j.info.Engine
 	}
-	e := s.engines[name]
-	if e == nil {
-		e = &hw.Engine{Name: name}
-		s.engines[name] = e
-		s.engineNames = insertSorted(s.engineNames, name)
-	}
-	return e
+	return "engine(" + j.info.Entity + ")"
 }
 
 // completeHead completes the engine's head job: the hardware fence signals
 // from the completion interrupt (R16), then callbacks and free_job run.
 func (s *sim) completeHead(engine string, forced bool) {
-	e := s.engines[engine]
-	j := e.Pop(func(job string) int64 { return s.jobs[job].info.Duration })
+	j := s.gpu.Pop(engine, func(job string) int64 { return s.jobs[job].info.Duration })
 	if j == "" {
 		return
-	}
-	if e.Head() == "" {
-		s.dropBusy(engine)
 	}
 	js := s.jobs[j]
 	js.done = true

@@ -223,8 +223,8 @@ func (m *Machine) Pending() []Transition {
 			out = append(out, tr)
 		}
 	}
-	for _, n := range m.s.busy { // the engines with a queued job, by name
-		if m.s.engines[n].Head() != "" {
+	for _, n := range m.s.gpu.Busy() { // the engines with a queued job, by name
+		if m.s.gpu.Lookup(n).Head() != "" {
 			out = append(out, Transition{Actor: "e:" + n, Foot: m.s.footprint(actor{engine: n})})
 		}
 	}
@@ -435,7 +435,7 @@ func (s *sim) releases(a actor) []string {
 		return nil
 	}
 	if a.t == nil {
-		if j := s.engines[a.engine].Head(); j != "" {
+		if j := s.gpu.Lookup(a.engine).Head(); j != "" {
 			return []string{"fence:" + s.jobs[j].info.Fence}
 		}
 		return nil
@@ -614,7 +614,7 @@ func (s *sim) footprintOf(a actor) []string {
 	if a.t == nil {
 		// An engine completes its head job: the fence signals, callbacks
 		// and free_job start, the scheduler may run the next job.
-		e := s.engines[a.engine]
+		e := s.gpu.Lookup(a.engine)
 		foot := []string{"engine:" + a.engine}
 		if j := e.Head(); j != "" {
 			foot = append(foot, "spawn:free_job("+j+")")
@@ -638,7 +638,7 @@ func (s *sim) footprintOf(a actor) []string {
 		case t.role == "run_job" && t.job != "":
 			// The job goes to its engine; the scheduler may start the next.
 			js := s.jobs[t.job]
-			foot = []string{"engine:" + s.engineOf(js).Name, "sched:" + js.info.Scheduler}
+			foot = []string{"engine:" + s.engineOf(js), "sched:" + js.info.Scheduler}
 		case t.role == "timeout" && t.job != "":
 			return nil // force-completes the job on its engine
 		}

@@ -20,8 +20,6 @@ package exec
 // exactly the threads a full scan calling runnable() on every live thread
 // picked.
 
-import "slices"
-
 // idSet is a set of small non-negative integers with O(log n) insert,
 // delete and k-th element (a Fenwick tree over membership).
 type idSet struct {
@@ -270,17 +268,4 @@ func wakeAll[K comparable](s *sim, waiters map[K][]*thread, key K) {
 		}
 	}
 	delete(waiters, key)
-}
-
-// addBusy and dropBusy keep the sorted list of engines with a queued job.
-func (s *sim) addBusy(name string) {
-	if i, ok := slices.BinarySearch(s.busy, name); !ok {
-		s.busy = slices.Insert(s.busy, i, name)
-	}
-}
-
-func (s *sim) dropBusy(name string) {
-	if i, ok := slices.BinarySearch(s.busy, name); ok {
-		s.busy = slices.Delete(s.busy, i, i+1)
-	}
 }

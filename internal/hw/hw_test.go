@@ -101,3 +101,31 @@ func TestMMUGoldenRuleReach(t *testing.T) {
 		t.Fatalf("after flushing every VM: %v", vms)
 	}
 }
+
+// TestEnginesQueueInOrder: jobs complete in queue order, busy lists the
+// engines with queued work, and fault handlers are counted per device.
+func TestEnginesQueueInOrder(t *testing.T) {
+	g := NewEngines()
+	g.Push("copy", "j1", 1)
+	g.Push("copy", "j2", 1)
+	g.Push("gfx", "j3", 1)
+	if !reflect.DeepEqual(g.Busy(), []string{"copy", "gfx"}) || !reflect.DeepEqual(g.Names(), []string{"copy", "gfx"}) {
+		t.Fatalf("busy %v names %v", g.Busy(), g.Names())
+	}
+	dur := func(string) int64 { return 1 }
+	if j := g.Pop("copy", dur); j != "j1" || g.Lookup("copy").Head() != "j2" {
+		t.Fatalf("popped %s, head %s", j, g.Lookup("copy").Head())
+	}
+	g.Pop("copy", dur)
+	if !reflect.DeepEqual(g.Busy(), []string{"gfx"}) || g.Pop("copy", dur) != "" || g.Pop("none", dur) != "" {
+		t.Fatalf("an empty engine is still busy or pops: %v", g.Busy())
+	}
+	g.FaultStart("gpu")
+	if !g.Faulting("gpu") || g.Faulting("other") {
+		t.Fatal("fault count")
+	}
+	g.FaultEnd("gpu")
+	if g.Faulting("gpu") {
+		t.Fatal("fault count after the handler ends")
+	}
+}
