@@ -139,11 +139,16 @@ func TestDPORLosesNothingOnTinyDesigns(t *testing.T) {
 func smallProgram(t *testing.T, seed uint64, threads, steps int) (*kernel.Program, string) {
 	t.Helper()
 	src := smallDesign(seed, threads, steps)
-	sc, ds := model.Load("small.yaml", []byte(src), model.Options{})
+	return loadSrc(t, src), src
+}
+
+func loadSrc(t *testing.T, src string) *kernel.Program {
+	t.Helper()
+	sc, ds := model.Load("random.yaml", []byte(src), model.Options{})
 	if sc == nil || len(ds) > 0 {
-		t.Fatalf("seed %d: %v\n%s", seed, ds, src)
+		t.Fatalf("%v\n%s", ds, src)
 	}
-	return kernel.Compile(sc), src
+	return kernel.Compile(sc)
 }
 
 // sameFindings: got finds what want finds (and, if exact, nothing else).
