@@ -13,6 +13,7 @@ import (
 
 	"github.com/fencecheck/fencecheck/internal/analysis"
 	"github.com/fencecheck/fencecheck/internal/exec"
+	"github.com/fencecheck/fencecheck/internal/explore"
 	"github.com/fencecheck/fencecheck/internal/gen"
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/kernel"
@@ -84,6 +85,13 @@ func BenchmarkStages(b *testing.B) {
 		b.Run(sz.name+"/execute", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				exec.Run(prog, exec.Options{Schedules: analysis.DefaultSchedules, Seed: 1, Only: -1})
+			}
+		})
+		// The default exploration (what check runs): the FIFO measurement
+		// plus the systematic exploration.
+		b.Run(sz.name+"/explore", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				explore.Run(prog, explore.Options{Exhaustive: true})
 			}
 		})
 		b.Run(sz.name+"/graph-build", func(b *testing.B) {
