@@ -36,7 +36,12 @@ import (
 // stateCache maps each fully explored state to what its exploration
 // covered.
 type stateCache struct {
-	states map[[2]uint64]cached
+	// tries counts the explored states met again whose sleep sets allow
+	// a join, joins those joined; off: joins were too rare to pay for the
+	// fingerprints and race checks (see giveUp).
+	tries, joins int
+	off          bool
+	states       map[[2]uint64]cached
 	// trans interns the pending transitions the summaries name.
 	trans []exec.Transition
 	index map[string]int
@@ -59,7 +64,7 @@ func newStateCache() *stateCache {
 // transitions than n has, the execution stops here and the explored
 // state's pending transitions race with the path (see above).
 func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) bool {
-	if len(n.en) < 2 {
+	if c.off || len(n.en) < 2 {
 		// A state with one way on is not worth a fingerprint: the next
 		// state where paths may differ is looked up instead.
 		return false
@@ -67,6 +72,11 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 	n.fp, n.hasFP = m.Fingerprint(), true
 	st, ok := c.states[n.fp]
 	if !ok || !subset(st.sleep, sleepActors(n.sleep)) {
+		return false
+	}
+	c.tries++
+	if c.tries >= giveUpAfter && c.joins*giveUpRatio < c.tries {
+		c.off = true
 		return false
 	}
 	// The explored state's pending transitions, as if each could run
@@ -110,6 +120,7 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 	for _, a := range adds {
 		e.stack[a.i].backtrack[a.j] = true
 	}
+	c.joins++
 	if k > 0 {
 		e.stack[k-1].sum.or(st.sum)
 	}
@@ -123,6 +134,17 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 // no bound, two joins turn the fixed chain at N=8, K=4 from 9 interleavings
 // into 168; 10 keeps both, and seed 03 explores 2,489 instead of 15,685.
 const joinCost = 10
+
+// When fewer than one in giveUpRatio of the first giveUpAfter states met
+// again can be joined (each would need more than joinCost new choices),
+// caching stops for the rest of the exploration, which goes on as plain
+// DPOR: on the contended chain (N=4, K=10) no join is ever possible, and
+// the fingerprints and race checks doubled the time. The decision depends
+// only on counts, so the output stays deterministic.
+const (
+	giveUpAfter = 2000
+	giveUpRatio = 20
+)
 
 // freshChoices are the choices addBacktrack(hb, ni, i, a, cp) would
 // schedule that are neither scheduled, explored nor asleep.
@@ -171,7 +193,7 @@ func (c *stateCache) done(e *explorer, n *node) {
 	if k := len(e.stack); k > 0 {
 		e.stack[k-1].sum.or(n.sum)
 	}
-	if !n.hasFP {
+	if !n.hasFP || c.off {
 		return
 	}
 	sl := sleepActors(n.sleep)
