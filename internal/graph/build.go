@@ -63,8 +63,11 @@ type builder struct {
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
 	usages     map[string]*classUsage
-	clock      int // orders usages and dependencies in walk order
+	heldBuf    []heldLock // the walkers' held stack, reused (walk)
+	clock      int        // orders usages and dependencies in walk order
 	cache      map[string]nodeInfo
+	// byID caches info by kernel.Op.LockID (lockInfo).
+	byID []nodeInfo
 }
 
 // mapNode maps a node name to the graph node for the mode, and says whether
@@ -130,6 +133,35 @@ func (b *builder) info(name string) nodeInfo {
 }
 
 func (b *builder) node(name string) string { return b.info(name).n.Name }
+
+// lockInfo is info(o.Lock), found by the op's interned ID (kernel.Op.LockID)
+// without hashing the name once the name has been resolved.
+func (b *builder) lockInfo(o *kernel.Op) nodeInfo {
+	id := o.LockID
+	if id <= 0 || int(id) >= len(b.p.LockNames) || b.p.LockNames[id] != o.Lock {
+		return b.info(o.Lock)
+	}
+	if b.byID == nil {
+		b.byID = make([]nodeInfo, len(b.p.LockNames))
+	}
+	if ni := b.byID[id]; ni.n != nil {
+		return ni
+	}
+	ni := b.info(o.Lock)
+	b.byID[id] = ni
+	return ni
+}
+
+// cachedInfo is b.cache[o.Lock]: the op's lock if it has been resolved.
+func (b *builder) cachedInfo(o *kernel.Op) (nodeInfo, bool) {
+	if id := o.LockID; id > 0 && int(id) < len(b.byID) && b.p.LockNames[id] == o.Lock {
+		if ni := b.byID[id]; ni.n != nil {
+			return ni, true
+		}
+	}
+	ni, ok := b.cache[o.Lock]
+	return ni, ok
+}
 
 // mapNodePrecise is the kind a name has before any lockdep collapsing.
 func (b *builder) mapNodePrecise(name string) (string, NodeKind) {
@@ -226,8 +258,8 @@ func (b *builder) primeUsage() {
 // a wait on a resv waits on those fences (precise mode).
 func (b *builder) collectResvFences() {
 	for _, t := range b.p.Threads {
-		for _, o := range t.Ops {
-			if o.Kind == kernel.OpAddFence || o.Kind == kernel.OpReplace {
+		for i := range t.Ops {
+			if o := &t.Ops[i]; o.Kind == kernel.OpAddFence || o.Kind == kernel.OpReplace {
 				b.resvFences[o.Obj] = append(b.resvFences[o.Obj], resvFence{o.Fence, o.Usage})
 			}
 		}
@@ -268,7 +300,10 @@ type walker struct {
 }
 
 func (b *builder) walk(t *kernel.Thread) {
-	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}, irq: newIRQWalk(t.Context)}
+	// The held stack's storage is reused from thread to thread; scopes
+	// and ctxDone are made when a thread first needs them.
+	w := &walker{b: b, t: t, held: b.heldBuf[:0], irq: newIRQWalk(t.Context)}
+	defer func() { b.heldBuf = w.held[:0] }()
 	for _, h := range t.Entry {
 		if b.mode == Lockdep && (h.Unannotated != "" || (h.Section && !b.p.Profile.FenceAnnotations)) {
 			continue // lockdep records nothing for this hold (kernel.Held.Unannotated)
@@ -284,7 +319,7 @@ func (b *builder) walk(t *kernel.Thread) {
 			w.held[n-1].entry = true
 		}
 	}
-	w.run(t.Ops, 0, map[string]bool{})
+	w.run(t.Ops, 0, nil)
 }
 
 // run walks ops from start. A step with a failure branch (a trylock's
@@ -294,15 +329,18 @@ func (b *builder) walk(t *kernel.Thread) {
 // target reached again with the same held set is walked once.
 func (w *walker) run(ops []kernel.Op, start int, seen map[string]bool) {
 	for i := start; i < len(ops); i++ {
-		o := ops[i]
+		o := &ops[i]
 		if to := i + o.FailTo; o.FailTo > 0 && to < len(ops) {
 			key := strconv.Itoa(to) + w.heldSig()
+			if seen == nil {
+				seen = map[string]bool{}
+			}
 			if !seen[key] {
 				seen[key] = true
 				w.clone().run(ops, to, seen)
 			}
 		}
-		w.op(o)
+		w.op(*o)
 	}
 }
 
@@ -491,7 +529,7 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		w.sleeping(o, "down("+o.Lock+")")
 		return // struct semaphore has no lockdep map (kernel/locking/semaphore.c)
 	}
-	ni := w.b.info(o.Lock)
+	ni := w.b.lockInfo(&o)
 	node := ni.n.Name
 	collapsed := w.b.mode == Lockdep && ni.n.Kind == KindPseudo && node != o.Lock
 	if collapsed && w.isHeld(node) >= 0 {
@@ -518,7 +556,9 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 		lk := ni.lockKind
 		switch lk {
 		case "mutex", "rwsem", "ww_mutex", "semaphore":
-			w.sleeping(o, "taking "+lk+" "+o.Lock)
+			if w.atomic() || w.nonblock(o) { // the message only when reported
+				w.sleeping(o, "taking "+lk+" "+o.Lock)
+			}
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
 			for _, h := range w.held {
@@ -596,7 +636,7 @@ func (w *walker) release(o kernel.Op) {
 		return // its acquire was not recorded either
 	}
 	lock := o.Lock
-	node := w.b.node(lock)
+	node := w.b.lockInfo(&o).n.Name
 	if o.Inst != "" {
 		// Exact instance first, then a nested "X/N" hold ("unlock: X"
 		// releases it, as the loader and the executor agree).
@@ -747,6 +787,9 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpAlloc:
 		w.alloc(o)
 	case kernel.OpScopeSave:
+		if w.scopes == nil {
+			w.scopes = map[string]int{}
+		}
 		w.scopes[o.Scope]++
 	case kernel.OpScopeRest:
 		if w.scopes[o.Scope] > 0 {
@@ -788,6 +831,9 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpWWInit:
 		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
 	case kernel.OpWWDone:
+		if w.ctxDone == nil {
+			w.ctxDone = map[string]bool{}
+		}
 		w.ctxDone[o.Ctx] = true
 	case kernel.OpWWFini:
 		// drm_exec_fini: unlock what the context still holds, then the ctx.

@@ -244,7 +244,7 @@ func (w *walker) beforeAcquire(o kernel.Op, ni nodeInfo) {
 // afterRelease applies spin_unlock_irq/_irqrestore/_bh.
 func (w *walker) afterRelease(o kernel.Op) {
 	irq := o.IRQ
-	if ni, ok := w.b.cache[o.Lock]; ok && irq == "" && ni.irqSafe {
+	if ni, ok := w.b.cachedInfo(&o); ok && irq == "" && ni.irqSafe {
 		irq = "restore"
 	}
 	switch irq {
