@@ -924,6 +924,10 @@ func (c *compiler) lockRef(ref string) *lockClass {
 			c.lockClasses = make(map[string]*lockClass, len(c.f.Locks))
 		}
 		lc = &lockClass{decl: c.locks[ref]}
+		if l := lc.decl; l != nil {
+			lc.perObject = l.Per.V != "" || len(l.Instances) > 0
+			lc.srcu = l.Kind.V == "srcu"
+		}
 		lc.node, lc.obj, lc.ww = c.lockClassOf(ref)
 		lc.id = c.lockID(lc.node)
 		c.lockClasses[ref] = lc
@@ -952,6 +956,36 @@ type lockClass struct {
 	ww        bool
 	id        int32       // node's ID in Program.LockNames
 	decl      *model.Lock // the declared lock of that name, if any
+	// perObject and srcu are what expand asks of decl on every step.
+	perObject, srcu bool
+	// texts are the "op: ref" texts of the lock steps on this reference
+	// (lockSteps order), shared by every such step.
+	texts [len(lockSteps)]string
+}
+
+// lockSteps are the steps whose text lockClass keeps.
+var lockSteps = [...]string{"lock", "trylock", "might_lock", "unlock"}
+
+// lockStep says whether op is one of lockSteps.
+func lockStep(op string) bool {
+	switch op {
+	case "lock", "trylock", "might_lock", "unlock":
+		return true
+	}
+	return false
+}
+
+// text is "op: ref", the default text of a step, made once per reference.
+func (lc *lockClass) text(op, ref string) string {
+	for i, s := range lockSteps {
+		if s == op {
+			if lc.texts[i] == "" {
+				lc.texts[i] = op + ": " + ref
+			}
+			return lc.texts[i]
+		}
+	}
+	return op + ": " + ref
 }
 
 // lockClassOf resolves a lock reference without subclass.
@@ -1154,11 +1188,19 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			}
 			fails = append(fails, failing{len(ops), target})
 		}
-		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
-			Interruptible: s.Interruptible.V}
-		if more, ok := c.syncStep(s, op, v, o); ok {
-			ops = append(ops, more...)
-			continue
+		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Interruptible: s.Interruptible.V}
+		lc := lockStep(op)
+		if lc {
+			// The text of a lock step is its reference's, built once per
+			// reference and operation (below).
+		} else {
+			o.Text = op + ": " + v.V
+		}
+		if !lc && isSyncStep(op) {
+			if more, ok := c.syncStep(s, op, v, o); ok {
+				ops = append(ops, more...)
+				continue
+			}
 		}
 		if k, ok := objectOps[op]; ok {
 			// An operation on a named object; the loader has already
@@ -1176,6 +1218,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		switch op {
 		case "lock", "trylock", "might_lock":
 			lc := c.lockRef(v.V)
+			o.Text = lc.text(op, v.V)
 			node, obj, ww := lc.node, lc.obj, lc.ww
 			if s.Subclass.V != 0 {
 				node = fmt.Sprintf("%s/%d", node, s.Subclass.V)
@@ -1189,13 +1232,15 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				// another instance, as the graph's "name/N" node says.
 				o.Inst = node
 			}
-			c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
+			if lc.perObject {
+				c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
+			}
 			o.Kind = OpAcquire
 			if op == "might_lock" {
 				o.Kind = OpMight
 			}
 			o.Try = op == "trylock"
-			if l := lc.decl; l != nil && l.Kind.V == "srcu" && op != "might_lock" {
+			if lc.srcu && op != "might_lock" {
 				o.Mode = RecursiveRead // srcu_read_lock(): lock_map_acquire_read()
 			}
 			switch s.Mode.V {
@@ -1220,8 +1265,11 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Text = "synchronize_srcu(" + v.V + ")"
 		case "unlock":
 			lc := c.lockRef(v.V)
+			o.Text = lc.text(op, v.V)
 			o.Kind, o.Lock, o.LockID, o.Obj, o.Inst, o.IRQ = OpRelease, lc.node, lc.id, lc.obj, InstanceOf(v.V, lc.obj), s.IRQ.V
-			c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
+			if lc.perObject {
+				c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
+			}
 		case "assert_held":
 			lc := c.lockRef(v.V)
 			o.Kind, o.Lock, o.LockID, o.Obj, o.Inst = OpAssertHeld, lc.node, lc.id, lc.obj, InstanceOf(v.V, lc.obj)
@@ -1366,13 +1414,13 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 // with two classes.
 func wwClasses(ops []Op) {
 	class := map[string]string{}
-	for _, o := range ops {
-		if o.Kind == OpWWInit && o.Lock != WWAcquire {
+	for i := range ops {
+		if o := &ops[i]; o.Kind == OpWWInit && o.Lock != WWAcquire {
 			class[o.Ctx] = o.Lock // declared ww_class:
 		}
 	}
-	for _, o := range ops {
-		if o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
+	for i := range ops {
+		if o := &ops[i]; o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
 			if _, ok := class[o.Ctx]; !ok {
 				base, _, _ := strings.Cut(o.Lock, "/")
 				class[o.Ctx] = strings.TrimSuffix(base, "_mutex") + "_acquire"
