@@ -32,7 +32,8 @@ const conservativeWeight = 8
 // locks in IRQ context, ww_mutex misuse, notifier registration under
 // mmap_lock).
 func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
-	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: map[string]nodeInfo{}}
+	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: make(map[string]nodeInfo, len(p.LockNames))}
+	b.g.nodes = make(map[string]*Node, len(p.LockNames)) // about one node per interned lock
 	b.g.Profile = p.Profile
 	b.prelude()
 	b.observed()
@@ -119,6 +120,9 @@ type nodeInfo struct {
 	// looked up once (the walk asks on every acquisition).
 	lockKind string
 	irqSafe  bool
+	// sleeps: lockKind is a sleeping lock (mutex, rwsem, ww_mutex,
+	// semaphore), asked on every acquisition.
+	sleeps bool
 }
 
 func (b *builder) info(name string) nodeInfo {
@@ -128,6 +132,10 @@ func (b *builder) info(name string) nodeInfo {
 	m, k := b.mapNode(name)
 	_, own := b.mapNodePrecise(name)
 	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own, lockKind: b.p.LockKind(name), irqSafe: b.p.IRQSafe(name)}
+	switch ni.lockKind {
+	case "mutex", "rwsem", "ww_mutex", "semaphore":
+		ni.sleeps = true
+	}
 	b.cache[name] = ni
 	return ni
 }
@@ -553,12 +561,8 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	w.markUsage(ni.n, o)
 	if !o.Try {
 		w.checkWaitContext(ni.n, o)
-		lk := ni.lockKind
-		switch lk {
-		case "mutex", "rwsem", "ww_mutex", "semaphore":
-			if w.atomic() || w.nonblock(o) { // the message only when reported
-				w.sleeping(o, "taking "+lk+" "+o.Lock)
-			}
+		if ni.sleeps && (w.atomic() || w.nonblock(o)) { // the message only when reported
+			w.sleeping(o, "taking "+ni.lockKind+" "+o.Lock)
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
 			for _, h := range w.held {

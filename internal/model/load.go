@@ -183,8 +183,9 @@ type validator struct {
 	// name tables for checkParams (built on first use)
 	pathByName map[string]*Path
 	lockByName map[string]*Lock
-	// anyPerObject: some lock is declared per: or instances: (tables).
-	anyPerObject bool
+	// anyPerObject, anySRCU: some lock is declared per: or instances:,
+	// of kind srcu (tables).
+	anyPerObject, anySRCU bool
 	// counted: jobs expanded by count: (language.go), for the error that
 	// names a copy.
 	counted map[string]int
@@ -628,6 +629,7 @@ func (v *validator) tables() (map[string]*Path, map[string]*Lock) {
 			l := &v.sc.File.Locks[i]
 			v.lockByName[l.Name.V] = l
 			v.anyPerObject = v.anyPerObject || l.Per.V != "" || len(l.Instances) > 0
+			v.anySRCU = v.anySRCU || l.Kind.V == "srcu"
 		}
 	}
 	return v.pathByName, v.lockByName
