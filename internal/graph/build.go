@@ -130,7 +130,10 @@ func (b *builder) info(name string) nodeInfo {
 		return ni
 	}
 	m, k := b.mapNode(name)
-	_, own := b.mapNodePrecise(name)
+	own := k
+	if b.mode != Precise {
+		_, own = b.mapNodePrecise(name)
+	}
 	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own, lockKind: b.p.LockKind(name), irqSafe: b.p.IRQSafe(name)}
 	switch ni.lockKind {
 	case "mutex", "rwsem", "ww_mutex", "semaphore":
