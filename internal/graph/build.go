@@ -261,7 +261,7 @@ func (b *builder) primeUsage() {
 		if name == kernel.MmapLock {
 			mode = kernel.Read
 		}
-		w.markUsage(n, kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()", InPath: "dma_resv_lockdep"})
+		w.markUsage(n, &kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()", InPath: "dma_resv_lockdep"})
 	}
 }
 
@@ -322,10 +322,10 @@ func (b *builder) walk(t *kernel.Thread) {
 		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos,
 			Text: h.Why, Context: t.Context, InPath: t.Root}
 		if h.Section {
-			w.beginSection(op)
+			w.beginSection(&op)
 			continue
 		}
-		w.acquire(op, EdgeReclaim)
+		w.acquire(&op, EdgeReclaim)
 		if n := len(w.held); n > 0 {
 			w.held[n-1].entry = true
 		}
@@ -351,7 +351,7 @@ func (w *walker) run(ops []kernel.Op, start int, seen map[string]bool) {
 				w.clone().run(ops, to, seen)
 			}
 		}
-		w.op(*o)
+		w.op(o)
 	}
 }
 
@@ -370,7 +370,7 @@ func (w *walker) clone() *walker {
 	return &walker{b: w.b, t: w.t, held: slices.Clone(w.held), scopes: maps.Clone(w.scopes), ctxDone: maps.Clone(w.ctxDone)}
 }
 
-func (w *walker) finding(rule string, o kernel.Op, format string, args ...any) {
+func (w *walker) finding(rule string, o *kernel.Op, format string, args ...any) {
 	w.b.diags = append(w.b.diags, diag.Diagnostic{
 		File: w.b.p.File, Pos: o.Pos, Rule: rule, Severity: rules.SeverityOf(rule),
 		Message: fmt.Sprintf(format, args...), Mode: string(w.b.mode),
@@ -389,7 +389,7 @@ func (w *walker) isHeld(node string) int {
 
 // addEdges records held → to from the most recent held lock, continuing
 // through held trylocks (lockdep's check_prevs_add, K16).
-func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind EdgeKind, o kernel.Op, weight int) {
+func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind EdgeKind, o *kernel.Op, weight int) {
 	for i := len(held) - 1; i >= 0; i-- {
 		h := held[i]
 		if h.unpub {
@@ -431,7 +431,9 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 	}
 }
 
-func (w *walker) beginSection(o kernel.Op) {
+func (w *walker) beginSection(op *kernel.Op) {
+	oc := *op // changed below; the program's op is shared
+	o := &oc
 	ni := w.b.info(o.Lock)
 	node := ni.n.Name
 	try := true
@@ -454,7 +456,7 @@ func (w *walker) beginSection(o kernel.Op) {
 }
 
 // recursiveSplat is the task part of print_deadlock_bug() (lockdep mode).
-func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.Splat {
+func (w *walker) recursiveSplat(o *kernel.Op, node string, prev heldLock) *diag.Splat {
 	if w.b.mode != Lockdep {
 		return nil
 	}
@@ -506,7 +508,7 @@ func (w *walker) heldSnapshot() []HeldLock {
 	return out
 }
 
-func (w *walker) endSection(o kernel.Op) {
+func (w *walker) endSection(o *kernel.Op) {
 	node := w.b.node(o.Fence)
 	for i := len(w.held) - 1; i >= 0; i-- {
 		if w.held[i].section && w.held[i].name == node {
@@ -520,13 +522,13 @@ func (w *walker) atomic() bool {
 	return w.t.Atomic
 }
 
-func (w *walker) nonblock(o kernel.Op) bool {
+func (w *walker) nonblock(o *kernel.Op) bool {
 	return o.Context == "notifier_nonblock"
 }
 
 // sleeping reports a blocking operation in a context that cannot sleep
 // (R25, R8c, C15).
-func (w *walker) sleeping(o kernel.Op, what string) {
+func (w *walker) sleeping(o *kernel.Op, what string) {
 	switch {
 	case w.atomic():
 		w.finding(rules.SleepInAtomic, o, "%s in %s context, which is atomic (R25): sleeping function called from invalid context", what, w.t.Context)
@@ -535,12 +537,12 @@ func (w *walker) sleeping(o kernel.Op, what string) {
 	}
 }
 
-func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
+func (w *walker) acquire(o *kernel.Op, kind EdgeKind) {
 	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
 		w.sleeping(o, "down("+o.Lock+")")
 		return // struct semaphore has no lockdep map (kernel/locking/semaphore.c)
 	}
-	ni := w.b.lockInfo(&o)
+	ni := w.b.lockInfo(o)
 	node := ni.n.Name
 	collapsed := w.b.mode == Lockdep && ni.n.Kind == KindPseudo && node != o.Lock
 	if collapsed && w.isHeld(node) >= 0 {
@@ -638,12 +640,12 @@ func (w *walker) heldCtx() string {
 
 // release drops the instance the step names (the executor matches the same
 // compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
-func (w *walker) release(o kernel.Op) {
+func (w *walker) release(o *kernel.Op) {
 	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
 		return // its acquire was not recorded either
 	}
 	lock := o.Lock
-	node := w.b.lockInfo(&o).n.Name
+	node := w.b.lockInfo(o).n.Name
 	if o.Inst != "" {
 		// Exact instance first, then a nested "X/N" hold ("unlock: X"
 		// releases it, as the loader and the executor agree).
@@ -672,7 +674,7 @@ func (w *walker) release(o kernel.Op) {
 
 // touch is an acquire immediately followed by a release (might_lock, the
 // reclaim annotations, a fence wait).
-func (w *walker) touch(o kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
+func (w *walker) touch(o *kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
 	ni := w.b.info(lock)
 	w.markUsage(ni.n, o)
 	w.addEdges(held, ni, false, kind, o, weight)
@@ -703,7 +705,9 @@ func (w *walker) holdsFsReclaim() bool {
 // acquire fs_reclaim (with __GFP_FS) or touch the mmu notifier map; memalloc
 // scopes strip flags; PF_MEMALLOC (inside reclaim) and __GFP_NOLOCKDEP skip
 // the annotation; GFP_NOWAIT/GFP_ATOMIC add nothing (R3, R4).
-func (w *walker) alloc(o kernel.Op) {
+func (w *walker) alloc(op *kernel.Op) {
+	oc := *op // its text may change below; the program's op is shared
+	o := &oc
 	gfp := o.GFP
 	if w.scopes["noreclaim"] > 0 {
 		return
@@ -735,10 +739,10 @@ func (w *walker) alloc(o kernel.Op) {
 		// might_alloc(GFP_KERNEL) inside fs_reclaim_acquire() without
 		// PF_MEMALLOC acquires fs_reclaim again: recursive locking
 		// (locking-selftest fs_reclaim_wrong_nesting).
-		a := o
+		a := *o
 		a.Kind, a.Lock, a.Mode = kernel.OpAcquire, kernel.FsReclaim, kernel.Write
-		w.acquire(a, EdgeAlloc)
-		w.release(a)
+		w.acquire(&a, EdgeAlloc)
+		w.release(&a)
 	} else if gfp&model.GFPFS != 0 {
 		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
 	} else if w.b.p.MMUNotifier && (w.b.mode != Lockdep || w.b.p.Profile.FsReclaimTouchesNotifier) {
@@ -750,7 +754,7 @@ func (w *walker) alloc(o kernel.Op) {
 // In lockdep mode __dma_fence_might_wait drops the read hold of
 // dma_fence_map first, so the edge comes from the lock taken inside the
 // section, if any (R7, C12).
-func (w *walker) wait(o kernel.Op, fence string) {
+func (w *walker) wait(o *kernel.Op, fence string) {
 	held := w.held
 	if w.b.mode == Lockdep && !w.b.p.Profile.FenceAnnotations {
 		return // no dma_fence_map before v5.9 (kernel profile)
@@ -766,7 +770,7 @@ func (w *walker) wait(o kernel.Op, fence string) {
 	w.touch(o, fence, EdgeWait, held, 1)
 }
 
-func (w *walker) op(o kernel.Op) {
+func (w *walker) op(o *kernel.Op) {
 	switch o.Kind {
 	case kernel.OpAcquire:
 		w.acquire(o, EdgeLock)
@@ -832,11 +836,11 @@ func (w *walker) op(o kernel.Op) {
 			}
 		}
 	case kernel.OpBeginSig:
-		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
+		w.beginSection(&kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpEndSig:
 		w.endSection(o)
 	case kernel.OpWWInit:
-		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
+		w.acquire(&kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
 	case kernel.OpWWDone:
 		if w.ctxDone == nil {
 			w.ctxDone = map[string]bool{}
@@ -852,10 +856,10 @@ func (w *walker) op(o kernel.Op) {
 		delete(w.ctxDone, o.Ctx)
 	case kernel.OpReserve:
 		// dma_resv_reserve_fences may kmalloc(GFP_KERNEL) (K6, R13).
-		a := o
+		a := *o
 		a.GFP, _ = model.ParseGFP("GFP_KERNEL")
 		a.Text = o.Text + " → kmalloc(GFP_KERNEL)"
-		w.alloc(a)
+		w.alloc(&a)
 	case kernel.OpReadBegin:
 		// mmu_interval_read_begin may sleep until invalidation ends; it
 		// touches the notifier map first (R9).
@@ -879,7 +883,7 @@ func (w *walker) op(o kernel.Op) {
 		// recursive locking.
 		w.sleeping(o, o.Text)
 		w.acquire(o, EdgeFlush)
-		w.release(kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
+		w.release(&kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
 	case kernel.OpPut:
@@ -906,7 +910,7 @@ func (w *walker) inSection() bool {
 // waits on the completion's node, which the completing thread holds from
 // its start to complete(). Lockdep mode records nothing: lockdep has not
 // tracked completions since cross-release was removed (v4.15).
-func (w *walker) waitCompletion(o kernel.Op) {
+func (w *walker) waitCompletion(o *kernel.Op) {
 	w.sleeping(o, o.Text)
 	if w.b.mode == Lockdep {
 		return
@@ -918,7 +922,7 @@ func (w *walker) waitCompletion(o kernel.Op) {
 // from signalling code or from reclaim (an mmu notifier, a shrinker) may
 // never end if the job hangs: nothing times it out (R17). Found from the
 // design alone, whether or not the workload hangs a job.
-func (w *walker) unboundedWait(o kernel.Op, fence string) {
+func (w *walker) unboundedWait(o *kernel.Op, fence string) {
 	fi := w.b.p.Fences[fence]
 	if fi == nil || fi.NoTimeout == "" {
 		return
@@ -945,7 +949,7 @@ func (w *walker) unboundedWait(o kernel.Op, fence string) {
 // assertHeld is lockdep_assert_held(): lock_is_held() matches the held
 // lock's instance (match_held_lock() in kernel/locking/lockdep.c), so a
 // helper asserting one dma_resv is not satisfied by another.
-func (w *walker) assertHeld(o kernel.Op) {
+func (w *walker) assertHeld(o *kernel.Op) {
 	node := w.b.node(o.Lock)
 	for _, h := range w.held {
 		if h.section {
