@@ -1169,7 +1169,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 	}
 	// Failure branches: where each step's ops start (label targets), and
 	// the ops of this path (not of inlined callees) that can fail.
-	stepAt := make(map[string]int)
+	var stepAt map[string]int // made at the path's first label
 	type failing struct {
 		op     int
 		target string
@@ -1179,6 +1179,9 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		op, v := s.Operation()
 		v.V = arg(v.V)
 		if _, seen := stepAt[s.Label.V]; s.Label.V != "" && !seen {
+			if stepAt == nil {
+				stepAt = map[string]int{}
+			}
 			stepAt[s.Label.V] = len(ops) // a repeated step's label is its first copy
 		}
 		if op == "trylock" || (op == "get" && s.UnlessZero.V) {
