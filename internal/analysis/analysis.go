@@ -5,6 +5,7 @@ package analysis
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -136,6 +137,23 @@ type Result struct {
 	Complete bool
 }
 
+// collectAbove is the input size above which Run first collects what
+// loading left behind (releaseInput).
+const collectAbove = 1 << 20
+
+// releaseInput: loading a large input leaves its YAML tree (several times
+// the input's size) and the decoder's tables as garbage. Collecting them
+// before the compiler and the graph allocate lets those reuse that memory;
+// otherwise the collector, paced by the tree, lets the heap grow to twice
+// the tree before it runs, whatever the analysis needs (lockdep 1x: 180
+// MB peak RSS on one core instead of 115; 10x: about 1.5 GB instead of
+// 1.1). Small inputs are not worth a collection each.
+func releaseInput(sc *model.Scenario) {
+	if len(sc.Source) > collectAbove {
+		runtime.GC()
+	}
+}
+
 // Run analyses a scenario that loaded without errors. Precise mode (the
 // default) reports the dependency analysis and the executor's findings;
 // lockdep mode reports only what a lockdep kernel prints (graph.LockdepReports)
@@ -156,6 +174,7 @@ func Run(sc *model.Scenario, opt Options) *Result {
 		r.Diags = diag.Dedupe(ds)
 		return r
 	}
+	releaseInput(sc)
 	prog := kernel.Compile(sc)
 	if prog.OverBudget {
 		return &Result{Program: prog, Diags: []diag.Diagnostic{{File: sc.Path, Pos: model.Pos{Line: 1, Col: 1},

@@ -32,7 +32,8 @@ const conservativeWeight = 8
 // locks in IRQ context, ww_mutex misuse, notifier registration under
 // mmap_lock).
 func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
-	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: map[string]nodeInfo{}}
+	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: make(map[string]nodeInfo, len(p.LockNames))}
+	b.g.nodes = make(map[string]*Node, len(p.LockNames)) // about one node per interned lock
 	b.g.Profile = p.Profile
 	b.prelude()
 	b.observed()
@@ -63,8 +64,11 @@ type builder struct {
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
 	usages     map[string]*classUsage
-	clock      int // orders usages and dependencies in walk order
+	heldBuf    []heldLock // the walkers' held stack, reused (walk)
+	clock      int        // orders usages and dependencies in walk order
 	cache      map[string]nodeInfo
+	// byID caches info by kernel.Op.LockID (lockInfo).
+	byID []nodeInfo
 }
 
 // mapNode maps a node name to the graph node for the mode, and says whether
@@ -116,6 +120,9 @@ type nodeInfo struct {
 	// looked up once (the walk asks on every acquisition).
 	lockKind string
 	irqSafe  bool
+	// sleeps: lockKind is a sleeping lock (mutex, rwsem, ww_mutex,
+	// semaphore), asked on every acquisition.
+	sleeps bool
 }
 
 func (b *builder) info(name string) nodeInfo {
@@ -123,13 +130,49 @@ func (b *builder) info(name string) nodeInfo {
 		return ni
 	}
 	m, k := b.mapNode(name)
-	_, own := b.mapNodePrecise(name)
+	own := k
+	if b.mode != Precise {
+		_, own = b.mapNodePrecise(name)
+	}
 	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own, lockKind: b.p.LockKind(name), irqSafe: b.p.IRQSafe(name)}
+	switch ni.lockKind {
+	case "mutex", "rwsem", "ww_mutex", "semaphore":
+		ni.sleeps = true
+	}
 	b.cache[name] = ni
 	return ni
 }
 
 func (b *builder) node(name string) string { return b.info(name).n.Name }
+
+// lockInfo is info(o.Lock), found by the op's interned ID (kernel.Op.LockID)
+// without hashing the name once the name has been resolved.
+func (b *builder) lockInfo(o *kernel.Op) nodeInfo {
+	id := o.LockID
+	if id <= 0 || int(id) >= len(b.p.LockNames) || b.p.LockNames[id] != o.Lock {
+		return b.info(o.Lock)
+	}
+	if b.byID == nil {
+		b.byID = make([]nodeInfo, len(b.p.LockNames))
+	}
+	if ni := b.byID[id]; ni.n != nil {
+		return ni
+	}
+	ni := b.info(o.Lock)
+	b.byID[id] = ni
+	return ni
+}
+
+// cachedInfo is b.cache[o.Lock]: the op's lock if it has been resolved.
+func (b *builder) cachedInfo(o *kernel.Op) (nodeInfo, bool) {
+	if id := o.LockID; id > 0 && int(id) < len(b.byID) && b.p.LockNames[id] == o.Lock {
+		if ni := b.byID[id]; ni.n != nil {
+			return ni, true
+		}
+	}
+	ni, ok := b.cache[o.Lock]
+	return ni, ok
+}
 
 // mapNodePrecise is the kind a name has before any lockdep collapsing.
 func (b *builder) mapNodePrecise(name string) (string, NodeKind) {
@@ -218,7 +261,7 @@ func (b *builder) primeUsage() {
 		if name == kernel.MmapLock {
 			mode = kernel.Read
 		}
-		w.markUsage(n, kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()", InPath: "dma_resv_lockdep"})
+		w.markUsage(n, &kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()", InPath: "dma_resv_lockdep"})
 	}
 }
 
@@ -226,8 +269,8 @@ func (b *builder) primeUsage() {
 // a wait on a resv waits on those fences (precise mode).
 func (b *builder) collectResvFences() {
 	for _, t := range b.p.Threads {
-		for _, o := range t.Ops {
-			if o.Kind == kernel.OpAddFence || o.Kind == kernel.OpReplace {
+		for i := range t.Ops {
+			if o := &t.Ops[i]; o.Kind == kernel.OpAddFence || o.Kind == kernel.OpReplace {
 				b.resvFences[o.Obj] = append(b.resvFences[o.Obj], resvFence{o.Fence, o.Usage})
 			}
 		}
@@ -268,7 +311,10 @@ type walker struct {
 }
 
 func (b *builder) walk(t *kernel.Thread) {
-	w := &walker{b: b, t: t, scopes: map[string]int{}, ctxDone: map[string]bool{}, irq: newIRQWalk(t.Context)}
+	// The held stack's storage is reused from thread to thread; scopes
+	// and ctxDone are made when a thread first needs them.
+	w := &walker{b: b, t: t, held: b.heldBuf[:0], irq: newIRQWalk(t.Context)}
+	defer func() { b.heldBuf = w.held[:0] }()
 	for _, h := range t.Entry {
 		if b.mode == Lockdep && (h.Unannotated != "" || (h.Section && !b.p.Profile.FenceAnnotations)) {
 			continue // lockdep records nothing for this hold (kernel.Held.Unannotated)
@@ -276,15 +322,15 @@ func (b *builder) walk(t *kernel.Thread) {
 		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos,
 			Text: h.Why, Context: t.Context, InPath: t.Root}
 		if h.Section {
-			w.beginSection(op)
+			w.beginSection(&op)
 			continue
 		}
-		w.acquire(op, EdgeReclaim)
+		w.acquire(&op, EdgeReclaim)
 		if n := len(w.held); n > 0 {
 			w.held[n-1].entry = true
 		}
 	}
-	w.run(t.Ops, 0, map[string]bool{})
+	w.run(t.Ops, 0, nil)
 }
 
 // run walks ops from start. A step with a failure branch (a trylock's
@@ -294,9 +340,12 @@ func (b *builder) walk(t *kernel.Thread) {
 // target reached again with the same held set is walked once.
 func (w *walker) run(ops []kernel.Op, start int, seen map[string]bool) {
 	for i := start; i < len(ops); i++ {
-		o := ops[i]
+		o := &ops[i]
 		if to := i + o.FailTo; o.FailTo > 0 && to < len(ops) {
 			key := strconv.Itoa(to) + w.heldSig()
+			if seen == nil {
+				seen = map[string]bool{}
+			}
 			if !seen[key] {
 				seen[key] = true
 				w.clone().run(ops, to, seen)
@@ -321,7 +370,7 @@ func (w *walker) clone() *walker {
 	return &walker{b: w.b, t: w.t, held: slices.Clone(w.held), scopes: maps.Clone(w.scopes), ctxDone: maps.Clone(w.ctxDone)}
 }
 
-func (w *walker) finding(rule string, o kernel.Op, format string, args ...any) {
+func (w *walker) finding(rule string, o *kernel.Op, format string, args ...any) {
 	w.b.diags = append(w.b.diags, diag.Diagnostic{
 		File: w.b.p.File, Pos: o.Pos, Rule: rule, Severity: rules.SeverityOf(rule),
 		Message: fmt.Sprintf(format, args...), Mode: string(w.b.mode),
@@ -340,7 +389,7 @@ func (w *walker) isHeld(node string) int {
 
 // addEdges records held → to from the most recent held lock, continuing
 // through held trylocks (lockdep's check_prevs_add, K16).
-func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind EdgeKind, o kernel.Op, weight int) {
+func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind EdgeKind, o *kernel.Op, weight int) {
 	for i := len(held) - 1; i >= 0; i-- {
 		h := held[i]
 		if h.unpub {
@@ -382,7 +431,9 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 	}
 }
 
-func (w *walker) beginSection(o kernel.Op) {
+func (w *walker) beginSection(op *kernel.Op) {
+	oc := *op // changed below; the program's op is shared
+	o := &oc
 	ni := w.b.info(o.Lock)
 	node := ni.n.Name
 	try := true
@@ -405,7 +456,7 @@ func (w *walker) beginSection(o kernel.Op) {
 }
 
 // recursiveSplat is the task part of print_deadlock_bug() (lockdep mode).
-func (w *walker) recursiveSplat(o kernel.Op, node string, prev heldLock) *diag.Splat {
+func (w *walker) recursiveSplat(o *kernel.Op, node string, prev heldLock) *diag.Splat {
 	if w.b.mode != Lockdep {
 		return nil
 	}
@@ -457,7 +508,7 @@ func (w *walker) heldSnapshot() []HeldLock {
 	return out
 }
 
-func (w *walker) endSection(o kernel.Op) {
+func (w *walker) endSection(o *kernel.Op) {
 	node := w.b.node(o.Fence)
 	for i := len(w.held) - 1; i >= 0; i-- {
 		if w.held[i].section && w.held[i].name == node {
@@ -471,13 +522,13 @@ func (w *walker) atomic() bool {
 	return w.t.Atomic
 }
 
-func (w *walker) nonblock(o kernel.Op) bool {
+func (w *walker) nonblock(o *kernel.Op) bool {
 	return o.Context == "notifier_nonblock"
 }
 
 // sleeping reports a blocking operation in a context that cannot sleep
 // (R25, R8c, C15).
-func (w *walker) sleeping(o kernel.Op, what string) {
+func (w *walker) sleeping(o *kernel.Op, what string) {
 	switch {
 	case w.atomic():
 		w.finding(rules.SleepInAtomic, o, "%s in %s context, which is atomic (R25): sleeping function called from invalid context", what, w.t.Context)
@@ -486,12 +537,12 @@ func (w *walker) sleeping(o kernel.Op, what string) {
 	}
 }
 
-func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
+func (w *walker) acquire(o *kernel.Op, kind EdgeKind) {
 	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
 		w.sleeping(o, "down("+o.Lock+")")
 		return // struct semaphore has no lockdep map (kernel/locking/semaphore.c)
 	}
-	ni := w.b.info(o.Lock)
+	ni := w.b.lockInfo(o)
 	node := ni.n.Name
 	collapsed := w.b.mode == Lockdep && ni.n.Kind == KindPseudo && node != o.Lock
 	if collapsed && w.isHeld(node) >= 0 {
@@ -515,10 +566,8 @@ func (w *walker) acquire(o kernel.Op, kind EdgeKind) {
 	w.markUsage(ni.n, o)
 	if !o.Try {
 		w.checkWaitContext(ni.n, o)
-		lk := ni.lockKind
-		switch lk {
-		case "mutex", "rwsem", "ww_mutex", "semaphore":
-			w.sleeping(o, "taking "+lk+" "+o.Lock)
+		if ni.sleeps && (w.atomic() || w.nonblock(o)) { // the message only when reported
+			w.sleeping(o, "taking "+ni.lockKind+" "+o.Lock)
 		}
 		if o.Ctx != "" && o.Lock == kernel.WWMutex {
 			for _, h := range w.held {
@@ -591,12 +640,12 @@ func (w *walker) heldCtx() string {
 
 // release drops the instance the step names (the executor matches the same
 // compiled Op.Inst), or for pseudo-locks the innermost hold of the node.
-func (w *walker) release(o kernel.Op) {
+func (w *walker) release(o *kernel.Op) {
 	if w.b.mode == Lockdep && w.b.p.LockKind(o.Lock) == "semaphore" {
 		return // its acquire was not recorded either
 	}
 	lock := o.Lock
-	node := w.b.node(lock)
+	node := w.b.lockInfo(o).n.Name
 	if o.Inst != "" {
 		// Exact instance first, then a nested "X/N" hold ("unlock: X"
 		// releases it, as the loader and the executor agree).
@@ -625,7 +674,7 @@ func (w *walker) release(o kernel.Op) {
 
 // touch is an acquire immediately followed by a release (might_lock, the
 // reclaim annotations, a fence wait).
-func (w *walker) touch(o kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
+func (w *walker) touch(o *kernel.Op, lock string, kind EdgeKind, held []heldLock, weight int) {
 	ni := w.b.info(lock)
 	w.markUsage(ni.n, o)
 	w.addEdges(held, ni, false, kind, o, weight)
@@ -656,7 +705,9 @@ func (w *walker) holdsFsReclaim() bool {
 // acquire fs_reclaim (with __GFP_FS) or touch the mmu notifier map; memalloc
 // scopes strip flags; PF_MEMALLOC (inside reclaim) and __GFP_NOLOCKDEP skip
 // the annotation; GFP_NOWAIT/GFP_ATOMIC add nothing (R3, R4).
-func (w *walker) alloc(o kernel.Op) {
+func (w *walker) alloc(op *kernel.Op) {
+	oc := *op // its text may change below; the program's op is shared
+	o := &oc
 	gfp := o.GFP
 	if w.scopes["noreclaim"] > 0 {
 		return
@@ -688,10 +739,10 @@ func (w *walker) alloc(o kernel.Op) {
 		// might_alloc(GFP_KERNEL) inside fs_reclaim_acquire() without
 		// PF_MEMALLOC acquires fs_reclaim again: recursive locking
 		// (locking-selftest fs_reclaim_wrong_nesting).
-		a := o
+		a := *o
 		a.Kind, a.Lock, a.Mode = kernel.OpAcquire, kernel.FsReclaim, kernel.Write
-		w.acquire(a, EdgeAlloc)
-		w.release(a)
+		w.acquire(&a, EdgeAlloc)
+		w.release(&a)
 	} else if gfp&model.GFPFS != 0 {
 		w.touch(o, kernel.FsReclaim, EdgeAlloc, w.held, 1)
 	} else if w.b.p.MMUNotifier && (w.b.mode != Lockdep || w.b.p.Profile.FsReclaimTouchesNotifier) {
@@ -703,7 +754,7 @@ func (w *walker) alloc(o kernel.Op) {
 // In lockdep mode __dma_fence_might_wait drops the read hold of
 // dma_fence_map first, so the edge comes from the lock taken inside the
 // section, if any (R7, C12).
-func (w *walker) wait(o kernel.Op, fence string) {
+func (w *walker) wait(o *kernel.Op, fence string) {
 	held := w.held
 	if w.b.mode == Lockdep && !w.b.p.Profile.FenceAnnotations {
 		return // no dma_fence_map before v5.9 (kernel profile)
@@ -719,7 +770,7 @@ func (w *walker) wait(o kernel.Op, fence string) {
 	w.touch(o, fence, EdgeWait, held, 1)
 }
 
-func (w *walker) op(o kernel.Op) {
+func (w *walker) op(o *kernel.Op) {
 	switch o.Kind {
 	case kernel.OpAcquire:
 		w.acquire(o, EdgeLock)
@@ -747,6 +798,9 @@ func (w *walker) op(o kernel.Op) {
 	case kernel.OpAlloc:
 		w.alloc(o)
 	case kernel.OpScopeSave:
+		if w.scopes == nil {
+			w.scopes = map[string]int{}
+		}
 		w.scopes[o.Scope]++
 	case kernel.OpScopeRest:
 		if w.scopes[o.Scope] > 0 {
@@ -782,12 +836,15 @@ func (w *walker) op(o kernel.Op) {
 			}
 		}
 	case kernel.OpBeginSig:
-		w.beginSection(kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
+		w.beginSection(&kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpEndSig:
 		w.endSection(o)
 	case kernel.OpWWInit:
-		w.acquire(kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
+		w.acquire(&kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
 	case kernel.OpWWDone:
+		if w.ctxDone == nil {
+			w.ctxDone = map[string]bool{}
+		}
 		w.ctxDone[o.Ctx] = true
 	case kernel.OpWWFini:
 		// drm_exec_fini: unlock what the context still holds, then the ctx.
@@ -799,10 +856,10 @@ func (w *walker) op(o kernel.Op) {
 		delete(w.ctxDone, o.Ctx)
 	case kernel.OpReserve:
 		// dma_resv_reserve_fences may kmalloc(GFP_KERNEL) (K6, R13).
-		a := o
+		a := *o
 		a.GFP, _ = model.ParseGFP("GFP_KERNEL")
 		a.Text = o.Text + " → kmalloc(GFP_KERNEL)"
-		w.alloc(a)
+		w.alloc(&a)
 	case kernel.OpReadBegin:
 		// mmu_interval_read_begin may sleep until invalidation ends; it
 		// touches the notifier map first (R9).
@@ -826,7 +883,7 @@ func (w *walker) op(o kernel.Op) {
 		// recursive locking.
 		w.sleeping(o, o.Text)
 		w.acquire(o, EdgeFlush)
-		w.release(kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
+		w.release(&kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
 	case kernel.OpPut:
@@ -853,7 +910,7 @@ func (w *walker) inSection() bool {
 // waits on the completion's node, which the completing thread holds from
 // its start to complete(). Lockdep mode records nothing: lockdep has not
 // tracked completions since cross-release was removed (v4.15).
-func (w *walker) waitCompletion(o kernel.Op) {
+func (w *walker) waitCompletion(o *kernel.Op) {
 	w.sleeping(o, o.Text)
 	if w.b.mode == Lockdep {
 		return
@@ -865,7 +922,7 @@ func (w *walker) waitCompletion(o kernel.Op) {
 // from signalling code or from reclaim (an mmu notifier, a shrinker) may
 // never end if the job hangs: nothing times it out (R17). Found from the
 // design alone, whether or not the workload hangs a job.
-func (w *walker) unboundedWait(o kernel.Op, fence string) {
+func (w *walker) unboundedWait(o *kernel.Op, fence string) {
 	fi := w.b.p.Fences[fence]
 	if fi == nil || fi.NoTimeout == "" {
 		return
@@ -892,7 +949,7 @@ func (w *walker) unboundedWait(o kernel.Op, fence string) {
 // assertHeld is lockdep_assert_held(): lock_is_held() matches the held
 // lock's instance (match_held_lock() in kernel/locking/lockdep.c), so a
 // helper asserting one dma_resv is not satisfied by another.
-func (w *walker) assertHeld(o kernel.Op) {
+func (w *walker) assertHeld(o *kernel.Op) {
 	node := w.b.node(o.Lock)
 	for _, h := range w.held {
 		if h.section {

@@ -57,28 +57,47 @@ type arc struct {
 // search inside each component. Never enumerates all cycles.
 func (g *Graph) Cycles() []Cycle {
 	g.freeze()
-	nodes := g.Nodes()
-	byID := make([]*Node, len(nodes))
-	for _, n := range nodes {
-		byID[n.id] = n
-	}
-	nstates := int64(2 * len(nodes))
+	byID := g.nodesByID()
+	nstates := int64(2 * len(byID))
 	adj := make([][]arc, nstates)
 	radj := make([][]int64, nstates)
-	for _, e := range g.Edges() { // sorted: deterministic adjacency order
-		if e.From == e.To {
-			continue // self-loops are one-node cycles, reported below; simple graphs reject them
-		}
-		u, v := e.from.id, e.to.id
-		for _, rec := range [2]bool{false, true} {
-			if rec && e.Shared {
-				continue // -(xR)-> followed by -(Sx)->: not a strong path
+	// Two passes: count each state's arcs, then fill slices cut from one
+	// backing array each (no growing per state).
+	arcs := func(visit func(from, to int64, e *Edge)) {
+		for _, e := range g.Edges() { // sorted: deterministic adjacency order
+			if e.from == e.to {
+				continue // self-loops are one-node cycles, reported below; simple graphs reject them
 			}
-			from, to := sid(u, rec), sid(v, e.Recursive)
-			adj[from] = append(adj[from], arc{to: to, e: e})
-			radj[to] = append(radj[to], from)
+			u, v := e.from.id, e.to.id
+			for _, rec := range [2]bool{false, true} {
+				if rec && e.Shared {
+					continue // -(xR)-> followed by -(Sx)->: not a strong path
+				}
+				visit(sid(u, rec), sid(v, e.Recursive), e)
+			}
 		}
 	}
+	nout := make([]int32, nstates)
+	nin := make([]int32, nstates)
+	total := 0
+	arcs(func(from, to int64, _ *Edge) { nout[from]++; nin[to]++; total++ })
+	arcBuf := make([]arc, total)
+	fromBuf := make([]int64, total)
+	offOut, offIn := 0, 0
+	for s := range adj {
+		if n := int(nout[s]); n > 0 {
+			adj[s] = arcBuf[offOut : offOut : offOut+n]
+			offOut += n
+		}
+		if n := int(nin[s]); n > 0 {
+			radj[s] = fromBuf[offIn : offIn : offIn+n]
+			offIn += n
+		}
+	}
+	arcs(func(from, to int64, e *Edge) {
+		adj[from] = append(adj[from], arc{to: to, e: e})
+		radj[to] = append(radj[to], from)
+	})
 	// Only nodes with both an incoming and an outgoing edge can lie on a
 	// cycle: peel the others off in linear time so that Tarjan (gonum)
 	// only sees the cyclic core. Acyclic designs of any size end here.

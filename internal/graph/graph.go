@@ -264,8 +264,11 @@ func (g *Graph) addEdge(from, to *Node, e Edge) bool {
 	if e.Weight == 0 {
 		e.Weight = 1
 	}
-	e.From, e.To = from.Name, to.Name
-	ep := &e
+	// Copied to the heap only here: taking e's address would allocate
+	// for every call, duplicates included.
+	ep := new(Edge)
+	*ep = e
+	ep.From, ep.To = from.Name, to.Name
 	ep.seq = len(g.edges)
 	ep.from, ep.to = from, to
 	switch {
@@ -316,13 +319,12 @@ func (g *Graph) Edges() []*Edge {
 		return g.sorted
 	}
 	g.assignIDs()
-	out := append([]*Edge(nil), g.edges...)
 	// Node IDs follow name order, so comparing IDs orders by name without
-	// comparing strings.
-	slices.SortFunc(out, func(a, b *Edge) int {
-		if a.from.id != b.from.id {
-			return int(a.from.id - b.from.id)
-		}
+	// comparing strings. The edges are first distributed by source node
+	// (a counting sort, stable in recording order), then each node's few
+	// edges are sorted: the same total order as one comparison sort of
+	// all edges, in linear time for bounded degrees.
+	cmp := func(a, b *Edge) int {
 		if a.to.id != b.to.id {
 			return int(a.to.id - b.to.id)
 		}
@@ -330,7 +332,25 @@ func (g *Graph) Edges() []*Edge {
 			return c
 		}
 		return a.seq - b.seq
-	})
+	}
+	start := make([]int, len(g.order)+1)
+	for _, e := range g.edges {
+		start[e.from.id+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]*Edge, len(g.edges))
+	next := append([]int(nil), start[:len(g.order)]...)
+	for _, e := range g.edges {
+		out[next[e.from.id]] = e
+		next[e.from.id]++
+	}
+	for i := 0; i+1 < len(start); i++ {
+		if start[i+1]-start[i] > 1 {
+			slices.SortFunc(out[start[i]:start[i+1]], cmp)
+		}
+	}
 	g.sorted = out
 	return out
 }
@@ -348,6 +368,17 @@ func (g *Graph) assignIDs() {
 	for i, n := range g.Nodes() {
 		n.id = int64(i)
 	}
+}
+
+// nodesByID is the nodes indexed by their IDs (name order), without
+// sorting again.
+func (g *Graph) nodesByID() []*Node {
+	g.assignIDs()
+	byID := make([]*Node, len(g.order))
+	for _, n := range g.order {
+		byID[n.id] = n
+	}
+	return byID
 }
 
 // freeze assigns deterministic node and edge IDs.

@@ -118,7 +118,7 @@ func (b *builder) usage(name string) *classUsage {
 	return u
 }
 
-func (w *walker) markSite(n *Node, bit usageBit, o kernel.Op, byEnable bool) {
+func (w *walker) markSite(n *Node, bit usageBit, o *kernel.Op, byEnable bool) {
 	if n.usage&(1<<bit) != 0 {
 		return // the hot path: the class already has this usage
 	}
@@ -138,7 +138,7 @@ func (w *walker) markSite(n *Node, bit usageBit, o kernel.Op, byEnable bool) {
 }
 
 // markUsage is mark_usage() for an acquisition (trylocks included).
-func (w *walker) markUsage(n *Node, o kernel.Op) {
+func (w *walker) markUsage(n *Node, o *kernel.Op) {
 	if w.b.nodeWait(n); n.untracked {
 		return
 	}
@@ -163,7 +163,7 @@ func (w *walker) markUsage(n *Node, o kernel.Op) {
 
 // markHeld is mark_held_locks(): interrupts of a state were just enabled
 // with these locks held.
-func (w *walker) markHeld(soft bool, o kernel.Op) {
+func (w *walker) markHeld(soft bool, o *kernel.Op) {
 	for _, h := range w.held {
 		if w.b.nodeWait(h.ni.n); h.ni.n.untracked || h.unpub || h.noCheck {
 			continue
@@ -181,7 +181,7 @@ func (w *walker) markHeld(soft bool, o kernel.Op) {
 
 func (w *walker) hardOff() { w.irq.hardOn = false }
 
-func (w *walker) hardOn(o kernel.Op) {
+func (w *walker) hardOn(o *kernel.Op) {
 	if w.irq.inHard || w.irq.hardOn {
 		return
 	}
@@ -192,10 +192,10 @@ func (w *walker) hardOn(o kernel.Op) {
 	}
 }
 
-func (w *walker) irqSave()               { w.irq.saved = append(w.irq.saved, w.irq.hardOn); w.hardOff() }
-func (w *walker) irqRestore(o kernel.Op) { w.restoreTo(o) }
+func (w *walker) irqSave()                { w.irq.saved = append(w.irq.saved, w.irq.hardOn); w.hardOff() }
+func (w *walker) irqRestore(o *kernel.Op) { w.restoreTo(o) }
 
-func (w *walker) restoreTo(o kernel.Op) {
+func (w *walker) restoreTo(o *kernel.Op) {
 	on := !w.irq.inHard
 	if n := len(w.irq.saved); n > 0 {
 		on = w.irq.saved[n-1]
@@ -210,7 +210,7 @@ func (w *walker) restoreTo(o kernel.Op) {
 
 func (w *walker) bhDisable() { w.irq.bhDepth++; w.irq.softOn = false }
 
-func (w *walker) bhEnable(o kernel.Op) {
+func (w *walker) bhEnable(o *kernel.Op) {
 	if w.irq.bhDepth > 0 {
 		w.irq.bhDepth--
 	}
@@ -226,7 +226,7 @@ func (w *walker) bhEnable(o kernel.Op) {
 // beforeAcquire applies the interrupt variant of a lock call site
 // (spin_lock_irq/_irqsave/_bh); a lock declared irq_safe is taken with
 // spin_lock_irqsave everywhere.
-func (w *walker) beforeAcquire(o kernel.Op, ni nodeInfo) {
+func (w *walker) beforeAcquire(o *kernel.Op, ni nodeInfo) {
 	irq := o.IRQ
 	if irq == "" && ni.irqSafe {
 		irq = "save"
@@ -242,9 +242,9 @@ func (w *walker) beforeAcquire(o kernel.Op, ni nodeInfo) {
 }
 
 // afterRelease applies spin_unlock_irq/_irqrestore/_bh.
-func (w *walker) afterRelease(o kernel.Op) {
+func (w *walker) afterRelease(o *kernel.Op) {
 	irq := o.IRQ
-	if ni, ok := w.b.cache[o.Lock]; ok && irq == "" && ni.irqSafe {
+	if ni, ok := w.b.cachedInfo(o); ok && irq == "" && ni.irqSafe {
 		irq = "restore"
 	}
 	switch irq {
@@ -257,7 +257,7 @@ func (w *walker) afterRelease(o kernel.Op) {
 	}
 }
 
-func (w *walker) localIRQ(o kernel.Op) {
+func (w *walker) localIRQ(o *kernel.Op) {
 	switch o.Scope {
 	case "disable":
 		w.hardOff()
@@ -270,7 +270,7 @@ func (w *walker) localIRQ(o kernel.Op) {
 	}
 }
 
-func (w *walker) localBH(o kernel.Op) {
+func (w *walker) localBH(o *kernel.Op) {
 	switch o.Scope {
 	case "disable":
 		w.bhDisable()
@@ -357,7 +357,7 @@ func (w *walker) taskWaitContext() int {
 
 // checkWaitContext is check_wait_context(): the lock's wait type must not
 // exceed the innermost wait type of the context and the locks held.
-func (w *walker) checkWaitContext(n *Node, o kernel.Op) {
+func (w *walker) checkWaitContext(n *Node, o *kernel.Op) {
 	inner, next := w.b.nodeWait(n)
 	if inner == 0 || o.Try {
 		return

@@ -67,8 +67,10 @@ type compiler struct {
 	collapsed map[string]bool
 	// callers: callerContexts' cache.
 	callers map[string]map[string]bool
-	// lockClasses memoises lockNode's resolution of each reference.
-	lockClasses map[string]lockClass
+	// lockClasses memoises lockRef's resolution of each reference, and
+	// lockIDs interns lock nodes (Program.LockNames).
+	lockClasses map[string]*lockClass
+	lockIDs     map[string]int32
 }
 
 // compileBudget bounds the compiled program. The loader already bounds the
@@ -900,19 +902,7 @@ func (c *compiler) unpublished(obj string) bool {
 // lockNode maps a lock reference (lock, buffer, VM or dma-buf) to its class
 // node. Every dma_resv is one lockdep class (K7).
 func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
-	if strings.HasPrefix(ref, "$") {
-		return WWMutex, ref, true // the resv of an unbound parameter object
-	}
-	// A reference's class depends on the declarations only: resolved once
-	// per name (a lockdep-scale design locks each class many times).
-	lc, ok := c.lockClasses[ref]
-	if !ok {
-		if c.lockClasses == nil {
-			c.lockClasses = make(map[string]lockClass, len(c.f.Locks))
-		}
-		lc.node, lc.obj, lc.ww = c.lockClassOf(ref)
-		c.lockClasses[ref] = lc
-	}
+	lc := c.lockRef(ref)
 	node, obj, ww = lc.node, lc.obj, lc.ww
 	if sub != 0 {
 		node = fmt.Sprintf("%s/%d", node, sub)
@@ -920,10 +910,82 @@ func (c *compiler) lockNode(ref string, sub int64) (node, obj string, ww bool) {
 	return node, obj, ww
 }
 
-// lockClass is a lock reference resolved by lockClassOf.
+// lockRef resolves a lock reference once per name (a lockdep-scale design
+// locks each class many times): its class node, interned as an ID, the
+// object whose resv it is and the declared lock.
+func (c *compiler) lockRef(ref string) *lockClass {
+	if strings.HasPrefix(ref, "$") {
+		// The resv of an unbound parameter object.
+		return &lockClass{node: WWMutex, obj: ref, ww: true, id: c.lockID(WWMutex)}
+	}
+	lc := c.lockClasses[ref]
+	if lc == nil {
+		if c.lockClasses == nil {
+			c.lockClasses = make(map[string]*lockClass, len(c.f.Locks))
+		}
+		lc = &lockClass{decl: c.locks[ref]}
+		if l := lc.decl; l != nil {
+			lc.perObject = l.Per.V != "" || len(l.Instances) > 0
+			lc.srcu = l.Kind.V == "srcu"
+		}
+		lc.node, lc.obj, lc.ww = c.lockClassOf(ref)
+		lc.id = c.lockID(lc.node)
+		c.lockClasses[ref] = lc
+	}
+	return lc
+}
+
+// lockID interns a lock node name: Op.LockID indexes Program.LockNames.
+func (c *compiler) lockID(node string) int32 {
+	if id, ok := c.lockIDs[node]; ok {
+		return id
+	}
+	if c.lockIDs == nil {
+		c.lockIDs = make(map[string]int32, len(c.f.Locks)+8)
+		c.p.LockNames = append(make([]string, 0, len(c.f.Locks)+8), "")
+	}
+	id := int32(len(c.p.LockNames))
+	c.p.LockNames = append(c.p.LockNames, node)
+	c.lockIDs[node] = id
+	return id
+}
+
+// lockClass is a lock reference resolved by lockRef.
 type lockClass struct {
 	node, obj string
 	ww        bool
+	id        int32       // node's ID in Program.LockNames
+	decl      *model.Lock // the declared lock of that name, if any
+	// perObject and srcu are what expand asks of decl on every step.
+	perObject, srcu bool
+	// texts are the "op: ref" texts of the lock steps on this reference
+	// (lockSteps order), shared by every such step.
+	texts [len(lockSteps)]string
+}
+
+// lockSteps are the steps whose text lockClass keeps.
+var lockSteps = [...]string{"lock", "trylock", "might_lock", "unlock"}
+
+// lockStep says whether op is one of lockSteps.
+func lockStep(op string) bool {
+	switch op {
+	case "lock", "trylock", "might_lock", "unlock":
+		return true
+	}
+	return false
+}
+
+// text is "op: ref", the default text of a step, made once per reference.
+func (lc *lockClass) text(op, ref string) string {
+	for i, s := range lockSteps {
+		if s == op {
+			if lc.texts[i] == "" {
+				lc.texts[i] = op + ": " + ref
+			}
+			return lc.texts[i]
+		}
+	}
+	return op + ": " + ref
 }
 
 // lockClassOf resolves a lock reference without subclass.
@@ -958,8 +1020,7 @@ func (c *compiler) bound(obj string, f func()) {
 // instances:): "class[obj]" for the instance and for the precise graph's
 // node. Lockdep mode maps it back with ClassOf. Without a bound object the
 // class is collapsed (see collapse).
-func (c *compiler) perObject(o *Op, ref, of string) {
-	l := c.locks[ref]
+func (c *compiler) perObject(o *Op, l *model.Lock, ref, of string) {
 	if l == nil || (l.Per.V == "" && len(l.Instances) == 0) {
 		return
 	}
@@ -970,6 +1031,7 @@ func (c *compiler) perObject(o *Op, ref, of string) {
 	}
 	o.Inst = ref + "[" + of + "]"
 	o.Lock += "[" + of + "]"
+	o.LockID = 0 // an instance node, not interned
 	o.Text += " of " + of
 }
 
@@ -984,6 +1046,7 @@ func (c *compiler) collapse() {
 		for i := range ops {
 			if j := instanceOpen(ops[i].Lock); j > 0 && c.collapsed[baseClass(ops[i].Lock)] {
 				ops[i].Lock = ops[i].Lock[:j]
+				ops[i].LockID = 0
 			}
 		}
 	}
@@ -1106,7 +1169,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 	}
 	// Failure branches: where each step's ops start (label targets), and
 	// the ops of this path (not of inlined callees) that can fail.
-	stepAt := make(map[string]int)
+	var stepAt map[string]int // made at the path's first label
 	type failing struct {
 		op     int
 		target string
@@ -1116,6 +1179,9 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		op, v := s.Operation()
 		v.V = arg(v.V)
 		if _, seen := stepAt[s.Label.V]; s.Label.V != "" && !seen {
+			if stepAt == nil {
+				stepAt = map[string]int{}
+			}
 			stepAt[s.Label.V] = len(ops) // a repeated step's label is its first copy
 		}
 		if op == "trylock" || (op == "get" && s.UnlessZero.V) {
@@ -1125,11 +1191,19 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			}
 			fails = append(fails, failing{len(ops), target})
 		}
-		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Text: op + ": " + v.V,
-			Interruptible: s.Interruptible.V}
-		if more, ok := c.syncStep(s, op, v, o); ok {
-			ops = append(ops, more...)
-			continue
+		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Interruptible: s.Interruptible.V}
+		lc := lockStep(op)
+		if lc {
+			// The text of a lock step is its reference's, built once per
+			// reference and operation (below).
+		} else {
+			o.Text = op + ": " + v.V
+		}
+		if !lc && isSyncStep(op) {
+			if more, ok := c.syncStep(s, op, v, o); ok {
+				ops = append(ops, more...)
+				continue
+			}
 		}
 		if k, ok := objectOps[op]; ok {
 			// An operation on a named object; the loader has already
@@ -1146,7 +1220,14 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		}
 		switch op {
 		case "lock", "trylock", "might_lock":
-			node, obj, ww := c.lockNode(v.V, s.Subclass.V)
+			lc := c.lockRef(v.V)
+			o.Text = lc.text(op, v.V)
+			node, obj, ww := lc.node, lc.obj, lc.ww
+			if s.Subclass.V != 0 {
+				node = fmt.Sprintf("%s/%d", node, s.Subclass.V)
+			} else {
+				o.LockID = lc.id
+			}
 			o.Lock, o.Obj, o.Inst = node, obj, InstanceOf(v.V, obj)
 			if obj == "" && s.Subclass.V != 0 {
 				// Without a named instance, *_lock_nested on a class the
@@ -1154,13 +1235,15 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 				// another instance, as the graph's "name/N" node says.
 				o.Inst = node
 			}
-			c.perObject(&o, v.V, arg(s.Of.V))
+			if lc.perObject {
+				c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
+			}
 			o.Kind = OpAcquire
 			if op == "might_lock" {
 				o.Kind = OpMight
 			}
 			o.Try = op == "trylock"
-			if l := c.locks[v.V]; l != nil && l.Kind.V == "srcu" && op != "might_lock" {
+			if lc.srcu && op != "might_lock" {
 				o.Mode = RecursiveRead // srcu_read_lock(): lock_map_acquire_read()
 			}
 			switch s.Mode.V {
@@ -1184,14 +1267,17 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			o.Kind, o.Lock, o.Sync = OpMight, v.V, true
 			o.Text = "synchronize_srcu(" + v.V + ")"
 		case "unlock":
-			node, obj, _ := c.lockNode(v.V, 0)
-			o.Kind, o.Lock, o.Obj, o.Inst, o.IRQ = OpRelease, node, obj, InstanceOf(v.V, obj), s.IRQ.V
-			c.perObject(&o, v.V, arg(s.Of.V))
+			lc := c.lockRef(v.V)
+			o.Text = lc.text(op, v.V)
+			o.Kind, o.Lock, o.LockID, o.Obj, o.Inst, o.IRQ = OpRelease, lc.node, lc.id, lc.obj, InstanceOf(v.V, lc.obj), s.IRQ.V
+			if lc.perObject {
+				c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
+			}
 		case "assert_held":
-			node, obj, _ := c.lockNode(v.V, 0)
-			o.Kind, o.Lock, o.Obj, o.Inst = OpAssertHeld, node, obj, InstanceOf(v.V, obj)
+			lc := c.lockRef(v.V)
+			o.Kind, o.Lock, o.LockID, o.Obj, o.Inst = OpAssertHeld, lc.node, lc.id, lc.obj, InstanceOf(v.V, lc.obj)
 			o.Text = "lockdep_assert_held(" + v.V + ")"
-			c.perObject(&o, v.V, arg(s.Of.V))
+			c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
 		case "local_irq":
 			o.Kind, o.Scope = OpLocalIRQ, v.V
 			o.Text = "local_irq_" + v.V + "()"
@@ -1331,13 +1417,13 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 // with two classes.
 func wwClasses(ops []Op) {
 	class := map[string]string{}
-	for _, o := range ops {
-		if o.Kind == OpWWInit && o.Lock != WWAcquire {
+	for i := range ops {
+		if o := &ops[i]; o.Kind == OpWWInit && o.Lock != WWAcquire {
 			class[o.Ctx] = o.Lock // declared ww_class:
 		}
 	}
-	for _, o := range ops {
-		if o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
+	for i := range ops {
+		if o := &ops[i]; o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
 			if _, ok := class[o.Ctx]; !ok {
 				base, _, _ := strings.Cut(o.Lock, "/")
 				class[o.Ctx] = strings.TrimSuffix(base, "_mutex") + "_acquire"

@@ -111,23 +111,11 @@ type Op struct {
 	// (subclasses are annotations, not other locks: *_lock_nested takes the
 	// same mutex). The executor tracks locks by Inst; ClassOf maps it back.
 	Inst string
-	// FailTo is where execution continues when the step fails (a contended
-	// trylock): the index of that op relative to this one (> 0), computed
-	// from the step's on_fail: at compile time. 0: the step cannot fail.
-	FailTo int
 	// Then is the object's finalizer (its free: path bound to it), run by
 	// the put that drops the last reference.
 	Then     []Op
-	Mode     Mode
-	Try      bool
 	NestLock string
 	Ctx      string
-	// Unpublished: the instance is invisible to other threads (R-none;
-	// product brief 3): no class-level edges.
-	Unpublished   bool
-	Interruptible bool
-	GFP           uint32
-	NoLockdep     bool
 	// IRQ is the interrupt variant of a lock/unlock call site:
 	// spin_lock_irq (disable), _irqsave (save), _bh (bh); spin_unlock_irq
 	// (enable), _irqrestore (restore), _bh (bh).
@@ -135,11 +123,9 @@ type Op struct {
 	Scope  string
 	Fence  string
 	Usage  string
-	Count  int
 	VM     string
 	VMOp   string
 	Range  []int64
-	Atomic bool
 	Job    string
 	Path   string // target path for call-like ops (queue/flush work)
 	Buffer string // the object itself, when Obj is the resv it shares
@@ -148,6 +134,29 @@ type Op struct {
 	Pos     model.Pos
 	InPath  string // path whose step this is
 	Context string // context the op runs in
+
+	// The small fields last, packed (a lockdep-scale design has a million
+	// ops).
+
+	// FailTo is where execution continues when the step fails (a contended
+	// trylock): the index of that op relative to this one (> 0), computed
+	// from the step's on_fail: at compile time. 0: the step cannot fail.
+	FailTo int
+	Mode   Mode
+	Count  int
+	GFP    uint32
+	// LockID is Lock interned: its index in Program.LockNames, so that the
+	// graph resolves it without hashing the name. 0: not interned (use
+	// Lock); a consumer also checks LockNames[LockID] == Lock, so an op
+	// copied with another Lock stays correct.
+	LockID int32
+	Try    bool
+	// Unpublished: the instance is invisible to other threads (R-none;
+	// product brief 3): no class-level edges.
+	Unpublished   bool
+	Interruptible bool
+	NoLockdep     bool
+	Atomic        bool
 	// Sync: synchronize_srcu(), an acquire that is never held (lock_sync()).
 	Sync bool
 	// WWCtx marks the acquire of an acquire context's own map (the graph
@@ -268,6 +277,9 @@ type Program struct {
 	OverBudget bool
 	// Observed are the dependencies of the scenario's bases (base.go).
 	Observed []ObservedDep
+	// LockNames interns the lock nodes of the ops: Op.LockID indexes it,
+	// and index 0 is "" (not interned).
+	LockNames []string
 }
 
 // JobInfo is a compiled job.

@@ -51,6 +51,17 @@ func (c *compiler) workqueue(name string) *model.Workqueue {
 	return nil
 }
 
+// isSyncStep says whether syncStep may lower op (so that other steps are
+// not copied into it).
+func isSyncStep(op string) bool {
+	switch op {
+	case "user_access", "pin", "wait_for_completion", "complete", "synchronize_srcu",
+		"flush_workqueue", "drain_workqueue", "flush_work", "cancel_work_sync":
+		return true
+	}
+	return false
+}
+
 // syncStep lowers the completion, workqueue and SRCU steps; ok is false for
 // any other step.
 func (c *compiler) syncStep(s *model.Step, op string, v model.Str, o Op) (out []Op, ok bool) {
@@ -114,10 +125,14 @@ func (c *compiler) srcuRead(o *Op, ref string) {
 // completion's section from its start (see above).
 func (c *compiler) completionSections() {
 	for _, t := range c.p.Threads {
-		seen := map[string]bool{}
-		for _, o := range t.Ops {
+		var seen map[string]bool
+		for i := range t.Ops {
+			o := &t.Ops[i]
 			if o.Kind != OpSignal || !IsCompletion(o.Fence) || seen[o.Fence] {
 				continue
+			}
+			if seen == nil {
+				seen = map[string]bool{}
 			}
 			seen[o.Fence] = true
 			h := section(o.Fence, t.Name+" completes "+strings.TrimSuffix(strings.TrimPrefix(o.Fence, "completion("), ")")+" here: its waiters wait for everything before", o.Pos)

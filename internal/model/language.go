@@ -15,6 +15,15 @@ func (v *validator) lockKindOf(name string) string {
 	return ""
 }
 
+// srcuLock says whether name is a declared srcu lock; without any, no
+// lookup.
+func (v *validator) srcuLock(name string) bool {
+	if v.tables(); !v.anySRCU {
+		return false
+	}
+	return v.lockKindOf(name) == "srcu"
+}
+
 // pathContext is the declared context of a path ("" if unknown).
 func (v *validator) pathContext(name string) string {
 	if paths, _ := v.tables(); paths[name] != nil {
@@ -33,7 +42,7 @@ func (v *validator) checkLanguage(p *Path, s *Step, op string, val Str) {
 			v.errorf(rules.BadStep, val.P, "synchronize_srcu: %q is a %s, not an srcu lock (declare it with kind: srcu)", val.V, kindOrBuiltin(k))
 		}
 	case "lock", "trylock", "might_lock":
-		if v.lockKindOf(val.V) != "srcu" {
+		if !v.srcuLock(val.V) {
 			return
 		}
 		if op == "trylock" {

@@ -183,6 +183,9 @@ type validator struct {
 	// name tables for checkParams (built on first use)
 	pathByName map[string]*Path
 	lockByName map[string]*Lock
+	// anyPerObject, anySRCU: some lock is declared per: or instances:,
+	// of kind srcu (tables).
+	anyPerObject, anySRCU bool
 	// counted: jobs expanded by count: (language.go), for the error that
 	// names a copy.
 	counted map[string]int
@@ -623,7 +626,10 @@ func (v *validator) tables() (map[string]*Path, map[string]*Lock) {
 		}
 		v.lockByName = make(map[string]*Lock, len(v.sc.File.Locks))
 		for i := range v.sc.File.Locks {
-			v.lockByName[v.sc.File.Locks[i].Name.V] = &v.sc.File.Locks[i]
+			l := &v.sc.File.Locks[i]
+			v.lockByName[l.Name.V] = l
+			v.anyPerObject = v.anyPerObject || l.Per.V != "" || len(l.Instances) > 0
+			v.anySRCU = v.anySRCU || l.Kind.V == "srcu"
 		}
 	}
 	return v.pathByName, v.lockByName
@@ -668,7 +674,10 @@ func (v *validator) checkParams(p *Path) {
 		}
 		switch op {
 		case "lock", "trylock", "unlock", "might_lock":
-			l := locks[opVal.V]
+			var l *Lock
+			if v.anyPerObject || st.Of.P.Valid() { // else no lookup: the answer is no
+				l = locks[opVal.V]
+			}
 			perObject := l != nil && (l.Per.V != "" || len(l.Instances) > 0)
 			switch {
 			case st.Of.P.Valid() && !perObject:
