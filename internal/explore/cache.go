@@ -3,6 +3,7 @@ package explore
 import (
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/exec"
@@ -50,6 +51,11 @@ type stateCache struct {
 type cached struct {
 	sleep []string // actors asleep when it was explored, sorted
 	sum   bitset
+	// seq is each thread's step count (Transition.Seq) in the state as
+	// it was explored: equal states may be reached with threads that took
+	// different numbers of steps (a read_retry loop), so the summary's
+	// Seqs are translated to the joining path's.
+	seq map[string]uint64
 }
 
 // maxCached bounds the cache's memory: beyond it, explored states are no
@@ -71,6 +77,7 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 	}
 	n.fp, n.hasFP = m.Fingerprint(), true
 	st, ok := c.states[n.fp]
+
 	if !ok || !subset(st.sleep, sleepActors(n.sleep)) {
 		return false
 	}
@@ -86,20 +93,29 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 	// joinCost: then the execution goes on (joining would be sound, but
 	// conservative backtracking can cost more than it saves).
 	k := len(e.stack)
-	// A transition below the state that is not its actor's next one here
-	// comes after that next one, which comes after every step of the path
-	// it depends on: its clock includes that next step's (hb.post).
+	// A transition below the state that comes later in its thread than
+	// the thread's next step here (a larger Seq: the same step may show
+	// another footprint in another state) comes after that next step,
+	// which comes after every step of the path it depends on: its clock
+	// includes that next step's (hb.post).
 	next := map[string]exec.Transition{}
 	for _, p := range m.Pending() {
 		next[p.Actor] = p
 	}
 	type choice struct{ i, j int }
 	var adds []choice
+	var moved []exec.Transition // the summary in this path's Seqs
 	for x := range st.sum.each() {
 		p := c.trans[x]
 		cp := hb.clock(p.Actor)
-		if p0, ok := next[p.Actor]; ok && !sameTransition(p0, p) {
-			cp = hb.post(p0)
+		if p0, ok := next[p.Actor]; ok {
+			if old, ok := st.seq[p.Actor]; ok && p0.Seq != old {
+				p.Seq = p.Seq - old + p0.Seq
+				moved = append(moved, p)
+			}
+			if p.Seq > p0.Seq {
+				cp = hb.post(p0)
+			}
 		}
 		for i := k - 1; i >= 0; i-- {
 			ni := e.stack[i]
@@ -121,8 +137,15 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 		e.stack[a.i].backtrack[a.j] = true
 	}
 	c.joins++
+	sum := st.sum
+	if len(moved) > 0 {
+		sum = slices.Clone(st.sum)
+		for _, p := range moved {
+			sum.set(c.intern(p))
+		}
+	}
 	if k > 0 {
-		e.stack[k-1].sum.or(st.sum)
+		e.stack[k-1].sum.or(sum)
 	}
 	return true
 }
@@ -175,15 +198,17 @@ func freshChoices(hb *clocks, ni *node, i int, a string, cp []int) []int {
 	return out
 }
 
-func sameTransition(a, b exec.Transition) bool {
-	return a.Actor == b.Actor && a.Blocked == b.Blocked && (a.Foot == nil) == (b.Foot == nil) &&
-		slices.Equal(a.Foot, b.Foot) && slices.Equal(a.Releases, b.Releases)
-}
-
-// record adds the transitions pending at n to its summary.
+// record adds the transitions pending at n to its summary, and, for a
+// state that may be stored, keeps each thread's step count there.
 func (c *stateCache) record(n *node, pending []exec.Transition) {
 	for _, p := range pending {
 		n.sum.set(c.intern(p))
+	}
+	if n.hasFP && n.seq == nil {
+		n.seq = make(map[string]uint64, len(pending))
+		for _, p := range pending {
+			n.seq[p.Actor] = p.Seq
+		}
 	}
 }
 
@@ -204,12 +229,14 @@ func (c *stateCache) done(e *explorer, n *node) {
 	} else if len(c.states) >= maxCached {
 		return
 	}
-	c.states[n.fp] = cached{sleep: sl, sum: slices.Clone(n.sum)}
+	c.states[n.fp] = cached{sleep: sl, sum: slices.Clone(n.sum), seq: n.seq}
 }
 
 func (c *stateCache) intern(t exec.Transition) int {
 	var b strings.Builder
 	b.WriteString(t.Actor)
+	b.WriteByte(0)
+	b.WriteString(strconv.FormatUint(t.Seq, 10))
 	b.WriteByte(0)
 	b.WriteString(t.Blocked)
 	if t.Foot == nil {

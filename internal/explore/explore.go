@@ -130,6 +130,7 @@ type node struct {
 	fp    [2]uint64
 	hasFP bool
 	sum   bitset
+	seq   map[string]uint64 // each actor's Transition.Seq here
 }
 
 // preempts: choosing j switches away from an actor that could go on.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fencecheck/fencecheck/internal/exec"
 	"github.com/fencecheck/fencecheck/internal/explore"
 )
 
@@ -136,6 +137,122 @@ func TestDPORLosesNothingOnRichDesigns(t *testing.T) {
 		}
 	}
 	if compared < 40 || withFindings < 12 {
+		t.Fatalf("compared %d designs, %d with findings", compared, withFindings)
+	}
+	t.Logf("compared %d designs, %d with findings", compared, withFindings)
+}
+
+// jobsDesign writes a random design around drm_sched jobs and dma_resv:
+// two schedulers, jobs with implicit dependencies through their buffers'
+// resvs (and sometimes an explicit one), run_job callbacks that take locks,
+// allocate under memory pressure or wait for the other job's fence, and
+// ioctls that lock resvs in a ww acquire context to evict, wait or add a
+// fence, or take driver locks.
+func jobsDesign(seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 13))
+	var b strings.Builder
+	b.WriteString("fencecheck: 1\nname: random jobs design\ndevices:\n  - name: gpu\n    engines: [{name: gfx}, {name: copy, kind: copy}]\n    schedulers:\n")
+	b.WriteString("      - {name: s0, engine: gfx, entities: [{name: q0}], timedout_job: tdr}\n      - {name: s1, engine: copy, entities: [{name: q1}]}\n")
+	b.WriteString("locks:\n  - {name: L0, kind: mutex}\n  - {name: L1, kind: mutex}\n")
+	b.WriteString("buffers:\n  - {name: b0, device: gpu}\n  - {name: b1, device: gpu}\n")
+	if r.IntN(2) == 0 {
+		b.WriteString("shrinkers:\n  - {name: shr, scan: shrink}\n")
+	}
+	usage := func() string { return []string{"WRITE", "READ", "BOOKKEEP"}[r.IntN(3)] }
+	b.WriteString("jobs:\n")
+	fmt.Fprintf(&b, "  - {name: j0, entity: q0, fence: f0, run_job: rj0, buffers: [{buffer: b0, usage: %s}]}\n", usage())
+	deps := ""
+	if r.IntN(3) == 0 {
+		deps = ", deps: [f0]"
+	}
+	fmt.Fprintf(&b, "  - {name: j1, entity: q1, fence: f1, run_job: rj1%s, buffers: [{buffer: b%d, usage: %s}]}\n", deps, r.IntN(2), usage())
+	step := func(self int) string {
+		switch r.IntN(6) {
+		case 0:
+			return "{lock: L0}, {unlock: L0}"
+		case 1:
+			return "{lock: L1}, {unlock: L1}"
+		case 2:
+			return "{alloc: GFP_KERNEL}"
+		case 3, 4:
+			return fmt.Sprintf("{wait: f%d}", 1-self)
+		}
+		return ""
+	}
+	b.WriteString("paths:\n")
+	for j := 0; j < 2; j++ {
+		var steps []string
+		for n := 1 + r.IntN(2); n > 0; n-- {
+			if s := step(j); s != "" {
+				steps = append(steps, s)
+			}
+		}
+		fmt.Fprintf(&b, "  - {name: rj%d, context: run_job, steps: [%s]}\n", j, strings.Join(steps, ", "))
+	}
+	b.WriteString("  - {name: tdr, context: timedout_job, steps: []}\n")
+	b.WriteString("  - {name: shrink, context: shrinker_scan, steps: [{trylock: b0}, {evict: b0}, {unlock: b0}]}\n")
+	nIoctls := 1 + r.IntN(2)
+	for i := 0; i < nIoctls; i++ {
+		var steps []string
+		if r.IntN(2) == 0 {
+			steps = append(steps, "{lock: L"+fmt.Sprint(r.IntN(2))+"}")
+		}
+		order := []string{"b0", "b1"}
+		if r.IntN(2) == 0 {
+			order = []string{"b1", "b0"}
+		}
+		steps = append(steps, "{ww_acquire_init: c}", "{lock: "+order[0]+", ctx: c}", "{lock: "+order[1]+", ctx: c}")
+		switch r.IntN(3) {
+		case 0:
+			steps = append(steps, "{evict: "+order[0]+"}")
+		case 1:
+			steps = append(steps, "{wait_resv: "+order[1]+", usage: "+usage()+"}")
+		default:
+			steps = append(steps, "{reserve_fences: "+order[0]+"}", "{alloc: GFP_KERNEL}")
+		}
+		steps = append(steps, "{unlock: "+order[1]+"}", "{unlock: "+order[0]+"}", "{ww_acquire_fini: c}")
+		if strings.HasPrefix(steps[0], "{lock: L") {
+			steps = append(steps, "{unlock: "+steps[0][7:9]+"}")
+		}
+		fmt.Fprintf(&b, "  - {name: io%d, context: ioctl, steps: [%s]}\n", i, strings.Join(steps, ", "))
+	}
+	b.WriteString("workload:\n")
+	if r.IntN(2) == 0 {
+		b.WriteString("  - memory_pressure: true\n")
+	}
+	b.WriteString("  - submit: j0\n  - submit: j1\n")
+	for i := 0; i < nIoctls; i++ {
+		fmt.Fprintf(&b, "  - run: io%d\n", i)
+	}
+	return b.String()
+}
+
+// TestDPORLosesNothingOnJobDesigns: on random designs of jobs,
+// schedulers, resvs locked in ww contexts, eviction and reclaim (too many
+// steps for brute force), the default exploration and DPOR without state
+// caching find everything 200 random schedules find.
+func TestDPORLosesNothingOnJobDesigns(t *testing.T) {
+	compared, withFindings := 0, 0
+	for seed := uint64(1); seed <= 70; seed++ {
+		src := jobsDesign(seed)
+		p := loadSrc(t, src)
+		rnd := exec.Run(p, exec.Options{Schedules: 200, Seed: seed, Only: -1})
+		ref := &explore.Result{Findings: rnd.Findings}
+		for _, opt := range []explore.Options{{Exhaustive: true, Budget: 800}, {Exhaustive: true, NoCache: true, Budget: 800}} {
+			r := explore.Run(p, opt)
+			if !r.Complete {
+				continue
+			}
+			sameFindings(t, fmt.Sprintf("seed %d: %+v", seed, opt), r, ref, src, false)
+			if opt.NoCache {
+				compared++
+				if len(r.Findings) > 0 {
+					withFindings++
+				}
+			}
+		}
+	}
+	if compared < 25 || withFindings < 5 {
 		t.Fatalf("compared %d designs, %d with findings", compared, withFindings)
 	}
 	t.Logf("compared %d designs, %d with findings", compared, withFindings)
