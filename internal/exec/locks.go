@@ -219,6 +219,7 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 			s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})
 			// The slow lock is taken when the thread next runs.
 			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), *o), f.ops[f.pc:]...)
+			f.hashed = false // the frame's ops changed (fingerprint.go)
 			return false
 		}
 		s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})

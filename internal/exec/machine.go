@@ -57,10 +57,6 @@ type Transition struct {
 	// a race (the "may be co-enabled" condition of DPOR).
 	Blocked  string
 	Releases []string
-	// Seq is how many steps a thread had taken before this one (0 for an
-	// engine or a scheduler): of two transitions of one thread in one
-	// state's future, the one with the larger Seq comes later.
-	Seq uint64
 }
 
 // CoEnabled says whether pending transition p (perhaps blocked) and step e
@@ -187,11 +183,7 @@ func (m *Machine) Enabled() []Transition {
 		if m.fellBack {
 			foot = nil // after a timeout or a foreign signal: ordered after everything
 		}
-		tr := Transition{Actor: actorID(a), Foot: foot, Releases: rel}
-		if a.t != nil {
-			tr.Seq = a.t.ver
-		}
-		m.en = append(m.en, tr)
+		m.en = append(m.en, Transition{Actor: actorID(a), Foot: foot, Releases: rel})
 		m.sect = append(m.sect, n)
 	}
 	m.fellBack = false
@@ -205,7 +197,7 @@ func (m *Machine) Pending() []Transition {
 	var out []Transition
 	for _, t := range m.s.threads {
 		if !t.done {
-			tr := Transition{Actor: actorID(actor{t: t}), Foot: m.s.footprint(actor{t: t}), Seq: t.ver}
+			tr := Transition{Actor: actorID(actor{t: t}), Foot: m.s.footprint(actor{t: t})}
 			if t.blocked == nil && !m.stepwise {
 				if _, f, _, ok := m.s.atomicSection(t); ok {
 					tr.Foot = f

@@ -3,7 +3,6 @@ package explore
 import (
 	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/fencecheck/fencecheck/internal/exec"
@@ -51,11 +50,6 @@ type stateCache struct {
 type cached struct {
 	sleep []string // actors asleep when it was explored, sorted
 	sum   bitset
-	// seq is each thread's step count (Transition.Seq) in the state as
-	// it was explored: equal states may be reached with threads that took
-	// different numbers of steps (a read_retry loop), so the summary's
-	// Seqs are translated to the joining path's.
-	seq map[string]uint64
 }
 
 // maxCached bounds the cache's memory: beyond it, explored states are no
@@ -93,30 +87,16 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 	// joinCost: then the execution goes on (joining would be sound, but
 	// conservative backtracking can cost more than it saves).
 	k := len(e.stack)
-	// A transition below the state that comes later in its thread than
-	// the thread's next step here (a larger Seq: the same step may show
-	// another footprint in another state) comes after that next step,
-	// which comes after every step of the path it depends on: its clock
-	// includes that next step's (hb.post).
-	next := map[string]exec.Transition{}
-	for _, p := range m.Pending() {
-		next[p.Actor] = p
-	}
 	type choice struct{ i, j int }
 	var adds []choice
-	var moved []exec.Transition // the summary in this path's Seqs
 	for x := range st.sum.each() {
 		p := c.trans[x]
+		// Only the actor's present clock is known to come before p: a
+		// later step of the thread comes after its next step, but that
+		// step's footprint may differ when it runs (footprints are of
+		// the state a step runs in), so its dependencies on the path are
+		// not known here.
 		cp := hb.clock(p.Actor)
-		if p0, ok := next[p.Actor]; ok {
-			if old, ok := st.seq[p.Actor]; ok && p0.Seq != old {
-				p.Seq = p.Seq - old + p0.Seq
-				moved = append(moved, p)
-			}
-			if p.Seq > p0.Seq {
-				cp = hb.post(p0)
-			}
-		}
 		for i := k - 1; i >= 0; i-- {
 			ni := e.stack[i]
 			ei := ni.en[ni.cur]
@@ -137,15 +117,8 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 		e.stack[a.i].backtrack[a.j] = true
 	}
 	c.joins++
-	sum := st.sum
-	if len(moved) > 0 {
-		sum = slices.Clone(st.sum)
-		for _, p := range moved {
-			sum.set(c.intern(p))
-		}
-	}
 	if k > 0 {
-		e.stack[k-1].sum.or(sum)
+		e.stack[k-1].sum.or(st.sum)
 	}
 	return true
 }
@@ -198,17 +171,13 @@ func freshChoices(hb *clocks, ni *node, i int, a string, cp []int) []int {
 	return out
 }
 
-// record adds the transitions pending at n to its summary, and, for a
-// state that may be stored, keeps each thread's step count there.
+// record adds the transitions pending at n to its summary.
 func (c *stateCache) record(n *node, pending []exec.Transition) {
+	if c.off {
+		return
+	}
 	for _, p := range pending {
 		n.sum.set(c.intern(p))
-	}
-	if n.hasFP && n.seq == nil {
-		n.seq = make(map[string]uint64, len(pending))
-		for _, p := range pending {
-			n.seq[p.Actor] = p.Seq
-		}
 	}
 }
 
@@ -229,14 +198,12 @@ func (c *stateCache) done(e *explorer, n *node) {
 	} else if len(c.states) >= maxCached {
 		return
 	}
-	c.states[n.fp] = cached{sleep: sl, sum: slices.Clone(n.sum), seq: n.seq}
+	c.states[n.fp] = cached{sleep: sl, sum: slices.Clone(n.sum)}
 }
 
 func (c *stateCache) intern(t exec.Transition) int {
 	var b strings.Builder
 	b.WriteString(t.Actor)
-	b.WriteByte(0)
-	b.WriteString(strconv.FormatUint(t.Seq, 10))
 	b.WriteByte(0)
 	b.WriteString(t.Blocked)
 	if t.Foot == nil {

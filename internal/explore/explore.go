@@ -130,7 +130,6 @@ type node struct {
 	fp    [2]uint64
 	hasFP bool
 	sum   bitset
-	seq   map[string]uint64 // each actor's Transition.Seq here
 }
 
 // preempts: choosing j switches away from an actor that could go on.
@@ -621,12 +620,6 @@ func (c *clocks) before(i int, a string, cp []int) bool {
 func (c *clocks) after(a string, i int, cp []int) bool {
 	x, ok := c.idx[a]
 	return ok && x < len(cp) && cp[x] > i+1
-}
-
-// post is the clock t would have if its actor took it now (without
-// recording it).
-func (c *clocks) post(t exec.Transition) []int {
-	return c.after1(t)
 }
 
 // event records step d, taken by t.
