@@ -128,7 +128,8 @@ func (c *stateCache) join(e *explorer, hb *clocks, m *exec.Machine, n *node) boo
 // continuations' races precisely. Measured (docs/performance.md): at 0,
 // language/05-fork-userptr-notifier-lock-fixed stops at the budget; with
 // no bound, two joins turn the fixed chain at N=8, K=4 from 9 interleavings
-// into 168; 10 keeps both, and seed 03 explores 2,489 instead of 15,685.
+// into 168; 10 keeps both small, and seed 03 explores 2,489 instead of
+// 15,685.
 const joinCost = 10
 
 // When fewer than one in giveUpRatio of the first giveUpAfter states met
