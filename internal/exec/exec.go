@@ -293,7 +293,10 @@ type sim struct {
 	jobsVer         uint64
 	opsCache        map[*kernel.Thread][]kernel.Op
 	// pinnedFree: unmapped ranges whose pages a pin keeps until unpin.
-	pinnedFree     map[string]bool
+	pinnedFree map[string]bool
+	// ptSites: the step that last wrote or zapped an object's PTEs in a
+	// VM (gpu.go), for golden-rule reports.
+	ptSites        map[string]diag.Step
 	refCount       map[string]int
 	label, labelID string
 	actBuf         []actor

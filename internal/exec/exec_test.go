@@ -167,6 +167,17 @@ func TestGoldenRuleUnmapBeforeFlush(t *testing.T) {
 	if g[0].Pos.Line != 19 { // the munmap action, where the core mm frees the pages
 		t.Errorf("golden-rule finding at line %d, want 19 (munmap)", g[0].Pos.Line)
 	}
+	// The report shows where the reachable PTE comes from: the notifier's
+	// zap (line 16), with no flush after it, then the free.
+	if c := g[0].Chain; len(c) != 2 || c[0].Pos.Line != 16 || !strings.Contains(c[0].Message, "zap") || c[1].Pos.Line != 19 {
+		t.Errorf("golden-rule chain: want the zap at line 16, then the free at 19; got %+v", c)
+	}
+	// With no zap at all, the PTE written by bind (line 12) still maps it.
+	res = exec.Run(compile(t, strings.Replace(strings.Replace(unbind, "STEPS\n", "", 1), "      - zap_ptes: uptr\n", "      - set_seq: uptr\n", 1)), exec.Options{Schedules: 1, Only: -1})
+	g = byRule(res.Findings, rules.GoldenRule)
+	if len(g) != 1 || !strings.Contains(g[0].Message, "still maps it") || len(g[0].Chain) != 2 || g[0].Chain[0].Pos.Line != 12 {
+		t.Errorf("no zap: want the map at line 12 in the chain of a 'still maps it' finding, got %+v", g)
+	}
 	good := strings.Replace(unbind, "STEPS\n", "      - tlb_flush: vm\n", 1)
 	res = exec.Run(compile(t, good), exec.Options{Schedules: 4, Seed: 1, Only: -1})
 	if len(res.Findings) != 0 {

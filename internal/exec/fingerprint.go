@@ -52,6 +52,15 @@ func (m *Machine) Fingerprint() [2]uint64 {
 	fpBools(&h, s.unmapped)
 	fpBools(&h, s.reported)
 	fpBools(&h, s.pinnedFree)
+	var sites mapSum
+	for k, st := range s.ptSites {
+		e := newStateHash()
+		e.str(k)
+		e.pos(st.Pos)
+		e.str(st.Message)
+		sites.add(e)
+	}
+	h.sum(sites)
 	fpBools(&h, s.everSignalled)
 	fpInts(&h, s.inval)
 	fpInts(&h, s.seq)

@@ -4,11 +4,14 @@ package exec
 // VM updates on the hw model (internal/hw).
 
 import (
+	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 )
 
 func runMapPages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	s.mmu.Map(s.vmOf(*o), o.Obj)
+	vm := s.vmOf(*o)
+	s.mmu.Map(vm, o.Obj)
+	s.ptSite(t, o, vm, o.Obj, "writes the PTEs of "+o.Obj+" in "+vm)
 	s.event2(t, "pte", o.Text, " (PTEs written)", o.Pos)
 	return true
 }
@@ -16,8 +19,12 @@ func runMapPages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 func runZapPTEs(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	if s.p.Scenario.Kinds[o.Obj] == "vm" {
 		s.mmu.ZapVM(o.Obj)
+		s.ptSite(t, o, o.Obj, "", "zaps every PTE of "+o.Obj+"; the TLB keeps them until a flush")
 	} else {
 		s.mmu.ZapObject(o.Obj)
+		for _, vm := range s.mmu.MappedIn(o.Obj) {
+			s.ptSite(t, o, vm, o.Obj, "zaps the PTEs of "+o.Obj+" in "+vm+"; the TLB keeps them until a flush")
+		}
 	}
 	s.event2(t, "pte", o.Text, " (PTEs cleared; TLB not yet flushed)", o.Pos)
 	return true
@@ -80,4 +87,14 @@ func init() {
 	stepKinds[kernel.OpVMUpdate] = stepKind{run: runVMUpdate, foot: footVMUpdate}
 	stepKinds[kernel.OpWritePTE] = stepKind{run: nil, foot: footPrivate}
 	stepKinds[kernel.OpZapPTEs] = stepKind{run: runZapPTEs, foot: footZapPTEs}
+}
+
+// ptSite records the step that last wrote (or zapped) obj's PTEs in vm
+// ("" obj: every PTE of vm), so that a golden-rule finding shows where
+// the reachable PTE came from.
+func (s *sim) ptSite(t *thread, o *kernel.Op, vm, obj, what string) {
+	if s.ptSites == nil {
+		s.ptSites = map[string]diag.Step{}
+	}
+	s.ptSites[vm+"\x00"+obj] = diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text + ": " + what}
 }

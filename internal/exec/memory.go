@@ -61,10 +61,16 @@ func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
 		return
 	}
 	what += obj
-	_, whys := s.mmu.Reach(obj)
-	for _, why := range whys {
-		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why),
-			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
+	vms, whys := s.mmu.Reach(obj)
+	for i, why := range whys {
+		var chain []diag.Step
+		for _, key := range []string{vms[i] + "\x00" + obj, vms[i] + "\x00"} {
+			if st, ok := s.ptSites[key]; ok {
+				chain = append(chain, st)
+			}
+		}
+		chain = append(chain, diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text})
+		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why), chain,
 			"Zap the PTEs and complete the TLB flush before the pages go back to the allocator (R20).")
 	}
 	for _, name := range s.usedBy[obj] {
