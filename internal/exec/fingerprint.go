@@ -48,10 +48,10 @@ func (m *Machine) Fingerprint() [2]uint64 {
 		locks.add(e)
 	}
 	h.sum(locks)
-	fpBools(&h, s.fences)
-	fpBools(&h, s.unmapped)
-	fpBools(&h, s.reported)
-	fpBools(&h, s.pinnedFree)
+	fpMap(&h, s.fences, fpBool)
+	fpMap(&h, s.unmapped, fpBool)
+	fpMap(&h, s.reported, fpBool)
+	fpMap(&h, s.pinnedFree, fpBool)
 	var sites mapSum
 	for k, st := range s.ptSites {
 		e := newStateHash()
@@ -61,19 +61,19 @@ func (m *Machine) Fingerprint() [2]uint64 {
 		sites.add(e)
 	}
 	h.sum(sites)
-	fpBools(&h, s.everSignalled)
-	fpInts(&h, s.inval)
-	fpInts(&h, s.seq)
-	fpInts(&h, s.slots)
-	fpInts(&h, s.refCount)
-	fpInts(&h, s.nameCount)
-	fpInts(&h, s.gpu.Faults())
-	fpInts(&h, s.mmu.Mem.Pinned)
-	fpBools(&h, s.mmu.Mem.Freed)
-	fpInt64s(&h, s.lastSeq)
-	fpInt64s(&h, s.seqno)
-	fpInt64s(&h, s.entitySq)
-	fpLists(&h, s.entityQ)
+	fpMap(&h, s.everSignalled, fpBool)
+	fpMap(&h, s.inval, fpInt)
+	fpMap(&h, s.seq, fpInt)
+	fpMap(&h, s.slots, fpInt)
+	fpMap(&h, s.refCount, fpInt)
+	fpMap(&h, s.nameCount, fpInt)
+	fpMap(&h, s.gpu.Faults(), fpInt)
+	fpMap(&h, s.mmu.Mem.Pinned, fpInt)
+	fpMap(&h, s.mmu.Mem.Freed, fpBool)
+	fpMap(&h, s.lastSeq, fpInt64)
+	fpMap(&h, s.seqno, fpInt64)
+	fpMap(&h, s.entitySq, fpInt64)
+	fpMap(&h, s.entityQ, fpList)
 	var mapped mapSum
 	s.mmu.EachMapped(func(obj string, vms []string) {
 		e := newStateHash()
@@ -85,7 +85,7 @@ func (m *Machine) Fingerprint() [2]uint64 {
 		mapped.add(e)
 	})
 	h.sum(mapped)
-	var acc0 mapSum
+	var resvs mapSum
 	for k, es := range s.resv {
 		e := newStateHash()
 		e.str(k)
@@ -94,10 +94,10 @@ func (m *Machine) Fingerprint() [2]uint64 {
 			e.str(x.fence)
 			e.str(x.usage)
 		}
-		acc0.add(e)
+		resvs.add(e)
 	}
-	h.sum(acc0)
-	var acc1 mapSum
+	h.sum(resvs)
+	var jobs mapSum
 	for k, js := range s.jobs {
 		e := newStateHash()
 		e.str(k)
@@ -110,10 +110,10 @@ func (m *Machine) Fingerprint() [2]uint64 {
 		if js.runThread != nil {
 			e.int(js.runThread.id)
 		}
-		acc1.add(e)
+		jobs.add(e)
 	}
-	h.sum(acc1)
-	var acc2 mapSum
+	h.sum(jobs)
+	var engines mapSum
 	for _, k := range s.gpu.Names() {
 		en := s.gpu.Lookup(k)
 		e := newStateHash()
@@ -123,53 +123,53 @@ func (m *Machine) Fingerprint() [2]uint64 {
 		for _, j := range en.Queue {
 			e.str(j)
 		}
-		acc2.add(e)
+		engines.add(e)
 	}
-	h.sum(acc2)
-	var acc3 mapSum
+	h.sum(engines)
+	var vms mapSum
 	for _, k := range s.mmu.Names() {
 		v := s.mmu.Lookup(k)
 		e := newStateHash()
 		e.str(k)
 		e.int(len(v.PTEs))
-		var acc4 mapSum
+		var ptes mapSum
 		for o, st := range v.PTEs {
 			p := newStateHash()
 			p.str(o)
 			p.int(int(st))
-			acc4.add(p)
+			ptes.add(p)
 		}
-		e.sum(acc4)
+		e.sum(ptes)
 		e.int(len(v.Tree))
 		for _, mp := range v.Tree {
 			e.int(int(mp.Start))
 			e.int(int(mp.End))
 			e.str(mp.Obj)
 		}
-		acc3.add(e)
+		vms.add(e)
 	}
-	h.sum(acc3)
-	var acc5 mapSum
+	h.sum(vms)
+	var reclaimed mapSum
 	for pos, ok := range s.reclaimed {
 		if ok {
 			e := newStateHash()
 			e.pos(pos)
-			acc5.add(e)
+			reclaimed.add(e)
 		}
 	}
-	h.sum(acc5)
+	h.sum(reclaimed)
 	// Wait queues: who is woken first is state.
-	var acc6 mapSum
+	var queues mapSum
 	for k, q := range s.lockWaiters {
-		acc6.add(fpQueue("l", k, q))
+		queues.add(fpQueue("l", k, q))
 	}
 	for k, q := range s.fenceWaiters {
-		acc6.add(fpQueue("f", k, q))
+		queues.add(fpQueue("f", k, q))
 	}
 	for k, q := range s.otherWaiters {
-		acc6.add(fpQueue("o"+k.kind, k.name, q))
+		queues.add(fpQueue("o"+k.kind, k.name, q))
 	}
-	h.sum(acc6)
+	h.sum(queues)
 	h.bool(s.pressure)
 	h.int(s.ticket)
 	return [2]uint64{h.a, h.b}
@@ -224,10 +224,10 @@ func (s *sim) fpThread(h *stateHash, t *thread) {
 		h.pos(x.pos)
 		h.str(x.path)
 	}
-	fpInts(h, t.tickets)
-	fpInts(h, t.ctxPC)
-	fpInts(h, t.scopes)
-	var acc7 mapSum
+	fpMap(h, t.tickets, fpInt)
+	fpMap(h, t.ctxPC, fpInt)
+	fpMap(h, t.scopes, fpInt)
+	var marks mapSum
 	for k, r := range t.readBegin {
 		e := newStateHash()
 		e.str(k)
@@ -235,9 +235,9 @@ func (s *sim) fpThread(h *stateHash, t *thread) {
 		e.int(r.pc)
 		e.int(r.held)
 		e.int(r.seq)
-		acc7.add(e)
+		marks.add(e)
 	}
-	h.sum(acc7)
+	h.sum(marks)
 	h.int(len(t.invalActive))
 	for _, u := range t.invalActive {
 		h.str(u)
@@ -269,51 +269,27 @@ func fpQueue(kind, name string, q []*thread) stateHash {
 	return e
 }
 
-func fpBools(h *stateHash, m map[string]bool) {
-	var acc8 mapSum
+// fpMap hashes a string-keyed map in any order: each entry is its key
+// and its value (hashed by val), summed (mapSum).
+func fpMap[V any](h *stateHash, m map[string]V, val func(*stateHash, V)) {
+	var acc mapSum
 	for k, v := range m {
 		e := newStateHash()
 		e.str(k)
-		e.bool(v)
-		acc8.add(e)
+		val(&e, v)
+		acc.add(e)
 	}
-	h.sum(acc8)
+	h.sum(acc)
 }
 
-func fpInts(h *stateHash, m map[string]int) {
-	var acc9 mapSum
-	for k, v := range m {
-		e := newStateHash()
-		e.str(k)
-		e.int(v)
-		acc9.add(e)
+func fpBool(h *stateHash, v bool)   { h.bool(v) }
+func fpInt(h *stateHash, v int)     { h.int(v) }
+func fpInt64(h *stateHash, v int64) { h.int(int(v)) }
+func fpList(h *stateHash, v []string) {
+	h.int(len(v))
+	for _, x := range v {
+		h.str(x)
 	}
-	h.sum(acc9)
-}
-
-func fpInt64s(h *stateHash, m map[string]int64) {
-	var acc10 mapSum
-	for k, v := range m {
-		e := newStateHash()
-		e.str(k)
-		e.int(int(v))
-		acc10.add(e)
-	}
-	h.sum(acc10)
-}
-
-func fpLists(h *stateHash, m map[string][]string) {
-	var acc11 mapSum
-	for k, v := range m {
-		e := newStateHash()
-		e.str(k)
-		e.int(len(v))
-		for _, x := range v {
-			e.str(x)
-		}
-		acc11.add(e)
-	}
-	h.sum(acc11)
 }
 
 // stateHash is a pair of 64-bit hashes over the same words, with
