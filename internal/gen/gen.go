@@ -352,14 +352,25 @@ func RandomProgram(classes, deps int, cycle bool, seed uint64) *kernel.Program {
 		p.FenceOrder = append(p.FenceOrder, n)
 	}
 	gfp, _ := model.ParseGFP("GFP_KERNEL")
+	// As compile does: each path's ops sized once, and a step's text built
+	// once per operation and operand (compile's lockRef text), not per op.
+	texts := map[[2]string]string{}
+	p.Threads = make([]*kernel.Thread, 0, len(d.paths))
 	for line, rp := range d.paths {
 		pos := model.Pos{Line: line + 1, Col: 1}
 		t := &kernel.Thread{Name: rp.name, Context: rp.context, Root: rp.name, Pos: pos}
 		if rp.signals != "" {
 			t.Entry = []kernel.Held{{Lock: rp.signals, Mode: kernel.Read, Try: true, Section: true, Pos: pos}}
 		}
+		t.Ops = make([]kernel.Op, 0, len(rp.steps))
 		for _, st := range rp.steps {
-			o := kernel.Op{Pos: pos, InPath: rp.name, Context: rp.context, Text: st.op + ": " + st.arg}
+			key := [2]string{st.op, st.arg}
+			text, ok := texts[key]
+			if !ok {
+				text = st.op + ": " + st.arg
+				texts[key] = text
+			}
+			o := kernel.Op{Pos: pos, InPath: rp.name, Context: rp.context, Text: text}
 			switch st.op {
 			case "lock":
 				o.Kind, o.Lock = kernel.OpAcquire, st.arg
