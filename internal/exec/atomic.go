@@ -59,7 +59,7 @@ func (s *sim) atomicSection(t *thread) (n int, foot, rel []string, ok bool) {
 		return 0, nil, nil, false
 	}
 	o := &f.ops[f.pc]
-	if o.Kind != kernel.OpAcquire || o.Try || o.Unpublished || o.Ctx != "" || !s.isReal(o) {
+	if o.Kind != kernel.OpAcquire || o.Try || o.Unpublished || o.Ext().Ctx != "" || !s.isReal(o) {
 		return 0, nil, nil, false
 	}
 	key := keyOf(o)
@@ -73,7 +73,7 @@ func (s *sim) atomicSection(t *thread) (n int, foot, rel []string, ok bool) {
 	// holds it, which other readers' acquires and releases (commuting
 	// updates, opFoot) do not change: it commutes with them.
 	foot = []string{"?lock:" + key}
-	if shared(o.Mode, o.Ctx, key) {
+	if shared(o.Mode, o.Ext().Ctx, key) {
 		foot = []string{"+lock:" + key}
 	}
 	shared := false
@@ -91,7 +91,7 @@ func (s *sim) atomicSection(t *thread) (n int, foot, rel []string, ok bool) {
 			shared = true
 			foot = append(foot, bf...)
 			if b.Kind == kernel.OpSignal {
-				rel = []string{"fence:" + b.Fence}
+				rel = []string{"fence:" + b.Ext().Fence}
 			}
 		default:
 			return 0, nil, nil, false

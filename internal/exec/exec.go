@@ -371,7 +371,9 @@ func (s *sim) threadOps(t *kernel.Thread) []kernel.Op {
 	ops := make([]kernel.Op, 0, len(t.Entry)+len(t.Ops))
 	for _, h := range t.Entry {
 		if h.Section {
-			ops = append(ops, kernel.Op{Kind: kernel.OpBeginSig, Fence: h.Lock, Pos: h.Pos, Text: h.Why, Synthetic: true})
+			o := kernel.Op{Kind: kernel.OpBeginSig, Pos: h.Pos, Text: h.Why, Synthetic: true}
+			o.Mut().Fence = h.Lock
+			ops = append(ops, o)
 		} else {
 			ops = append(ops, kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Pos: h.Pos, Text: h.Why, Synthetic: true})
 		}

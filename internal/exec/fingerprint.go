@@ -250,12 +250,12 @@ func fpOp(h *stateHash, o *kernel.Op) {
 	h.str(o.Text)
 	h.str(o.InPath)
 	h.str(o.Lock)
-	h.str(o.Obj)
+	h.str(o.Ext().Obj)
 	h.str(o.Inst)
-	h.str(o.Fence)
+	h.str(o.Ext().Fence)
 	h.int(int(o.Mode))
 	h.bool(o.Synthetic)
-	h.int(len(o.Then))
+	h.int(len(o.Ext().Then))
 }
 
 func fpQueue(kind, name string, q []*thread) stateHash {

@@ -10,20 +10,20 @@ import (
 
 func runMapPages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	vm := s.vmOf(*o)
-	s.mmu.Map(vm, o.Obj)
-	s.ptSite(t, o, vm, o.Obj, "writes the PTEs of "+o.Obj+" in "+vm)
+	s.mmu.Map(vm, o.Ext().Obj)
+	s.ptSite(t, o, vm, o.Ext().Obj, "writes the PTEs of "+o.Ext().Obj+" in "+vm)
 	s.event2(t, "pte", o.Text, " (PTEs written)", o.Pos)
 	return true
 }
 
 func runZapPTEs(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	if s.p.Scenario.Kinds[o.Obj] == "vm" {
-		s.mmu.ZapVM(o.Obj)
-		s.ptSite(t, o, o.Obj, "", "zaps every PTE of "+o.Obj+"; the TLB keeps them until a flush")
+	if s.p.Scenario.Kinds[o.Ext().Obj] == "vm" {
+		s.mmu.ZapVM(o.Ext().Obj)
+		s.ptSite(t, o, o.Ext().Obj, "", "zaps every PTE of "+o.Ext().Obj+"; the TLB keeps them until a flush")
 	} else {
-		s.mmu.ZapObject(o.Obj)
-		for _, vm := range s.mmu.MappedIn(o.Obj) {
-			s.ptSite(t, o, vm, o.Obj, "zaps the PTEs of "+o.Obj+" in "+vm+"; the TLB keeps them until a flush")
+		s.mmu.ZapObject(o.Ext().Obj)
+		for _, vm := range s.mmu.MappedIn(o.Ext().Obj) {
+			s.ptSite(t, o, vm, o.Ext().Obj, "zaps the PTEs of "+o.Ext().Obj+" in "+vm+"; the TLB keeps them until a flush")
 		}
 	}
 	s.event2(t, "pte", o.Text, " (PTEs cleared; TLB not yet flushed)", o.Pos)
@@ -31,8 +31,8 @@ func runZapPTEs(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func runTLBFlush(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	if s.p.Scenario.Kinds[o.Obj] == "vm" {
-		s.mmu.FlushVM(o.Obj)
+	if s.p.Scenario.Kinds[o.Ext().Obj] == "vm" {
+		s.mmu.FlushVM(o.Ext().Obj)
 	} else {
 		s.mmu.FlushAll()
 	}
@@ -42,10 +42,10 @@ func runTLBFlush(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 
 func runVMUpdate(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	var start, end int64
-	if len(o.Range) == 2 {
-		start, end = o.Range[0], o.Range[1]
+	if len(o.Ext().Range) == 2 {
+		start, end = o.Ext().Range[0], o.Ext().Range[1]
 	}
-	s.mmu.VM(o.Obj).Update(o.VMOp, start, end, o.Obj)
+	s.mmu.VM(o.Ext().Obj).Update(o.Ext().VMOp, start, end, o.Ext().Obj)
 	s.event(t, "vm_update", o.Text, o.Pos)
 	return true
 }
@@ -77,7 +77,7 @@ func footTLBFlush(s *sim, t *thread, o *kernel.Op) []string {
 }
 
 func footVMUpdate(s *sim, t *thread, o *kernel.Op) []string {
-	return []string{"vm:" + o.Obj}
+	return []string{"vm:" + o.Ext().Obj}
 }
 
 // registered in transitions.go

@@ -440,7 +440,7 @@ func heldName(t *thread, name string) bool {
 func signalPos(t *thread, fence string) model.Pos {
 	for _, f := range t.frames {
 		for i := f.pc; i < len(f.ops); i++ {
-			if f.ops[i].Kind == kernel.OpSignal && f.ops[i].Fence == fence {
+			if f.ops[i].Kind == kernel.OpSignal && f.ops[i].Ext().Fence == fence {
 				return f.ops[i].Pos
 			}
 		}
@@ -451,7 +451,7 @@ func signalPos(t *thread, fence string) model.Pos {
 func willSignal(t *thread, fence string) bool {
 	for _, f := range t.frames {
 		for i := f.pc; i < len(f.ops); i++ {
-			if f.ops[i].Kind == kernel.OpSignal && f.ops[i].Fence == fence {
+			if f.ops[i].Kind == kernel.OpSignal && f.ops[i].Ext().Fence == fence {
 				return true
 			}
 		}

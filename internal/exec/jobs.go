@@ -334,8 +334,8 @@ func (s *sim) startJob(name string) {
 }
 
 func runWait(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	if !s.fences[o.Fence] {
-		s.block(t, &blockOn{kind: "fence", fence: o.Fence, op: *o})
+	if !s.fences[o.Ext().Fence] {
+		s.block(t, &blockOn{kind: "fence", fence: o.Ext().Fence, op: *o})
 		return false
 	}
 	s.event2(t, "wait", o.Text, " (signalled)", o.Pos)
@@ -343,19 +343,19 @@ func runWait(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func runSignal(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	s.signal(t, o.Fence, o.Pos, o.Text)
+	s.signal(t, o.Ext().Fence, o.Pos, o.Text)
 	return true
 }
 
 func runBeginSig(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	t.held = append(t.held, held{name: o.Fence, section: true, fence: o.Fence, mode: kernel.Read, pos: o.Pos, path: o.InPath})
+	t.held = append(t.held, held{name: o.Ext().Fence, section: true, fence: o.Ext().Fence, mode: kernel.Read, pos: o.Pos, path: o.InPath})
 	s.event(t, "begin_signalling", o.Text, o.Pos)
 	return true
 }
 
 func runEndSig(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	for i := len(t.held) - 1; i >= 0; i-- {
-		if t.held[i].section && t.held[i].fence == o.Fence {
+		if t.held[i].section && t.held[i].fence == o.Ext().Fence {
 			t.held = append(t.held[:i], t.held[i+1:]...)
 			break
 		}
@@ -365,11 +365,11 @@ func runEndSig(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func runSubmit(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	if js := s.jobs[o.Job]; js != nil && !js.submitted {
+	if js := s.jobs[o.Ext().Job]; js != nil && !js.submitted {
 		js.submitted = true
 		s.jobsChanged()
-		s.changed("job", o.Job) // its fence is published
-		s.entityQ[js.info.Entity] = append(s.entityQ[js.info.Entity], o.Job)
+		s.changed("job", o.Ext().Job) // its fence is published
+		s.entityQ[js.info.Entity] = append(s.entityQ[js.info.Entity], o.Ext().Job)
 		s.entitySq[js.info.Entity]++
 		s.seqno[js.info.Fence] = s.entitySq[js.info.Entity]
 		s.event(t, "submit", o.Text, o.Pos)
@@ -380,10 +380,10 @@ func runSubmit(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 
 func runQueueWork(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	for _, th := range s.p.Threads {
-		if th.Root == o.Path && !th.Workload {
+		if th.Root == o.Ext().Path && !th.Workload {
 			nt := s.spawn(th, "")
-			nt.worker = o.Path
-			s.changed("work", o.Path) // flush_work waits for it now
+			nt.worker = o.Ext().Path
+			s.changed("work", o.Ext().Path) // flush_work waits for it now
 			break
 		}
 	}
@@ -393,8 +393,8 @@ func runQueueWork(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 
 func runFlushWork(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	for _, w := range s.threads {
-		if w.worker == o.Path && !w.done {
-			t.blocked = &blockOn{kind: "work", inst: o.Path, op: *o}
+		if w.worker == o.Ext().Path && !w.done {
+			t.blocked = &blockOn{kind: "work", inst: o.Ext().Path, op: *o}
 			return false
 		}
 	}
@@ -403,24 +403,24 @@ func runFlushWork(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func footWait(s *sim, t *thread, o *kernel.Op) []string {
-	return []string{"?fence:" + o.Fence}
+	return []string{"?fence:" + o.Ext().Fence}
 }
 
 func footSignal(s *sim, t *thread, o *kernel.Op) []string {
-	return s.signalFoot(o.Fence)
+	return s.signalFoot(o.Ext().Fence)
 }
 
 func footSubmit(s *sim, t *thread, o *kernel.Op) []string {
 	// Arms the fence (its seqno in the context) and queues the job.
-	js := s.jobs[o.Job]
+	js := s.jobs[o.Ext().Job]
 	if js == nil {
 		return nil
 	}
-	return []string{"submitted:" + o.Job, "queue:" + js.info.Entity, "fencectx:" + s.ctxOf(js.info.Fence)}
+	return []string{"submitted:" + o.Ext().Job, "queue:" + js.info.Entity, "fencectx:" + s.ctxOf(js.info.Fence)}
 }
 
 func footQueueWork(s *sim, t *thread, o *kernel.Op) []string {
-	return []string{"spawn:worker:" + o.Path}
+	return []string{"spawn:worker:" + o.Ext().Path}
 }
 
 // registered in transitions.go

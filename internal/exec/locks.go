@@ -12,7 +12,7 @@ import (
 )
 
 func (s *sim) isReal(o *kernel.Op) bool {
-	if o.Obj != "" {
+	if o.Ext().Obj != "" {
 		return true
 	}
 	switch o.Lock {
@@ -58,8 +58,8 @@ func keyOf(o *kernel.Op) string {
 // 0 (kernel/locking/ww_mutex.h), as there is nothing to drop.
 func (s *sim) mustDie(t *thread, inst string, o *kernel.Op) bool {
 	l := s.locks[inst]
-	tk := t.tickets[o.Ctx]
-	return o.Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst && acquiredIn(t, o.Ctx)
+	tk := t.tickets[o.Ext().Ctx]
+	return o.Ext().Ctx != "" && l != nil && l.ticket != 0 && tk > l.ticket && t.slow != inst && acquiredIn(t, o.Ext().Ctx)
 }
 
 // acquiredIn: t holds a lock of acquire context ctx (ctx->acquired > 0).
@@ -81,10 +81,10 @@ func ticketsCompared(p *kernel.Program) bool {
 	var count func(ops []kernel.Op, n map[string]int)
 	count = func(ops []kernel.Op, n map[string]int) {
 		for _, o := range ops {
-			if o.Kind == kernel.OpAcquire && o.Ctx != "" {
-				n[o.Ctx]++
+			if o.Kind == kernel.OpAcquire && o.Ext().Ctx != "" {
+				n[o.Ext().Ctx]++
 			}
-			count(o.Then, n)
+			count(o.Ext().Then, n)
 		}
 	}
 	shared := map[string]int{}
@@ -175,7 +175,7 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 	key := keyOf(o)
 	if !s.isReal(o) {
 		pos, path := heldSite(f, o)
-		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: pos, path: path})
+		t.held = append(t.held, held{key: key, name: o.Lock, mode: o.Mode, ctx: o.Ext().Ctx, pos: pos, path: path})
 		if strings.HasPrefix(o.Lock, "notifier(") {
 			// The interval stays invalidating until invalidate_range_end
 			// (the release of the notifier map), not just the callback.
@@ -194,7 +194,7 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 		// class-level edges for the same compiled fact (Op.Unpublished).
 		inst = fmt.Sprintf("%s\x00private#%d", key, t.id)
 	}
-	if o.Ctx != "" && s.holds(t, key) {
+	if o.Ext().Ctx != "" && s.holds(t, key) {
 		s.event(t, "lock", o.Text+" (-EALREADY: already locked in this context)", o.Pos)
 		return true
 	}
@@ -208,14 +208,14 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 			// drops every lock of its context and relocks the contended one
 			// first (drm_exec, R23).
 			for i := len(t.held) - 1; i >= 0; i-- {
-				if t.held[i].ctx == o.Ctx && t.held[i].inst != "" {
+				if t.held[i].ctx == o.Ext().Ctx && t.held[i].inst != "" {
 					s.drop(t, t.held[i].inst)
 					t.held = append(t.held[:i], t.held[i+1:]...)
 				}
 			}
 			s.event(t, "backoff", fmt.Sprintf("%s: -EDEADLK (older ticket holds it); unlock all and retry with %s first", o.Text, inst), o.Pos)
 			t.slow = inst
-			f.pc = t.ctxPC[o.Ctx]
+			f.pc = t.ctxPC[o.Ext().Ctx]
 			s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})
 			// The slow lock is taken when the thread next runs.
 			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), *o), f.ops[f.pc:]...)
@@ -228,9 +228,9 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 	if t.slow == inst {
 		t.slow = ""
 	}
-	s.take(t, inst, o.Mode, t.tickets[o.Ctx])
+	s.take(t, inst, o.Mode, t.tickets[o.Ext().Ctx])
 	pos, path := heldSite(f, o)
-	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ctx, pos: pos, path: path})
+	t.held = append(t.held, held{key: key, inst: inst, name: o.Lock, mode: o.Mode, ctx: o.Ext().Ctx, pos: pos, path: path})
 	kind := "lock"
 	if o.Try {
 		kind = "trylock"
@@ -245,7 +245,7 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 // The event reads o.Text+why and where the path goes (built only when
 // events are kept).
 func (s *sim) failBranch(t *thread, f *frame, o *kernel.Op, kind, why string) {
-	to := f.pc + o.FailTo
+	to := f.pc + int(o.FailTo)
 	if o.FailTo <= 0 || to > len(f.ops) {
 		to = len(f.ops)
 	}
@@ -319,9 +319,9 @@ func runMight(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 
 func runWWInit(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	s.ticket++
-	t.tickets[o.Ctx] = s.ticket
-	t.ctxPC[o.Ctx] = f.pc + 1
-	t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ctx, pos: o.Pos, path: o.InPath})
+	t.tickets[o.Ext().Ctx] = s.ticket
+	t.ctxPC[o.Ext().Ctx] = f.pc + 1
+	t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ext().Ctx, pos: o.Pos, path: o.InPath})
 	s.event(t, "ww_acquire_init", o.Text, o.Pos)
 	return true
 }
@@ -333,14 +333,14 @@ func runWWDone(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 
 func runWWFini(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	for i := len(t.held) - 1; i >= 0; i-- {
-		if t.held[i].ctx == o.Ctx {
+		if t.held[i].ctx == o.Ext().Ctx {
 			if t.held[i].inst != "" {
 				s.drop(t, t.held[i].inst)
 			}
 			t.held = append(t.held[:i], t.held[i+1:]...)
 		}
 	}
-	delete(t.tickets, o.Ctx)
+	delete(t.tickets, o.Ext().Ctx)
 	s.event(t, "ww_acquire_fini", o.Text, o.Pos)
 	return true
 }
@@ -348,7 +348,7 @@ func runWWFini(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 func footWWFini(s *sim, t *thread, o *kernel.Op) []string {
 	foot := []string{}
 	for _, h := range t.held {
-		if h.ctx == o.Ctx && h.inst != "" {
+		if h.ctx == o.Ext().Ctx && h.inst != "" {
 			foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
 		}
 	}
@@ -390,16 +390,16 @@ func footAcquire(s *sim, t *thread, o *kernel.Op) []string {
 		}
 		return []string{}
 	}
-	if shared(o.Mode, o.Ctx, key) {
+	if shared(o.Mode, o.Ext().Ctx, key) {
 		return []string{"+lock:" + key}
 	}
 	foot := []string{"lock:" + key}
-	if o.Ctx != "" {
+	if o.Ext().Ctx != "" {
 		// Wait-Die may drop every lock of the context; ww_mutex
 		// tickets are compared with the holder's.
 		foot = append(foot, "resvslots:"+key)
 		for _, h := range t.held {
-			if h.ctx == o.Ctx && h.inst != "" {
+			if h.ctx == o.Ext().Ctx && h.inst != "" {
 				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
 			}
 		}

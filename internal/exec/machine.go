@@ -312,14 +312,14 @@ func (s *sim) wouldBlockNow(t *thread) (block, keep bool, l *lockState) {
 		}
 		key := keyOf(o)
 		l := s.lockOf(key) // a free lock's state, if it was never taken
-		if o.Ctx != "" && (s.holds(t, key) || s.mustDie(t, key, o)) {
+		if o.Ext().Ctx != "" && (s.holds(t, key) || s.mustDie(t, key, o)) {
 			return false, true, l
 		}
 		return !s.canLock(t, key, o.Mode), true, l
 	case kernel.OpWait:
-		return !s.fences[o.Fence], true, nil
+		return !s.fences[o.Ext().Fence], true, nil
 	case kernel.OpReadBegin:
-		return !s.unmapped[o.Obj] && s.inval[o.Obj] > 0, false, nil
+		return !s.unmapped[o.Ext().Obj] && s.inval[o.Ext().Obj] > 0, false, nil
 	}
 	return false, true, nil
 }
@@ -471,9 +471,9 @@ func (s *sim) threadReleases(t *thread) []string {
 	o := &t.frames[fi].ops[t.frames[fi].pc]
 	switch o.Kind {
 	case kernel.OpSignal:
-		out = append(out, "fence:"+o.Fence)
+		out = append(out, "fence:"+o.Ext().Fence)
 	case kernel.OpSubmit:
-		out = append(out, "submitted:"+o.Job)
+		out = append(out, "submitted:"+o.Ext().Job)
 	case kernel.OpRelease:
 		if i := heldIndex(t, keyOf(o)); i >= 0 && t.held[i].inst != "" {
 			out = append(out, "lock:"+t.held[i].inst)
@@ -485,7 +485,7 @@ func (s *sim) threadReleases(t *thread) []string {
 		}
 	case kernel.OpWWFini:
 		for _, h := range t.held {
-			if h.ctx == o.Ctx && h.inst != "" {
+			if h.ctx == o.Ext().Ctx && h.inst != "" {
 				out = append(out, "lock:"+h.inst)
 			}
 		}
@@ -518,12 +518,12 @@ func shared(mode kernel.Mode, ctx, inst string) bool {
 
 // zapClears says whether zap_ptes o would clear a mapped PTE now.
 func (s *sim) zapClears(o kernel.Op) bool {
-	return s.mmu.ZapClears(o.Obj, s.p.Scenario.Kinds[o.Obj] == "vm")
+	return s.mmu.ZapClears(o.Ext().Obj, s.p.Scenario.Kinds[o.Ext().Obj] == "vm")
 }
 
 // flushDrops says whether tlb_flush o would drop a zapped entry now.
 func (s *sim) flushDrops(o kernel.Op) bool {
-	return s.mmu.FlushDrops(o.Obj, s.p.Scenario.Kinds[o.Obj] == "vm")
+	return s.mmu.FlushDrops(o.Ext().Obj, s.p.Scenario.Kinds[o.Ext().Obj] == "vm")
 }
 
 // pteRead is the footprint of reading the GPU page tables and TLB (whether
@@ -679,8 +679,8 @@ func (s *sim) footprintOf(a actor) []string {
 // willRetry: read_retry o would find an invalidation since t's
 // read_begin and loop back (exec.go, OpReadRetry).
 func (s *sim) willRetry(t *thread, o *kernel.Op) bool {
-	m, ok := t.readBegin[o.Obj]
-	return ok && s.seq[o.Obj] != m.seq && m.frame == len(t.frames)-1
+	m, ok := t.readBegin[o.Ext().Obj]
+	return ok && s.seq[o.Ext().Obj] != m.seq && m.frame == len(t.frames)-1
 }
 
 // invalFoot: invalidate_range_end (or the exit of a thread still inside

@@ -35,21 +35,21 @@ func insertSorted(list []string, name string) []string {
 // vmOf picks the VM a mapping goes into: the step's vm:, the object's VM,
 // or the object's own GPU mapping.
 func (s *sim) vmOf(o kernel.Op) string {
-	if o.VM != "" {
-		return o.VM
+	if o.Ext().VM != "" {
+		return o.Ext().VM
 	}
 	f := s.p.Scenario.File
 	for _, u := range f.Userptrs {
-		if u.Name.V == o.Obj && u.VM.V != "" {
+		if u.Name.V == o.Ext().Obj && u.VM.V != "" {
 			return u.VM.V
 		}
 	}
 	for _, b := range f.Buffers {
-		if b.Name.V == o.Obj && b.VM.V != "" {
+		if b.Name.V == o.Ext().Obj && b.VM.V != "" {
 			return b.VM.V
 		}
 	}
-	return "gpu-mapping(" + o.Obj + ")"
+	return "gpu-mapping(" + o.Ext().Obj + ")"
 }
 
 // gpuMayReach checks the golden rule (R20) before pages are freed or moved:
@@ -161,77 +161,77 @@ func runAlloc(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func runScopeSave(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	t.scopes[o.Scope]++
+	t.scopes[o.Ext().Scope]++
 	s.event(t, "scope", o.Text, o.Pos)
 	return true
 }
 
 func runScopeRest(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	t.scopes[o.Scope]--
+	t.scopes[o.Ext().Scope]--
 	s.event(t, "scope", o.Text, o.Pos)
 	return true
 }
 
 func runPin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	s.mmu.Mem.Pinned[o.Obj]++
+	s.mmu.Mem.Pinned[o.Ext().Obj]++
 	s.event(t, "pin", o.Text, o.Pos)
 	return true
 }
 
 func runUnpin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	s.mmu.Mem.Pinned[o.Obj]--
+	s.mmu.Mem.Pinned[o.Ext().Obj]--
 	s.event(t, "unpin", o.Text, o.Pos)
-	if s.mmu.Mem.Pinned[o.Obj] <= 0 && s.pinnedFree[o.Obj] {
+	if s.mmu.Mem.Pinned[o.Ext().Obj] <= 0 && s.pinnedFree[o.Ext().Obj] {
 		// The last unpin of an unmapped range frees the pages now.
-		delete(s.pinnedFree, o.Obj)
-		s.gpuMayReach(t, *o, o.Obj, "the last unpin freeing the pages of ")
-		s.mmu.Mem.Freed[o.Obj] = true
+		delete(s.pinnedFree, o.Ext().Obj)
+		s.gpuMayReach(t, *o, o.Ext().Obj, "the last unpin freeing the pages of ")
+		s.mmu.Mem.Freed[o.Ext().Obj] = true
 	}
 	return true
 }
 
 func runFreePages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	if o.Synthetic && s.mmu.Mem.Pinned[o.Obj] > 0 {
+	if o.Synthetic && s.mmu.Mem.Pinned[o.Ext().Obj] > 0 {
 		// A long-term pin (pin_user_pages, FOLL_PIN) holds the pages:
 		// munmap drops only the mapping's reference and the page is
 		// freed by the last unpin_user_page() (mm/gup.c).
 		if s.pinnedFree == nil {
 			s.pinnedFree = map[string]bool{}
 		}
-		s.pinnedFree[o.Obj] = true
+		s.pinnedFree[o.Ext().Obj] = true
 		s.event2(t, "free", o.Text, ": the pages are pinned and stay allocated until unpinned", o.Pos)
 		return true
 	}
-	s.gpuMayReach(t, *o, o.Obj, "freeing the pages of ")
-	s.mmu.Mem.Freed[o.Obj] = true
+	s.gpuMayReach(t, *o, o.Ext().Obj, "freeing the pages of ")
+	s.mmu.Mem.Freed[o.Ext().Obj] = true
 	s.event(t, "free", o.Text, o.Pos)
 	return true
 }
 
 func runGet(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	if o.Try && s.refs(o.Obj) <= 0 {
+	if o.Try && s.refs(o.Ext().Obj) <= 0 {
 		// kref_get_unless_zero on a dying object fails: the caller
 		// must not touch it (include/linux/kref.h).
 		s.failBranch(t, f, o, "get", " (the object is dying: fails)")
 		return false
 	}
-	s.setRefs(o.Obj, s.refs(o.Obj)+1)
+	s.setRefs(o.Ext().Obj, s.refs(o.Ext().Obj)+1)
 	s.event(t, "get", o.Text, o.Pos)
 	return true
 }
 
 func runPut(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	n := s.refs(o.Obj) - 1
-	s.setRefs(o.Obj, n)
+	n := s.refs(o.Ext().Obj) - 1
+	s.setRefs(o.Ext().Obj, n)
 	if s.opt.Trace {
 		s.event(t, "put", fmt.Sprintf("%s (%d left)", o.Text, max(n, 0)), o.Pos)
 	} else {
 		s.steps++
 	}
-	if n == 0 && len(o.Then) > 0 {
+	if n == 0 && len(o.Ext().Then) > 0 {
 		// kref_put calls the release function in the putting thread.
 		f.pc++
-		t.frames = append(t.frames, &frame{ops: o.Then, origin: o.Pos, why: o.Text})
+		t.frames = append(t.frames, &frame{ops: o.Ext().Then, origin: o.Pos, why: o.Text})
 		return false
 	}
 	return true
@@ -251,20 +251,20 @@ func footFreePages(s *sim, t *thread, o *kernel.Op) []string {
 	// Marks the pages freed (or, when a pin holds them, freed at the
 	// last unpin): two frees commute; a free reads the pin count and
 	// the GPU's reach (golden rule).
-	return append(append([]string{"?pin:" + o.Obj, "+freed:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
+	return append(append([]string{"?pin:" + o.Ext().Obj, "+freed:" + o.Ext().Obj}, pteRead...), s.usersFoot(o.Ext().Obj)...)
 }
 
 func footPin(s *sim, t *thread, o *kernel.Op) []string {
-	return []string{"+pin:" + o.Obj} // a count: two pins commute
+	return []string{"+pin:" + o.Ext().Obj} // a count: two pins commute
 }
 
 func footGet(s *sim, t *thread, o *kernel.Op) []string {
-	return []string{"ref:" + o.Obj}
+	return []string{"ref:" + o.Ext().Obj}
 }
 
 func footUnpin(s *sim, t *thread, o *kernel.Op) []string {
 	// The last unpin of an unmapped range frees its pages (golden rule).
-	return append(append([]string{"pin:" + o.Obj, "freed:" + o.Obj}, pteRead...), s.usersFoot(o.Obj)...)
+	return append(append([]string{"pin:" + o.Ext().Obj, "freed:" + o.Ext().Obj}, pteRead...), s.usersFoot(o.Ext().Obj)...)
 }
 
 // registered in transitions.go

@@ -10,13 +10,13 @@ import (
 )
 
 func runMunmap(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	s.unmapped[o.Obj] = true
+	s.unmapped[o.Ext().Obj] = true
 	s.event(t, "munmap", o.Text, o.Pos)
 	return true
 }
 
 func runReadBegin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	if s.unmapped[o.Obj] {
+	if s.unmapped[o.Ext().Obj] {
 		// The range is gone: getting its pages fails and the ioctl
 		// returns -EFAULT, releasing what it holds.
 		s.event2(t, "fail", o.Text, ": the range is unmapped, the ioctl fails with -EFAULT", o.Pos)
@@ -24,16 +24,16 @@ func runReadBegin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 		s.finish(t)
 		return false
 	}
-	if s.inval[o.Obj] > 0 {
-		t.blocked = &blockOn{kind: "invalidation", inst: o.Obj, op: *o}
+	if s.inval[o.Ext().Obj] > 0 {
+		t.blocked = &blockOn{kind: "invalidation", inst: o.Ext().Obj, op: *o}
 		return false
 	}
 	if t.readBegin == nil {
 		t.readBegin = map[string]readMark{}
 	}
-	t.readBegin[o.Obj] = readMark{frame: len(t.frames) - 1, pc: f.pc, held: len(t.held), seq: s.seq[o.Obj]}
+	t.readBegin[o.Ext().Obj] = readMark{frame: len(t.frames) - 1, pc: f.pc, held: len(t.held), seq: s.seq[o.Ext().Obj]}
 	if s.opt.Trace {
-		s.event(t, "read_begin", fmt.Sprintf("%s = seq %d", o.Text, s.seq[o.Obj]), o.Pos)
+		s.event(t, "read_begin", fmt.Sprintf("%s = seq %d", o.Text, s.seq[o.Ext().Obj]), o.Pos)
 	} else {
 		s.steps++
 	}
@@ -41,14 +41,14 @@ func runReadBegin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func runSetSeq(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	s.seq[o.Obj]++
+	s.seq[o.Ext().Obj]++
 	s.event(t, "set_seq", o.Text, o.Pos)
 	return true
 }
 
 func runReadRetry(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	m, ok := t.readBegin[o.Obj]
-	if ok && s.seq[o.Obj] != m.seq && m.frame == len(t.frames)-1 {
+	m, ok := t.readBegin[o.Ext().Obj]
+	if ok && s.seq[o.Ext().Obj] != m.seq && m.frame == len(t.frames)-1 {
 		// An invalidation ran since read_begin: drop what was taken
 		// since, and go again (the HMM retry loop, K10).
 		for i := len(t.held) - 1; i >= m.held; i-- {
@@ -66,13 +66,13 @@ func runReadRetry(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func footMunmap(s *sim, t *thread, o *kernel.Op) []string {
-	return []string{"unmapped:" + o.Obj}
+	return []string{"unmapped:" + o.Ext().Obj}
 }
 
 func footReadBegin(s *sim, t *thread, o *kernel.Op) []string {
-	if s.unmapped[o.Obj] {
+	if s.unmapped[o.Ext().Obj] {
 		// The ioctl fails and returns, releasing what it holds.
-		foot := []string{"?unmapped:" + o.Obj, "?inval:" + o.Obj, "?seq:" + o.Obj}
+		foot := []string{"?unmapped:" + o.Ext().Obj, "?inval:" + o.Ext().Obj, "?seq:" + o.Ext().Obj}
 		for _, h := range t.held {
 			if h.inst != "" {
 				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
@@ -82,13 +82,13 @@ func footReadBegin(s *sim, t *thread, o *kernel.Op) []string {
 	}
 	// Reads the invalidation count, the sequence and whether the
 	// range is still mapped; writes only its own mark.
-	return []string{"?inval:" + o.Obj, "?seq:" + o.Obj, "?unmapped:" + o.Obj}
+	return []string{"?inval:" + o.Ext().Obj, "?seq:" + o.Ext().Obj, "?unmapped:" + o.Ext().Obj}
 }
 
 func footSetSeq(s *sim, t *thread, o *kernel.Op) []string {
 	// mmu_interval_set_seq bumps the sequence: two bumps commute,
 	// and readers only compare it with their read_begin's value.
-	return []string{"+seq:" + o.Obj}
+	return []string{"+seq:" + o.Ext().Obj}
 }
 
 func footReadRetry(s *sim, t *thread, o *kernel.Op) []string {
@@ -97,11 +97,11 @@ func footReadRetry(s *sim, t *thread, o *kernel.Op) []string {
 	// invalidation since read_begin it only reads (the footprint is
 	// of the state the step runs in, as for zap_ptes): a set_seq
 	// racing with it is a conflict on the sequence.
-	foot := []string{"?seq:" + o.Obj}
+	foot := []string{"?seq:" + o.Ext().Obj}
 	if !s.willRetry(t, o) {
 		return foot
 	}
-	if m, ok := t.readBegin[o.Obj]; ok {
+	if m, ok := t.readBegin[o.Ext().Obj]; ok {
 		for _, h := range t.held[min(m.held, len(t.held)):] {
 			if h.inst != "" {
 				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)

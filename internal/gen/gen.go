@@ -379,9 +379,9 @@ func RandomProgram(classes, deps int, cycle bool, seed uint64) *kernel.Program {
 			case "alloc":
 				o.Kind, o.GFP = kernel.OpAlloc, gfp
 			case "wait":
-				o.Kind, o.Fence = kernel.OpWait, st.arg
+				o.Kind, o.Mut().Fence = kernel.OpWait, st.arg
 			case "signal":
-				o.Kind, o.Fence = kernel.OpSignal, st.arg
+				o.Kind, o.Mut().Fence = kernel.OpSignal, st.arg
 			}
 			t.Ops = append(t.Ops, o)
 		}

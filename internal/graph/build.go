@@ -271,7 +271,7 @@ func (b *builder) collectResvFences() {
 	for _, t := range b.p.Threads {
 		for i := range t.Ops {
 			if o := &t.Ops[i]; o.Kind == kernel.OpAddFence || o.Kind == kernel.OpReplace {
-				b.resvFences[o.Obj] = append(b.resvFences[o.Obj], resvFence{o.Fence, o.Usage})
+				b.resvFences[o.Ext().Obj] = append(b.resvFences[o.Ext().Obj], resvFence{o.Ext().Fence, o.Ext().Usage})
 			}
 		}
 	}
@@ -341,7 +341,7 @@ func (b *builder) walk(t *kernel.Thread) {
 func (w *walker) run(ops []kernel.Op, start int, seen map[string]bool) {
 	for i := start; i < len(ops); i++ {
 		o := &ops[i]
-		if to := i + o.FailTo; o.FailTo > 0 && to < len(ops) {
+		if to := i + int(o.FailTo); o.FailTo > 0 && to < len(ops) {
 			key := strconv.Itoa(to) + w.heldSig()
 			if seen == nil {
 				seen = map[string]bool{}
@@ -509,7 +509,7 @@ func (w *walker) heldSnapshot() []HeldLock {
 }
 
 func (w *walker) endSection(o *kernel.Op) {
-	node := w.b.node(o.Fence)
+	node := w.b.node(o.Ext().Fence)
 	for i := len(w.held) - 1; i >= 0; i-- {
 		if w.held[i].section && w.held[i].name == node {
 			w.dropHeld(i)
@@ -569,33 +569,33 @@ func (w *walker) acquire(o *kernel.Op, kind EdgeKind) {
 		if ni.sleeps && (w.atomic() || w.nonblock(o)) { // the message only when reported
 			w.sleeping(o, "taking "+ni.lockKind+" "+o.Lock)
 		}
-		if o.Ctx != "" && o.Lock == kernel.WWMutex {
+		if o.Ext().Ctx != "" && o.Lock == kernel.WWMutex {
 			for _, h := range w.held {
 				if h.name == kernel.WWMutex && h.ctx == "" && !h.unpub {
-					w.finding(rules.WWMisuse, o, "dma_resv locked under acquire context %q while a dma_resv locked without a context is held: mixing ctx and NULL-ctx locking of one ww class is forbidden (R23, C14)", o.Ctx)
+					w.finding(rules.WWMisuse, o, "dma_resv locked under acquire context %q while a dma_resv locked without a context is held: mixing ctx and NULL-ctx locking of one ww class is forbidden (R23, C14)", o.Ext().Ctx)
 					break
 				}
 			}
 		}
-		if o.Lock == kernel.WWMutex && o.Ctx == "" && w.heldCtx() != "" {
+		if o.Lock == kernel.WWMutex && o.Ext().Ctx == "" && w.heldCtx() != "" {
 			w.finding(rules.WWMisuse, o, "dma_resv locked without the acquire context while context %q is active: mixing ctx and NULL-ctx locking of one ww class is forbidden (R23, C14)", w.heldCtx())
 		}
-		if o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) < 0 {
-			w.finding(rules.WWMisuse, o, "%s taken with nest_lock %s, which is not held (lockdep: Nested lock was not taken)", o.Lock, o.NestLock)
+		if o.Ext().NestLock != "" && w.isHeld(w.b.node(o.Ext().NestLock)) < 0 {
+			w.finding(rules.WWMisuse, o, "%s taken with nest_lock %s, which is not held (lockdep: Nested lock was not taken)", o.Lock, o.Ext().NestLock)
 		}
-		if o.Ctx != "" && w.ctxDone[o.Ctx] {
-			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ctx)
+		if o.Ext().Ctx != "" && w.ctxDone[o.Ext().Ctx] {
+			w.finding(rules.WWMisuse, o, "lock under acquire context %q after ww_acquire_done (R23)", o.Ext().Ctx)
 		}
 	}
 	// Lockdep works on classes: it cannot know that an instance is not
 	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
 	unpub := o.Unpublished && w.b.mode != Lockdep
 	h := heldLock{ni: ni, name: node, orig: o.Lock, inst: o.Inst, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: unpub, ctx: o.Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx, path: o.InPath}
+		try: o.Try, unpub: unpub, ctx: o.Ext().Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx, path: o.InPath}
 	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]
-			nested := o.NestLock != "" && w.isHeld(w.b.node(o.NestLock)) >= 0
+			nested := o.Ext().NestLock != "" && w.isHeld(w.b.node(o.Ext().NestLock)) >= 0
 			if !(h.recursive && prev.shared) && !nested {
 				w.b.diags = append(w.b.diags, diag.Diagnostic{
 					File: w.b.p.File, Pos: o.Pos, Rule: rules.RecursiveLocking, Severity: diag.Error, Mode: string(w.b.mode),
@@ -620,7 +620,7 @@ func (w *walker) acquire(o *kernel.Op, kind EdgeKind) {
 		// A class already held under its held nest_lock adds no
 		// dependency (check_deadlock() returns 2: validate_chain() skips
 		// check_prevs_add()).
-		if !(o.NestLock != "" && w.isHeld(node) >= 0 && w.isHeld(w.b.node(o.NestLock)) >= 0) {
+		if !(o.Ext().NestLock != "" && w.isHeld(node) >= 0 && w.isHeld(w.b.node(o.Ext().NestLock)) >= 0) {
 			w.addEdges(w.held, ni, h.recursive, kind, o, 1)
 		}
 	}
@@ -801,24 +801,24 @@ func (w *walker) op(o *kernel.Op) {
 		if w.scopes == nil {
 			w.scopes = map[string]int{}
 		}
-		w.scopes[o.Scope]++
+		w.scopes[o.Ext().Scope]++
 	case kernel.OpScopeRest:
-		if w.scopes[o.Scope] > 0 {
-			w.scopes[o.Scope]--
+		if w.scopes[o.Ext().Scope] > 0 {
+			w.scopes[o.Ext().Scope]--
 		}
 	case kernel.OpWait:
-		if kernel.IsCompletion(o.Fence) {
+		if kernel.IsCompletion(o.Ext().Fence) {
 			w.waitCompletion(o)
 			return
 		}
-		w.sleeping(o, "dma_fence_wait("+o.Fence+")")
-		if fi := w.b.p.Fences[o.Fence]; fi != nil && fi.Indefinite && w.inSection() {
-			w.finding(rules.IndefiniteFence, o, "signalling code waits on %s, an indefinite (user/future) fence: the dma_fence it completes may never signal (R18)", o.Fence)
+		w.sleeping(o, "dma_fence_wait("+o.Ext().Fence+")")
+		if fi := w.b.p.Fences[o.Ext().Fence]; fi != nil && fi.Indefinite && w.inSection() {
+			w.finding(rules.IndefiniteFence, o, "signalling code waits on %s, an indefinite (user/future) fence: the dma_fence it completes may never signal (R18)", o.Ext().Fence)
 		}
-		w.unboundedWait(o, o.Fence)
-		w.wait(o, o.Fence)
+		w.unboundedWait(o, o.Ext().Fence)
+		w.wait(o, o.Ext().Fence)
 	case kernel.OpWaitResv, kernel.OpEvict:
-		usage := o.Usage
+		usage := o.Ext().Usage
 		if o.Kind == kernel.OpEvict {
 			usage = "BOOKKEEP" // eviction waits for everything (R28)
 		}
@@ -828,7 +828,7 @@ func (w *walker) op(o *kernel.Op) {
 			return
 		}
 		seen := map[string]bool{}
-		for _, rf := range w.b.resvFences[o.Obj] {
+		for _, rf := range w.b.resvFences[o.Ext().Obj] {
 			if usageRank[rf.usage] <= usageRank[usage] && !seen[rf.fence] {
 				seen[rf.fence] = true
 				w.unboundedWait(o, rf.fence)
@@ -836,24 +836,26 @@ func (w *walker) op(o *kernel.Op) {
 			}
 		}
 	case kernel.OpBeginSig:
-		w.beginSection(&kernel.Op{Lock: o.Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
+		w.beginSection(&kernel.Op{Lock: o.Ext().Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
 	case kernel.OpEndSig:
 		w.endSection(o)
 	case kernel.OpWWInit:
-		w.acquire(&kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Ctx: o.Ctx, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}, EdgeLock)
+		a := &kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}
+		a.Mut().Ctx = o.Ext().Ctx
+		w.acquire(a, EdgeLock)
 	case kernel.OpWWDone:
 		if w.ctxDone == nil {
 			w.ctxDone = map[string]bool{}
 		}
-		w.ctxDone[o.Ctx] = true
+		w.ctxDone[o.Ext().Ctx] = true
 	case kernel.OpWWFini:
 		// drm_exec_fini: unlock what the context still holds, then the ctx.
 		for i := len(w.held) - 1; i >= 0; i-- {
-			if w.held[i].ctx == o.Ctx {
+			if w.held[i].ctx == o.Ext().Ctx {
 				w.dropHeld(i)
 			}
 		}
-		delete(w.ctxDone, o.Ctx)
+		delete(w.ctxDone, o.Ext().Ctx)
 	case kernel.OpReserve:
 		// dma_resv_reserve_fences may kmalloc(GFP_KERNEL) (K6, R13).
 		a := *o
@@ -871,11 +873,11 @@ func (w *walker) op(o *kernel.Op) {
 		}
 		w.touch(o, kernel.MmapLock, EdgeLock, w.held, 1)
 	case kernel.OpFlushWork:
-		if o.Obj != "" {
+		if o.Ext().Obj != "" {
 			return // part of a flush_workqueue: its OpFlushWQ is what lockdep sees
 		}
 		fn, _, _ := strings.Cut(o.Text, ":")
-		w.sleeping(o, fn+"("+o.Path+")")
+		w.sleeping(o, fn+"("+o.Ext().Path+")")
 		w.touch(o, o.Lock, EdgeFlush, w.held, 1)
 	case kernel.OpFlushWQ:
 		// touch_wq_lockdep_map(): lock_map_acquire + release of the
@@ -889,8 +891,8 @@ func (w *walker) op(o *kernel.Op) {
 	case kernel.OpPut:
 		// The put may drop the last reference: the finalizer runs here,
 		// under whatever this thread holds (kref_put's release callback).
-		if len(o.Then) > 0 {
-			w.clone().run(o.Then, 0, map[string]bool{})
+		if len(o.Ext().Then) > 0 {
+			w.clone().run(o.Ext().Then, 0, map[string]bool{})
 		}
 	case kernel.OpAssertHeld:
 		w.assertHeld(o)
@@ -915,7 +917,7 @@ func (w *walker) waitCompletion(o *kernel.Op) {
 	if w.b.mode == Lockdep {
 		return
 	}
-	w.touch(o, o.Fence, EdgeWait, w.held, 1)
+	w.touch(o, o.Ext().Fence, EdgeWait, w.held, 1)
 }
 
 // unboundedWait: a wait on the fence of a scheduler with timeout: infinite

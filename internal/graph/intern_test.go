@@ -65,7 +65,7 @@ func scramble(ops []kernel.Op, n int, k *int) {
 			*k++
 			ops[i].LockID = int32(*k%(n-1) + 1)
 		}
-		scramble(ops[i].Then, n, k)
+		scramble(ops[i].Ext().Then, n, k)
 	}
 }
 

@@ -227,7 +227,7 @@ func (w *walker) bhEnable(o *kernel.Op) {
 // (spin_lock_irq/_irqsave/_bh); a lock declared irq_safe is taken with
 // spin_lock_irqsave everywhere.
 func (w *walker) beforeAcquire(o *kernel.Op, ni nodeInfo) {
-	irq := o.IRQ
+	irq := o.Ext().IRQ
 	if irq == "" && ni.irqSafe {
 		irq = "save"
 	}
@@ -243,7 +243,7 @@ func (w *walker) beforeAcquire(o *kernel.Op, ni nodeInfo) {
 
 // afterRelease applies spin_unlock_irq/_irqrestore/_bh.
 func (w *walker) afterRelease(o *kernel.Op) {
-	irq := o.IRQ
+	irq := o.Ext().IRQ
 	if ni, ok := w.b.cachedInfo(o); ok && irq == "" && ni.irqSafe {
 		irq = "restore"
 	}
@@ -258,7 +258,7 @@ func (w *walker) afterRelease(o *kernel.Op) {
 }
 
 func (w *walker) localIRQ(o *kernel.Op) {
-	switch o.Scope {
+	switch o.Ext().Scope {
 	case "disable":
 		w.hardOff()
 	case "enable":
@@ -271,7 +271,7 @@ func (w *walker) localIRQ(o *kernel.Op) {
 }
 
 func (w *walker) localBH(o *kernel.Op) {
-	switch o.Scope {
+	switch o.Ext().Scope {
 	case "disable":
 		w.bhDisable()
 	case "enable":

@@ -647,7 +647,7 @@ func (c *compiler) workload() {
 		case "signal":
 			t := &Thread{Name: name("signal(" + v.V + ")"), Context: model.CtxProcess, Root: "signal", Pos: a.P, Workload: true, Order: i}
 			op := c.synth(OpSignal, "", Write, a.P, "dma_fence_signal("+v.V+")")
-			op.Fence = v.V
+			op.Mut().Fence = v.V
 			t.Ops = append(t.Ops, op)
 			c.p.Threads = append(c.p.Threads, t)
 		}
@@ -709,7 +709,7 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 	} else if len(mj.Buffers) > 0 {
 		ctx := "exec(" + job + ")"
 		init := c.synth(OpWWInit, WWAcquire, Write, mj.Name.P, "drm_exec_init (ww_acquire_init)")
-		init.Ctx = ctx
+		init.Mut().Ctx = ctx
 		t.Ops = append(t.Ops, init)
 		seen := map[string]bool{}
 		for _, bu := range mj.Buffers {
@@ -719,11 +719,13 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 			}
 			seen[r] = true
 			l := c.synth(OpAcquire, WWMutex, Write, bu.Buffer.P, "drm_exec_lock_obj("+r+")")
-			l.Obj, l.Inst, l.Ctx, l.NestLock = r, InstanceOf(r, r), ctx, WWAcquire
+			l.Inst = InstanceOf(r, r)
+			x := l.Mut()
+			x.Obj, x.Ctx, x.NestLock = r, ctx, WWAcquire
 			l.Unpublished = c.unpublished(r)
 			t.Ops = append(t.Ops, l)
 			rs := c.synth(OpReserve, "", Write, bu.Buffer.P, "dma_resv_reserve_fences("+r+", 1)")
-			rs.Obj, rs.Count = r, 1
+			rs.Mut().Obj, rs.Count = r, 1
 			t.Ops = append(t.Ops, rs)
 		}
 		al := c.synth(OpAlloc, "", Write, mj.Name.P, "drm_sched_job_init: kmalloc(GFP_KERNEL)")
@@ -731,7 +733,8 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 		t.Ops = append(t.Ops, al)
 	}
 	arm := c.synth(OpSubmit, "", Write, pos, "drm_sched_job_arm + drm_sched_entity_push_job("+job+"): "+ji.Fence+" is published (R2)")
-	arm.Job, arm.Fence = job, ji.Fence
+	x := arm.Mut()
+	x.Job, x.Fence = job, ji.Fence
 	t.Ops = append(t.Ops, arm)
 	for _, bu := range mj.Buffers {
 		if ji.NoFence {
@@ -743,7 +746,8 @@ func (c *compiler) submitThread(job, name string, order int, pos model.Pos) *Thr
 		}
 		r := c.resvOf(bu.Buffer.V)
 		af := c.synth(OpAddFence, "", Write, bu.Buffer.P, fmt.Sprintf("dma_resv_add_fence(%s, %s, %s)", r, ji.Fence, usage))
-		af.Obj, af.Fence, af.Usage = r, ji.Fence, usage
+		x := af.Mut()
+		x.Obj, x.Fence, x.Usage = r, ji.Fence, usage
 		t.Ops = append(t.Ops, af)
 	}
 	t.Ops = append(t.Ops, c.releaseAll(t.Ops, pos)...)
@@ -767,10 +771,10 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 				}
 			}
 		case OpWWInit:
-			ctxs = append(ctxs, o.Ctx)
+			ctxs = append(ctxs, o.Ext().Ctx)
 		case OpWWFini:
 			for i := range ctxs {
-				if ctxs[i] == o.Ctx {
+				if ctxs[i] == o.Ext().Ctx {
 					ctxs = append(ctxs[:i], ctxs[i+1:]...)
 					break
 				}
@@ -780,12 +784,12 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 	var out []Op
 	for i := len(held) - 1; i >= 0; i-- {
 		r := c.synth(OpRelease, held[i].Lock, held[i].Mode, pos, "unlock "+held[i].Lock)
-		r.Obj, r.Inst = held[i].Obj, held[i].Inst
+		r.Mut().Obj, r.Inst = held[i].Ext().Obj, held[i].Inst
 		out = append(out, r)
 	}
 	for i := len(ctxs) - 1; i >= 0; i-- {
 		f := c.synth(OpWWFini, WWAcquire, Write, pos, "drm_exec_fini (ww_acquire_fini)")
-		f.Ctx = ctxs[i]
+		f.Mut().Ctx = ctxs[i]
 		out = append(out, f)
 	}
 	return out
@@ -801,7 +805,7 @@ func (c *compiler) munmapThread(userptr, name string, order int, pos model.Pos, 
 	if !nonblock {
 		t.Ops = append(t.Ops, c.synth(OpAcquire, MmapLock, Write, pos, "mmap_write_lock (munmap)"))
 		um := c.synth(OpMunmap, "", Write, pos, "the VMA of "+userptr+" is detached")
-		um.Obj = userptr
+		um.Mut().Obj = userptr
 		t.Ops = append(t.Ops, um)
 	}
 	t.Ops = append(t.Ops, c.synth(OpAcquire, MMUNotifier, Write, pos, "mmu_notifier_invalidate_range_start"))
@@ -817,7 +821,7 @@ func (c *compiler) munmapThread(userptr, name string, order int, pos model.Pos, 
 	t.Ops = append(t.Ops, c.synth(OpRelease, NotifierNode(userptr), Write, pos, "callback returns"))
 	t.Ops = append(t.Ops, c.synth(OpRelease, MMUNotifier, Write, pos, "mmu_notifier_invalidate_range_end"))
 	fp := c.synth(OpFreePages, "", Write, pos, "the core mm frees the pages of "+userptr)
-	fp.Obj = userptr
+	fp.Mut().Obj = userptr
 	t.Ops = append(t.Ops, fp)
 	if !nonblock {
 		t.Ops = append(t.Ops, c.synth(OpRelease, MmapLock, Write, pos, "mmap_write_unlock"))
@@ -1208,9 +1212,11 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		if k, ok := objectOps[op]; ok {
 			// An operation on a named object; the loader has already
 			// rejected modifiers that do not apply to it.
-			o.Kind, o.Obj, o.VM, o.VMOp, o.Atomic = k, v.V, s.VM.V, s.Op.V, s.Atomic.V
+			o.Kind, o.Atomic = k, s.Atomic.V
+			x := o.Mut()
+			x.Obj, x.VM, x.VMOp = v.V, s.VM.V, s.Op.V
 			for _, r := range s.Range {
-				o.Range = append(o.Range, r.V)
+				x.Range = append(x.Range, r.V)
 			}
 			if name := kernelName[op]; name != "" {
 				o.Text = name + "(" + v.V + ")"
@@ -1228,7 +1234,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			} else {
 				o.LockID = lc.id
 			}
-			o.Lock, o.Obj, o.Inst = node, obj, InstanceOf(v.V, obj)
+			o.Lock, o.Inst = node, InstanceOf(v.V, obj)
 			if obj == "" && s.Subclass.V != 0 {
 				// Without a named instance, *_lock_nested on a class the
 				// thread holds is how code takes a second object of it:
@@ -1252,15 +1258,19 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			case "recursive_read":
 				o.Mode = RecursiveRead
 			}
-			if s.NestLock.V != "" {
-				o.NestLock, _, _ = c.lockNode(s.NestLock.V, 0)
-			}
-			o.Ctx = s.Ctx.V
-			if ww && o.Ctx != "" {
-				o.NestLock = WWAcquire // the ctx's map is the nest_lock (K7)
-			}
 			o.Unpublished = s.Unpublished.V || c.unpublished(obj)
-			o.IRQ = s.IRQ.V
+			// Most lock steps name none of these: leave the op without
+			// operands then (Op's comment).
+			if obj != "" || s.NestLock.V != "" || s.Ctx.V != "" || s.IRQ.V != "" {
+				x := o.Mut()
+				x.Obj, x.Ctx, x.IRQ = obj, s.Ctx.V, s.IRQ.V
+				if s.NestLock.V != "" {
+					x.NestLock, _, _ = c.lockNode(s.NestLock.V, 0)
+				}
+				if ww && x.Ctx != "" {
+					x.NestLock = WWAcquire // the ctx's map is the nest_lock (K7)
+				}
+			}
 		case "sync":
 			// synchronize_srcu(): lock_map_sync(), a write acquire that is
 			// released at once and adds no dependency out of it.
@@ -1269,84 +1279,91 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		case "unlock":
 			lc := c.lockRef(v.V)
 			o.Text = lc.text(op, v.V)
-			o.Kind, o.Lock, o.LockID, o.Obj, o.Inst, o.IRQ = OpRelease, lc.node, lc.id, lc.obj, InstanceOf(v.V, lc.obj), s.IRQ.V
+			o.Kind, o.Lock, o.LockID, o.Inst = OpRelease, lc.node, lc.id, InstanceOf(v.V, lc.obj)
+			o.setObjIRQ(lc.obj, s.IRQ.V)
 			if lc.perObject {
 				c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
 			}
 		case "assert_held":
 			lc := c.lockRef(v.V)
-			o.Kind, o.Lock, o.LockID, o.Obj, o.Inst = OpAssertHeld, lc.node, lc.id, lc.obj, InstanceOf(v.V, lc.obj)
+			o.Kind, o.Lock, o.LockID, o.Inst = OpAssertHeld, lc.node, lc.id, InstanceOf(v.V, lc.obj)
+			o.setObjIRQ(lc.obj, "")
 			o.Text = "lockdep_assert_held(" + v.V + ")"
 			c.perObject(&o, lc.decl, v.V, arg(s.Of.V))
 		case "local_irq":
-			o.Kind, o.Scope = OpLocalIRQ, v.V
+			o.Kind, o.Mut().Scope = OpLocalIRQ, v.V
 			o.Text = "local_irq_" + v.V + "()"
 		case "local_bh":
-			o.Kind, o.Scope = OpLocalBH, v.V
+			o.Kind, o.Mut().Scope = OpLocalBH, v.V
 			o.Text = "local_bh_" + v.V + "()"
 		case "ww_acquire_init":
-			o.Kind, o.Lock, o.Ctx = OpWWInit, WWAcquire, v.V
+			o.Kind, o.Lock, o.Mut().Ctx = OpWWInit, WWAcquire, v.V
 			if s.WWClass.V != "" {
 				o.Lock = s.WWClass.V + "_acquire"
 			}
 		case "ww_acquire_done":
-			o.Kind, o.Ctx = OpWWDone, v.V
+			o.Kind, o.Mut().Ctx = OpWWDone, v.V
 		case "ww_acquire_fini":
-			o.Kind, o.Lock, o.Ctx = OpWWFini, WWAcquire, v.V
+			o.Kind, o.Lock, o.Mut().Ctx = OpWWFini, WWAcquire, v.V
 		case "alloc":
 			o.Kind = OpAlloc
 			o.GFP, _ = model.ParseGFP(v.V)
 			o.NoLockdep = s.Nolockdep.V
 			o.Text = "kmalloc(" + v.V + ")"
 		case "memalloc_save":
-			o.Kind, o.Scope = OpScopeSave, v.V
+			o.Kind, o.Mut().Scope = OpScopeSave, v.V
 			o.Text = "memalloc_" + v.V + "_save()"
 		case "memalloc_restore":
-			o.Kind, o.Scope = OpScopeRest, v.V
+			o.Kind, o.Mut().Scope = OpScopeRest, v.V
 			o.Text = "memalloc_" + v.V + "_restore()"
 		case "wait":
-			o.Kind, o.Fence = OpWait, c.fenceName(v.V)
-			o.Text = "dma_fence_wait(" + o.Fence + ")"
+			o.Kind, o.Mut().Fence = OpWait, c.fenceName(v.V)
+			o.Text = "dma_fence_wait(" + o.Ext().Fence + ")"
 		case "wait_resv":
-			o.Kind, o.Obj = OpWaitResv, c.resvOf(v.V)
-			o.Usage = s.Usage.V
-			if o.Usage == "" {
-				o.Usage = "BOOKKEEP"
+			o.Kind = OpWaitResv
+			x := o.Mut()
+			x.Obj, x.Usage = c.resvOf(v.V), s.Usage.V
+			if x.Usage == "" {
+				x.Usage = "BOOKKEEP"
 			}
-			o.Text = fmt.Sprintf("dma_resv_wait_timeout(%s, %s)", o.Obj, o.Usage)
+			o.Text = fmt.Sprintf("dma_resv_wait_timeout(%s, %s)", o.Ext().Obj, o.Ext().Usage)
 		case "signal":
-			o.Kind, o.Fence = OpSignal, c.fenceName(v.V)
-			o.Text = "dma_fence_signal(" + o.Fence + ")"
+			o.Kind, o.Mut().Fence = OpSignal, c.fenceName(v.V)
+			o.Text = "dma_fence_signal(" + o.Ext().Fence + ")"
 		case "begin_signalling":
-			o.Kind, o.Fence = OpBeginSig, c.fenceName(v.V)
-			o.Text = "dma_fence_begin_signalling() for " + o.Fence
+			o.Kind, o.Mut().Fence = OpBeginSig, c.fenceName(v.V)
+			o.Text = "dma_fence_begin_signalling() for " + o.Ext().Fence
 		case "end_signalling":
-			o.Kind, o.Fence = OpEndSig, c.fenceName(v.V)
-			o.Text = "dma_fence_end_signalling() for " + o.Fence
+			o.Kind, o.Mut().Fence = OpEndSig, c.fenceName(v.V)
+			o.Text = "dma_fence_end_signalling() for " + o.Ext().Fence
 		case "reserve_fences":
-			o.Kind, o.Obj = OpReserve, c.resvOf(v.V)
+			o.Kind, o.Mut().Obj = OpReserve, c.resvOf(v.V)
 			o.Count = 1
 			if s.Count.Set {
-				o.Count = int(s.Count.V)
+				o.Count = int32(s.Count.V) // the loader bounds it to 65536
 			}
-			o.Text = fmt.Sprintf("dma_resv_reserve_fences(%s, %d)", o.Obj, o.Count)
+			o.Text = fmt.Sprintf("dma_resv_reserve_fences(%s, %d)", o.Ext().Obj, o.Count)
 		case "add_fence", "replace_fences":
 			o.Kind = OpAddFence
 			if op == "replace_fences" {
 				o.Kind = OpReplace
 			}
-			o.Obj, o.Fence, o.Usage = c.resvOf(v.V), c.fenceName(s.Fence.V), s.Usage.V
-			if o.Usage == "" {
-				o.Usage = "READ"
+			x := o.Mut()
+			x.Obj, x.Fence, x.Usage = c.resvOf(v.V), c.fenceName(s.Fence.V), s.Usage.V
+			if x.Usage == "" {
+				x.Usage = "READ"
 			}
-			o.Text = fmt.Sprintf("dma_resv_%s(%s, %s, %s)", map[bool]string{true: "replace_fences", false: "add_fence"}[op == "replace_fences"], o.Obj, o.Fence, o.Usage)
+			o.Text = fmt.Sprintf("dma_resv_%s(%s, %s, %s)", map[bool]string{true: "replace_fences", false: "add_fence"}[op == "replace_fences"], x.Obj, x.Fence, x.Usage)
 		case "evict":
-			o.Kind, o.Obj, o.Buffer = OpEvict, c.resvOf(v.V), v.V
+			o.Kind = OpEvict
+			x := o.Mut()
+			x.Obj, x.Buffer = c.resvOf(v.V), v.V
 		case "submit":
-			o.Kind, o.Job = OpSubmit, v.V
-			o.Fence = c.p.Jobs[v.V].Fence
+			o.Kind = OpSubmit
+			x := o.Mut()
+			x.Job, x.Fence = v.V, c.p.Jobs[v.V].Fence
 		case "queue_work":
-			o.Kind, o.Path = OpQueueWork, v.V
+			o.Kind, o.Mut().Path = OpQueueWork, v.V
 		case "mmput":
 			// mmput() of what may be the last user: exit_mmap() ->
 			// mmu_notifier_release() runs every notifier's release
@@ -1372,17 +1389,17 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			}
 			continue
 		case "get":
-			o.Kind, o.Obj, o.Try = OpGet, v.V, s.UnlessZero.V
+			o.Kind, o.Mut().Obj, o.Try = OpGet, v.V, s.UnlessZero.V
 			if o.Try {
 				o.Text = "kref_get_unless_zero(" + v.V + ")"
 			} else {
 				o.Text = "kref_get(" + v.V + ")"
 			}
 		case "put":
-			o.Kind, o.Obj, o.Text = OpPut, v.V, "kref_put("+v.V+")"
+			o.Kind, o.Mut().Obj, o.Text = OpPut, v.V, "kref_put("+v.V+")"
 			if b := c.buffers[v.V]; b != nil && b.Free.V != "" && depth < maxInline {
 				if fp := c.paths[b.Free.V]; fp != nil {
-					c.bound(v.V, func() { o.Then = c.expand(fp, ctx, depth+1, primed) })
+					c.bound(v.V, func() { o.Mut().Then = c.expand(fp, ctx, depth+1, primed) })
 				}
 			}
 		case "sleep":
@@ -1401,7 +1418,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		if !ok {
 			to = len(ops)
 		}
-		ops[f.op].FailTo = to - f.op
+		ops[f.op].FailTo = int32(to - f.op)
 	}
 	if depth == 0 {
 		wwClasses(ops)
@@ -1419,28 +1436,28 @@ func wwClasses(ops []Op) {
 	class := map[string]string{}
 	for i := range ops {
 		if o := &ops[i]; o.Kind == OpWWInit && o.Lock != WWAcquire {
-			class[o.Ctx] = o.Lock // declared ww_class:
+			class[o.Ext().Ctx] = o.Lock // declared ww_class:
 		}
 	}
 	for i := range ops {
-		if o := &ops[i]; o.Kind == OpAcquire && o.Ctx != "" && o.NestLock == WWAcquire {
-			if _, ok := class[o.Ctx]; !ok {
+		if o := &ops[i]; o.Kind == OpAcquire && o.Ext().Ctx != "" && o.Ext().NestLock == WWAcquire {
+			if _, ok := class[o.Ext().Ctx]; !ok {
 				base, _, _ := strings.Cut(o.Lock, "/")
-				class[o.Ctx] = strings.TrimSuffix(base, "_mutex") + "_acquire"
+				class[o.Ext().Ctx] = strings.TrimSuffix(base, "_mutex") + "_acquire"
 			}
 		}
 	}
 	for i := range ops {
 		o := &ops[i]
-		c, ok := class[o.Ctx]
+		c, ok := class[o.Ext().Ctx]
 		if !ok || c == WWAcquire {
 			continue
 		}
 		switch {
 		case o.Kind == OpWWInit || o.Kind == OpWWFini:
 			o.Lock = c
-		case o.Kind == OpAcquire && o.NestLock == WWAcquire:
-			o.NestLock = c
+		case o.Kind == OpAcquire && o.Ext().NestLock == WWAcquire:
+			o.Mut().NestLock = c
 		}
 	}
 }

@@ -35,7 +35,7 @@ func (c *compiler) userAccess(s *model.Step, v model.Str, o Op) []Op {
 	if s.Mapping.V != "" {
 		r := c.resvOf(s.Mapping.V)
 		try := o
-		try.Kind, try.Lock, try.Obj, try.Inst, try.Try = OpAcquire, WWMutex, r, InstanceOf(r, r), true
+		try.Kind, try.Lock, try.Mut().Obj, try.Inst, try.Try = OpAcquire, WWMutex, r, InstanceOf(r, r), true
 		try.Text = "ttm_bo_vm_reserve: dma_resv_trylock(" + r + ") under mmap_lock"
 		// A failed trylock continues at the retry path, which first
 		// drops mmap_lock: skip the success branch's unlock.
@@ -50,7 +50,7 @@ func (c *compiler) userAccess(s *model.Step, v model.Str, o Op) []Op {
 	if s.Mapping.V != "" {
 		r := c.resvOf(s.Mapping.V)
 		l := o
-		l.Kind, l.Lock, l.Obj, l.Inst = OpAcquire, WWMutex, r, InstanceOf(r, r)
+		l.Kind, l.Lock, l.Mut().Obj, l.Inst = OpAcquire, WWMutex, r, InstanceOf(r, r)
 		l.Text = "ttm_bo_vm_reserve retry path: mmap_lock dropped, dma_resv_lock_interruptible(" + r + ")"
 		u := l
 		u.Kind, u.Text = OpRelease, "dma_resv_unlock("+r+"), VM_FAULT_RETRY"
@@ -71,7 +71,7 @@ func (c *compiler) pinUser(v model.Str, o Op) []Op {
 	al.Kind, al.Text = OpAlloc, "get_user_pages("+v.V+") faults the pages in: alloc_pages(GFP_HIGHUSER_MOVABLE)"
 	al.GFP, _ = model.ParseGFP("GFP_HIGHUSER_MOVABLE")
 	pin := o
-	pin.Kind, pin.Obj, pin.Text = OpPin, v.V, "pin_user_pages("+v.V+")"
+	pin.Kind, pin.Mut().Obj, pin.Text = OpPin, v.V, "pin_user_pages("+v.V+")"
 	rel := mm
 	rel.Kind, rel.Text = OpRelease, "get_user_pages("+v.V+"): mmap_read_unlock"
 	return []Op{mm, al, pin, rel}
@@ -122,7 +122,7 @@ func (c *compiler) mmEventThread(event, userptr, name string, order int, pos mod
 	t.Ops = append(t.Ops, c.synth(OpRelease, MMUNotifier, Write, pos, "mmu_notifier_invalidate_range_end"))
 	if ev.frees {
 		fp := c.synth(OpFreePages, "", Write, pos, "the core mm frees the pages of "+userptr+" ("+event+")")
-		fp.Obj = userptr
+		fp.Mut().Obj = userptr
 		t.Ops = append(t.Ops, fp)
 	}
 	ul := c.synth(OpRelease, ev.lock, ev.mode, pos, ev.what+": release "+ev.lock)

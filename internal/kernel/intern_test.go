@@ -49,7 +49,7 @@ func TestLockIDsNameTheirLocks(t *testing.T) {
 					!strings.ContainsAny(o.Lock, "/[") && seen[o.Lock] && o.Text == "lock: "+o.Lock {
 					t.Errorf("%s: %s takes an interned class without its ID", path, o.Text)
 				}
-				check(o.Then)
+				check(o.Ext().Then)
 			}
 		}
 		for _, th := range p.Threads {

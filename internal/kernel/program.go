@@ -25,7 +25,7 @@ const (
 )
 
 // OpKind enumerates primitive operations.
-type OpKind int
+type OpKind uint8
 
 const (
 	OpAcquire   OpKind = iota // lock, or a pseudo-lock acquire
@@ -81,7 +81,7 @@ const (
 )
 
 // Mode of an acquisition, in lockdep's terms (K16).
-type Mode int
+type Mode uint8
 
 const (
 	Write         Mode = iota // exclusive
@@ -100,56 +100,46 @@ func (m Mode) String() string {
 }
 
 // Op is one primitive operation with its provenance.
+//
+// A lockdep-scale design compiles to millions of ops, almost all lock and
+// unlock steps of driver locks, so Op keeps inline
+// only what lock and unlock need and moves the operands of the other kinds behind a
+// pointer (OpExt): 392 bytes per op became 136.
 type Op struct {
-	Kind OpKind
 	// Lock is the lock-class node for acquire/release (subclass folded in as
-	// "name/N"). Obj names the buffer/VM/userptr/device for object ops.
+	// "name/N").
 	Lock string
-	Obj  string
 	// Inst is the lock instance the step acquires or releases: "resv:OBJ"
 	// for a dma_resv, the class name for a single-instance driver lock
 	// (subclasses are annotations, not other locks: *_lock_nested takes the
 	// same mutex). The executor tracks locks by Inst; ClassOf maps it back.
 	Inst string
-	// Then is the object's finalizer (its free: path bound to it), run by
-	// the put that drops the last reference.
-	Then     []Op
-	NestLock string
-	Ctx      string
-	// IRQ is the interrupt variant of a lock/unlock call site:
-	// spin_lock_irq (disable), _irqsave (save), _bh (bh); spin_unlock_irq
-	// (enable), _irqrestore (restore), _bh (bh).
-	IRQ    string
-	Scope  string
-	Fence  string
-	Usage  string
-	VM     string
-	VMOp   string
-	Range  []int64
-	Job    string
-	Path   string // target path for call-like ops (queue/flush work)
-	Buffer string // the object itself, when Obj is the resv it shares
-	Text   string // the step as the user wrote it, for reports
+	Text string // the step as the user wrote it, for reports
 
 	Pos     model.Pos
 	InPath  string // path whose step this is
 	Context string // context the op runs in
 
-	// The small fields last, packed (a lockdep-scale design has a million
-	// ops).
+	// ext holds the rarely set operands; nil when all are zero. Read them
+	// with Ext(), write them with Mut() (copy on write: copies of an op
+	// share ext).
+	ext *OpExt
+
+	// The small fields last, packed.
 
 	// FailTo is where execution continues when the step fails (a contended
 	// trylock): the index of that op relative to this one (> 0), computed
 	// from the step's on_fail: at compile time. 0: the step cannot fail.
-	FailTo int
-	Mode   Mode
-	Count  int
+	FailTo int32
+	Count  int32
 	GFP    uint32
 	// LockID is Lock interned: its index in Program.LockNames, so that the
 	// graph resolves it without hashing the name. 0: not interned (use
 	// Lock); a consumer also checks LockNames[LockID] == Lock, so an op
 	// copied with another Lock stays correct.
 	LockID int32
+	Kind   OpKind
+	Mode   Mode
 	Try    bool
 	// Unpublished: the instance is invisible to other threads (R-none;
 	// product brief 3): no class-level edges.
@@ -168,6 +158,66 @@ type Op struct {
 	// Synthetic marks ops the compiler generated (job submission, implicit
 	// sync), positioned at the declaration that caused them.
 	Synthetic bool
+}
+
+// OpExt is the part of an op that lock, unlock and alloc steps of driver
+// locks leave empty.
+type OpExt struct {
+	// Obj names the buffer/VM/userptr/device for object ops, and the
+	// object of a per-object lock.
+	Obj string
+	// Fence is the fence a wait, signal, signalling section or add_fence
+	// names (a few percent of a lockdep-scale design's ops).
+	Fence string
+	// Then is the object's finalizer (its free: path bound to it), run by
+	// the put that drops the last reference.
+	Then     []Op
+	NestLock string
+	Ctx      string
+	// IRQ is the interrupt variant of a lock/unlock call site:
+	// spin_lock_irq (disable), _irqsave (save), _bh (bh); spin_unlock_irq
+	// (enable), _irqrestore (restore), _bh (bh).
+	IRQ    string
+	Scope  string
+	Usage  string
+	VM     string
+	VMOp   string
+	Range  []int64
+	Job    string
+	Path   string // target path for call-like ops (queue/flush work)
+	Buffer string // the object itself, when Obj is the resv it shares
+}
+
+// noExt is what Ext returns for an op without operands; never written
+// (TestNoExtStaysZero).
+var noExt OpExt
+
+// Ext returns the op's rarely set operands, for reading only.
+func (o *Op) Ext() *OpExt {
+	if o.ext != nil {
+		return o.ext
+	}
+	return &noExt
+}
+
+// setObjIRQ sets the object and IRQ variant of a lock step, leaving an op
+// that names neither without operands.
+func (o *Op) setObjIRQ(obj, irq string) {
+	if obj != "" || irq != "" || o.ext != nil {
+		x := o.Mut()
+		x.Obj, x.IRQ = obj, irq
+	}
+}
+
+// Mut returns the op's operands for writing: a private copy, since copies
+// of an op share them.
+func (o *Op) Mut() *OpExt {
+	e := new(OpExt)
+	if o.ext != nil {
+		*e = *o.ext
+	}
+	o.ext = e
+	return e
 }
 
 // Held is a lock or section held when a thread starts: the context's

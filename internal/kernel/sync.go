@@ -73,10 +73,10 @@ func (c *compiler) syncStep(s *model.Step, op string, v model.Str, o Op) (out []
 			return c.pinUser(v, o), true
 		}
 	case "wait_for_completion":
-		o.Kind, o.Fence, o.Text = OpWait, CompletionNode(v.V), "wait_for_completion("+v.V+")"
+		o.Kind, o.Mut().Fence, o.Text = OpWait, CompletionNode(v.V), "wait_for_completion("+v.V+")"
 		return []Op{o}, true
 	case "complete":
-		o.Kind, o.Fence, o.Text = OpSignal, CompletionNode(v.V), "complete("+v.V+")"
+		o.Kind, o.Mut().Fence, o.Text = OpSignal, CompletionNode(v.V), "complete("+v.V+")"
 		end := o
 		end.Kind, end.Text = OpEndSig, "complete("+v.V+") returns: later steps no longer delay its waiters"
 		return []Op{o, end}, true
@@ -87,12 +87,14 @@ func (c *compiler) syncStep(s *model.Step, op string, v model.Str, o Op) (out []
 		return []Op{o}, true
 	case "flush_workqueue", "drain_workqueue":
 		t := o
-		t.Kind, t.Lock, t.Obj, t.Text = OpFlushWQ, WQNode(v.V), v.V, op+"("+v.V+")"
+		t.Kind, t.Lock, t.Mut().Obj, t.Text = OpFlushWQ, WQNode(v.V), v.V, op+"("+v.V+")"
 		out = append(out, t)
 		for _, p := range c.f.Paths {
 			if p.Workqueue.V == v.V {
 				w := o
-				w.Kind, w.Path, w.Lock, w.Obj = OpFlushWork, p.Name.V, WorkNode(p.Name.V), v.V
+				w.Kind, w.Lock = OpFlushWork, WorkNode(p.Name.V)
+				x := w.Mut()
+				x.Path, x.Obj = p.Name.V, v.V
 				w.Text = op + "(" + v.V + ") waits for " + p.Name.V
 				out = append(out, w)
 			}
@@ -106,7 +108,7 @@ func (c *compiler) syncStep(s *model.Step, op string, v model.Str, o Op) (out []
 				out = append(out, t)
 			}
 		}
-		o.Kind, o.Path, o.Lock = OpFlushWork, v.V, WorkNode(v.V)
+		o.Kind, o.Mut().Path, o.Lock = OpFlushWork, v.V, WorkNode(v.V)
 		return append(out, o), true
 	}
 	return nil, false
@@ -128,14 +130,14 @@ func (c *compiler) completionSections() {
 		var seen map[string]bool
 		for i := range t.Ops {
 			o := &t.Ops[i]
-			if o.Kind != OpSignal || !IsCompletion(o.Fence) || seen[o.Fence] {
+			if o.Kind != OpSignal || !IsCompletion(o.Ext().Fence) || seen[o.Ext().Fence] {
 				continue
 			}
 			if seen == nil {
 				seen = map[string]bool{}
 			}
-			seen[o.Fence] = true
-			h := section(o.Fence, t.Name+" completes "+strings.TrimSuffix(strings.TrimPrefix(o.Fence, "completion("), ")")+" here: its waiters wait for everything before", o.Pos)
+			seen[o.Ext().Fence] = true
+			h := section(o.Ext().Fence, t.Name+" completes "+strings.TrimSuffix(strings.TrimPrefix(o.Ext().Fence, "completion("), ")")+" here: its waiters wait for everything before", o.Pos)
 			h.Unannotated = CompletionUnannotated
 			t.Entry = append(t.Entry, h)
 		}

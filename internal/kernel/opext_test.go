@@ -1,0 +1,47 @@
+package kernel_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/analysis"
+	"github.com/fencecheck/fencecheck/internal/graph"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+)
+
+// Every op without operands shares one empty OpExt: a write through Ext()
+// instead of Mut() anywhere in compile, execution or the graph would change
+// all of them. Analyse the whole library in both modes and check it is
+// still empty.
+func TestSharedEmptyOperandsStayEmpty(t *testing.T) {
+	files := 0
+	err := filepath.WalkDir("../../scenarios", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sc, ds := model.Load(path, data, model.Options{})
+		if sc == nil || len(ds) > 0 {
+			return nil
+		}
+		files++
+		for _, m := range []graph.Mode{graph.Precise, graph.Lockdep} {
+			analysis.VerifyWith(sc, analysis.Options{Mode: m})
+		}
+		if !reflect.DeepEqual(*kernel.NoExt, kernel.OpExt{}) {
+			t.Fatalf("%s: the shared empty operands were written: %+v", path, *kernel.NoExt)
+		}
+		return nil
+	})
+	if err != nil || files < 100 {
+		t.Fatalf("walked %d library files: %v", files, err)
+	}
+}
