@@ -248,7 +248,7 @@ func fpOp(h *stateHash, o *kernel.Op) {
 	h.int(int(o.Kind))
 	h.pos(o.Pos)
 	h.str(o.Text)
-	h.str(o.InPath)
+	h.str(o.InPath())
 	h.str(o.Lock)
 	h.str(o.Ext().Obj)
 	h.str(o.Inst)

@@ -96,5 +96,5 @@ func (s *sim) ptSite(t *thread, o *kernel.Op, vm, obj, what string) {
 	if s.ptSites == nil {
 		s.ptSites = map[string]diag.Step{}
 	}
-	s.ptSites[vm+"\x00"+obj] = diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text + ": " + what}
+	s.ptSites[vm+"\x00"+obj] = diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text + ": " + what}
 }

@@ -276,7 +276,7 @@ func (s *sim) describe(key string) *waitNode {
 			return n
 		}
 		o := b.op
-		n.step = diag.Step{File: s.p.File, Pos: o.Pos, From: t.name, Path: o.InPath, Context: t.context, Kind: b.kind}
+		n.step = diag.Step{File: s.p.File, Pos: o.Pos, From: t.name, Path: o.InPath(), Context: t.context, Kind: b.kind}
 		switch b.kind {
 		case "lock":
 			n.step.Message = fmt.Sprintf("thread %s (%s) blocks in %s%s", t.name, t.context, o.Text, inReclaim(t))

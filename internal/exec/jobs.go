@@ -348,7 +348,7 @@ func runSignal(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 }
 
 func runBeginSig(s *sim, t *thread, f *frame, o *kernel.Op) bool {
-	t.held = append(t.held, held{name: o.Ext().Fence, section: true, fence: o.Ext().Fence, mode: kernel.Read, pos: o.Pos, path: o.InPath})
+	t.held = append(t.held, held{name: o.Ext().Fence, section: true, fence: o.Ext().Fence, mode: kernel.Read, pos: o.Pos, path: o.InPath()})
 	s.event(t, "begin_signalling", o.Text, o.Pos)
 	return true
 }

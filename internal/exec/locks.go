@@ -271,7 +271,7 @@ func heldSite(f *frame, o *kernel.Op) (model.Pos, string) {
 		}
 		return f.origin, f.site
 	}
-	return o.Pos, o.InPath
+	return o.Pos, o.InPath()
 }
 
 func runAcquire(s *sim, t *thread, f *frame, o *kernel.Op) bool {
@@ -321,7 +321,7 @@ func runWWInit(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	s.ticket++
 	t.tickets[o.Ext().Ctx] = s.ticket
 	t.ctxPC[o.Ext().Ctx] = f.pc + 1
-	t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ext().Ctx, pos: o.Pos, path: o.InPath})
+	t.held = append(t.held, held{name: kernel.WWAcquire, ctx: o.Ext().Ctx, pos: o.Pos, path: o.InPath()})
 	s.event(t, "ww_acquire_init", o.Text, o.Pos)
 	return true
 }

@@ -69,7 +69,7 @@ func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
 				chain = append(chain, st)
 			}
 		}
-		chain = append(chain, diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text})
+		chain = append(chain, diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text})
 		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while %s (R20)", what, why), chain,
 			"Zap the PTEs and complete the TLB flush before the pages go back to the allocator (R20).")
 	}
@@ -79,7 +79,7 @@ func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
 			continue
 		}
 		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, has not completed (%s unsignalled) (R20)", what, name, js.info.Fence),
-			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text},
+			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text},
 				{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
 			"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (seed 002).")
 	}

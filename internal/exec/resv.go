@@ -15,7 +15,7 @@ import (
 func runReserve(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	if !s.holds(t, "resv:"+o.Ext().Obj) {
 		s.finding(rules.ResvNotLocked, o.Pos, fmt.Sprintf("%s without holding %s's dma_resv lock (thread %s)", o.Text, o.Ext().Obj, t.name),
-			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}}, "Lock the object before reserving slots (R13).")
+			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text}}, "Lock the object before reserving slots (R13).")
 	}
 	s.slots[o.Ext().Obj] += int(o.Count)
 	s.event(t, "reserve", o.Text, o.Pos)
@@ -46,12 +46,12 @@ func runWaitResv(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 func runAddFence(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	if !s.holds(t, "resv:"+o.Ext().Obj) {
 		s.finding(rules.ResvNotLocked, o.Pos, fmt.Sprintf("%s without holding %s's dma_resv lock (thread %s)", o.Text, o.Ext().Obj, t.name),
-			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}}, "Lock the object's dma_resv around dma_resv_add_fence.")
+			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text}}, "Lock the object's dma_resv around dma_resv_add_fence.")
 	}
 	if o.Kind == kernel.OpAddFence {
 		if s.slots[o.Ext().Obj] <= 0 {
 			s.finding(rules.MissingSlot, o.Pos, fmt.Sprintf("%s with no reserved slot: dma_resv_add_fence would BUG() (R13)", o.Text),
-				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath, Context: t.context, Message: o.Text}},
+				[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text}},
 				"Call reserve_fences on "+o.Ext().Obj+" after locking it and before the fence is added.")
 		} else {
 			s.slots[o.Ext().Obj]--

@@ -44,8 +44,8 @@ func Static(p *kernel.Program) []diag.Diagnostic {
 					add(diag.Diagnostic{File: p.File, Pos: update.Pos, Rule: rules.PartialVMUpdate, Severity: rules.SeverityOf(rules.PartialVMUpdate),
 						Message: fmt.Sprintf("VM %s is modified (%s) before a step that can fail (%s); the failure leaves the VM half updated (R24)", update.Ext().Obj, update.Text, why),
 						Chain: []diag.Step{
-							{File: p.File, Pos: update.Pos, Path: update.InPath, Context: t.Context, Message: "the VA tree is modified here: " + update.Text},
-							{File: p.File, Pos: o.Pos, Path: o.InPath, Context: t.Context, Message: "this step can fail: " + why},
+							{File: p.File, Pos: update.Pos, Path: update.InPath(), Context: t.Context, Message: "the VA tree is modified here: " + update.Text},
+							{File: p.File, Pos: o.Pos, Path: o.InPath(), Context: t.Context, Message: "this step can fail: " + why},
 						},
 						Hint: "Lock every object (drm_gpuvm_sm_map_exec_lock in one drm_exec loop) and pre-allocate before the first VA-tree update."})
 				}
@@ -53,7 +53,7 @@ func Static(p *kernel.Program) []diag.Diagnostic {
 			if o.Kind == kernel.OpWritePTE && !o.Atomic && recoverable[vmDev[o.Ext().Obj]] {
 				add(diag.Diagnostic{File: p.File, Pos: o.Pos, Rule: rules.NonAtomicPTE, Severity: rules.SeverityOf(rules.NonAtomicPTE),
 					Message: fmt.Sprintf("the CPU writes PTEs of %s non-atomically while device %s may retry faults on them: the GPU can read a torn 64-bit entry", o.Ext().Obj, vmDev[o.Ext().Obj]),
-					Chain:   []diag.Step{{File: p.File, Pos: o.Pos, Path: o.InPath, Context: t.Context, Message: o.Text}},
+					Chain:   []diag.Step{{File: p.File, Pos: o.Pos, Path: o.InPath(), Context: t.Context, Message: o.Text}},
 					Hint:    "Update page tables through the kernel paging engine (a kernel-only entity), or write PTEs atomically."})
 			}
 		}

@@ -363,6 +363,7 @@ func RandomProgram(classes, deps int, cycle bool, seed uint64) *kernel.Program {
 			t.Entry = []kernel.Held{{Lock: rp.signals, Mode: kernel.Read, Try: true, Section: true, Pos: pos}}
 		}
 		t.Ops = make([]kernel.Op, 0, len(rp.steps))
+		at := kernel.NewPlace(rp.name, rp.context)
 		for _, st := range rp.steps {
 			key := [2]string{st.op, st.arg}
 			text, ok := texts[key]
@@ -370,7 +371,8 @@ func RandomProgram(classes, deps int, cycle bool, seed uint64) *kernel.Program {
 				text = st.op + ": " + st.arg
 				texts[key] = text
 			}
-			o := kernel.Op{Pos: pos, InPath: rp.name, Context: rp.context, Text: text}
+			o := kernel.Op{Pos: pos, Text: text}
+			o.SetPlace(at)
 			switch st.op {
 			case "lock":
 				o.Kind, o.Lock = kernel.OpAcquire, st.arg

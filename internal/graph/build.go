@@ -182,6 +182,9 @@ func (b *builder) mapNodePrecise(name string) (string, NodeKind) {
 	return b.mapNode(name)
 }
 
+// resvLockdepPlace is where dma_resv_lockdep()'s priming steps are.
+var resvLockdepPlace = kernel.NewPlace("dma_resv_lockdep", "")
+
 // prelude adds the kernel's fixed orders (K5, K11): what
 // dma_resv_lockdep() primes at boot, and that reclaim may call every
 // registered shrinker and mmu notifier.
@@ -261,7 +264,9 @@ func (b *builder) primeUsage() {
 		if name == kernel.MmapLock {
 			mode = kernel.Read
 		}
-		w.markUsage(n, &kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()", InPath: "dma_resv_lockdep"})
+		o := &kernel.Op{Lock: name, Mode: mode, Text: "dma_resv_lockdep()"}
+		o.SetPlace(resvLockdepPlace)
+		w.markUsage(n, o)
 	}
 }
 
@@ -315,12 +320,16 @@ func (b *builder) walk(t *kernel.Thread) {
 	// and ctxDone are made when a thread first needs them.
 	w := &walker{b: b, t: t, held: b.heldBuf[:0], irq: newIRQWalk(t.Context)}
 	defer func() { b.heldBuf = w.held[:0] }()
+	var entryAt *kernel.Place
 	for _, h := range t.Entry {
 		if b.mode == Lockdep && (h.Unannotated != "" || (h.Section && !b.p.Profile.FenceAnnotations)) {
 			continue // lockdep records nothing for this hold (kernel.Held.Unannotated)
 		}
-		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos,
-			Text: h.Why, Context: t.Context, InPath: t.Root}
+		if entryAt == nil {
+			entryAt = kernel.NewPlace(t.Root, t.Context)
+		}
+		op := kernel.Op{Kind: kernel.OpAcquire, Lock: h.Lock, Mode: h.Mode, Try: h.Try, Pos: h.Pos, Text: h.Why}
+		op.SetPlace(entryAt)
 		if h.Section {
 			w.beginSection(&op)
 			continue
@@ -374,7 +383,7 @@ func (w *walker) finding(rule string, o *kernel.Op, format string, args ...any) 
 	w.b.diags = append(w.b.diags, diag.Diagnostic{
 		File: w.b.p.File, Pos: o.Pos, Rule: rule, Severity: rules.SeverityOf(rule),
 		Message: fmt.Sprintf(format, args...), Mode: string(w.b.mode),
-		Chain: []diag.Step{{File: w.b.p.File, Pos: o.Pos, Path: o.InPath, Context: w.t.Context, Message: o.Text}},
+		Chain: []diag.Step{{File: w.b.p.File, Pos: o.Pos, Path: o.InPath(), Context: w.t.Context, Message: o.Text}},
 	})
 }
 
@@ -402,11 +411,11 @@ func (w *walker) addEdges(held []heldLock, to nodeInfo, recursive bool, kind Edg
 		if kind == EdgeWait && h.ni.kind == KindFence && to.kind == KindFence {
 			k = EdgeFence // a wait inside a signalling section: R7
 		}
-		ctx := o.Context
+		ctx := o.Context()
 		if ctx == "" {
 			ctx = w.t.Context
 		}
-		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath,
+		e := Edge{Kind: k, File: w.b.p.File, Pos: o.Pos, Path: o.InPath(),
 			Context: ctx, Thread: w.t.Name, Text: o.Text, Shared: h.shared, Recursive: recursive, Weight: weight,
 			flags: packIRQ(w.irq.irqState)}
 		if o.Mode != kernel.Write && kind != EdgeWait {
@@ -462,7 +471,7 @@ func (w *walker) recursiveSplat(o *kernel.Op, node string, prev heldLock) *diag.
 	}
 	f := w.b.p.File
 	sp := &diag.Splat{Kernel: w.b.p.Profile.Version, Task: w.t.Name, HeldKnown: true,
-		Acquire: diag.Step{File: f, Pos: o.Pos, To: node, Path: o.InPath, Message: o.Text},
+		Acquire: diag.Step{File: f, Pos: o.Pos, To: node, Path: o.InPath(), Message: o.Text},
 		Holding: diag.Step{File: f, Pos: prev.pos, To: node, Path: w.t.Root, Message: prev.text}}
 	names := []string{node}
 	for _, h := range w.heldSnapshot() {
@@ -523,7 +532,7 @@ func (w *walker) atomic() bool {
 }
 
 func (w *walker) nonblock(o *kernel.Op) bool {
-	return o.Context == "notifier_nonblock"
+	return o.Context() == "notifier_nonblock"
 }
 
 // sleeping reports a blocking operation in a context that cannot sleep
@@ -591,7 +600,7 @@ func (w *walker) acquire(o *kernel.Op, kind EdgeKind) {
 	// yet (or no longer) reachable, so lockdep mode ignores unpublished.
 	unpub := o.Unpublished && w.b.mode != Lockdep
 	h := heldLock{ni: ni, name: node, orig: o.Lock, inst: o.Inst, shared: o.Mode != kernel.Write, recursive: o.Mode == kernel.RecursiveRead,
-		try: o.Try, unpub: unpub, ctx: o.Ext().Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx, path: o.InPath}
+		try: o.Try, unpub: unpub, ctx: o.Ext().Ctx, pos: o.Pos, text: o.Text, wwCtx: o.WWCtx, path: o.InPath()}
 	if !o.Try && !unpub {
 		if i := w.isHeld(node); i >= 0 {
 			prev := w.held[i]
@@ -599,11 +608,11 @@ func (w *walker) acquire(o *kernel.Op, kind EdgeKind) {
 			if !(h.recursive && prev.shared) && !nested {
 				w.b.diags = append(w.b.diags, diag.Diagnostic{
 					File: w.b.p.File, Pos: o.Pos, Rule: rules.RecursiveLocking, Severity: diag.Error, Mode: string(w.b.mode),
-					Message: fmt.Sprintf("possible recursive locking: %s acquires %s while already holding it (thread %s)", o.InPath, node, w.t.Name),
+					Message: fmt.Sprintf("possible recursive locking: %s acquires %s while already holding it (thread %s)", o.InPath(), node, w.t.Name),
 					Cycle:   []string{node},
 					Chain: []diag.Step{
-						{File: w.b.p.File, Pos: prev.pos, To: node, Kind: "lock", Path: o.InPath, Context: w.t.Context, Message: "first acquired: " + prev.text},
-						{File: w.b.p.File, Pos: o.Pos, To: node, Kind: "lock", Path: o.InPath, Context: w.t.Context, Message: "acquired again: " + o.Text},
+						{File: w.b.p.File, Pos: prev.pos, To: node, Kind: "lock", Path: o.InPath(), Context: w.t.Context, Message: "first acquired: " + prev.text},
+						{File: w.b.p.File, Pos: o.Pos, To: node, Kind: "lock", Path: o.InPath(), Context: w.t.Context, Message: "acquired again: " + o.Text},
 					},
 					Scenario: []string{"       CPU0", "       ----", fmt.Sprintf("  lock(%s);", node), fmt.Sprintf("  lock(%s);", node)},
 					Hint:     "May be due to missing lock nesting notation: give the inner acquisition a subclass (*_lock_nested), lock both under a ww acquire context, or take the class once.",
@@ -836,11 +845,14 @@ func (w *walker) op(o *kernel.Op) {
 			}
 		}
 	case kernel.OpBeginSig:
-		w.beginSection(&kernel.Op{Lock: o.Ext().Fence, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
+		b := &kernel.Op{Lock: o.Ext().Fence, Pos: o.Pos, Text: o.Text}
+		b.SetPlace(o.Place())
+		w.beginSection(b)
 	case kernel.OpEndSig:
 		w.endSection(o)
 	case kernel.OpWWInit:
-		a := &kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context, WWCtx: true}
+		a := &kernel.Op{Kind: kernel.OpAcquire, Lock: o.Lock, Pos: o.Pos, Text: o.Text, WWCtx: true}
+		a.SetPlace(o.Place())
 		a.Mut().Ctx = o.Ext().Ctx
 		w.acquire(a, EdgeLock)
 	case kernel.OpWWDone:
@@ -885,7 +897,9 @@ func (w *walker) op(o *kernel.Op) {
 		// recursive locking.
 		w.sleeping(o, o.Text)
 		w.acquire(o, EdgeFlush)
-		w.release(&kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text, InPath: o.InPath, Context: o.Context})
+		r := &kernel.Op{Kind: kernel.OpRelease, Lock: o.Lock, Pos: o.Pos, Text: o.Text}
+		r.SetPlace(o.Place())
+		w.release(r)
 	case kernel.OpSleep:
 		w.sleeping(o, "a sleeping operation ("+o.Text+")")
 	case kernel.OpPut:
@@ -962,5 +976,5 @@ func (w *walker) assertHeld(o *kernel.Op) {
 			return
 		}
 	}
-	w.finding(rules.AssertHeld, o, "%s in %s, but thread %s does not hold it here: lockdep_assert_held() WARNs", o.Text, o.InPath, w.t.Name)
+	w.finding(rules.AssertHeld, o, "%s in %s, but thread %s does not hold it here: lockdep_assert_held() WARNs", o.Text, o.InPath(), w.t.Name)
 }

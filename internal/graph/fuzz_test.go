@@ -48,7 +48,7 @@ func FuzzDOTNames(f *testing.F) {
 					th.Ops[i].Lock = n
 					th.Ops[i].Text = "lock: " + n
 				}
-				th.Ops[i].InPath = path
+				th.Ops[i].SetPlace(kernel.NewPlace(path, th.Ops[i].Context()))
 			}
 		}
 		g, _ := Build(p, Precise)

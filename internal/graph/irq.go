@@ -126,7 +126,7 @@ func (w *walker) markSite(n *Node, bit usageBit, o *kernel.Op, byEnable bool) {
 	name := n.Name
 	u := w.b.usage(name)
 	w.b.clock++
-	u.sites[bit] = &usageSite{set: true, tick: int32(w.b.clock), pos: o.Pos, path: o.InPath, thread: w.t.Name,
+	u.sites[bit] = &usageSite{set: true, tick: int32(w.b.clock), pos: o.Pos, path: o.InPath(), thread: w.t.Name,
 		text: o.Text, byEnable: byEnable, irq: w.irq.irqState}
 	// The held locks at a usage are printed only when it is reported. Keep
 	// them for every usage in lockdep mode, and for the rare interrupt-side
@@ -381,15 +381,15 @@ func (w *walker) checkWaitContext(n *Node, o *kernel.Op) {
 	}
 	body := []string{
 		fmt.Sprintf("%s is trying to lock:", w.t.Name),
-		fmt.Sprintf("(%s)%s, at: %s", n.Name, w.b.decorate(n.Name), where(w.b.p.File, o.Pos, o.InPath)),
+		fmt.Sprintf("(%s)%s, at: %s", n.Name, w.b.decorate(n.Name), where(w.b.p.File, o.Pos, o.InPath())),
 		"other info that might help us debug this:",
 		fmt.Sprintf("context-{%d:%d}", w.taskWaitContext(), w.taskWaitContext()),
 	}
 	held := w.heldSnapshot()
 	w.b.diags = append(w.b.diags, diag.Diagnostic{
 		File: w.b.p.File, Pos: o.Pos, Rule: rules.InvalidWaitContext, Severity: rules.SeverityOf(rules.InvalidWaitContext), Mode: string(w.b.mode),
-		Message: fmt.Sprintf("invalid wait context: %s takes %s (wait type %d) in %s, whose innermost wait type is %d", o.InPath, n.Name, next, ctx, curr),
-		Chain:   []diag.Step{{File: w.b.p.File, Pos: o.Pos, To: n.Name, Kind: "lock", Path: o.InPath, Context: w.t.Context, Message: o.Text}},
+		Message: fmt.Sprintf("invalid wait context: %s takes %s (wait type %d) in %s, whose innermost wait type is %d", o.InPath(), n.Name, next, ctx, curr),
+		Chain:   []diag.Step{{File: w.b.p.File, Pos: o.Pos, To: n.Name, Kind: "lock", Path: o.InPath(), Context: w.t.Context, Message: o.Text}},
 		Hint:    fmt.Sprintf("A %s cannot be taken under a lock or in a context of a lower wait type (raw_spinlock and hardirq: 2, spinlock_t and softirq: %d, sleeping locks: %d): take it before, use a raw_spinlock, or defer the work.", what, 2+boolInt(w.b.p.Profile.RawLockNesting), 3+boolInt(w.b.p.Profile.RawLockNesting)),
 		Splat:   w.b.genericSplat("[ BUG: Invalid wait context ]", 29, w.t.Name, body, held, true),
 	})

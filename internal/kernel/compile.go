@@ -683,8 +683,11 @@ func (c *compiler) deviceOf(obj string) string {
 	return ""
 }
 
+// ioctlPlace is where synthetic ops run unless their thread says otherwise.
+var ioctlPlace = NewPlace("", model.CtxIoctl)
+
 func (c *compiler) synth(kind OpKind, lock string, mode Mode, pos model.Pos, text string) Op {
-	return Op{Kind: kind, Lock: lock, Mode: mode, Pos: pos, Text: text, Synthetic: true, Context: model.CtxIoctl}
+	return Op{Kind: kind, Lock: lock, Mode: mode, Pos: pos, Text: text, Synthetic: true, place: ioctlPlace}
 }
 
 // submitThread models a submission ioctl: the driver's submit path (locking,
@@ -813,8 +816,13 @@ func (c *compiler) munmapThread(userptr, name string, order int, pos model.Pos, 
 	p := c.paths[u.Notifier.V]
 	body := c.expand(p, model.CtxNotifier, 0, false)
 	if nonblock {
+		places := map[*Place]*Place{}
 		for i := range body {
-			body[i].Context = "notifier_nonblock"
+			old := body[i].place
+			if places[old] == nil {
+				places[old] = NewPlace(body[i].InPath(), "notifier_nonblock")
+			}
+			body[i].place = places[old]
 		}
 	}
 	t.Ops = append(t.Ops, body...)
@@ -1162,6 +1170,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		return nil
 	}
 	ops := make([]Op, 0, len(steps))
+	here := NewPlace(p.Name.V, ctx)
 	// A $PARAM operand names the object the path is bound to; unbound (a
 	// coverage walk of a path nothing binds) it stays "$PARAM", "some
 	// object".
@@ -1195,7 +1204,7 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 			}
 			fails = append(fails, failing{len(ops), target})
 		}
-		o := Op{Pos: v.P, InPath: p.Name.V, Context: ctx, Primed: primed, Interruptible: s.Interruptible.V}
+		o := Op{Pos: v.P, place: here, Primed: primed, Interruptible: s.Interruptible.V}
 		lc := lockStep(op)
 		if lc {
 			// The text of a lock step is its reference's, built once per

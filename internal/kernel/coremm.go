@@ -130,9 +130,10 @@ func (c *compiler) mmEventThread(event, userptr, name string, order int, pos mod
 	t.Ops = append(t.Ops, ul)
 	// The event's own steps are named by the workload action, in process
 	// context (the notifier's steps keep their path).
+	at := NewPlace(event, model.CtxProcess)
 	for i := range t.Ops {
-		if t.Ops[i].Synthetic && t.Ops[i].InPath == "" {
-			t.Ops[i].InPath, t.Ops[i].Context = event, model.CtxProcess
+		if t.Ops[i].Synthetic && t.Ops[i].InPath() == "" {
+			t.Ops[i].place = at
 		}
 	}
 	return t

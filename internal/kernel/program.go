@@ -104,7 +104,8 @@ func (m Mode) String() string {
 // A lockdep-scale design compiles to millions of ops, almost all lock and
 // unlock steps of driver locks, so Op keeps inline
 // only what lock and unlock need and moves the operands of the other kinds behind a
-// pointer (OpExt): 392 bytes per op became 136.
+// pointer (OpExt), and shares its place with the other ops of its path: 392
+// bytes per op became 112.
 type Op struct {
 	// Lock is the lock-class node for acquire/release (subclass folded in as
 	// "name/N").
@@ -116,9 +117,10 @@ type Op struct {
 	Inst string
 	Text string // the step as the user wrote it, for reports
 
-	Pos     model.Pos
-	InPath  string // path whose step this is
-	Context string // context the op runs in
+	Pos model.Pos
+	// place is the path whose step this is and the context it runs in,
+	// shared by the ops of one path (InPath, Context).
+	place *Place
 
 	// ext holds the rarely set operands; nil when all are zero. Read them
 	// with Ext(), write them with Mut() (copy on write: copies of an op
@@ -187,6 +189,37 @@ type OpExt struct {
 	Path   string // target path for call-like ops (queue/flush work)
 	Buffer string // the object itself, when Obj is the resv it shares
 }
+
+// Place is where an op's step is written: the path it belongs to and the
+// context that path runs in. The ops of one path expansion share one, so
+// a Place is never written after NewPlace.
+type Place struct{ path, ctx string }
+
+// NewPlace returns the place of the steps of path when it runs in ctx.
+func NewPlace(path, ctx string) *Place { return &Place{path, ctx} }
+
+// InPath is the path whose step the op is ("" for a synthetic op of no
+// path).
+func (o *Op) InPath() string {
+	if o.place == nil {
+		return ""
+	}
+	return o.place.path
+}
+
+// Context is the context the op runs in.
+func (o *Op) Context() string {
+	if o.place == nil {
+		return ""
+	}
+	return o.place.ctx
+}
+
+// Place returns the op's place, to give another op the same one.
+func (o *Op) Place() *Place { return o.place }
+
+// SetPlace moves the op to p.
+func (o *Op) SetPlace(p *Place) { o.place = p }
 
 // noExt is what Ext returns for an op without operands; never written
 // (TestNoExtStaysZero).
