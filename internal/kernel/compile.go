@@ -44,6 +44,11 @@ type compiler struct {
 	f  *model.File
 	p  *Program
 
+	// stepSlab backs the step lists of path expansions (repeated), so
+	// that a design with a hundred thousand paths does not allocate one
+	// list per path.
+	stepSlab []*model.Step
+
 	paths      map[string]*model.Path
 	locks      map[string]*model.Lock
 	buffers    map[string]*model.Buffer
@@ -1164,7 +1169,11 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 	if p == nil || depth > maxInline {
 		return nil
 	}
-	steps := repeated(p.Steps)
+	if depth == 0 {
+		// A top-level expansion: no list carved before is in use.
+		c.stepSlab = c.stepSlab[:0]
+	}
+	steps := c.repeated(p.Steps)
 	if c.budget -= int64(len(steps)); c.budget < 0 {
 		c.p.OverBudget = true
 		return nil

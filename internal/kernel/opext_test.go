@@ -45,3 +45,26 @@ func TestSharedEmptyOperandsStayEmpty(t *testing.T) {
 		t.Fatalf("walked %d library files: %v", files, err)
 	}
 }
+
+// Copies of an op share its operands and place; Mut gives the writer its
+// own operands, so the original keeps what it had.
+func TestMutCopiesOnWrite(t *testing.T) {
+	var a kernel.Op
+	a.Mut().Obj = "bo"
+	a.SetPlace(kernel.NewPlace("exec_ioctl", "ioctl"))
+	b := a
+	b.Mut().Usage = "READ"
+	if a.Ext().Usage != "" || a.Ext().Obj != "bo" {
+		t.Errorf("writing a copy's operands changed the original: %+v", *a.Ext())
+	}
+	if b.Ext().Obj != "bo" || b.Ext().Usage != "READ" {
+		t.Errorf("the copy lost operands: %+v", *b.Ext())
+	}
+	if b.InPath() != "exec_ioctl" || b.Context() != "ioctl" {
+		t.Errorf("the copy is at %q/%q, want exec_ioctl/ioctl", b.InPath(), b.Context())
+	}
+	var zero kernel.Op
+	if zero.InPath() != "" || zero.Context() != "" || zero.Ext().Obj != "" {
+		t.Errorf("an op without place or operands reads non-empty")
+	}
+}

@@ -106,14 +106,19 @@ func (c *compiler) callerContexts() map[string]map[string]bool {
 
 // repeated lists a path's steps with each step's repeat: count expanded in
 // place (the loader bounds the result by --max-steps).
-func repeated(steps []model.Step) []*model.Step {
-	out := make([]*model.Step, 0, len(steps))
+//
+// The list is carved from the compiler's slab: an expansion inlining a
+// callee appends the callee's list after its own, which leaves its own in
+// place (a slab that grows moves on to a new array; the old one stays
+// valid for the lists already carved from it).
+func (c *compiler) repeated(steps []model.Step) []*model.Step {
+	start := len(c.stepSlab)
 	for i := range steps {
 		for r := int64(0); r < max(steps[i].Repeat.V, 1); r++ {
-			out = append(out, &steps[i])
+			c.stepSlab = append(c.stepSlab, &steps[i])
 		}
 	}
-	return out
+	return c.stepSlab[start:len(c.stepSlab):len(c.stepSlab)]
 }
 
 // compositeFences records what a dma_fence_array or dma_fence_chain link
