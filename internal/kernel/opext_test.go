@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/fencecheck/fencecheck/internal/analysis"
 	"github.com/fencecheck/fencecheck/internal/graph"
@@ -66,5 +67,14 @@ func TestMutCopiesOnWrite(t *testing.T) {
 	var zero kernel.Op
 	if zero.InPath() != "" || zero.Context() != "" || zero.Ext().Obj != "" {
 		t.Errorf("an op without place or operands reads non-empty")
+	}
+}
+
+// A lockdep-scale design holds millions of ops (100x: ten million), so the
+// op's size is the analysis's memory budget: a field added inline instead
+// of in OpExt shows here first.
+func TestOpStaysSmall(t *testing.T) {
+	if n := unsafe.Sizeof(kernel.Op{}); n > 112 {
+		t.Errorf("kernel.Op is %d bytes, over the 112 the 100x analysis budget was measured with (docs/performance.md); put rarely set fields in OpExt", n)
 	}
 }
