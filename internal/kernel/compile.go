@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -792,7 +793,10 @@ func (c *compiler) releaseAll(ops []Op, pos model.Pos) []Op {
 	var out []Op
 	for i := len(held) - 1; i >= 0; i-- {
 		r := c.synth(OpRelease, held[i].Lock, held[i].Mode, pos, "unlock "+held[i].Lock)
-		r.Mut().Obj, r.Inst = held[i].Ext().Obj, held[i].Inst
+		r.Inst = held[i].Inst
+		if obj := held[i].Ext().Obj; obj != "" {
+			r.Mut().Obj = obj
+		}
 		out = append(out, r)
 	}
 	for i := len(ctxs) - 1; i >= 0; i-- {
@@ -1169,10 +1173,10 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 	if p == nil || depth > maxInline {
 		return nil
 	}
-	if depth == 0 {
-		// A top-level expansion: no list carved before is in use.
-		c.stepSlab = c.stepSlab[:0]
-	}
+	// This expansion's step list is carved from the slab and given back
+	// when it returns; its callees' lists are carved after it.
+	start := len(c.stepSlab)
+	defer func() { c.stepSlab = c.stepSlab[:start] }()
 	steps := c.repeated(p.Steps)
 	if c.budget -= int64(len(steps)); c.budget < 0 {
 		c.p.OverBudget = true
@@ -1435,6 +1439,10 @@ func (c *compiler) expand(p *model.Path, ctx string, depth int, primed bool) []O
 		to, ok := stepAt[f.target]
 		if !ok {
 			to = len(ops)
+		}
+		if to-f.op > math.MaxInt32 {
+			c.p.OverBudget = true // Op.FailTo is an int32
+			return nil
 		}
 		ops[f.op].FailTo = int32(to - f.op)
 	}

@@ -107,10 +107,11 @@ func (c *compiler) callerContexts() map[string]map[string]bool {
 // repeated lists a path's steps with each step's repeat: count expanded in
 // place (the loader bounds the result by --max-steps).
 //
-// The list is carved from the compiler's slab: an expansion inlining a
-// callee appends the callee's list after its own, which leaves its own in
-// place (a slab that grows moves on to a new array; the old one stays
-// valid for the lists already carved from it).
+// The list is carved from the compiler's slab, a stack: an expansion
+// inlining a callee carves the callee's list after its own, which stays
+// in place (a slab that grows moves on to a new array; the old one stays
+// valid for the lists already carved from it), and each expansion gives
+// its list back when it returns (expand).
 func (c *compiler) repeated(steps []model.Step) []*model.Step {
 	start := len(c.stepSlab)
 	for i := range steps {
