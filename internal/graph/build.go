@@ -64,6 +64,7 @@ type builder struct {
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
 	usages     map[string]*classUsage
+	usedIn     []string   // the classes with a USED_IN usage, in walk order
 	heldBuf    []heldLock // the walkers' held stack, reused (walk)
 	clock      int        // orders usages and dependencies in walk order
 	cache      map[string]nodeInfo
