@@ -218,7 +218,7 @@ type Graph struct {
 	edgeBlock []Edge
 }
 
-// edgeBlockSize is the number of edges allocated at once.
+// edgeBlockSize is the most edges allocated at once.
 const edgeBlockSize = 256
 
 type edgeKey struct {
@@ -280,7 +280,9 @@ func (g *Graph) addEdge(from, to *Node, e Edge) bool {
 	// for every call, duplicates included), into blocks of edges: one
 	// allocation per block rather than per dependency.
 	if len(g.edgeBlock) == 0 {
-		g.edgeBlock = make([]Edge, edgeBlockSize)
+		// Blocks grow with the graph, so that a small design does not
+		// pay for a large one.
+		g.edgeBlock = make([]Edge, min(max(len(g.edges), 16), edgeBlockSize))
 	}
 	ep := &g.edgeBlock[0]
 	g.edgeBlock = g.edgeBlock[1:]
