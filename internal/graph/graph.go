@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"gonum.org/v1/gonum/graph/multi"
 
@@ -218,8 +219,10 @@ type Graph struct {
 	edgeBlock []Edge
 }
 
-// edgeBlockSize is the most edges allocated at once.
-const edgeBlockSize = 256
+// edgeBlockSize is the most edges allocated at once: as many as fit in
+// 32 KiB, the largest size class; a larger block is rounded up to whole
+// pages, which would waste more than per-edge allocation saves.
+const edgeBlockSize = 32 << 10 / int(unsafe.Sizeof(Edge{}))
 
 type edgeKey struct {
 	from, to          *Node
