@@ -210,6 +210,9 @@ type checked struct {
 // lint errors is reported with those errors only: analysing a broken design
 // would mislead.
 func checkAll(ins []input, opt analysis.Options, lo model.Options) ([]report.FileResult, []string) {
+	// One input: nothing runs beside its analysis, which may then pace
+	// the collector for it (analysis.Options.SoleInput).
+	opt.SoleInput = len(ins) == 1
 	out := eachInput(ins, func(in input) checked {
 		return checkOne(in, opt, lo)
 	}, func(in input, msg string) checked {

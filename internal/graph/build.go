@@ -64,6 +64,7 @@ type builder struct {
 	diags      []diag.Diagnostic
 	resvFences map[string][]resvFence
 	usages     map[string]*classUsage
+	usedIn     []string   // the classes with a USED_IN usage, in walk order
 	heldBuf    []heldLock // the walkers' held stack, reused (walk)
 	clock      int        // orders usages and dependencies in walk order
 	cache      map[string]nodeInfo
@@ -123,6 +124,9 @@ type nodeInfo struct {
 	// sleeps: lockKind is a sleeping lock (mutex, rwsem, ww_mutex,
 	// semaphore), asked on every acquisition.
 	sleeps bool
+	// name is the name resolved, so that lockInfo can check a cached entry
+	// against the op without loading the program's name table.
+	name string
 }
 
 func (b *builder) info(name string) nodeInfo {
@@ -134,7 +138,7 @@ func (b *builder) info(name string) nodeInfo {
 	if b.mode != Precise {
 		_, own = b.mapNodePrecise(name)
 	}
-	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own, lockKind: b.p.LockKind(name), irqSafe: b.p.IRQSafe(name)}
+	ni := nodeInfo{n: b.g.AddNode(m, k), kind: own, lockKind: b.p.LockKind(name), irqSafe: b.p.IRQSafe(name), name: name}
 	switch ni.lockKind {
 	case "mutex", "rwsem", "ww_mutex", "semaphore":
 		ni.sleeps = true
@@ -146,17 +150,21 @@ func (b *builder) info(name string) nodeInfo {
 func (b *builder) node(name string) string { return b.info(name).n.Name }
 
 // lockInfo is info(o.Lock), found by the op's interned ID (kernel.Op.LockID)
-// without hashing the name once the name has been resolved.
+// without hashing the name once the name has been resolved. An entry is
+// cached under an ID only for the name the program interned under it, so
+// an entry of the same name is that name's info.
 func (b *builder) lockInfo(o *kernel.Op) nodeInfo {
 	id := o.LockID
+	if id > 0 && int(id) < len(b.byID) {
+		if ni := b.byID[id]; ni.n != nil && ni.name == o.Lock {
+			return ni
+		}
+	}
 	if id <= 0 || int(id) >= len(b.p.LockNames) || b.p.LockNames[id] != o.Lock {
 		return b.info(o.Lock)
 	}
 	if b.byID == nil {
 		b.byID = make([]nodeInfo, len(b.p.LockNames))
-	}
-	if ni := b.byID[id]; ni.n != nil {
-		return ni
 	}
 	ni := b.info(o.Lock)
 	b.byID[id] = ni
@@ -165,8 +173,8 @@ func (b *builder) lockInfo(o *kernel.Op) nodeInfo {
 
 // cachedInfo is b.cache[o.Lock]: the op's lock if it has been resolved.
 func (b *builder) cachedInfo(o *kernel.Op) (nodeInfo, bool) {
-	if id := o.LockID; id > 0 && int(id) < len(b.byID) && b.p.LockNames[id] == o.Lock {
-		if ni := b.byID[id]; ni.n != nil {
+	if id := o.LockID; id > 0 && int(id) < len(b.byID) {
+		if ni := b.byID[id]; ni.n != nil && ni.name == o.Lock {
 			return ni, true
 		}
 	}

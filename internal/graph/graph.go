@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"gonum.org/v1/gonum/graph/multi"
 
@@ -180,7 +181,14 @@ type Node struct {
 	untracked bool
 	// out holds the node's outgoing edges while it has few, so that the
 	// duplicate check stays in cache; high-degree nodes use the graph map.
-	out []*Edge
+	out []outEdge
+}
+
+// outEdge is an entry of Node.out: the target beside the edge, so that the
+// duplicate scan compares targets without loading every edge.
+type outEdge struct {
+	to *Node
+	e  *Edge
 }
 
 // smallDegree bounds the linear duplicate scan per node.
@@ -207,7 +215,14 @@ type Graph struct {
 	sorted []*Edge
 	idsFor int
 	frozen bool
+	// edgeBlock is the unused rest of the block new edges are taken from.
+	edgeBlock []Edge
 }
+
+// edgeBlockSize is the most edges allocated at once: as many as fit in
+// 32 KiB, the largest size class; a larger block is rounded up to whole
+// pages, which would waste more than per-edge allocation saves.
+const edgeBlockSize = 32 << 10 / int(unsafe.Sizeof(Edge{}))
 
 type edgeKey struct {
 	from, to          *Node
@@ -252,8 +267,8 @@ func (g *Graph) addEdge(from, to *Node, e Edge) bool {
 	k := edgeKey{from, to, e.Shared, e.Recursive}
 	if len(from.out) < smallDegree {
 		for _, o := range from.out {
-			if o.to == to && o.Shared == e.Shared && o.Recursive == e.Recursive {
-				o.also(e)
+			if o.to == to && o.e.Shared == e.Shared && o.e.Recursive == e.Recursive {
+				o.e.also(e)
 				return false
 			}
 		}
@@ -264,21 +279,28 @@ func (g *Graph) addEdge(from, to *Node, e Edge) bool {
 	if e.Weight == 0 {
 		e.Weight = 1
 	}
-	// Copied to the heap only here: taking e's address would allocate
-	// for every call, duplicates included.
-	ep := new(Edge)
+	// Copied to the heap only here (taking e's address would allocate
+	// for every call, duplicates included), into blocks of edges: one
+	// allocation per block rather than per dependency.
+	if len(g.edgeBlock) == 0 {
+		// Blocks grow with the graph, so that a small design does not
+		// pay for a large one.
+		g.edgeBlock = make([]Edge, min(max(len(g.edges), 16), edgeBlockSize))
+	}
+	ep := &g.edgeBlock[0]
+	g.edgeBlock = g.edgeBlock[1:]
 	*ep = e
 	ep.From, ep.To = from.Name, to.Name
 	ep.seq = len(g.edges)
 	ep.from, ep.to = from, to
 	switch {
 	case len(from.out) < smallDegree-1:
-		from.out = append(from.out, ep)
+		from.out = append(from.out, outEdge{to, ep})
 	case len(from.out) == smallDegree-1:
 		// Switch this node to the map: move its edges there.
-		from.out = append(from.out, ep)
+		from.out = append(from.out, outEdge{to, ep})
 		for _, o := range from.out {
-			g.dedupe[edgeKey{o.from, o.to, o.Shared, o.Recursive}] = o
+			g.dedupe[edgeKey{o.e.from, o.e.to, o.e.Shared, o.e.Recursive}] = o.e
 		}
 	default:
 		g.dedupe[k] = ep

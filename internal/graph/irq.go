@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -63,7 +62,13 @@ type usageSite struct {
 
 type classUsage struct {
 	sites [numUsage]*usageSite // allocated when the usage is first seen
+	// usedIn: the class has a USED_IN usage (listed in builder.usedIn).
+	usedIn bool
 }
+
+// isUsedIn: the bit is a USED_IN (interrupt-side) usage; every report of
+// irqChecks starts at one.
+func (u usageBit) isUsedIn() bool { return u%4 < 2 }
 
 // site returns a usage's site, the zero site (set false) if it never happened.
 func (u *classUsage) site(bit usageBit) usageSite {
@@ -125,6 +130,10 @@ func (w *walker) markSite(n *Node, bit usageBit, o *kernel.Op, byEnable bool) {
 	n.usage |= 1 << bit
 	name := n.Name
 	u := w.b.usage(name)
+	if bit.isUsedIn() && !u.usedIn {
+		u.usedIn = true
+		w.b.usedIn = append(w.b.usedIn, name)
+	}
 	w.b.clock++
 	u.sites[bit] = &usageSite{set: true, tick: int32(w.b.clock), pos: o.Pos, path: o.InPath(), thread: w.t.Name,
 		text: o.Text, byEnable: byEnable, irq: w.irq.irqState}
@@ -430,7 +439,11 @@ var conflicts = [][2]usageBit{
 // safe lock reaching an unsafe one (print_bad_irq_dependency when the
 // dependency came last, print_irq_inversion_bug when a usage did).
 func (b *builder) irqChecks() {
-	names := slices.Sorted(maps.Keys(b.usages))
+	// Every report starts at a class with a USED_IN usage (the first of
+	// each conflicting pair, the safe end of a dependency): only those are
+	// visited, in name order. Most designs take no lock from interrupts,
+	// and then there is nothing to sort or look up.
+	names := slices.Sorted(slices.Values(b.usedIn))
 	reported := map[string]bool{}
 	for _, name := range names {
 		u := b.usages[name]

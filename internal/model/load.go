@@ -568,24 +568,24 @@ func (v *validator) checkCalls(calls map[string][]Str) {
 func (v *validator) checkExpansion(calls map[string][]Str) {
 	limit := int64(v.maxSteps)
 	f := v.sc.File
-	steps := make(map[string]int64, len(f.Paths))
-	for i := range f.Paths {
-		var n int64
-		for si := range f.Paths[i].Steps {
-			st := &f.Paths[i].Steps[si]
-			if op, _ := st.Operation(); op != "call" {
-				n += max(st.Repeat.V, 1)
-			}
-		}
-		steps[f.Paths[i].Name.V] = n
-	}
+	// A name's steps are those of the path the name table keeps for it
+	// (tables: the last declared, as a duplicate is an error already).
+	paths, _ := v.tables()
 	size := make(map[string]int64, len(f.Paths))
 	var sizeOf func(name string) int64
 	sizeOf = func(name string) int64 {
 		if n, ok := size[name]; ok {
 			return n
 		}
-		n := steps[name]
+		var n int64
+		if p := paths[name]; p != nil {
+			for si := range p.Steps {
+				st := &p.Steps[si]
+				if op, _ := st.Operation(); op != "call" {
+					n += max(st.Repeat.V, 1)
+				}
+			}
+		}
 		for _, c := range calls[name] {
 			n += sizeOf(c.V)
 			if n > limit {
@@ -836,15 +836,13 @@ func (v *validator) checkModifiers(m *typeMeta, s *Step, op string) {
 // overridden, so it is an error.
 func (v *validator) checkRoleContexts() {
 	f := v.sc.File
-	ctxOf := make(map[string]Str, len(f.Paths))
-	for i := range f.Paths {
-		ctxOf[f.Paths[i].Name.V] = f.Paths[i].Context
-	}
+	paths, _ := v.tables()
 	check := func(ref Str, role, want string) {
-		c, ok := ctxOf[ref.V]
-		if ref.V == "" || !ok || c.V == "" || c.V == want {
+		p := paths[ref.V]
+		if ref.V == "" || p == nil || p.Context.V == "" || p.Context.V == want {
 			return
 		}
+		c := p.Context
 		v.errorf(rules.InvalidValue, c.P, "path %q runs as %s, so its context is %s, not %s", ref.V, role, want, c.V)
 	}
 	for _, j := range f.Jobs {
@@ -892,28 +890,31 @@ func (v *validator) checkMisc() {
 			v.errorf(rules.BadStep, e.Clean.P, "an expectation cannot be clean and list findings")
 		}
 	}
-	params := make(map[string]string, len(f.Paths))
-	for _, p := range f.Paths {
-		params[p.Name.V] = p.Param.V
+	paths, _ := v.tables()
+	param := func(name string) string { // the path's param: ("" if none or no such path)
+		if p := paths[name]; p != nil {
+			return p.Param.V
+		}
+		return ""
 	}
 	for _, a := range f.Workload {
 		op, val := a.Operation()
 		switch {
 		case a.With.P.Valid() && op != "run":
 			v.errorf(rules.UnknownKey, a.With.P, "with: only applies to a run action")
-		case op == "run" && params[val.V] != "" && a.With.V == "":
-			v.errorf(rules.MissingField, val.P, "path %q acts on an object (param: %s): bind it with with:", val.V, params[val.V])
-		case op == "run" && params[val.V] == "" && a.With.P.Valid():
+		case op == "run" && param(val.V) != "" && a.With.V == "":
+			v.errorf(rules.MissingField, val.P, "path %q acts on an object (param: %s): bind it with with:", val.V, param(val.V))
+		case op == "run" && param(val.V) == "" && a.With.P.Valid():
 			v.errorf(rules.BadStep, a.With.P, "with: path %q declares no param:", val.V)
 		}
 	}
 	for _, b := range f.Buffers {
-		if b.Free.V != "" && params[b.Free.V] == "" {
+		if b.Free.V != "" && param(b.Free.V) == "" {
 			v.errorf(rules.BadStep, b.Free.P, "free: path %q declares no param: to bind the dying object to", b.Free.V)
 		}
 	}
 	for _, s := range f.Shrinkers {
-		if len(s.LRU) > 0 && params[s.Scan.V] == "" {
+		if len(s.LRU) > 0 && param(s.Scan.V) == "" {
 			v.errorf(rules.BadStep, s.LRU[0].P, "lru: shrinker %q's scan path %q declares no param: to bind each object to", s.Name.V, s.Scan.V)
 		}
 	}
