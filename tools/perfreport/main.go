@@ -3,8 +3,8 @@
 // yaml.Node, the parse no check can avoid), and prints the tables of
 // docs/performance.md as Markdown.
 //
-//	go run ./tools/perfreport            # the full report (about 15 minutes)
-//	go run ./tools/perfreport -quick     # without 10x and driver scale 200
+//	go run ./tools/perfreport            # the full report (about 10 minutes; the 100x analysis needs 4 GB)
+//	go run ./tools/perfreport -quick     # without 10x, driver scale 200 and 100x
 //
 // It builds both programs into a temporary directory, generates every
 // input with `fencecheck gen`, runs each command -runs times and reports
@@ -38,7 +38,7 @@ type result struct{ cpu, wall, rss float64 } // medians: seconds, seconds, MiB
 
 var (
 	runs  = flag.Int("runs", 3, "runs per measurement (medians are reported)")
-	quick = flag.Bool("quick", false, "skip the 10x lockdep-scale design and driver scale 200")
+	quick = flag.Bool("quick", false, "skip the 10x lockdep-scale design, driver scale 200 and the 100x analysis")
 	keep  = flag.String("dir", "", "work in DIR (kept) instead of a temporary directory")
 )
 
