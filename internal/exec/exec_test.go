@@ -185,6 +185,62 @@ func TestGoldenRuleUnmapBeforeFlush(t *testing.T) {
 	}
 }
 
+// A job that accesses a userptr is submitted, then munmap frees the pages:
+// without the notifier waiting for the userptr's fences the pages go back
+// while the job may still run (R20). The report starts at the job that
+// uses them and ends at the free; the notifier that waits is clean.
+const jobUse = `fencecheck: 1
+devices:
+  - name: gpu
+    engines: [{name: gfx}]
+    schedulers:
+      - {name: sched, engine: gfx, entities: [{name: q}]}
+userptrs:
+  - {name: uptr, device: gpu, notifier: inval}
+jobs:
+  - name: job
+    entity: q
+    buffers: [{buffer: uptr, usage: WRITE}]
+    submit: submit
+    run_job: run
+paths:
+  - name: submit
+    context: ioctl
+    steps:
+      - {lock: uptr}
+      - {reserve_fences: uptr}
+  - name: run
+    context: run_job
+    steps: [{alloc: GFP_NOWAIT}]
+  - name: inval
+    context: notifier
+    steps:
+      - set_seq: uptr
+WAIT
+workload:
+  - submit: job
+  - munmap: uptr
+`
+
+func TestGoldenRuleFreeUnderRunningJob(t *testing.T) {
+	res := exec.Run(compile(t, strings.Replace(jobUse, "WAIT\n", "", 1)), exec.Options{Schedules: 1, Only: -1})
+	g := byRule(res.Findings, rules.GoldenRule)
+	if len(g) != 1 || !strings.Contains(g[0].Message, "while job job, which accesses it, has not completed (job.finished unsignalled)") {
+		t.Fatalf("want one golden-rule finding about the running job, got %+v", res.Findings)
+	}
+	if g[0].Pos.Line != 30 { // munmap: the core mm frees the pages
+		t.Errorf("finding at line %d, want 30 (munmap)", g[0].Pos.Line)
+	}
+	if c := g[0].Chain; len(c) != 2 || c[0].Pos.Line != 10 || !strings.Contains(c[0].Message, "job job uses uptr") || c[1].Pos.Line != 30 {
+		t.Errorf("chain: want the job that uses uptr (line 10), then the free (line 30); got %+v", c)
+	}
+	fixed := strings.Replace(jobUse, "WAIT\n", "      - {wait_resv: uptr, usage: BOOKKEEP}\n", 1)
+	res = exec.Run(compile(t, fixed), exec.Options{Schedules: 4, Seed: 1, Only: -1})
+	if g := byRule(res.Findings, rules.GoldenRule); len(g) != 0 {
+		t.Errorf("the notifier waits for the job's fence: want no golden-rule finding, got %+v", g)
+	}
+}
+
 const contention = `fencecheck: 1
 buffers:
   - {name: bo1}

@@ -79,8 +79,10 @@ func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
 			continue
 		}
 		s.finding(rules.GoldenRule, o.Pos, fmt.Sprintf("%s while job %s, which accesses it, has not completed (%s unsignalled) (R20)", what, name, js.info.Fence),
-			[]diag.Step{{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text},
-				{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj}},
+			// As for the PTE findings above: where the access comes from
+			// first, the free last.
+			[]diag.Step{{File: s.p.File, Pos: js.info.Pos, Message: "job " + name + " uses " + obj + " and has not completed (" + js.info.Fence + " unsignalled)"},
+				{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text}},
 			"Wait for every fence of the object (including other contexts' fences) before freeing or moving it; never replace an unsignalled fence of another context (seed 002).")
 	}
 }

@@ -158,7 +158,7 @@ var catalog = []Rule{
 		Fix:     "Make sure every published fence has a path that signals it, and that its dependencies can signal."},
 	{ID: GoldenRule, Name: "golden-rule", Category: "exec", Severity: diag.Error,
 		Summary: "pages freed or reused while a GPU PTE may still reach them",
-		Doc:     "Backing pages must not go back to the allocator while a GPU page-table entry still maps them or before the TLB flush that follows the zap has completed (R20). The executor tracks PTE and TLB state per VM and flags the free at the step that does it; the report starts at the step that last wrote (or zapped without a flush) the PTE that can still reach the pages, and names the interleaving that shows it.",
+		Doc:     "Backing pages must not go back to the allocator while a GPU page-table entry still maps them or before the TLB flush that follows the zap has completed (R20). The executor tracks PTE and TLB state per VM and flags the free at the step that does it; the report starts at the step that last wrote (or zapped without a flush) the PTE that can still reach the pages, or at the job that accesses them and has not completed, and names the interleaving that shows it.",
 		Fix:     "Zap the PTEs and flush the TLB (or wait for the fence that does so) before freeing; for userptr the notifier must wait for GPU idle before returning."},
 	{ID: MissingSlot, Name: "missing-fence-slot", Category: "exec", Severity: diag.Error,
 		Summary: "a fence is added to a dma_resv without a reserved slot",
