@@ -241,29 +241,17 @@ func TestGoldenRuleFreeUnderRunningJob(t *testing.T) {
 	}
 }
 
-const contention = `fencecheck: 1
-buffers:
-  - {name: bo1}
-  - {name: bo2}
-paths:
-  - name: exec1
-    context: ioctl
-    steps:
-      - ww_acquire_init: c
-      - {lock: bo1, ctx: c}
-      - {lock: bo2, ctx: c}
-      - ww_acquire_fini: c
-  - name: exec2
-    context: ioctl
-    steps:
-      - ww_acquire_init: c
-      - {lock: bo2, ctx: c}
-      - {lock: bo1, ctx: c}
-      - ww_acquire_fini: c
-workload:
-  - run: exec1
-  - run: exec2
-`
+// contention: two ww acquire contexts taking two resvs in opposite orders
+// (testdata/ww-abba.yaml).
+var contention = mustRead("testdata/ww-abba.yaml")
+
+func mustRead(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func TestDrmExecBacksOffAndCompletes(t *testing.T) {
 	res := exec.Run(compile(t, contention), exec.Options{Schedules: 32, Seed: 7, Only: -1, Trace: true})

@@ -1,45 +1,26 @@
 package exec
 
 import (
+	"os"
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 )
 
-// wwBackoff: two ww acquire contexts taking two resvs in opposite orders,
-// so that Wait-Die backs one off and rewrites its frame's ops (the slow
-// lock first, locks.go).
-const wwBackoff = `fencecheck: 1
-buffers:
-  - {name: bo1}
-  - {name: bo2}
-paths:
-  - name: exec1
-    context: ioctl
-    steps:
-      - ww_acquire_init: c
-      - {lock: bo1, ctx: c}
-      - {lock: bo2, ctx: c}
-      - ww_acquire_fini: c
-  - name: exec2
-    context: ioctl
-    steps:
-      - ww_acquire_init: c
-      - {lock: bo2, ctx: c}
-      - {lock: bo1, ctx: c}
-      - ww_acquire_fini: c
-workload:
-  - run: exec1
-  - run: exec2
-`
-
 // TestFingerprintFollowsRewrittenFrames: in every interleaving, each
 // frame's kept ops hash is the hash of its ops as they are now (a ww
 // backoff rewrites them), so that states with different ops never share a
 // fingerprint. Some interleaving must back off, or the test proves nothing.
 func TestFingerprintFollowsRewrittenFrames(t *testing.T) {
-	sc, ds := model.Load("ww.yaml", []byte(wwBackoff), model.Options{})
+	// Two ww acquire contexts taking two resvs in opposite orders, so
+	// that Wait-Die backs one off and rewrites its frame's ops (the slow
+	// lock first, locks.go).
+	data, err := os.ReadFile("testdata/ww-abba.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, ds := model.Load("ww-abba.yaml", data, model.Options{})
 	if sc == nil || len(ds) > 0 {
 		t.Fatal(ds)
 	}

@@ -11,11 +11,11 @@ import (
 	"github.com/fencecheck/fencecheck/internal/model"
 )
 
-// Every interned op names its lock: Op.LockID indexes Program.LockNames,
-// which holds each name once, and the ops that take a plain lock class
-// (no subclass, no instance) are interned.
-func TestLockIDsNameTheirLocks(t *testing.T) {
-	files, interned := 0, 0
+// eachLibraryScenario calls fn on every scenario of the library that loads
+// without diagnostics and returns how many there were.
+func eachLibraryScenario(t *testing.T, fn func(path string, sc *model.Scenario)) int {
+	t.Helper()
+	files := 0
 	err := filepath.WalkDir("../../scenarios", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") {
 			return err
@@ -29,6 +29,21 @@ func TestLockIDsNameTheirLocks(t *testing.T) {
 			return nil
 		}
 		files++
+		fn(path, sc)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// Every interned op names its lock: Op.LockID indexes Program.LockNames,
+// which holds each name once, and the ops that take a plain lock class
+// (no subclass, no instance) are interned.
+func TestLockIDsNameTheirLocks(t *testing.T) {
+	interned := 0
+	files := eachLibraryScenario(t, func(path string, sc *model.Scenario) {
 		p := kernel.Compile(sc)
 		seen := map[string]bool{}
 		for i, n := range p.LockNames {
@@ -56,11 +71,7 @@ func TestLockIDsNameTheirLocks(t *testing.T) {
 			check(th.Ops)
 		}
 		check(p.Reclaim)
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if files < 100 || interned == 0 {
 		t.Fatalf("%d scenarios, %d interned ops", files, interned)
 	}

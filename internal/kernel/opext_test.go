@@ -1,11 +1,7 @@
 package kernel_test
 
 import (
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"unsafe"
 
@@ -20,30 +16,16 @@ import (
 // all of them. Analyse the whole library in both modes and check it is
 // still empty.
 func TestSharedEmptyOperandsStayEmpty(t *testing.T) {
-	files := 0
-	err := filepath.WalkDir("../../scenarios", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		sc, ds := model.Load(path, data, model.Options{})
-		if sc == nil || len(ds) > 0 {
-			return nil
-		}
-		files++
+	files := eachLibraryScenario(t, func(path string, sc *model.Scenario) {
 		for _, m := range []graph.Mode{graph.Precise, graph.Lockdep} {
 			analysis.VerifyWith(sc, analysis.Options{Mode: m})
 		}
 		if !reflect.DeepEqual(*kernel.NoExt, kernel.OpExt{}) {
 			t.Fatalf("%s: the shared empty operands were written: %+v", path, *kernel.NoExt)
 		}
-		return nil
 	})
-	if err != nil || files < 100 {
-		t.Fatalf("walked %d library files: %v", files, err)
+	if files < 100 {
+		t.Fatalf("walked %d library files", files)
 	}
 }
 
