@@ -18,7 +18,10 @@
 // the thread steps where it depends on nothing else (footprints, releases,
 // "would only block"). The number of steps is the design's: on the driver
 // family it grows with the square of the scale, as every allocation site's
-// direct reclaim runs every device's shrinker and notifier.
+// direct reclaim runs every device's shrinker and notifier. The FIFO
+// schedule does not take them all: a callback whose last run was quiet and
+// whose state nothing has touched since is skipped, its steps counted as
+// taken (reclaimmemo.go), with the same outcome, steps and findings.
 package exec
 
 import (
@@ -45,6 +48,9 @@ type Options struct {
 	// Invariants checks the machine state after every step (property
 	// tests); violations are returned in Result.Violations.
 	Invariants bool
+	// noReclaimMemo runs every reclaim callback of the FIFO schedule
+	// (reclaimmemo.go), for the tests that compare both.
+	noReclaimMemo bool
 }
 
 // Event is one step of the execution.
@@ -68,6 +74,8 @@ type Schedule struct {
 	Findings []diag.Diagnostic `json:"-"`
 	// Steps is how many steps the schedule took (events, kept or not).
 	Steps int `json:"-"`
+	// skipped counts the reclaim callbacks skipped (reclaimmemo.go).
+	skipped int
 }
 
 // Result collects all schedules.
@@ -303,6 +311,20 @@ type sim struct {
 	// violations and everSignalled serve checkInvariants.
 	violations    []string
 	everSignalled map[string]bool
+	// iter is the scheduling iteration (the step limit counts them).
+	iter int
+	// Skipping quiet reclaim callbacks (reclaimmemo.go): the callbacks,
+	// the callback starting at each op of the reclaim body, the run being
+	// recorded, how many quiet runs are valid and their footprints by key,
+	// and stir, which counts wake-ups and re-checks of other threads.
+	memoOn    bool
+	parts     []reclaimPart
+	partAt    []int32
+	memo      memoRun
+	memoValid int
+	memoIdx   map[string][]memoRef
+	stir      int
+	skipped   int
 }
 
 type resvEntry struct {
@@ -573,8 +595,9 @@ func (s *sim) pick() (actor, bool) {
 
 func (s *sim) run() *Schedule {
 	sch := &Schedule{Index: s.k, Outcome: "completed"}
-	for step := 0; ; step++ {
-		if step >= s.opt.MaxSteps {
+	s.memoStart()
+	for s.iter = 0; ; s.iter++ {
+		if s.iter >= s.opt.MaxSteps {
 			sch.Outcome = "step-limit"
 			s.finding(rules.Hang, model.Pos{Line: 1, Col: 1}, fmt.Sprintf("execution did not finish within %d steps (%s)", s.opt.MaxSteps, s.where()), nil, "")
 			break
@@ -582,6 +605,9 @@ func (s *sim) run() *Schedule {
 		a, ok := s.pick()
 		if !ok {
 			if s.fallback() {
+				if s.memoOn {
+					s.memoDirtyAll()
+				}
 				continue
 			}
 			if s.allDone() {
@@ -591,18 +617,27 @@ func (s *sim) run() *Schedule {
 			s.reportHang()
 			break
 		}
+		if s.memoOn {
+			if a.t != nil {
+				s.memoSkip(a.t)
+			}
+			s.memoBefore(a)
+		}
 		if a.t != nil {
 			a.t.blocked = nil
 			s.stepThread(a.t)
+			if s.memoOn {
+				s.memoAfter(a.t)
+			}
 		} else {
 			s.completeHead(a.engine, false)
 		}
 		if s.opt.Invariants {
-			s.checkInvariants(step)
+			s.checkInvariants(s.iter)
 		}
 	}
 	s.liveness()
-	sch.Events, sch.Steps = s.events, s.steps
+	sch.Events, sch.Steps, sch.skipped = s.events, s.steps, s.skipped
 	diag.Sort(s.findings)
 	sch.Findings = s.findings
 	return sch

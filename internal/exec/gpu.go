@@ -50,8 +50,19 @@ func runVMUpdate(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	return true
 }
 
+// The page-table footprints are per VM: "pte:VM" its entries, "tlb:VM" the
+// zapped entries its TLB still caches, "mapped:VM" whether a zap would
+// clear one, "zapped:VM" whether a flush would drop one; "mappedin:OBJ"
+// is which VMs ever mapped OBJ (hw.MMU.MappedIn) and "vms" which VMs
+// exist (a flush of every TLB reads it).
+
 func footMapPages(s *sim, t *thread, o *kernel.Op) []string {
-	return []string{"pte", "tlb", "mapped", "zapped"}
+	vm := s.vmOf(*o)
+	foot := []string{"pte:" + vm, "tlb:" + vm, "mapped:" + vm, "zapped:" + vm, "mappedin:" + o.Ext().Obj}
+	if s.mmu.Lookup(vm) == nil {
+		foot = append(foot, "vms")
+	}
+	return foot
 }
 
 func footZapPTEs(s *sim, t *thread, o *kernel.Op) []string {
@@ -61,19 +72,44 @@ func footZapPTEs(s *sim, t *thread, o *kernel.Op) []string {
 	// reader of the page tables (pteRead) sees. A zap with nothing
 	// mapped to clear only reads that nothing is: only a map can
 	// change that (another zap cannot make it clear something).
-	if !s.zapClears(*o) {
-		return []string{"?mapped"}
+	obj := o.Ext().Obj
+	vms := []string{obj}
+	var foot []string
+	if s.p.Scenario.Kinds[obj] != "vm" {
+		vms = s.mmu.MappedIn(obj)
+		foot = []string{"?mappedin:" + obj}
 	}
-	return []string{"+pte", "?tlb", "+zapped"}
+	if !s.zapClears(*o) {
+		for _, vm := range vms {
+			foot = append(foot, "?mapped:"+vm)
+		}
+		return foot
+	}
+	for _, vm := range vms {
+		foot = append(foot, "+pte:"+vm, "?tlb:"+vm, "+zapped:"+vm)
+	}
+	return foot
 }
 
 func footTLBFlush(s *sim, t *thread, o *kernel.Op) []string {
 	// A flush with no zapped entry to drop reads that there is none:
 	// only a zap that clears something changes that.
-	if !s.flushDrops(*o) {
-		return []string{"?zapped"}
+	vms := []string{o.Ext().Obj}
+	var foot []string
+	if s.p.Scenario.Kinds[o.Ext().Obj] != "vm" {
+		vms = s.mmu.Names()
+		foot = []string{"?vms"}
 	}
-	return []string{"?pte", "+tlb"}
+	if !s.flushDrops(*o) {
+		for _, vm := range vms {
+			foot = append(foot, "?zapped:"+vm)
+		}
+		return foot
+	}
+	for _, vm := range vms {
+		foot = append(foot, "?pte:"+vm, "+tlb:"+vm)
+	}
+	return foot
 }
 
 func footVMUpdate(s *sim, t *thread, o *kernel.Op) []string {

@@ -526,9 +526,16 @@ func (s *sim) flushDrops(o kernel.Op) bool {
 	return s.mmu.FlushDrops(o.Ext().Obj, s.p.Scenario.Kinds[o.Ext().Obj] == "vm")
 }
 
-// pteRead is the footprint of reading the GPU page tables and TLB (whether
-// the GPU can still reach an object: hw.VM.Reachable).
-var pteRead = []string{"?pte", "?tlb"}
+// pteRead is the footprint of reading whether the GPU can still reach
+// obj (hw.MMU.Reach): the VMs that mapped it, their page tables and TLBs
+// (gpu.go).
+func (s *sim) pteRead(obj string) []string {
+	foot := []string{"?mappedin:" + obj}
+	for _, vm := range s.mmu.MappedIn(obj) {
+		foot = append(foot, "?pte:"+vm, "?tlb:"+vm)
+	}
+	return foot
+}
 
 // usersFoot is what the golden-rule check reads about the jobs that use an
 // object: whether they were submitted and whether their fence signalled.
@@ -587,7 +594,8 @@ func (s *sim) footCached(t *thread) bool {
 		return true
 	}
 	switch t.frames[fi].ops[t.frames[fi].pc].Kind {
-	case kernel.OpWaitResv, kernel.OpEvict, kernel.OpZapPTEs, kernel.OpTLBFlush, kernel.OpReadBegin, kernel.OpReadRetry:
+	case kernel.OpWaitResv, kernel.OpEvict, kernel.OpZapPTEs, kernel.OpTLBFlush, kernel.OpReadBegin, kernel.OpReadRetry,
+		kernel.OpMapPages, kernel.OpFreePages, kernel.OpUnpin:
 		return false
 	}
 	return true

@@ -253,7 +253,7 @@ func footFreePages(s *sim, t *thread, o *kernel.Op) []string {
 	// Marks the pages freed (or, when a pin holds them, freed at the
 	// last unpin): two frees commute; a free reads the pin count and
 	// the GPU's reach (golden rule).
-	return append(append([]string{"?pin:" + o.Ext().Obj, "+freed:" + o.Ext().Obj}, pteRead...), s.usersFoot(o.Ext().Obj)...)
+	return append(append([]string{"?pin:" + o.Ext().Obj, "+freed:" + o.Ext().Obj}, s.pteRead(o.Ext().Obj)...), s.usersFoot(o.Ext().Obj)...)
 }
 
 func footPin(s *sim, t *thread, o *kernel.Op) []string {
@@ -266,7 +266,7 @@ func footGet(s *sim, t *thread, o *kernel.Op) []string {
 
 func footUnpin(s *sim, t *thread, o *kernel.Op) []string {
 	// The last unpin of an unmapped range frees its pages (golden rule).
-	return append(append([]string{"pin:" + o.Ext().Obj, "freed:" + o.Ext().Obj}, pteRead...), s.usersFoot(o.Ext().Obj)...)
+	return append(append([]string{"pin:" + o.Ext().Obj, "freed:" + o.Ext().Obj}, s.pteRead(o.Ext().Obj)...), s.usersFoot(o.Ext().Obj)...)
 }
 
 // registered in transitions.go

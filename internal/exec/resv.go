@@ -85,7 +85,7 @@ func footWaitResv(s *sim, t *thread, o *kernel.Op) []string {
 		if b == "" {
 			b = o.Ext().Obj
 		}
-		foot = append(append(foot, pteRead...), s.usersFoot(b)...)
+		foot = append(append(foot, s.pteRead(b)...), s.usersFoot(b)...)
 	}
 	return foot
 }

@@ -228,6 +228,7 @@ func (s *sim) changed(kind, name string) {
 	if !ok {
 		return
 	}
+	s.stir++
 	if ws = s.recheckWatched(ws); len(ws) == 0 {
 		delete(s.watchers, k)
 	} else {
@@ -239,6 +240,7 @@ func (s *sim) changed(kind, name string) {
 // changed: those that can no longer run are parked. It returns the
 // entries still current.
 func (s *sim) recheckWatched(ws []watch) []watch {
+	s.stir++
 	keep := ws[:0]
 	for _, w := range ws {
 		t := w.t
@@ -260,6 +262,9 @@ func (s *sim) recheckWatched(ws []watch) []watch {
 // wakeAll puts the threads parked in waiters[key] back on the run queue,
 // to be re-checked before the next choice.
 func wakeAll[K comparable](s *sim, waiters map[K][]*thread, key K) {
+	if len(waiters[key]) > 0 {
+		s.stir++
+	}
 	for _, w := range waiters[key] {
 		w.woken = true
 		if w.parked && !w.done {

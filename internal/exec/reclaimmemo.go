@@ -1,0 +1,291 @@
+package exec
+
+import (
+	"strings"
+
+	"github.com/fencecheck/fencecheck/internal/kernel"
+)
+
+// Quiet reclaim callbacks, run once per state (FIFO only).
+//
+// Direct reclaim runs every shrinker and every mmu notifier callback
+// (memory.go, K11), and every allocation site enters it once, so a design
+// with F devices runs F shrinkers and notifiers at each of its O(F)
+// allocation sites: O(F²) steps, most of them callbacks that find nothing
+// to do and change nothing — a shrinker whose trylock and eviction find an
+// idle buffer, a notifier whose range is already invalidated. The FIFO
+// schedule skips such a callback (a part of the reclaim body) when running
+// it again would do exactly what its last run did:
+//
+//   - its last run was quiet: the reclaiming thread ran it from start to
+//     end without blocking, without another actor stepping in between,
+//     without waking or re-checking any other thread, spawning one, or
+//     reporting anything, and left its own held locks as it found them;
+//   - since then no step conflicted with what that run read or wrote: each
+//     step's footprint (the explorer's, Transition.Foot, which must cover
+//     everything a step reads or writes) is checked against the run's;
+//   - it is entered from the same context (a PTE zap records the zapping
+//     context for golden-rule reports).
+//
+// Running the callback again would then read the state its last run left
+// and write it back unchanged: lock and unlock pairs on free locks, waits
+// on signalled fences, zaps and flushes with nothing left to clear. One
+// write differs — mmu_interval_set_seq() bumps the range's sequence again —
+// and nothing can observe that: a reader compares the sequence only with
+// its own read_begin's, every read_begin made before the last run is
+// already stale, and one made since would have conflicted ("?seq" against
+// "+seq"). The skipped steps still count (Schedule.Steps, the step limit),
+// so the schedule's outcome, findings and step count are those of running
+// every callback. Traces (Options.Trace) and random or explored schedules
+// run every step: their interleavings are made of these steps.
+//
+// Only callbacks made of the step kinds below are candidates; any other
+// kind (a ww context, a reference drop with a finalizer, a signalling
+// section, a read_begin) keeps its callback stepped every time.
+
+// memoKinds are the step kinds a skippable callback may contain: each
+// changes nothing when it runs quiet from the state its last quiet run
+// left (see above).
+var memoKinds = map[kernel.OpKind]bool{
+	kernel.OpAcquire: true, kernel.OpRelease: true, kernel.OpMight: true, kernel.OpAlloc: true,
+	kernel.OpWait: true, kernel.OpWaitResv: true, kernel.OpEvict: true, kernel.OpSetSeq: true,
+	kernel.OpZapPTEs: true, kernel.OpTLBFlush: true, kernel.OpAssertHeld: true,
+	kernel.OpWritePTE: true, kernel.OpRegNotifier: true,
+}
+
+// reclaimPart is one callback of the direct-reclaim body: ops [start, end)
+// of Program.Reclaim, from the shrinker's or the notifier walk's synthetic
+// acquire through its release.
+type reclaimPart struct {
+	start, end int
+	// The last quiet run, valid while ok: its footprint, the context it
+	// ran in, and the steps and scheduling iterations it took.
+	ok          bool
+	gen         uint32
+	ctx         string
+	steps, iter int
+}
+
+// memoRun is the callback being recorded.
+type memoRun struct {
+	part        int // index into sim.parts; -1: none
+	t           *thread
+	f           *frame
+	steps, iter int
+	stir        int
+	findings    int
+	threads     int
+	held, inval int
+	foot        []string
+}
+
+// memoRef registers a quiet run's footprint entry under its key.
+type memoRef struct {
+	part int32
+	gen  uint32
+	mode int8
+}
+
+// reclaimParts splits the reclaim body into callbacks; only those made of
+// memoKinds are returned.
+func reclaimParts(ops []kernel.Op) []reclaimPart {
+	var parts []reclaimPart
+	for i := 0; i < len(ops); i++ {
+		o := &ops[i]
+		if o.Kind != kernel.OpAcquire || o.Pos.Valid() || !(strings.HasPrefix(o.Lock, "shrinker(") || o.Lock == kernel.MMUNotifier) {
+			continue
+		}
+		end, ok := -1, true
+		for j := i + 1; j < len(ops); j++ {
+			b := &ops[j]
+			if b.Kind == kernel.OpRelease && b.Lock == o.Lock && !b.Pos.Valid() {
+				end = j + 1
+				break
+			}
+			if !memoKinds[b.Kind] || b.Ext().Ctx != "" || b.Unpublished || len(b.Ext().Then) > 0 {
+				ok = false
+			}
+		}
+		if end < 0 {
+			break
+		}
+		if ok {
+			parts = append(parts, reclaimPart{start: i, end: end})
+		}
+		i = end - 1
+	}
+	return parts
+}
+
+// memoStart sets up skipping for a FIFO schedule that keeps no trace.
+func (s *sim) memoStart() {
+	s.memo.part = -1
+	if s.rng != nil || s.explore || s.opt.Trace || s.opt.noReclaimMemo || !s.pressure {
+		return
+	}
+	s.parts = reclaimParts(s.p.Reclaim)
+	if len(s.parts) == 0 {
+		return
+	}
+	s.partAt = make([]int32, len(s.p.Reclaim))
+	for i := range s.partAt {
+		s.partAt[i] = -1
+	}
+	for i, p := range s.parts {
+		s.partAt[p.start] = int32(i)
+	}
+	s.memoOn = true
+}
+
+// memoBefore is called before actor a takes a step: the step's footprint
+// invalidates the quiet runs it conflicts with and joins the run being
+// recorded, which another actor's step ends.
+func (s *sim) memoBefore(a actor) {
+	if s.memoValid == 0 && s.memo.part < 0 {
+		return
+	}
+	if s.memo.part >= 0 && a.t != s.memo.t {
+		s.memo.part = -1
+	}
+	var foot []string
+	if a.t != nil {
+		foot = s.footprint(a)
+	} else {
+		foot = s.footprintOf(a)
+	}
+	s.memoDirty(foot)
+	if s.memo.part >= 0 {
+		if foot == nil {
+			s.memo.part = -1 // touches everything: never a quiet run
+		} else {
+			s.memo.foot = append(s.memo.foot, foot...)
+		}
+	}
+}
+
+// memoDirty invalidates the quiet runs a step with footprint foot
+// conflicts with (all of them for a nil footprint).
+func (s *sim) memoDirty(foot []string) {
+	if s.memoValid == 0 {
+		return
+	}
+	if foot == nil {
+		s.memoDirtyAll()
+		return
+	}
+	for _, e := range foot {
+		k, mode := Access(e)
+		refs, ok := s.memoIdx[k]
+		if !ok {
+			continue
+		}
+		keep := refs[:0]
+		for _, r := range refs {
+			p := &s.parts[r.part]
+			if !p.ok || p.gen != r.gen {
+				continue // stale
+			}
+			if mode == Write || int(r.mode) == Write || mode != int(r.mode) {
+				s.invalidate(p)
+				continue
+			}
+			keep = append(keep, r)
+		}
+		if len(keep) == 0 {
+			delete(s.memoIdx, k)
+		} else {
+			s.memoIdx[k] = keep
+		}
+	}
+}
+
+func (s *sim) memoDirtyAll() {
+	for i := range s.parts {
+		if s.parts[i].ok {
+			s.invalidate(&s.parts[i])
+		}
+	}
+	clear(s.memoIdx)
+}
+
+func (s *sim) invalidate(p *reclaimPart) {
+	p.ok = false
+	p.gen++
+	s.memoValid--
+}
+
+// memoSkip is called when FIFO picked t: while t is at the start of a
+// callback whose last quiet run is still valid, the callback is skipped
+// and its steps and scheduling iterations count as taken (unless the
+// step limit falls inside it). The callback t then runs is recorded.
+func (s *sim) memoSkip(t *thread) {
+	for t.blocked == nil && len(t.frames) > 0 {
+		f := t.frames[len(t.frames)-1]
+		if !f.reclaim || f.pc >= len(s.partAt) || s.partAt[f.pc] < 0 {
+			return
+		}
+		i := int(s.partAt[f.pc])
+		p := &s.parts[i]
+		if !p.ok || p.ctx != t.context || s.iter+p.iter >= s.opt.MaxSteps {
+			if s.memo.part != i || s.memo.t != t || s.memo.f != f {
+				s.memo = memoRun{part: i, t: t, f: f, steps: s.steps, iter: s.iter, stir: s.stir,
+					findings: len(s.findings), threads: len(s.threads), held: len(t.held), inval: len(t.invalActive), foot: s.memo.foot[:0]}
+			}
+			return
+		}
+		f.pc = p.end
+		s.skipped++
+		s.steps += p.steps
+		s.iter += p.iter
+		t.ver++
+		s.memo.part = -1
+	}
+}
+
+// memoAfter is called after t stepped: it ends the recording when t left
+// the callback (at its end, or elsewhere: then it was not quiet).
+func (s *sim) memoAfter(t *thread) {
+	m := &s.memo
+	if m.part < 0 {
+		return
+	}
+	f := m.f
+	p := &s.parts[m.part]
+	switch {
+	case t.blocked != nil || len(t.frames) == 0 || t.frames[len(t.frames)-1] != f:
+		m.part = -1
+	case f.pc == p.end:
+		s.memoEnd(t)
+	case f.pc <= p.start || f.pc > p.end:
+		m.part = -1
+	}
+}
+
+// memoEnd files the recorded run if it was quiet.
+func (s *sim) memoEnd(t *thread) {
+	m := &s.memo
+	p := &s.parts[m.part]
+	m.part = -1
+	if s.stir != m.stir || len(s.findings) != m.findings || len(s.threads) != m.threads ||
+		len(t.held) != m.held || len(t.invalActive) != m.inval {
+		return
+	}
+	if p.ok {
+		s.invalidate(p) // it ran in another context (or by the step limit)
+	}
+	p.ok, p.ctx = true, t.context
+	p.steps, p.iter = s.steps-m.steps, s.iter-m.iter+1
+	s.memoValid++
+	if s.memoIdx == nil {
+		s.memoIdx = map[string][]memoRef{}
+	}
+	idx := s.partAt[p.start]
+	for _, e := range m.foot {
+		k, mode := Access(e)
+		refs := s.memoIdx[k]
+		if n := len(refs); n > 0 && refs[n-1].part == idx && refs[n-1].gen == p.gen && int(refs[n-1].mode) == mode {
+			continue
+		}
+		s.memoIdx[k] = append(refs, memoRef{part: idx, gen: p.gen, mode: int8(mode)})
+	}
+}

@@ -1,0 +1,219 @@
+package exec
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/gen"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+)
+
+// The FIFO schedule skips quiet reclaim callbacks (reclaimmemo.go); these
+// tests check that it changes nothing: the outcome, the step count and
+// every finding (rule, position, message, chain, fix) are those of running
+// every callback, on the library, the driver family and random designs
+// built to make reclaim interact with everything else.
+
+// fifoBoth runs p's FIFO schedule with and without skipping and reports
+// any difference; it returns how many callbacks were skipped.
+func fifoBoth(t *testing.T, name string, p *kernel.Program) int {
+	t.Helper()
+	with := Run(p, Options{Schedules: 1, Only: -1})
+	without := Run(p, Options{Schedules: 1, Only: -1, noReclaimMemo: true})
+	a, b := with.Schedules[0], without.Schedules[0]
+	if b.skipped != 0 {
+		t.Fatalf("%s: skipped %d callbacks with skipping off", name, b.skipped)
+	}
+	if a.Outcome != b.Outcome || a.Steps != b.Steps {
+		t.Errorf("%s: skipping changed the schedule: %s in %d steps, %s in %d without", name, a.Outcome, a.Steps, b.Outcome, b.Steps)
+	}
+	fa, fb := fmt.Sprintf("%+v", with.Findings), fmt.Sprintf("%+v", without.Findings)
+	if fa != fb {
+		t.Errorf("%s: skipping changed the findings:\n%s\nwithout:\n%s", name, fa, fb)
+	}
+	return a.skipped
+}
+
+func loadProgram(t *testing.T, name, src string) *kernel.Program {
+	t.Helper()
+	sc, ds := model.Load(name, []byte(src), model.Options{})
+	if sc == nil || len(ds) > 0 {
+		t.Fatalf("%s does not load: %v\n%s", name, ds, src)
+	}
+	return kernel.Compile(sc)
+}
+
+func TestReclaimSkipChangesNothingOnLibrary(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
+	more, _ := filepath.Glob("../../scenarios/*/*/*.yaml")
+	files = append(files, more...)
+	if len(files) < 50 {
+		t.Fatalf("library too small: %d", len(files))
+	}
+	skipped := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skipped += fifoBoth(t, f, loadProgram(t, f, string(data)))
+	}
+	t.Logf("library: %d callbacks skipped", skipped)
+}
+
+func TestReclaimSkipChangesNothingOnDriverFamily(t *testing.T) {
+	for _, scale := range []int{1, 2, 3, 5, 8, 13} {
+		name := fmt.Sprintf("driver x%d", scale)
+		p := loadProgram(t, name, gen.Driver(scale))
+		// From two devices on, most allocation sites find most callbacks
+		// quiet: if none is skipped, skipping is broken.
+		if n := fifoBoth(t, name, p); scale >= 2 && n == 0 {
+			t.Errorf("%s: no callback skipped", name)
+		}
+	}
+}
+
+func TestReclaimSkipChangesNothingOnRandomDesigns(t *testing.T) {
+	skipped, hangs := 0, 0
+	for seed := uint64(1); seed <= 400; seed++ {
+		name := fmt.Sprintf("reclaim%d.yaml", seed)
+		p := loadProgram(t, name, reclaimDesign(seed))
+		skipped += fifoBoth(t, name, p)
+		if Run(p, Options{Schedules: 1, Only: -1}).Schedules[0].Outcome != "completed" {
+			hangs++
+		}
+	}
+	// The generator must exercise both sides: designs whose callbacks are
+	// skipped, and designs that hang (where a wrong skip would show).
+	if skipped == 0 || hangs == 0 {
+		t.Fatalf("random designs exercise too little: %d callbacks skipped, %d hangs", skipped, hangs)
+	}
+	t.Logf("random designs: %d callbacks skipped, %d hang", skipped, hangs)
+}
+
+// reclaimDesign writes a random design in which direct reclaim meets
+// everything the skipped callbacks read: shrinkers and notifiers that take
+// locks the allocating paths hold, wait on fences jobs signal, evict
+// buffers jobs use, zap and flush page tables other paths map, bump
+// sequences that read_begin/read_retry loops watch, and allocations under
+// every kind of held lock, in several contexts.
+func reclaimDesign(seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	devs := 1 + r.IntN(3)
+	var b strings.Builder
+	b.WriteString("fencecheck: 1\nlocks:\n  - {name: G, kind: mutex}\n")
+	for d := 0; d < devs; d++ {
+		fmt.Fprintf(&b, "  - {name: L%d, kind: mutex}\n  - {name: N%d, kind: rwsem}\n", d, d)
+	}
+	b.WriteString("devices:\n")
+	for d := 0; d < devs; d++ {
+		fmt.Fprintf(&b, "  - name: dev%d\n    engines: [{name: gfx%d}]\n    schedulers:\n      - {name: sched%d, engine: gfx%d, entities: [{name: q%d}]}\n", d, d, d, d, d)
+	}
+	b.WriteString("vms:\n")
+	for d := 0; d < devs; d++ {
+		fmt.Fprintf(&b, "  - {name: vm%d, device: dev%d}\n", d, d)
+	}
+	b.WriteString("buffers:\n")
+	for d := 0; d < devs; d++ {
+		fmt.Fprintf(&b, "  - {name: bo%d_0, device: dev%d}\n  - {name: bo%d_1, device: dev%d}\n", d, d, d, d)
+	}
+	b.WriteString("userptrs:\n")
+	for d := 0; d < devs; d++ {
+		fmt.Fprintf(&b, "  - {name: up%d, device: dev%d, vm: vm%d, notifier: inv%d}\n", d, d, d, d)
+	}
+	b.WriteString("shrinkers:\n")
+	for d := 0; d < devs; d++ {
+		fmt.Fprintf(&b, "  - {name: shr%d, scan: scan%d}\n", d, d)
+	}
+	b.WriteString("jobs:\n")
+	var jobs []string
+	for d := 0; d < devs; d++ {
+		for j := 0; j < 1+r.IntN(2); j++ {
+			jobs = append(jobs, fmt.Sprintf("job%d_%d", d, j))
+			fmt.Fprintf(&b, "  - {name: job%d_%d, entity: q%d, submit: submit%d, run_job: run%d, buffers: [{buffer: vm%d, usage: BOOKKEEP}, {buffer: bo%d_%d, usage: WRITE}]}\n", d, j, d, d, d, d, d, j)
+		}
+	}
+	b.WriteString("paths:\n")
+	other := func() int { return r.IntN(devs) }
+	for d := 0; d < devs; d++ {
+		// The notifier: a random selection of what notifiers do.
+		fmt.Fprintf(&b, "  - name: inv%d\n    context: notifier\n    steps:\n", d)
+		fmt.Fprintf(&b, "      - {lock: N%d}\n      - {set_seq: up%d}\n      - {unlock: N%d}\n", d, d, d)
+		if r.IntN(3) == 0 {
+			l := other()
+			fmt.Fprintf(&b, "      - {lock: L%d}\n      - {unlock: L%d}\n", l, l)
+		}
+		if r.IntN(2) == 0 {
+			fmt.Fprintf(&b, "      - {wait_resv: vm%d, usage: BOOKKEEP}\n", d)
+		}
+		if r.IntN(2) == 0 {
+			fmt.Fprintf(&b, "      - {zap_ptes: up%d}\n", d)
+		} else {
+			fmt.Fprintf(&b, "      - {zap_ptes: vm%d}\n", d)
+		}
+		if r.IntN(4) != 0 {
+			fmt.Fprintf(&b, "      - {tlb_flush: vm%d}\n", d)
+		}
+		// The shrinker: trylock and evict, sometimes a plain lock.
+		o := other()
+		fmt.Fprintf(&b, "  - name: scan%d\n    context: shrinker_scan\n    steps:\n", d)
+		fmt.Fprintf(&b, "      - {trylock: bo%d_1, on_fail: out%d}\n      - {evict: bo%d_1}\n      - {unlock: bo%d_1}\n", o, d, o, o)
+		if r.IntN(4) == 0 {
+			fmt.Fprintf(&b, "      - {lock: G}\n      - {unlock: G}\n")
+		}
+		fmt.Fprintf(&b, "      - {sleep: done, label: out%d}\n", d)
+		// Submission: allocations under the vm's resv, the userptr loop.
+		fmt.Fprintf(&b, "  - name: submit%d\n    context: ioctl\n    steps:\n", d)
+		if r.IntN(2) == 0 {
+			fmt.Fprintf(&b, "      - {read_begin: up%d}\n", d)
+		}
+		held := []string{}
+		if r.IntN(3) == 0 {
+			l := fmt.Sprintf("L%d", other())
+			fmt.Fprintf(&b, "      - {lock: %s}\n", l)
+			held = append(held, l)
+		}
+		fmt.Fprintf(&b, "      - {alloc: GFP_KERNEL}\n      - {ww_acquire_init: x}\n      - {lock: vm%d, ctx: x}\n      - {reserve_fences: vm%d}\n", d, d)
+		if r.IntN(3) == 0 {
+			fmt.Fprintf(&b, "      - {lock: N%d, mode: read}\n      - {alloc: GFP_KERNEL}\n      - {unlock: N%d}\n", d, d)
+		}
+		fmt.Fprintf(&b, "      - {alloc: GFP_KERNEL}\n")
+		if r.IntN(2) == 0 {
+			fmt.Fprintf(&b, "      - {lock: N%d, mode: read}\n      - {read_retry: up%d}\n      - {unlock: N%d}\n", d, d, d)
+		}
+		for i := len(held) - 1; i >= 0; i-- {
+			fmt.Fprintf(&b, "      - {unlock: %s}\n", held[i])
+		}
+		// run_job maps pages and sometimes takes a lock reclaim takes.
+		fmt.Fprintf(&b, "  - name: run%d\n    context: run_job\n    steps:\n      - {map_pages: bo%d_0, vm: vm%d}\n", d, d, d)
+		if r.IntN(3) == 0 {
+			fmt.Fprintf(&b, "      - {alloc: GFP_KERNEL}\n")
+		}
+		if r.IntN(3) == 0 {
+			fmt.Fprintf(&b, "      - {lock: L%d}\n      - {unlock: L%d}\n", d, d)
+		}
+	}
+	// A worker that allocates holding G.
+	worker := r.IntN(2) == 0
+	if worker {
+		b.WriteString("  - name: w\n    context: worker\n    steps:\n      - {lock: G}\n      - {alloc: GFP_KERNEL}\n      - {unlock: G}\n")
+	}
+	b.WriteString("workload:\n")
+	r.Shuffle(len(jobs), func(i, j int) { jobs[i], jobs[j] = jobs[j], jobs[i] })
+	for _, j := range jobs {
+		fmt.Fprintf(&b, "  - submit: %s\n", j)
+	}
+	if worker {
+		b.WriteString("  - run: w\n")
+	}
+	if r.IntN(4) == 0 {
+		fmt.Fprintf(&b, "  - munmap: up%d\n", other())
+	}
+	b.WriteString("  - memory_pressure: true\n")
+	return b.String()
+}
