@@ -32,7 +32,14 @@ const conservativeWeight = 8
 // locks in IRQ context, ww_mutex misuse, notifier registration under
 // mmap_lock).
 func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
-	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: make(map[string]nodeInfo, len(p.LockNames))}
+	g, ds, _ := build(p, mode, false)
+	return g, ds
+}
+
+// build is Build; noJoin walks every branch to its end (see run), and
+// walked is how many ops the walk visited (for the tests).
+func build(p *kernel.Program, mode Mode, noJoin bool) (g *Graph, ds []diag.Diagnostic, walked int) {
+	b := &builder{p: p, mode: mode, g: New(mode), resvFences: map[string][]resvFence{}, cache: make(map[string]nodeInfo, len(p.LockNames)), noJoin: noJoin}
 	b.g.nodes = make(map[string]*Node, len(p.LockNames)) // about one node per interned lock
 	b.g.Profile = p.Profile
 	b.prelude()
@@ -50,7 +57,7 @@ func Build(p *kernel.Program, mode Mode) (*Graph, []diag.Diagnostic) {
 	}
 	b.irqChecks()
 	diag.Sort(b.diags)
-	return b.g, diag.Dedupe(b.diags)
+	return b.g, diag.Dedupe(b.diags), b.walked
 }
 
 type resvFence struct {
@@ -67,6 +74,8 @@ type builder struct {
 	usedIn     []string   // the classes with a USED_IN usage, in walk order
 	heldBuf    []heldLock // the walkers' held stack, reused (walk)
 	clock      int        // orders usages and dependencies in walk order
+	noJoin     bool       // walk every branch to its end (tests; see run)
+	walked     int        // ops visited by the walk
 	cache      map[string]nodeInfo
 	// byID caches info by kernel.Op.LockID (lockInfo).
 	byID []nodeInfo
@@ -355,21 +364,92 @@ func (b *builder) walk(t *kernel.Thread) {
 // the state before the step walks the branch target, so that edges made
 // only when the step fails (locks still held there) are seen too. A branch
 // target reached again with the same held set is walked once.
-func (w *walker) run(ops []kernel.Op, start int, seen map[string]bool) {
+//
+// A walk that reaches a branch target in exactly the state a branch
+// already walked it from (every held lock with where it was taken, the
+// memalloc scopes, the interrupt state, the finished ww contexts) stops:
+// the rest would add the same dependencies and findings again. Jumps only
+// go forward, so that branch's walk is complete by then. Without this the
+// trylocks of F shrinkers in one reclaim thread would walk the rest of the
+// thread F times (F² steps).
+func (w *walker) run(ops []kernel.Op, start int, br *branches) {
 	for i := start; i < len(ops); i++ {
 		o := &ops[i]
+		w.b.walked++
+		if br != nil && i > start && !w.b.noJoin {
+			if states, ok := br.joined[i]; ok && states[w.joinSig()] {
+				return
+			}
+		}
 		if to := i + int(o.FailTo); o.FailTo > 0 && to < len(ops) {
 			key := strconv.Itoa(to) + w.heldSig()
-			if seen == nil {
-				seen = map[string]bool{}
+			if br == nil {
+				br = &branches{forked: map[string]bool{}, joined: map[int]map[string]bool{}}
 			}
-			if !seen[key] {
-				seen[key] = true
-				w.clone().run(ops, to, seen)
+			if !br.forked[key] {
+				br.forked[key] = true
+				c := w.clone()
+				if br.joined[to] == nil {
+					br.joined[to] = map[string]bool{}
+				}
+				br.joined[to][c.joinSig()] = true
+				c.run(ops, to, br)
 			}
 		}
 		w.op(o)
 	}
+}
+
+// branches records, for one op list, the branches walked: by target and
+// held set (forked), and by target and whole walker state (joined).
+type branches struct {
+	forked map[string]bool
+	joined map[int]map[string]bool
+}
+
+// joinSig is the walker's whole state: two walks at one op with equal
+// signatures walk the rest identically.
+func (w *walker) joinSig() string {
+	var sb strings.Builder
+	for _, h := range w.held {
+		sb.WriteString("\x00")
+		for _, f := range []string{h.name, h.orig, h.inst, h.ctx, h.path, h.text, h.pos.String()} {
+			sb.WriteString(f)
+			sb.WriteString("\x01")
+		}
+		for _, b := range []bool{h.shared, h.recursive, h.try, h.unpub, h.section, h.wwCtx, h.entry, h.noCheck} {
+			sb.WriteByte('0' + boolByte(b))
+		}
+		sb.WriteByte(byte(h.waitMin))
+	}
+	sb.WriteString("\x02")
+	for _, k := range slices.Sorted(maps.Keys(w.scopes)) {
+		sb.WriteString(k)
+		sb.WriteString("=" + strconv.Itoa(w.scopes[k]) + "\x01")
+	}
+	sb.WriteString("\x02")
+	for _, k := range slices.Sorted(maps.Keys(w.ctxDone)) {
+		if w.ctxDone[k] {
+			sb.WriteString(k + "\x01")
+		}
+	}
+	sb.WriteString("\x02")
+	q := w.irq
+	for _, b := range []bool{q.inHard, q.inSoft, q.hardOn, q.softOn} {
+		sb.WriteByte('0' + boolByte(b))
+	}
+	for _, b := range q.saved {
+		sb.WriteByte('0' + boolByte(b))
+	}
+	sb.WriteString("\x01" + strconv.Itoa(q.bhDepth))
+	return sb.String()
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (w *walker) heldSig() string {
@@ -914,7 +994,7 @@ func (w *walker) op(o *kernel.Op) {
 		// The put may drop the last reference: the finalizer runs here,
 		// under whatever this thread holds (kref_put's release callback).
 		if len(o.Ext().Then) > 0 {
-			w.clone().run(o.Ext().Then, 0, map[string]bool{})
+			w.clone().run(o.Ext().Then, 0, nil)
 		}
 	case kernel.OpAssertHeld:
 		w.assertHeld(o)

@@ -1,0 +1,116 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/diag"
+	"github.com/fencecheck/fencecheck/internal/gen"
+	"github.com/fencecheck/fencecheck/internal/kernel"
+	"github.com/fencecheck/fencecheck/internal/model"
+)
+
+// A walk that reaches a branch target in the state a branch already
+// walked it from stops (run). These tests check that this changes nothing
+// the graph reports, and that it is what keeps the walk linear.
+
+func compileYAML(t *testing.T, name, src string) *kernel.Program {
+	t.Helper()
+	sc, ds := model.Load(name, []byte(src), model.Options{MaxBytes: 1 << 30})
+	if sc == nil || len(ds) > 0 {
+		t.Fatalf("%s does not load: %v", name, ds)
+	}
+	return kernel.Compile(sc)
+}
+
+// sameWithoutJoin builds p both ways in mode and compares the exported
+// graph and the findings; it returns the ops walked with and without.
+func sameWithoutJoin(t *testing.T, name string, p *kernel.Program, mode Mode) (int, int) {
+	t.Helper()
+	g1, d1, w1 := build(p, mode, false)
+	g2, d2, w2 := build(p, mode, true)
+	e1, _ := json.Marshal(g1.Export(false))
+	e2, _ := json.Marshal(g2.Export(false))
+	if string(e1) != string(e2) {
+		t.Errorf("%s (%s): stopping at joins changed the graph", name, mode)
+	}
+	f1, _ := json.Marshal([][]diag.Diagnostic{d1, g1.Findings(p.File)})
+	f2, _ := json.Marshal([][]diag.Diagnostic{d2, g2.Findings(p.File)})
+	if string(f1) != string(f2) {
+		t.Errorf("%s (%s): stopping at joins changed the findings:\n%s\nwithout:\n%s", name, mode, f1, f2)
+	}
+	if w1 > w2 {
+		t.Errorf("%s (%s): walked %d ops stopping at joins, %d without", name, mode, w1, w2)
+	}
+	return w1, w2
+}
+
+func TestJoinChangesNothingOnLibrary(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
+	more, _ := filepath.Glob("../../scenarios/*/*/*.yaml")
+	files = append(files, more...)
+	if len(files) < 50 {
+		t.Fatalf("library too small: %d", len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := compileYAML(t, f, string(data))
+		for _, mode := range []Mode{Precise, Lockdep} {
+			sameWithoutJoin(t, f, p, mode)
+		}
+	}
+}
+
+// shrinkers writes a design whose reclaim thread runs n shrinkers, each
+// trylocking a buffer with a failure branch, under a lock held around
+// allocations.
+func shrinkers(n int) string {
+	var b strings.Builder
+	b.WriteString("fencecheck: 1\nlocks:\n  - {name: L, kind: mutex}\ndevices:\n  - name: gpu\nbuffers:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - {name: bo%d, device: gpu}\n", i)
+	}
+	b.WriteString("shrinkers:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - {name: s%d, scan: scan%d}\n", i, i)
+	}
+	b.WriteString("paths:\n  - name: ioctl\n    context: ioctl\n    steps:\n      - lock: L\n      - alloc: GFP_KERNEL\n      - unlock: L\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - name: scan%d\n    context: shrinker_scan\n    steps:\n      - {trylock: bo%d, on_fail: out}\n      - {lock: L}\n      - {unlock: L}\n      - {evict: bo%d}\n      - {unlock: bo%d}\n      - {sleep: done, label: out}\n", i, i, i, i)
+	}
+	b.WriteString("workload:\n  - run: ioctl\n  - memory_pressure: true\n")
+	return b.String()
+}
+
+func TestJoinKeepsTrylockForksLinear(t *testing.T) {
+	walked := map[int]int{}
+	for _, n := range []int{20, 40, 80} {
+		p := compileYAML(t, fmt.Sprint("shrinkers", n), shrinkers(n))
+		w1, w2 := sameWithoutJoin(t, fmt.Sprint("shrinkers ", n), p, Precise)
+		walked[n] = w1
+		t.Logf("%d shrinkers: %d ops walked, %d without stopping at joins", n, w1, w2)
+	}
+	// Doubling the shrinkers doubles the reclaim thread: the walk may
+	// grow a little more than 2x (the other threads), never 4x.
+	for _, n := range []int{40, 80} {
+		if r := float64(walked[n]) / float64(walked[n/2]); r > 2.5 {
+			t.Errorf("%d -> %d shrinkers: the walk grew %.2fx", n/2, n, r)
+		}
+	}
+}
+
+func TestJoinChangesNothingOnDriverFamily(t *testing.T) {
+	for _, scale := range []int{1, 3, 10} {
+		p := compileYAML(t, fmt.Sprint("driver", scale), gen.Driver(scale))
+		for _, mode := range []Mode{Precise, Lockdep} {
+			sameWithoutJoin(t, fmt.Sprint("driver ", scale), p, mode)
+		}
+	}
+}
