@@ -220,7 +220,7 @@ type blockOn struct {
 	kind  string // "lock", "fence", "work", "invalidation"
 	inst  string
 	fence string
-	op    kernel.Op
+	op    *kernel.Op // the op it retries (shared with its frame: ops are never written)
 }
 
 type lockState struct {
@@ -234,6 +234,7 @@ type lockState struct {
 
 type jobState struct {
 	info      *kernel.JobInfo
+	order     int // index in Program.JobOrder
 	submitted bool
 	started   bool // run_job thread spawned
 	onEngine  bool
@@ -325,6 +326,14 @@ type sim struct {
 	memoIdx   map[string][]memoRef
 	stir      int
 	skipped   int
+	// pendingJobs: the JobOrder indices of the jobs submitted and not
+	// started, sorted; runningJobs: the started ones whose run_job may
+	// still run (readyJobs).
+	pendingJobs []int
+	runningJobs []*jobState
+	// footOf keeps the footprints that depend only on the op (opFoot).
+	footOf     map[*kernel.Op][]string
+	resvFootOf map[*kernel.Op]resvFoot
 }
 
 type resvEntry struct {
@@ -348,8 +357,8 @@ func newSim(p *kernel.Program, k int, opt Options, opsCache map[*kernel.Thread][
 	if k > 0 {
 		s.rng = rand.New(rand.NewPCG(opt.Seed, uint64(k)))
 	}
-	for _, name := range p.JobOrder {
-		s.jobs[name] = &jobState{info: p.Jobs[name]}
+	for i, name := range p.JobOrder {
+		s.jobs[name] = &jobState{info: p.Jobs[name], order: i}
 	}
 	for _, a := range p.Scenario.File.Workload {
 		if a.MemoryPressure.V {
@@ -477,7 +486,7 @@ func (s *sim) runnable(t *thread) bool {
 		if s.canLock(t, b.inst, b.op.Mode) {
 			return true
 		}
-		if s.mustDie(t, b.inst, &b.op) {
+		if s.mustDie(t, b.inst, b.op) {
 			// The lock passed to an older acquire context while t slept
 			// on it: Wait-Die wakes the younger waiter so that it backs
 			// off (kernel/locking/ww_mutex.h, __ww_mutex_check_waiters ->
@@ -685,7 +694,7 @@ func (s *sim) stepOp(t *thread) {
 				s.finish(t)
 				return
 			}
-			t.blocked = &blockOn{kind: "gpu-fault", inst: t.src.Device, op: kernel.Op{Pos: t.src.Pos, Text: "waiting for a job to fault on " + t.src.Device}}
+			t.blocked = &blockOn{kind: "gpu-fault", inst: t.src.Device, op: &kernel.Op{Pos: t.src.Pos, Text: "waiting for a job to fault on " + t.src.Device}}
 			return
 		}
 		t.faultStarted = true
@@ -697,7 +706,7 @@ func (s *sim) stepOp(t *thread) {
 		// is not an in-fence; the executor tracks the FIFO itself.)
 		for _, d := range s.jobs[t.src.Job].info.Deps {
 			if d.Kind != "entity-order" && !s.published(d.On) {
-				t.blocked = &blockOn{kind: "published", fence: d.On, op: kernel.Op{Pos: d.Pos, Text: "waiting for userspace to obtain " + d.On}}
+				t.blocked = &blockOn{kind: "published", fence: d.On, op: &kernel.Op{Pos: d.Pos, Text: "waiting for userspace to obtain " + d.On}}
 				return
 			}
 		}

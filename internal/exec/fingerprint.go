@@ -191,7 +191,7 @@ func (s *sim) fpThread(h *stateHash, t *thread) {
 		h.str(b.kind)
 		h.str(b.inst)
 		h.str(b.fence)
-		fpOp(h, &b.op)
+		fpOp(h, b.op)
 	} else {
 		h.str("-")
 	}

@@ -275,7 +275,7 @@ func (s *sim) describe(key string) *waitNode {
 			n.step = diag.Step{File: s.p.File, Pos: t.src.Pos, From: t.name, Path: t.src.Root, Context: t.context, Message: t.name + " is runnable"}
 			return n
 		}
-		o := b.op
+		o := *b.op
 		n.step = diag.Step{File: s.p.File, Pos: o.Pos, From: t.name, Path: o.InPath(), Context: t.context, Kind: b.kind}
 		switch b.kind {
 		case "lock":

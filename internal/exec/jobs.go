@@ -166,13 +166,24 @@ func (s *sim) readyJobs() {
 		// not depend on who woke it.
 		return
 	}
+	// Only the jobs submitted and not started can start, and only those
+	// started can keep their scheduler busy: both are kept as they change
+	// (runSubmit, below), so that a call costs what is in flight rather
+	// than every job of the design.
 	busy := map[string]bool{} // schedulers whose run_job is running
-	for _, js := range s.jobs {
-		if js.runThread != nil && !js.runThread.done {
+	running := s.runningJobs[:0]
+	for _, js := range s.runningJobs {
+		if !js.runThread.done {
 			busy[js.info.Scheduler] = true
+			running = append(running, js)
 		}
 	}
-	for _, name := range s.p.JobOrder {
+	clear(s.runningJobs[len(running):])
+	s.runningJobs = running
+	pending := s.pendingJobs[:0]
+	defer func() { s.pendingJobs = pending }()
+	for _, ji := range s.pendingJobs {
+		name := s.p.JobOrder[ji]
 		js := s.jobs[name]
 		if !js.submitted || js.started {
 			continue
@@ -201,6 +212,7 @@ func (s *sim) readyJobs() {
 			ready = false
 		}
 		if !ready {
+			pending = append(pending, ji)
 			continue
 		}
 		js.started = true
@@ -213,6 +225,7 @@ func (s *sim) readyJobs() {
 		nt := s.spawn(th, "run_job")
 		nt.job = name
 		js.runThread = nt
+		s.runningJobs = append(s.runningJobs, js)
 	}
 }
 
@@ -335,7 +348,7 @@ func (s *sim) startJob(name string) {
 
 func runWait(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	if !s.fences[o.Ext().Fence] {
-		s.block(t, &blockOn{kind: "fence", fence: o.Ext().Fence, op: *o})
+		s.block(t, &blockOn{kind: "fence", fence: o.Ext().Fence, op: o})
 		return false
 	}
 	s.event2(t, "wait", o.Text, " (signalled)", o.Pos)
@@ -373,6 +386,11 @@ func runSubmit(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 		s.entitySq[js.info.Entity]++
 		s.seqno[js.info.Fence] = s.entitySq[js.info.Entity]
 		s.event(t, "submit", o.Text, o.Pos)
+		if !s.explore {
+			i := js.order
+			at, _ := slices.BinarySearch(s.pendingJobs, i)
+			s.pendingJobs = slices.Insert(s.pendingJobs, at, i)
+		}
 		s.readyJobs()
 	}
 	return true
@@ -394,7 +412,7 @@ func runQueueWork(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 func runFlushWork(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	for _, w := range s.threads {
 		if w.worker == o.Ext().Path && !w.done {
-			t.blocked = &blockOn{kind: "work", inst: o.Ext().Path, op: *o}
+			t.blocked = &blockOn{kind: "work", inst: o.Ext().Path, op: o}
 			return false
 		}
 	}

@@ -216,13 +216,13 @@ func (s *sim) acquire(t *thread, f *frame, o *kernel.Op) bool {
 			s.event(t, "backoff", fmt.Sprintf("%s: -EDEADLK (older ticket holds it); unlock all and retry with %s first", o.Text, inst), o.Pos)
 			t.slow = inst
 			f.pc = t.ctxPC[o.Ext().Ctx]
-			s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})
+			s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
 			// The slow lock is taken when the thread next runs.
 			f.ops = append(append(append([]kernel.Op(nil), f.ops[:f.pc]...), *o), f.ops[f.pc:]...)
 			f.hashed = false // the frame's ops changed (fingerprint.go)
 			return false
 		}
-		s.block(t, &blockOn{kind: "lock", inst: inst, op: *o})
+		s.block(t, &blockOn{kind: "lock", inst: inst, op: o})
 		return false
 	}
 	if t.slow == inst {

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -703,9 +704,53 @@ func invalFoot(t *thread) []string {
 
 // opFoot is the footprint of one op of t (see footprint): its kind's
 // (transitions.go); nil, everything, for a kind that declares none.
+//
+// The footprints that depend on nothing but the op and the program (an
+// acquire outside a ww context, a sequence bump, a fence wait) are built
+// once per op: the FIFO schedule asks for every step's (reclaimmemo.go),
+// and the direct-reclaim body's ops run at every allocation site.
 func (s *sim) opFoot(t *thread, o *kernel.Op) []string {
-	if k := &stepKinds[o.Kind]; k.foot != nil {
-		return k.foot(s, t, o)
+	k := &stepKinds[o.Kind]
+	if k.foot == nil {
+		return nil
 	}
-	return nil
+	if (o.Kind == kernel.OpAcquire && o.Ext().Ctx == "") || o.Kind == kernel.OpSetSeq || o.Kind == kernel.OpWait {
+		if f, ok := s.footOf[o]; ok {
+			return f
+		}
+		f := slices.Clip(k.foot(s, t, o)) // shared: an append copies
+		if s.footOf == nil {
+			s.footOf = map[*kernel.Op][]string{}
+		}
+		s.footOf[o] = f
+		return f
+	}
+	if o.Kind == kernel.OpWaitResv {
+		// It reads the resv's fences: the same list (fences are only
+		// appended, and a replace makes a new list) gives the same
+		// footprint.
+		es := s.resv[o.Ext().Obj]
+		var base *resvEntry
+		if len(es) > 0 {
+			base = &es[0]
+		}
+		if c, ok := s.resvFootOf[o]; ok && c.base == base && c.n == len(es) {
+			return c.foot
+		}
+		f := slices.Clip(k.foot(s, t, o))
+		if s.resvFootOf == nil {
+			s.resvFootOf = map[*kernel.Op]resvFoot{}
+		}
+		s.resvFootOf[o] = resvFoot{base: base, n: len(es), foot: f}
+		return f
+	}
+	return k.foot(s, t, o)
+}
+
+// resvFoot is a wait_resv's footprint and the fence list it was built
+// from (opFoot).
+type resvFoot struct {
+	base *resvEntry
+	n    int
+	foot []string
 }

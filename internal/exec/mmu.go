@@ -25,7 +25,7 @@ func runReadBegin(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 		return false
 	}
 	if s.inval[o.Ext().Obj] > 0 {
-		t.blocked = &blockOn{kind: "invalidation", inst: o.Ext().Obj, op: *o}
+		t.blocked = &blockOn{kind: "invalidation", inst: o.Ext().Obj, op: o}
 		return false
 	}
 	if t.readBegin == nil {

@@ -32,7 +32,7 @@ func runWaitResv(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	}
 	for _, e := range s.resv[o.Ext().Obj] {
 		if usageRank(e.usage) <= usageRank(usage) && !s.fences[e.fence] {
-			s.block(t, &blockOn{kind: "fence", fence: e.fence, op: *o})
+			s.block(t, &blockOn{kind: "fence", fence: e.fence, op: o})
 			return false
 		}
 	}
