@@ -334,6 +334,7 @@ type sim struct {
 	// footOf keeps the footprints that depend only on the op (opFoot).
 	footOf     map[*kernel.Op][]string
 	resvFootOf map[*kernel.Op]resvFoot
+	relFootOf  map[*kernel.Op]relFoot
 }
 
 type resvEntry struct {

@@ -725,6 +725,22 @@ func (s *sim) opFoot(t *thread, o *kernel.Op) []string {
 		s.footOf[o] = f
 		return f
 	}
+	if o.Kind == kernel.OpRelease {
+		// A release of a real lock writes the instance it holds: the same
+		// hold (instance, mode, context) gives the same footprint.
+		if i := heldIndex(t, keyOf(o)); i >= 0 && t.held[i].inst != "" {
+			h := &t.held[i]
+			if c, ok := s.relFootOf[o]; ok && c.inst == h.inst && c.key == h.key && c.ctx == h.ctx && c.mode == h.mode {
+				return c.foot
+			}
+			f := slices.Clip(k.foot(s, t, o))
+			if s.relFootOf == nil {
+				s.relFootOf = map[*kernel.Op]relFoot{}
+			}
+			s.relFootOf[o] = relFoot{inst: h.inst, key: h.key, ctx: h.ctx, mode: h.mode, foot: f}
+			return f
+		}
+	}
 	if o.Kind == kernel.OpWaitResv {
 		// It reads the resv's fences: the same list (fences are only
 		// appended, and a replace makes a new list) gives the same
@@ -745,6 +761,13 @@ func (s *sim) opFoot(t *thread, o *kernel.Op) []string {
 		return f
 	}
 	return k.foot(s, t, o)
+}
+
+// relFoot is a release's footprint and the hold it was built for (opFoot).
+type relFoot struct {
+	inst, key, ctx string
+	mode           kernel.Mode
+	foot           []string
 }
 
 // resvFoot is a wait_resv's footprint and the fence list it was built
