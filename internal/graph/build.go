@@ -464,7 +464,9 @@ func (w *walker) heldSig() string {
 }
 
 func (w *walker) clone() *walker {
-	return &walker{b: w.b, t: w.t, held: slices.Clone(w.held), scopes: maps.Clone(w.scopes), ctxDone: maps.Clone(w.ctxDone)}
+	irq := w.irq
+	irq.saved = slices.Clone(w.irq.saved)
+	return &walker{b: w.b, t: w.t, irq: irq, held: slices.Clone(w.held), scopes: maps.Clone(w.scopes), ctxDone: maps.Clone(w.ctxDone)}
 }
 
 func (w *walker) finding(rule string, o *kernel.Op, format string, args ...any) {

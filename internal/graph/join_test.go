@@ -114,3 +114,56 @@ func TestJoinChangesNothingOnDriverFamily(t *testing.T) {
 		}
 	}
 }
+
+// TestForkKeepsInterruptState: a trylock's failure branch runs with the
+// interrupt state the trylock ran with. Here the dependency A -> B is first
+// recorded on the branch, with hardirqs on and softirqs off (bh disabled):
+// lockdep's report prints that state (HE1:SE0), not a zeroed one.
+func TestForkKeepsInterruptState(t *testing.T) {
+	src := `fencecheck: 1
+locks:
+  - {name: A, kind: spinlock}
+  - {name: B, kind: spinlock}
+  - {name: T, kind: spinlock}
+paths:
+  - name: sirq
+    context: softirq
+    steps:
+      - lock: A
+      - unlock: A
+  - name: p
+    context: kthread
+    steps:
+      - lock: B
+      - unlock: B
+  - name: q
+    context: kthread
+    steps:
+      - local_bh: disable
+      - lock: A
+      - {trylock: T, on_fail: busy}
+      - unlock: T
+      - {lock: B, label: busy}
+      - unlock: B
+      - unlock: A
+      - local_bh: enable
+workload:
+  - run: sirq
+  - run: p
+  - run: q
+`
+	p := compileYAML(t, "fork-irq.yaml", src)
+	g, ds, _ := build(p, Lockdep, false)
+	var out string
+	for _, d := range append(ds, g.Findings(p.File)...) {
+		if d.Splat != nil {
+			out += d.Splat.Title + "\n" + strings.Join(d.Splat.Body, "\n") + "\n"
+		}
+	}
+	if !strings.Contains(out, "SOFTIRQ-safe -> SOFTIRQ-unsafe") {
+		t.Fatalf("no SOFTIRQ-safe -> SOFTIRQ-unsafe report:\n%s", out)
+	}
+	if !strings.Contains(out, "q [HC0[0]:SC0[0]:HE1:SE0] is trying to acquire") {
+		t.Errorf("the report does not print q's interrupt state (HE1:SE0):\n%s", out)
+	}
+}
