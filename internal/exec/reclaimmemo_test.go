@@ -11,6 +11,7 @@ import (
 	"github.com/fencecheck/fencecheck/internal/gen"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/rules"
 )
 
 // The FIFO schedule skips quiet reclaim callbacks (reclaimmemo.go); these
@@ -216,4 +217,63 @@ func reclaimDesign(seed uint64) string {
 	}
 	b.WriteString("  - memory_pressure: true\n")
 	return b.String()
+}
+
+// TestReclaimSkipKeepsTheZappingContext: a shrinker zaps a buffer's PTEs
+// and leaves the TLB unflushed; reclaim runs it from an ioctl, then from a
+// worker, and nothing touches the page tables in between. The second run
+// changes nothing but the zap's recorded context, which the golden-rule
+// report on the later eviction names: it must be the worker's.
+func TestReclaimSkipKeepsTheZappingContext(t *testing.T) {
+	src := `fencecheck: 1
+devices:
+  - name: gpu
+vms:
+  - {name: vm0, device: gpu}
+buffers:
+  - {name: bo, device: gpu}
+shrinkers:
+  - {name: shr, scan: scan}
+paths:
+  - name: scan
+    context: shrinker_scan
+    steps:
+      - {zap_ptes: bo}
+  - name: mapper
+    context: ioctl
+    steps:
+      - {map_pages: bo, vm: vm0}
+      - {alloc: GFP_KERNEL}
+  - name: w
+    context: worker
+    steps:
+      - {alloc: GFP_KERNEL}
+  - name: ev
+    context: ioctl
+    steps:
+      - {lock: bo}
+      - {evict: bo}
+      - {unlock: bo}
+workload:
+  - run: mapper
+  - run: w
+  - run: ev
+  - memory_pressure: true
+`
+	p := loadProgram(t, "ctx.yaml", src)
+	fifoBoth(t, "ctx.yaml", p)
+	res := Run(p, Options{Schedules: 1, Only: -1})
+	found := false
+	for _, d := range res.Findings {
+		if d.Rule != rules.GoldenRule {
+			continue
+		}
+		found = true
+		if d.Pos.Line != 28 || len(d.Chain) == 0 || d.Chain[0].Pos.Line != 14 || d.Chain[0].Context != "worker" {
+			t.Errorf("golden-rule finding at %v, chain %+v: want the eviction at line 28 after the worker's zap at line 14", d.Pos, d.Chain)
+		}
+	}
+	if !found {
+		t.Fatalf("no golden-rule finding: %+v", res.Findings)
+	}
 }
