@@ -132,5 +132,10 @@ func (s *sim) ptSite(t *thread, o *kernel.Op, vm, obj, what string) {
 	if s.ptSites == nil {
 		s.ptSites = map[string]diag.Step{}
 	}
-	s.ptSites[vm+"\x00"+obj] = diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text + ": " + what}
+	key := vm + "\x00" + obj
+	site := diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text + ": " + what}
+	s.ptSites[key] = site
+	if s.memoOn && s.memo.part >= 0 && s.memo.t == t {
+		s.memo.sites = append(s.memo.sites, siteWrite{key, site}) // reclaimmemo.go
+	}
 }

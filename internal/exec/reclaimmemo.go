@@ -1,8 +1,10 @@
 package exec
 
 import (
+	"slices"
 	"strings"
 
+	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 )
 
@@ -15,37 +17,44 @@ import (
 // to do and change nothing — a shrinker whose trylock and eviction find an
 // idle buffer, a notifier whose range is already invalidated. The FIFO
 // schedule skips such a callback (a part of the reclaim body) when running
-// it again would do exactly what its last run did:
+// it again would do exactly what its last runs did:
 //
-//   - its last run was quiet: the reclaiming thread ran it from start to
-//     end without blocking, without another actor stepping in between,
-//     without waking or re-checking any other thread, spawning one, or
-//     reporting anything, and left its own held locks as it found them;
-//   - since then no step conflicted with what that run read or wrote: each
-//     step's footprint (the explorer's, Transition.Foot, which must cover
-//     everything a step reads or writes) is checked against the run's;
+//   - its last two runs were quiet and equal: the reclaiming thread ran it
+//     from start to end without blocking, without another actor stepping
+//     in between, without waking or re-checking any other thread,
+//     spawning one, or reporting anything, left its own held locks as it
+//     found them, and the second run, from the state the first left, took
+//     the same steps with the same footprints (memoEnd says why one quiet
+//     run is not enough);
+//   - since then no step conflicted with what those runs read or wrote:
+//     each step's footprint (the explorer's, Transition.Foot, which must
+//     cover everything a step reads or writes) is checked against theirs;
 //   - it is entered from the same context (a PTE zap records the zapping
 //     context for golden-rule reports).
 //
 // Running the callback again would then read the state its last run left
 // and write it back unchanged: lock and unlock pairs on free locks, waits
-// on signalled fences, zaps and flushes with nothing left to clear. One
-// write differs — mmu_interval_set_seq() bumps the range's sequence again —
-// and nothing can observe that: a reader compares the sequence only with
-// its own read_begin's, every read_begin made before the last run is
-// already stale, and one made since would have conflicted ("?seq" against
-// "+seq"). The skipped steps still count (Schedule.Steps, the step limit),
-// so the schedule's outcome, findings and step count are those of running
-// every callback. Traces (Options.Trace) and random or explored schedules
-// run every step: their interleavings are made of these steps.
+// on signalled fences, zaps and flushes with nothing left to clear. Two
+// writes differ, and the skip accounts for both. mmu_interval_set_seq()
+// bumps the range's sequence again, and nothing can observe that: a reader
+// compares the sequence only with its own read_begin's, every read_begin
+// made before the last run is already stale, and one made since would have
+// conflicted ("?seq" against "+seq"). A zap records itself as the last
+// step that touched the object's PTEs (sim.ptSites, named by golden-rule
+// reports) whether it clears anything or not, and no footprint covers that
+// record: the skip writes the records the last run wrote again. The
+// skipped steps still count (Schedule.Steps, the step limit), so the
+// schedule's outcome, findings and step count are those of running every
+// callback. Traces (Options.Trace) and random or explored schedules run
+// every step: their interleavings are made of these steps.
 //
 // Only callbacks made of the step kinds below are candidates; any other
 // kind (a ww context, a reference drop with a finalizer, a signalling
 // section, a read_begin) keeps its callback stepped every time.
 
 // memoKinds are the step kinds a skippable callback may contain: each
-// changes nothing when it runs quiet from the state its last quiet run
-// left (see above).
+// shows in its footprint whether it changed what the callback reads (see
+// memoEnd).
 var memoKinds = map[kernel.OpKind]bool{
 	kernel.OpAcquire: true, kernel.OpRelease: true, kernel.OpMight: true, kernel.OpAlloc: true,
 	kernel.OpWait: true, kernel.OpWaitResv: true, kernel.OpEvict: true, kernel.OpSetSeq: true,
@@ -58,12 +67,25 @@ var memoKinds = map[kernel.OpKind]bool{
 // acquire through its release.
 type reclaimPart struct {
 	start, end int
-	// The last quiet run, valid while ok: its footprint, the context it
-	// ran in, and the steps and scheduling iterations it took.
-	ok          bool
+	// The last quiet run, kept while no step conflicts with it (gen
+	// counts invalidations): the context it ran in, its steps' footprints
+	// in order, the steps and scheduling iterations it took, and the zap
+	// sites it recorded. pending: it has run quiet once from this state;
+	// ok: a second quiet run from the state the first left did the same
+	// (see confirm).
+	pending, ok bool
 	gen         uint32
 	ctx         string
+	foot        []string
 	steps, iter int
+	sites       []siteWrite
+}
+
+// siteWrite is a zap or map's record of the step that last wrote an
+// object's PTEs (sim.ptSites): a skipped callback writes it again.
+type siteWrite struct {
+	key  string
+	site diag.Step
 }
 
 // memoRun is the callback being recorded.
@@ -77,6 +99,7 @@ type memoRun struct {
 	threads     int
 	held, inval int
 	foot        []string
+	sites       []siteWrite
 }
 
 // memoRef registers a quiet run's footprint entry under its key.
@@ -145,7 +168,7 @@ func (s *sim) memoBefore(a actor) {
 		return
 	}
 	if s.memo.part >= 0 && a.t != s.memo.t {
-		s.memo.part = -1
+		s.memoAbort()
 	}
 	var foot []string
 	if a.t != nil {
@@ -153,10 +176,16 @@ func (s *sim) memoBefore(a actor) {
 	} else {
 		foot = s.footprintOf(a)
 	}
-	s.memoDirty(foot)
+	// The callback being recorded is not dirtied by its own steps: they
+	// are the run that is to confirm its last one (memoEnd).
+	self := int32(-1)
+	if s.memo.part >= 0 {
+		self = int32(s.memo.part)
+	}
+	s.memoDirty(foot, self)
 	if s.memo.part >= 0 {
 		if foot == nil {
-			s.memo.part = -1 // touches everything: never a quiet run
+			s.memoAbort() // touches everything: never a quiet run
 		} else {
 			s.memo.foot = append(s.memo.foot, foot...)
 		}
@@ -164,8 +193,8 @@ func (s *sim) memoBefore(a actor) {
 }
 
 // memoDirty invalidates the quiet runs a step with footprint foot
-// conflicts with (all of them for a nil footprint).
-func (s *sim) memoDirty(foot []string) {
+// conflicts with (all of them for a nil footprint), except part self's.
+func (s *sim) memoDirty(foot []string, self int32) {
 	if s.memoValid == 0 {
 		return
 	}
@@ -182,10 +211,10 @@ func (s *sim) memoDirty(foot []string) {
 		keep := refs[:0]
 		for _, r := range refs {
 			p := &s.parts[r.part]
-			if !p.ok || p.gen != r.gen {
+			if !(p.ok || p.pending) || p.gen != r.gen {
 				continue // stale
 			}
-			if mode == Write || int(r.mode) == Write || mode != int(r.mode) {
+			if r.part != self && (mode == Write || int(r.mode) == Write || mode != int(r.mode)) {
 				s.invalidate(p)
 				continue
 			}
@@ -201,7 +230,7 @@ func (s *sim) memoDirty(foot []string) {
 
 func (s *sim) memoDirtyAll() {
 	for i := range s.parts {
-		if s.parts[i].ok {
+		if s.parts[i].ok || s.parts[i].pending {
 			s.invalidate(&s.parts[i])
 		}
 	}
@@ -209,7 +238,7 @@ func (s *sim) memoDirtyAll() {
 }
 
 func (s *sim) invalidate(p *reclaimPart) {
-	p.ok = false
+	p.ok, p.pending = false, false
 	p.gen++
 	s.memoValid--
 }
@@ -228,17 +257,22 @@ func (s *sim) memoSkip(t *thread) {
 		p := &s.parts[i]
 		if !p.ok || p.ctx != t.context || s.iter+p.iter >= s.opt.MaxSteps {
 			if s.memo.part != i || s.memo.t != t || s.memo.f != f {
+				s.memoAbort()
 				s.memo = memoRun{part: i, t: t, f: f, steps: s.steps, iter: s.iter, stir: s.stir,
-					findings: len(s.findings), threads: len(s.threads), held: len(t.held), inval: len(t.invalActive), foot: s.memo.foot[:0]}
+					findings: len(s.findings), threads: len(s.threads), held: len(t.held), inval: len(t.invalActive),
+					foot: s.memo.foot[:0], sites: s.memo.sites[:0]}
 			}
 			return
+		}
+		for _, w := range p.sites {
+			s.ptSites[w.key] = w.site
 		}
 		f.pc = p.end
 		s.skipped++
 		s.steps += p.steps
 		s.iter += p.iter
 		t.ver++
-		s.memo.part = -1
+		s.memoAbort()
 	}
 }
 
@@ -253,15 +287,41 @@ func (s *sim) memoAfter(t *thread) {
 	p := &s.parts[m.part]
 	switch {
 	case t.blocked != nil || len(t.frames) == 0 || t.frames[len(t.frames)-1] != f:
-		m.part = -1
+		s.memoAbort()
 	case f.pc == p.end:
 		s.memoEnd(t)
 	case f.pc <= p.start || f.pc > p.end:
-		m.part = -1
+		s.memoAbort()
 	}
 }
 
+// memoAbort ends a recording that did not reach the callback's end. The
+// callback's own steps did not invalidate its last quiet run (memoBefore),
+// so it is invalidated now: part of it ran again, unchecked.
+func (s *sim) memoAbort() {
+	if s.memo.part < 0 {
+		return
+	}
+	if p := &s.parts[s.memo.part]; p.ok || p.pending {
+		s.invalidate(p)
+	}
+	s.memo.part = -1
+}
+
 // memoEnd files the recorded run if it was quiet.
+//
+// A quiet run does not make its callback skippable by itself: a later
+// step of the callback may change what an earlier one read (a TLB flush
+// before a zap finds the zapped entry only on the next run; an eviction
+// before a zap finds the page still reachable). So a quiet run is kept as
+// pending, and the callback is skipped only after a second quiet run, from
+// the state the first one left (no conflicting step in between), took the
+// same steps with the same footprints in the same context. Every step
+// kind a callback may contain shows in its footprint whether it changed
+// state (a zap that clears or not, a flush that drops or not; a lock and
+// its unlock leave the lock as they found it), so two equal runs in a row
+// mean the second one changed nothing the callback reads: every further
+// run from there is the same again.
 func (s *sim) memoEnd(t *thread) {
 	m := &s.memo
 	p := &s.parts[m.part]
@@ -270,11 +330,19 @@ func (s *sim) memoEnd(t *thread) {
 		len(t.held) != m.held || len(t.invalActive) != m.inval {
 		return
 	}
-	if p.ok {
-		s.invalidate(p) // it ran in another context (or by the step limit)
+	steps, iter := s.steps-m.steps, s.iter-m.iter+1
+	if (p.pending || p.ok) && p.ctx == t.context && p.steps == steps && p.iter == iter && slices.Equal(p.foot, m.foot) {
+		p.ok = true // confirmed; its footprint is registered already
+		p.sites = append(p.sites[:0], m.sites...)
+		return
 	}
-	p.ok, p.ctx = true, t.context
-	p.steps, p.iter = s.steps-m.steps, s.iter-m.iter+1
+	if p.ok || p.pending {
+		s.invalidate(p)
+	}
+	p.pending, p.ctx = true, t.context
+	p.foot = append(p.foot[:0], m.foot...)
+	p.sites = append(p.sites[:0], m.sites...)
+	p.steps, p.iter = steps, iter
 	s.memoValid++
 	if s.memoIdx == nil {
 		s.memoIdx = map[string][]memoRef{}

@@ -152,18 +152,28 @@ func reclaimDesign(seed uint64) string {
 		if r.IntN(2) == 0 {
 			fmt.Fprintf(&b, "      - {wait_resv: vm%d, usage: BOOKKEEP}\n", d)
 		}
+		zap := fmt.Sprintf("      - {zap_ptes: vm%d}\n", d)
 		if r.IntN(2) == 0 {
-			fmt.Fprintf(&b, "      - {zap_ptes: up%d}\n", d)
-		} else {
-			fmt.Fprintf(&b, "      - {zap_ptes: vm%d}\n", d)
+			zap = fmt.Sprintf("      - {zap_ptes: up%d}\n", d)
 		}
-		if r.IntN(4) != 0 {
-			fmt.Fprintf(&b, "      - {tlb_flush: vm%d}\n", d)
+		switch flush := fmt.Sprintf("      - {tlb_flush: vm%d}\n", d); r.IntN(4) {
+		case 0:
+			b.WriteString(zap) // the TLB keeps the entries
+		case 1:
+			b.WriteString(flush + zap) // flushes what the last run zapped
+		default:
+			b.WriteString(zap + flush)
 		}
 		// The shrinker: trylock and evict, sometimes a plain lock.
-		o := other()
+		// It evicts an idle buffer or the one run_job maps, and sometimes
+		// zaps it after evicting (the next run's eviction finds the TLB).
+		o, k := other(), r.IntN(2)
 		fmt.Fprintf(&b, "  - name: scan%d\n    context: shrinker_scan\n    steps:\n", d)
-		fmt.Fprintf(&b, "      - {trylock: bo%d_1, on_fail: out%d}\n      - {evict: bo%d_1}\n      - {unlock: bo%d_1}\n", o, d, o, o)
+		fmt.Fprintf(&b, "      - {trylock: bo%d_%d, on_fail: out%d}\n      - {evict: bo%d_%d}\n", o, k, d, o, k)
+		if r.IntN(3) == 0 {
+			fmt.Fprintf(&b, "      - {zap_ptes: bo%d_%d}\n", o, k)
+		}
+		fmt.Fprintf(&b, "      - {unlock: bo%d_%d}\n", o, k)
 		if r.IntN(4) == 0 {
 			fmt.Fprintf(&b, "      - {lock: G}\n      - {unlock: G}\n")
 		}
@@ -275,5 +285,133 @@ workload:
 	}
 	if !found {
 		t.Fatalf("no golden-rule finding: %+v", res.Findings)
+	}
+}
+
+// Designs where one quiet run of a callback is not enough to skip the
+// next (a second reviewer's counterexamples): each must give, with
+// skipping, the findings of running every callback.
+func TestReclaimSkipNeedsASecondEqualRun(t *testing.T) {
+	head := `fencecheck: 1
+devices:
+  - name: gpu
+vms:
+  - {name: vm0, device: gpu}
+buffers:
+  - {name: bo, device: gpu}
+shrinkers:
+  - {name: shr, scan: scan}
+paths:
+`
+	evict := `  - name: ev
+    context: ioctl
+    steps:
+      - {lock: bo}
+      - {evict: bo}
+      - {unlock: bo}
+`
+	for _, c := range []struct {
+		name, src string
+		golden    int // golden-rule findings FIFO must report
+	}{
+		// The flush runs before the zap: the first run zaps and leaves the
+		// entry in the TLB, the second flushes it. Skipping the second
+		// after one quiet run left the eviction a false golden-rule bug.
+		{"flush-before-zap", head + `  - name: scan
+    context: shrinker_scan
+    steps:
+      - {tlb_flush: vm0}
+      - {zap_ptes: bo}
+  - name: mapper
+    context: ioctl
+    steps:
+      - {map_pages: bo, vm: vm0}
+      - {alloc: GFP_KERNEL}
+  - name: w
+    context: ioctl
+    steps:
+      - {alloc: GFP_KERNEL}
+` + evict + `workload:
+  - run: mapper
+  - run: w
+  - run: ev
+  - memory_pressure: true
+`, 0},
+		// The eviction runs before the zap: the second run's eviction
+		// finds the zapped entry still in the TLB, a golden-rule bug that
+		// skipping it after one quiet run lost.
+		{"evict-before-zap", head + `  - name: scan
+    context: shrinker_scan
+    steps:
+      - {evict: bo}
+      - {zap_ptes: bo}
+  - name: m1
+    context: ioctl
+    steps:
+      - {map_pages: bo, vm: vm0}
+      - {alloc: GFP_KERNEL}
+  - name: m2
+    context: ioctl
+    steps:
+      - {map_pages: bo, vm: vm0}
+      - {alloc: GFP_KERNEL}
+  - name: w
+    context: ioctl
+    steps:
+      - {alloc: GFP_KERNEL}
+workload:
+  - run: m1
+  - run: m2
+  - run: w
+  - memory_pressure: true
+`, 2},
+		// Another thread's zap records itself as the last zap site; the
+		// shrinker's run after it (skipped: two equal runs came before)
+		// records the shrinker again, although its zap clears nothing and
+		// conflicts with nothing.
+		{"zap-site", head + `  - name: scan
+    context: shrinker_scan
+    steps:
+      - {zap_ptes: bo}
+  - name: mapper
+    context: ioctl
+    steps:
+      - {map_pages: bo, vm: vm0}
+      - {alloc: GFP_KERNEL}
+      - {alloc: GFP_NOFS}
+      - {alloc: GFP_NOIO}
+  - name: x
+    context: ioctl
+    steps:
+      - {zap_ptes: bo}
+  - name: w
+    context: ioctl
+    steps:
+      - {alloc: GFP_KERNEL}
+` + evict + `workload:
+  - run: mapper
+  - run: x
+  - run: w
+  - run: ev
+  - memory_pressure: true
+`, 1},
+	} {
+		p := loadProgram(t, c.name+".yaml", c.src)
+		if n := fifoBoth(t, c.name, p); c.name == "zap-site" && n == 0 {
+			t.Errorf("%s: the shrinker's last run was not skipped; the test needs it skipped", c.name)
+		}
+		res := Run(p, Options{Schedules: 1, Only: -1})
+		n := 0
+		for _, d := range res.Findings {
+			if d.Rule == rules.GoldenRule {
+				n++
+				if c.name == "zap-site" && (len(d.Chain) == 0 || d.Chain[0].Path != "scan") {
+					t.Errorf("%s: the golden-rule chain starts at %+v, want the shrinker's zap (the last one)", c.name, d.Chain)
+				}
+			}
+		}
+		if n != c.golden {
+			t.Errorf("%s: %d golden-rule findings, want %d: %+v", c.name, n, c.golden, res.Findings)
+		}
 	}
 }
