@@ -54,13 +54,20 @@ func runVMUpdate(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 // zapped entries its TLB still caches, "mapped:VM" whether a zap would
 // clear one, "zapped:VM" whether a flush would drop one; "mappedin:OBJ"
 // is which VMs ever mapped OBJ (hw.MMU.MappedIn) and "vms" which VMs
-// exist (a flush of every TLB reads it).
+// exist (a flush of every TLB reads it; createsVM).
 
 func footMapPages(s *sim, t *thread, o *kernel.Op) []string {
 	vm := s.vmOf(*o)
-	foot := []string{"pte:" + vm, "tlb:" + vm, "mapped:" + vm, "zapped:" + vm, "mappedin:" + o.Ext().Obj}
+	return s.createsVM(vm, []string{"pte:" + vm, "tlb:" + vm, "mapped:" + vm, "zapped:" + vm, "mappedin:" + o.Ext().Obj})
+}
+
+// createsVM adds "+vms" to the footprint of a step on vm when vm does not
+// exist yet: every step that names a VM creates it (hw.MMU.VM), and a
+// flush of every TLB walks the VMs that exist ("?vms"). Two creations
+// commute (they add to a set).
+func (s *sim) createsVM(vm string, foot []string) []string {
 	if s.mmu.Lookup(vm) == nil {
-		foot = append(foot, "vms")
+		foot = append(foot, "+vms")
 	}
 	return foot
 }
@@ -78,6 +85,8 @@ func footZapPTEs(s *sim, t *thread, o *kernel.Op) []string {
 	if s.p.Scenario.Kinds[obj] != "vm" {
 		vms = s.mmu.MappedIn(obj)
 		foot = []string{"?mappedin:" + obj}
+	} else {
+		foot = s.createsVM(obj, foot)
 	}
 	if !s.zapClears(*o) {
 		for _, vm := range vms {
@@ -99,6 +108,8 @@ func footTLBFlush(s *sim, t *thread, o *kernel.Op) []string {
 	if s.p.Scenario.Kinds[o.Ext().Obj] != "vm" {
 		vms = s.mmu.Names()
 		foot = []string{"?vms"}
+	} else {
+		foot = s.createsVM(o.Ext().Obj, foot)
 	}
 	if !s.flushDrops(*o) {
 		for _, vm := range vms {
@@ -113,7 +124,7 @@ func footTLBFlush(s *sim, t *thread, o *kernel.Op) []string {
 }
 
 func footVMUpdate(s *sim, t *thread, o *kernel.Op) []string {
-	return []string{"vm:" + o.Ext().Obj}
+	return s.createsVM(o.Ext().Obj, []string{"vm:" + o.Ext().Obj})
 }
 
 // registered in transitions.go

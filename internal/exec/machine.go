@@ -584,8 +584,9 @@ type memo struct {
 // own state (frames, held locks, read_begin marks, role) and the compiled
 // program. Those that read shared state another actor changes are not
 // kept: a resv's fences (wait_resv, evict), the page tables (zap_ptes,
-// tlb_flush), whether a range is unmapped (read_begin), whether it was
-// invalidated since read_begin (read_retry).
+// tlb_flush, map_pages and the GPU-reach reads of free_pages and unpin),
+// whether a VM exists yet (vm_update), whether a range is unmapped
+// (read_begin), whether it was invalidated since read_begin (read_retry).
 func (s *sim) footCached(t *thread) bool {
 	fi := len(t.frames) - 1
 	for fi >= 0 && t.frames[fi].pc >= len(t.frames[fi].ops) {
@@ -596,7 +597,7 @@ func (s *sim) footCached(t *thread) bool {
 	}
 	switch t.frames[fi].ops[t.frames[fi].pc].Kind {
 	case kernel.OpWaitResv, kernel.OpEvict, kernel.OpZapPTEs, kernel.OpTLBFlush, kernel.OpReadBegin, kernel.OpReadRetry,
-		kernel.OpMapPages, kernel.OpFreePages, kernel.OpUnpin:
+		kernel.OpMapPages, kernel.OpFreePages, kernel.OpUnpin, kernel.OpVMUpdate:
 		return false
 	}
 	return true

@@ -328,6 +328,9 @@ func (s *sim) memoEnd(t *thread) {
 	m.part = -1
 	if s.stir != m.stir || len(s.findings) != m.findings || len(s.threads) != m.threads ||
 		len(t.held) != m.held || len(t.invalActive) != m.inval {
+		if p.ok || p.pending {
+			s.invalidate(p) // its own steps did not (memoBefore)
+		}
 		return
 	}
 	steps, iter := s.steps-m.steps, s.iter-m.iter+1

@@ -415,3 +415,38 @@ workload:
 		}
 	}
 }
+
+// TestReclaimSkipSeesVMsCreated: a shrinker flushes every VM's TLB; its
+// runs see no VM. A later flush of one VM creates that VM (hw.MMU.VM),
+// which then gets a zapped entry: the next flush of every TLB must drop
+// it, so the skip must see the creation (footprint "vms"; a second
+// review's counterexample), and the eviction after it is clean.
+func TestReclaimSkipSeesVMsCreated(t *testing.T) {
+	for _, first := range []string{"tlb_flush: vm0", "zap_ptes: vm0"} {
+		src := `fencecheck: 1
+devices: [{name: gpu}]
+vms: [{name: vm0, device: gpu}]
+buffers: [{name: bo, device: gpu}]
+shrinkers: [{name: shr, scan: scan}]
+paths:
+  - {name: scan, context: shrinker_scan, steps: [{tlb_flush: gpu}]}
+  - name: a
+    context: ioctl
+    steps:
+      - {alloc: GFP_KERNEL}
+      - {alloc: GFP_NOFS}
+      - {alloc: GFP_NOIO}
+      - {` + first + `}
+      - {map_pages: bo, vm: vm0}
+      - {zap_ptes: bo}
+  - {name: w, context: ioctl, steps: [{alloc: GFP_KERNEL}]}
+  - {name: ev, context: ioctl, steps: [{lock: bo}, {evict: bo}, {unlock: bo}]}
+workload: [{run: a}, {run: w}, {run: ev}, {memory_pressure: true}]
+`
+		p := loadProgram(t, "vms.yaml", src)
+		fifoBoth(t, first, p)
+		if fs := Run(p, Options{Schedules: 1, Only: -1}).Findings; len(fs) != 0 {
+			t.Errorf("%s: want no findings (the shrinker flushes the zapped entry before the eviction), got %+v", first, fs)
+		}
+	}
+}
