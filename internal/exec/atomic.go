@@ -83,6 +83,11 @@ func (s *sim) atomicSection(t *thread) (n int, foot, rel []string, ok bool) {
 		case b.Kind == kernel.OpRelease && keyOf(b) == key:
 			return j - f.pc + 1, foot, rel, true
 		case privateKinds[b.Kind]:
+		case (b.Kind == kernel.OpPut && len(b.Ext().Then) > 0) || (b.Kind == kernel.OpGet && b.Try):
+			// The last put runs the finalizer in a frame of its own, and a
+			// failed kref_get_unless_zero jumps: neither stays in the
+			// section (Machine.Step would take the wrong ops as its rest).
+			return 0, nil, nil, false
 		case sectionKinds[b.Kind] && !shared:
 			bf := s.opFoot(t, b)
 			if bf == nil {

@@ -335,6 +335,9 @@ type sim struct {
 	footOf     map[*kernel.Op][]string
 	resvFootOf map[*kernel.Op]resvFoot
 	relFootOf  map[*kernel.Op]relFoot
+	// composites: per fence, the arrays and chain links it is part of
+	// (compositesOf).
+	composites map[string][]string
 }
 
 type resvEntry struct {

@@ -498,8 +498,45 @@ func (s *sim) threadReleases(t *thread) []string {
 // its context (the seqno-order check reads the other fences of the
 // context) and its callback. Jobs waiting for it are started by their
 // scheduler's own transition.
+//
+// Signalling the last pending component of a dma_fence_array or chain
+// link signals it too, in the same step (signalComposites): so the
+// footprint covers every composite the fence is part of, transitively.
 func (s *sim) signalFoot(fence string) []string {
-	return []string{"fence:" + fence, "fencectx:" + s.ctxOf(fence), "spawn:fence-cb:" + fence}
+	foot := []string{"fence:" + fence, "fencectx:" + s.ctxOf(fence), "spawn:fence-cb:" + fence}
+	for _, c := range s.compositesOf(fence) {
+		foot = append(foot, "fence:"+c, "fencectx:"+s.ctxOf(c), "spawn:fence-cb:"+c)
+	}
+	return foot
+}
+
+// compositesOf lists the arrays and chain links fence is a component of,
+// directly or through another composite (from the program, once).
+func (s *sim) compositesOf(fence string) []string {
+	if s.composites == nil {
+		s.composites = map[string][]string{}
+		direct := map[string][]string{}
+		for _, name := range s.p.FenceOrder {
+			for _, c := range s.p.Fences[name].Components {
+				direct[c] = append(direct[c], name)
+			}
+		}
+		for _, name := range s.p.FenceOrder {
+			seen := map[string]bool{}
+			var walk func(f string)
+			walk = func(f string) {
+				for _, c := range direct[f] {
+					if !seen[c] {
+						seen[c] = true
+						s.composites[name] = append(s.composites[name], c)
+						walk(c)
+					}
+				}
+			}
+			walk(name)
+		}
+	}
+	return s.composites[fence]
 }
 
 func (s *sim) ctxOf(fence string) string {
@@ -638,31 +675,7 @@ func (s *sim) footprintOf(a actor) []string {
 		fi-- // frames that will be popped first (reclaim returns)
 	}
 	if fi < 0 {
-		// The thread exits. Nobody observes a plain thread's exit except
-		// through what it still holds; a job's thread hands the job on,
-		// a worker's exit ends flush_work, a fault handler unstalls a job.
-		var foot []string
-		switch {
-		case t.worker != "" || (t.src != nil && t.src.Device != ""):
-			return nil // flush_work and stalled jobs watch these exits
-		case t.role == "run_job" && t.job != "":
-			// The job goes to its engine; the scheduler may start the next.
-			js := s.jobs[t.job]
-			foot = []string{"engine:" + s.engineOf(js), "sched:" + js.info.Scheduler}
-		case t.role == "timeout" && t.job != "":
-			return nil // force-completes the job on its engine
-		}
-		for _, h := range t.held {
-			if h.inst != "" {
-				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
-			}
-
-		}
-		foot = append(foot, invalFoot(t)...)
-		if foot == nil {
-			foot = []string{}
-		}
-		return foot
+		return s.exitFoot(t)
 	}
 	f := t.frames[fi]
 	if t.src != nil && fi == 0 && f.pc == 0 && t.src.Device != "" && !t.faultStarted {
@@ -684,6 +697,34 @@ func (s *sim) footprintOf(a actor) []string {
 		return foot
 	}
 	return append(pre, foot...)
+}
+
+// exitFoot is the footprint of t's exit (finish). Nobody observes a plain
+// thread's exit except through what it still holds; a job's thread hands
+// the job on, a worker's exit ends flush_work, a fault handler unstalls a
+// job.
+func (s *sim) exitFoot(t *thread) []string {
+	var foot []string
+	switch {
+	case t.worker != "" || (t.src != nil && t.src.Device != ""):
+		return nil // flush_work and stalled jobs watch these exits
+	case t.role == "run_job" && t.job != "":
+		// The job goes to its engine; the scheduler may start the next.
+		js := s.jobs[t.job]
+		foot = []string{"engine:" + s.engineOf(js), "sched:" + js.info.Scheduler}
+	case t.role == "timeout" && t.job != "":
+		return nil // force-completes the job on its engine
+	}
+	for _, h := range t.held {
+		if h.inst != "" {
+			foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
+		}
+	}
+	foot = append(foot, invalFoot(t)...)
+	if foot == nil {
+		foot = []string{}
+	}
+	return foot
 }
 
 // willRetry: read_retry o would find an invalidation since t's

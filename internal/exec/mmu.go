@@ -71,14 +71,13 @@ func footMunmap(s *sim, t *thread, o *kernel.Op) []string {
 
 func footReadBegin(s *sim, t *thread, o *kernel.Op) []string {
 	if s.unmapped[o.Ext().Obj] {
-		// The ioctl fails and returns, releasing what it holds.
-		foot := []string{"?unmapped:" + o.Ext().Obj, "?inval:" + o.Ext().Obj, "?seq:" + o.Ext().Obj}
-		for _, h := range t.held {
-			if h.inst != "" {
-				foot = append(foot, "lock:"+h.inst, "resvslots:"+h.key)
-			}
+		// The ioctl fails and the thread returns (finish): its exit's
+		// footprint, what it holds included.
+		exit := s.exitFoot(t)
+		if exit == nil {
+			return nil
 		}
-		return foot
+		return append([]string{"?unmapped:" + o.Ext().Obj, "?inval:" + o.Ext().Obj, "?seq:" + o.Ext().Obj}, exit...)
 	}
 	// Reads the invalidation count, the sequence and whether the
 	// range is still mapped; writes only its own mark.

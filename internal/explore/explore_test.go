@@ -305,3 +305,73 @@ func TestBudgetIsSaid(t *testing.T) {
 		}
 	}
 }
+
+// TestFootprintGapsFromTheAudit: two steps declared less than they touch,
+// so exhaustive exploration treated them as independent of steps they
+// race with and missed bugs that random schedules found (an audit of
+// every step kind's footprint against its transition). Each design has
+// one bug; exhaustive exploration must find it.
+func TestFootprintGapsFromTheAudit(t *testing.T) {
+	for _, c := range []struct{ name, src, rule string }{
+		{
+			// A locked section run as one transition ended in a put that
+			// drops the last reference: the finalizer's free_pages ran in
+			// the section's transition, outside its footprint.
+			"section with a finalizer", `fencecheck: 1
+locks:
+  - {name: L, kind: mutex}
+devices:
+  - {name: gpu}
+buffers:
+  - {name: bo, device: gpu, free: bo_free}
+paths:
+  - name: bo_free
+    context: process
+    param: obj
+    steps:
+      - free_pages: $obj
+      - sleep: x
+  - name: dropper
+    context: ioctl
+    steps:
+      - sleep: start
+      - lock: L
+      - put: bo
+      - unlock: L
+  - name: mapper
+    context: ioctl
+    steps:
+      - map_pages: bo
+workload:
+  - run: dropper
+  - run: mapper
+`, rules.GoldenRule,
+		},
+		{
+			// Signalling f1 signals the array arr (its only component) in
+			// the same step, and arr shares a fence context with d: the
+			// signal's footprint named only f1's context.
+			"composite signal", `fencecheck: 1
+fences:
+  - {name: f1}
+  - {name: arr, array: [f1], context: tl, seqno: 1}
+  - {name: d, context: tl, seqno: 2}
+paths:
+  - {name: t1, context: ioctl, signals: [f1], steps: [{signal: f1}]}
+  - {name: td, context: ioctl, signals: [d], steps: [{signal: d}]}
+workload:
+  - run: t1
+  - run: td
+`, rules.OutOfOrderSignal,
+		},
+	} {
+		p := compile(t, c.src)
+		ex := explore.Run(p, explore.Options{Exhaustive: true})
+		if !ex.Complete {
+			t.Fatalf("%s: exploration did not complete: %s", c.name, ex.Coverage())
+		}
+		if len(byRule(ex.Findings, c.rule)) == 0 {
+			t.Errorf("%s: exhaustive exploration (%s) misses %s: %+v", c.name, ex.Coverage(), c.rule, ex.Findings)
+		}
+	}
+}
