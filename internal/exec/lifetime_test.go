@@ -13,40 +13,7 @@ import (
 // direct reclaim and kswapd both scan it. The scan takes a reference only
 // if the object is not dying (kref_get_unless_zero), so the finalizer runs
 // exactly once, in whichever thread drops the last reference.
-const purgeable = `fencecheck: 1
-devices: [{name: gpu}]
-buffers:
-  - {name: bo, device: gpu, free: bo_free}
-shrinkers:
-  - {name: purge, scan: purge_scan, lru: [bo]}
-paths:
-  - name: bo_free
-    context: process
-    param: obj
-    steps:
-      - {lock: $obj, unpublished: true}     # nobody else can reach a dying object
-      - free_pages: $obj
-      - unlock: $obj
-  - name: purge_scan
-    context: shrinker_scan
-    param: obj
-    steps:
-      - {get: $obj, unless_zero: true, on_fail: return}
-      - {trylock: $obj, on_fail: drop}
-      - sleep: purge the backing store
-      - unlock: $obj
-      - {put: $obj, label: drop}
-  - name: gem_close
-    context: ioctl
-    steps: [{put: bo}]
-  - name: other_ioctl
-    context: ioctl
-    steps: [{alloc: GFP_KERNEL}]
-workload:
-  - run: other_ioctl
-  - run: gem_close
-  - memory_pressure: true
-`
+var purgeable = mustRead("testdata/purgeable.yaml")
 
 func finalizations(sch *exec.Schedule) int {
 	n := 0
