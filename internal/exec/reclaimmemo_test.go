@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/gen"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
@@ -229,224 +230,102 @@ func reclaimDesign(seed uint64) string {
 	return b.String()
 }
 
-// TestReclaimSkipKeepsTheZappingContext: a shrinker zaps a buffer's PTEs
-// and leaves the TLB unflushed; reclaim runs it from an ioctl, then from a
-// worker, and nothing touches the page tables in between. The second run
-// changes nothing but the zap's recorded context, which the golden-rule
-// report on the later eviction names: it must be the worker's.
-func TestReclaimSkipKeepsTheZappingContext(t *testing.T) {
-	src := `fencecheck: 1
-devices:
-  - name: gpu
-vms:
-  - {name: vm0, device: gpu}
-buffers:
-  - {name: bo, device: gpu}
-shrinkers:
-  - {name: shr, scan: scan}
-paths:
-  - name: scan
-    context: shrinker_scan
-    steps:
-      - {zap_ptes: bo}
-  - name: mapper
-    context: ioctl
-    steps:
-      - {map_pages: bo, vm: vm0}
-      - {alloc: GFP_KERNEL}
-  - name: w
-    context: worker
-    steps:
-      - {alloc: GFP_KERNEL}
-  - name: ev
-    context: ioctl
-    steps:
-      - {lock: bo}
-      - {evict: bo}
-      - {unlock: bo}
-workload:
-  - run: mapper
-  - run: w
-  - run: ev
-  - memory_pressure: true
-`
-	p := loadProgram(t, "ctx.yaml", src)
-	fifoBoth(t, "ctx.yaml", p)
-	res := Run(p, Options{Schedules: 1, Only: -1})
-	found := false
-	for _, d := range res.Findings {
-		if d.Rule != rules.GoldenRule {
-			continue
-		}
-		found = true
-		if d.Pos.Line != 28 || len(d.Chain) == 0 || d.Chain[0].Pos.Line != 14 || d.Chain[0].Context != "worker" {
-			t.Errorf("golden-rule finding at %v, chain %+v: want the eviction at line 28 after the worker's zap at line 14", d.Pos, d.Chain)
-		}
-	}
-	if !found {
-		t.Fatalf("no golden-rule finding: %+v", res.Findings)
-	}
-}
-
-// Designs where one quiet run of a callback is not enough to skip the
-// next (a second reviewer's counterexamples): each must give, with
-// skipping, the findings of running every callback.
-func TestReclaimSkipNeedsASecondEqualRun(t *testing.T) {
-	head := `fencecheck: 1
-devices:
-  - name: gpu
-vms:
-  - {name: vm0, device: gpu}
-buffers:
-  - {name: bo, device: gpu}
-shrinkers:
-  - {name: shr, scan: scan}
-paths:
-`
-	evict := `  - name: ev
-    context: ioctl
-    steps:
-      - {lock: bo}
-      - {evict: bo}
-      - {unlock: bo}
-`
-	for _, c := range []struct {
-		name, src string
-		golden    int // golden-rule findings FIFO must report
-	}{
-		// The flush runs before the zap: the first run zaps and leaves the
-		// entry in the TLB, the second flushes it. Skipping the second
-		// after one quiet run left the eviction a false golden-rule bug.
-		{"flush-before-zap", head + `  - name: scan
-    context: shrinker_scan
-    steps:
-      - {tlb_flush: vm0}
-      - {zap_ptes: bo}
-  - name: mapper
-    context: ioctl
-    steps:
-      - {map_pages: bo, vm: vm0}
-      - {alloc: GFP_KERNEL}
-  - name: w
-    context: ioctl
-    steps:
-      - {alloc: GFP_KERNEL}
-` + evict + `workload:
-  - run: mapper
-  - run: w
-  - run: ev
-  - memory_pressure: true
-`, 0},
-		// The eviction runs before the zap: the second run's eviction
-		// finds the zapped entry still in the TLB, a golden-rule bug that
-		// skipping it after one quiet run lost.
-		{"evict-before-zap", head + `  - name: scan
-    context: shrinker_scan
-    steps:
-      - {evict: bo}
-      - {zap_ptes: bo}
-  - name: m1
-    context: ioctl
-    steps:
-      - {map_pages: bo, vm: vm0}
-      - {alloc: GFP_KERNEL}
-  - name: m2
-    context: ioctl
-    steps:
-      - {map_pages: bo, vm: vm0}
-      - {alloc: GFP_KERNEL}
-  - name: w
-    context: ioctl
-    steps:
-      - {alloc: GFP_KERNEL}
-workload:
-  - run: m1
-  - run: m2
-  - run: w
-  - memory_pressure: true
-`, 2},
-		// Another thread's zap records itself as the last zap site; the
-		// shrinker's run after it (skipped: two equal runs came before)
-		// records the shrinker again, although its zap clears nothing and
-		// conflicts with nothing.
-		{"zap-site", head + `  - name: scan
-    context: shrinker_scan
-    steps:
-      - {zap_ptes: bo}
-  - name: mapper
-    context: ioctl
-    steps:
-      - {map_pages: bo, vm: vm0}
-      - {alloc: GFP_KERNEL}
-      - {alloc: GFP_NOFS}
-      - {alloc: GFP_NOIO}
-  - name: x
-    context: ioctl
-    steps:
-      - {zap_ptes: bo}
-  - name: w
-    context: ioctl
-    steps:
-      - {alloc: GFP_KERNEL}
-` + evict + `workload:
-  - run: mapper
-  - run: x
-  - run: w
-  - run: ev
-  - memory_pressure: true
-`, 1},
-	} {
-		p := loadProgram(t, c.name+".yaml", c.src)
-		if n := fifoBoth(t, c.name, p); c.name == "zap-site" && n == 0 {
-			t.Errorf("%s: the shrinker's last run was not skipped; the test needs it skipped", c.name)
-		}
-		res := Run(p, Options{Schedules: 1, Only: -1})
-		n := 0
-		for _, d := range res.Findings {
-			if d.Rule == rules.GoldenRule {
-				n++
-				if c.name == "zap-site" && (len(d.Chain) == 0 || d.Chain[0].Path != "scan") {
-					t.Errorf("%s: the golden-rule chain starts at %+v, want the shrinker's zap (the last one)", c.name, d.Chain)
-				}
-			}
-		}
-		if n != c.golden {
-			t.Errorf("%s: %d golden-rule findings, want %d: %+v", c.name, n, c.golden, res.Findings)
-		}
-	}
-}
-
-// TestReclaimSkipSeesVMsCreated: a shrinker flushes every VM's TLB; its
-// runs see no VM. A later flush of one VM creates that VM (hw.MMU.VM),
-// which then gets a zapped entry: the next flush of every TLB must drop
-// it, so the skip must see the creation (footprint "vms"; a second
-// review's counterexample), and the eviction after it is clean.
-func TestReclaimSkipSeesVMsCreated(t *testing.T) {
-	for _, first := range []string{"tlb_flush: vm0", "zap_ptes: vm0"} {
-		src := `fencecheck: 1
+// shrinkerDesign is a design around one shrinker, scan, whose steps are
+// given, on a buffer bo that paths may map in vm0; ev evicts bo. paths and
+// workload are the rest (memory pressure is added).
+func shrinkerDesign(scan, paths, workload string) string {
+	return `fencecheck: 1
 devices: [{name: gpu}]
 vms: [{name: vm0, device: gpu}]
 buffers: [{name: bo, device: gpu}]
 shrinkers: [{name: shr, scan: scan}]
 paths:
-  - {name: scan, context: shrinker_scan, steps: [{tlb_flush: gpu}]}
-  - name: a
-    context: ioctl
-    steps:
-      - {alloc: GFP_KERNEL}
-      - {alloc: GFP_NOFS}
-      - {alloc: GFP_NOIO}
-      - {` + first + `}
-      - {map_pages: bo, vm: vm0}
-      - {zap_ptes: bo}
-  - {name: w, context: ioctl, steps: [{alloc: GFP_KERNEL}]}
+  - {name: scan, context: shrinker_scan, steps: [` + scan + `]}
   - {name: ev, context: ioctl, steps: [{lock: bo}, {evict: bo}, {unlock: bo}]}
-workload: [{run: a}, {run: w}, {run: ev}, {memory_pressure: true}]
-`
-		p := loadProgram(t, "vms.yaml", src)
-		fifoBoth(t, first, p)
-		if fs := Run(p, Options{Schedules: 1, Only: -1}).Findings; len(fs) != 0 {
-			t.Errorf("%s: want no findings (the shrinker flushes the zapped entry before the eviction), got %+v", first, fs)
+` + paths + "workload:\n" + workload + "  - memory_pressure: true\n"
+}
+
+// lineOf is the line of src where text first appears.
+func lineOf(src, text string) int {
+	return strings.Count(src[:strings.Index(src, text)], "\n") + 1
+}
+
+// TestReclaimSkipCounterexamples: designs where skipping a callback is
+// easy to get wrong; most were found by reviews of earlier versions of
+// the rule. Each must give, with skipping, the findings of running every
+// callback (fifoBoth), and the golden-rule findings below: how many, and
+// for each the eviction it reports (ev's line) and, when asked, the zap
+// its chain names (the shrinker's, in the given context).
+func TestReclaimSkipCounterexamples(t *testing.T) {
+	for _, c := range []struct {
+		name, src string
+		golden    int    // golden-rule findings FIFO reports
+		zapCtx    string // if set: the chain starts at scan's zap, run in this context
+		skips     bool   // the design needs a callback skipped to test anything
+	}{
+		// The shrinker zaps and leaves the TLB unflushed; reclaim runs it
+		// three times from an ioctl (the last two equal: it may be
+		// skipped), then from a worker, with nothing touching the page
+		// tables in between. The worker's run changes nothing but the
+		// recorded zapping context, which the report names: the worker's.
+		{name: "zapping-context", src: shrinkerDesign(`{zap_ptes: bo}`, `  - {name: mapper, context: ioctl, steps: [{map_pages: bo, vm: vm0}, {alloc: GFP_KERNEL}, {alloc: GFP_NOFS}, {alloc: GFP_NOIO}]}
+  - {name: w, context: worker, steps: [{alloc: GFP_KERNEL}]}
+`, "  - run: mapper\n  - run: w\n  - run: ev\n"), golden: 1, zapCtx: "worker"},
+		// The flush runs before the zap: the first run zaps and leaves the
+		// entry in the TLB, the second flushes it. Skipping the second
+		// after one quiet run left the eviction a false golden-rule bug.
+		{name: "flush-before-zap", src: shrinkerDesign(`{tlb_flush: vm0}, {zap_ptes: bo}`, `  - {name: mapper, context: ioctl, steps: [{map_pages: bo, vm: vm0}, {alloc: GFP_KERNEL}]}
+  - {name: w, context: ioctl, steps: [{alloc: GFP_KERNEL}]}
+`, "  - run: mapper\n  - run: w\n  - run: ev\n"), golden: 0},
+		// The eviction runs before the zap: the second run's eviction finds
+		// the zapped entry still in the TLB, a golden-rule bug that skipping
+		// it after one quiet run lost (with the one the first run's
+		// eviction reports while bo is still mapped).
+		{name: "evict-before-zap", src: shrinkerDesign(`{evict: bo}, {zap_ptes: bo}`, `  - {name: m1, context: ioctl, steps: [{map_pages: bo, vm: vm0}, {alloc: GFP_KERNEL}]}
+  - {name: m2, context: ioctl, steps: [{map_pages: bo, vm: vm0}, {alloc: GFP_KERNEL}]}
+  - {name: w, context: ioctl, steps: [{alloc: GFP_KERNEL}]}
+`, "  - run: m1\n  - run: m2\n  - run: w\n"), golden: 2},
+		// Another thread's zap records itself as the last zap site; the
+		// shrinker's run after it (skipped: two equal runs came before)
+		// records the shrinker again, although its zap clears nothing and
+		// conflicts with nothing.
+		{name: "zap-site", src: shrinkerDesign(`{zap_ptes: bo}`, `  - {name: mapper, context: ioctl, steps: [{map_pages: bo, vm: vm0}, {alloc: GFP_KERNEL}, {alloc: GFP_NOFS}, {alloc: GFP_NOIO}]}
+  - {name: x, context: ioctl, steps: [{zap_ptes: bo}]}
+  - {name: w, context: ioctl, steps: [{alloc: GFP_KERNEL}]}
+`, "  - run: mapper\n  - run: x\n  - run: w\n  - run: ev\n"), golden: 1, zapCtx: "ioctl", skips: true},
+		// The shrinker flushes every VM's TLB while no VM exists. A later
+		// flush (or zap) of vm0 creates vm0 (hw.MMU.VM), which then gets a
+		// zapped entry: the shrinker's next run drops it, so the skip must
+		// see the creation ("+vms" against "?vms"), and the eviction is
+		// clean.
+		{name: "vm-created-by-flush", src: shrinkerDesign(`{tlb_flush: gpu}`, `  - {name: a, context: ioctl, steps: [{alloc: GFP_KERNEL}, {alloc: GFP_NOFS}, {alloc: GFP_NOIO}, {tlb_flush: vm0}, {map_pages: bo, vm: vm0}, {zap_ptes: bo}]}
+  - {name: w, context: ioctl, steps: [{alloc: GFP_KERNEL}]}
+`, "  - run: a\n  - run: w\n  - run: ev\n"), golden: 0, skips: true},
+		{name: "vm-created-by-zap", src: shrinkerDesign(`{tlb_flush: gpu}`, `  - {name: a, context: ioctl, steps: [{alloc: GFP_KERNEL}, {alloc: GFP_NOFS}, {alloc: GFP_NOIO}, {zap_ptes: vm0}, {map_pages: bo, vm: vm0}, {zap_ptes: bo}]}
+  - {name: w, context: ioctl, steps: [{alloc: GFP_KERNEL}]}
+`, "  - run: a\n  - run: w\n  - run: ev\n"), golden: 0, skips: true},
+	} {
+		p := loadProgram(t, c.name+".yaml", c.src)
+		if n := fifoBoth(t, c.name, p); c.skips && n == 0 {
+			t.Errorf("%s: no callback was skipped; the design needs one skipped", c.name)
+		}
+		var golden []diag.Diagnostic
+		for _, d := range Run(p, Options{Schedules: 1, Only: -1}).Findings {
+			if d.Rule == rules.GoldenRule {
+				golden = append(golden, d)
+			}
+		}
+		if len(golden) != c.golden {
+			t.Errorf("%s: %d golden-rule findings, want %d: %+v", c.name, len(golden), c.golden, golden)
+			continue
+		}
+		if c.zapCtx == "" {
+			continue
+		}
+		d := golden[0]
+		evict, zap := lineOf(c.src, "{evict: bo}"), lineOf(c.src, "{name: scan")
+		if d.Pos.Line != evict || len(d.Chain) == 0 || d.Chain[0].Path != "scan" || d.Chain[0].Pos.Line != zap || d.Chain[0].Context != c.zapCtx {
+			t.Errorf("%s: golden-rule finding at %v with chain %+v; want the eviction (line %d) after scan's zap (line %d) in %s", c.name, d.Pos, d.Chain, evict, zap, c.zapCtx)
 		}
 	}
 }
