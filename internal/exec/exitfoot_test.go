@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fencecheck/fencecheck/internal/scenariotest"
 )
 
 // TestReadBeginOnUnmappedRangeDeclaresTheExit: read_begin on a range
@@ -32,7 +34,7 @@ workload:
   - munmap: up
   - submit: j1
 `
-	m := NewMachine(loadProgram(t, "rb.yaml", src), 1000, false)
+	m := NewMachine(scenariotest.Compile(t, "rb.yaml", src), 1000, false)
 	for i := 0; i < 100; i++ {
 		en := m.Enabled()
 		if len(en) == 0 {

@@ -3,8 +3,6 @@ package exec
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
 	"github.com/fencecheck/fencecheck/internal/rules"
+	"github.com/fencecheck/fencecheck/internal/scenariotest"
 )
 
 // The FIFO schedule skips quiet reclaim callbacks (reclaimmemo.go); these
@@ -41,37 +40,18 @@ func fifoBoth(t *testing.T, name string, p *kernel.Program) int {
 	return a.skipped
 }
 
-func loadProgram(t *testing.T, name, src string) *kernel.Program {
-	t.Helper()
-	sc, ds := model.Load(name, []byte(src), model.Options{})
-	if sc == nil || len(ds) > 0 {
-		t.Fatalf("%s does not load: %v\n%s", name, ds, src)
-	}
-	return kernel.Compile(sc)
-}
-
 func TestReclaimSkipChangesNothingOnLibrary(t *testing.T) {
-	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
-	more, _ := filepath.Glob("../../scenarios/*/*/*.yaml")
-	files = append(files, more...)
-	if len(files) < 50 {
-		t.Fatalf("library too small: %d", len(files))
-	}
 	skipped := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		skipped += fifoBoth(t, f, loadProgram(t, f, string(data)))
-	}
+	scenariotest.EachLibrary(t, 50, func(path string, sc *model.Scenario) {
+		skipped += fifoBoth(t, path, kernel.Compile(sc))
+	})
 	t.Logf("library: %d callbacks skipped", skipped)
 }
 
 func TestReclaimSkipChangesNothingOnDriverFamily(t *testing.T) {
 	for _, scale := range []int{1, 2, 3, 5, 8, 13} {
 		name := fmt.Sprintf("driver x%d", scale)
-		p := loadProgram(t, name, gen.Driver(scale))
+		p := scenariotest.Compile(t, name, gen.Driver(scale))
 		// From two devices on, most allocation sites find most callbacks
 		// quiet: if none is skipped, skipping is broken.
 		if n := fifoBoth(t, name, p); scale >= 2 && n == 0 {
@@ -84,7 +64,7 @@ func TestReclaimSkipChangesNothingOnRandomDesigns(t *testing.T) {
 	skipped, hangs := 0, 0
 	for seed := uint64(1); seed <= 400; seed++ {
 		name := fmt.Sprintf("reclaim%d.yaml", seed)
-		p := loadProgram(t, name, reclaimDesign(seed))
+		p := scenariotest.Compile(t, name, reclaimDesign(seed))
 		skipped += fifoBoth(t, name, p)
 		if Run(p, Options{Schedules: 1, Only: -1}).Schedules[0].Outcome != "completed" {
 			hangs++
@@ -305,7 +285,7 @@ func TestReclaimSkipCounterexamples(t *testing.T) {
   - {name: w, context: ioctl, steps: [{alloc: GFP_KERNEL}]}
 `, "  - run: a\n  - run: w\n  - run: ev\n"), golden: 0, skips: true},
 	} {
-		p := loadProgram(t, c.name+".yaml", c.src)
+		p := scenariotest.Compile(t, c.name+".yaml", c.src)
 		if n := fifoBoth(t, c.name, p); c.skips && n == 0 {
 			t.Errorf("%s: no callback was skipped; the design needs one skipped", c.name)
 		}

@@ -3,8 +3,6 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,20 +10,12 @@ import (
 	"github.com/fencecheck/fencecheck/internal/gen"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/scenariotest"
 )
 
 // A walk that reaches a branch target in the state a branch already
 // walked it from stops (run). These tests check that this changes nothing
 // the graph reports, and that it is what keeps the walk linear.
-
-func compileYAML(t *testing.T, name, src string) *kernel.Program {
-	t.Helper()
-	sc, ds := model.Load(name, []byte(src), model.Options{MaxBytes: 1 << 30})
-	if sc == nil || len(ds) > 0 {
-		t.Fatalf("%s does not load: %v", name, ds)
-	}
-	return kernel.Compile(sc)
-}
 
 // sameWithoutJoin builds p both ways in mode and compares the exported
 // graph and the findings; it returns the ops walked with and without.
@@ -50,22 +40,12 @@ func sameWithoutJoin(t *testing.T, name string, p *kernel.Program, mode Mode) (i
 }
 
 func TestJoinChangesNothingOnLibrary(t *testing.T) {
-	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
-	more, _ := filepath.Glob("../../scenarios/*/*/*.yaml")
-	files = append(files, more...)
-	if len(files) < 50 {
-		t.Fatalf("library too small: %d", len(files))
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := compileYAML(t, f, string(data))
+	scenariotest.EachLibrary(t, 50, func(path string, sc *model.Scenario) {
+		p := kernel.Compile(sc)
 		for _, mode := range []Mode{Precise, Lockdep} {
-			sameWithoutJoin(t, f, p, mode)
+			sameWithoutJoin(t, path, p, mode)
 		}
-	}
+	})
 }
 
 // shrinkers writes a design whose reclaim thread runs n shrinkers, each
@@ -92,7 +72,7 @@ func shrinkers(n int) string {
 func TestJoinKeepsTrylockForksLinear(t *testing.T) {
 	walked := map[int]int{}
 	for _, n := range []int{20, 40, 80} {
-		p := compileYAML(t, fmt.Sprint("shrinkers", n), shrinkers(n))
+		p := scenariotest.Compile(t, fmt.Sprint("shrinkers", n), shrinkers(n))
 		w1, w2 := sameWithoutJoin(t, fmt.Sprint("shrinkers ", n), p, Precise)
 		walked[n] = w1
 		t.Logf("%d shrinkers: %d ops walked, %d without stopping at joins", n, w1, w2)
@@ -108,7 +88,7 @@ func TestJoinKeepsTrylockForksLinear(t *testing.T) {
 
 func TestJoinChangesNothingOnDriverFamily(t *testing.T) {
 	for _, scale := range []int{1, 3, 10} {
-		p := compileYAML(t, fmt.Sprint("driver", scale), gen.Driver(scale))
+		p := scenariotest.Compile(t, fmt.Sprint("driver", scale), gen.Driver(scale))
 		for _, mode := range []Mode{Precise, Lockdep} {
 			sameWithoutJoin(t, fmt.Sprint("driver ", scale), p, mode)
 		}
@@ -152,7 +132,7 @@ workload:
   - run: p
   - run: q
 `
-	p := compileYAML(t, "fork-irq.yaml", src)
+	p := scenariotest.Compile(t, "fork-irq.yaml", src)
 	g, ds, _ := build(p, Lockdep, false)
 	var out string
 	for _, d := range append(ds, g.Findings(p.File)...) {

@@ -10,6 +10,7 @@ import (
 	"github.com/fencecheck/fencecheck/internal/graph"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/scenariotest"
 )
 
 // Every op without operands shares one empty OpExt: a write through Ext()
@@ -17,7 +18,7 @@ import (
 // all of them. Analyse the whole library in both modes and check it is
 // still empty.
 func TestSharedEmptyOperandsStayEmpty(t *testing.T) {
-	files := eachLibraryScenario(t, func(path string, sc *model.Scenario) {
+	scenariotest.EachLibrary(t, 100, func(path string, sc *model.Scenario) {
 		for _, m := range []graph.Mode{graph.Precise, graph.Lockdep} {
 			analysis.VerifyWith(sc, analysis.Options{Mode: m})
 		}
@@ -25,19 +26,13 @@ func TestSharedEmptyOperandsStayEmpty(t *testing.T) {
 			t.Fatalf("%s: the shared empty operands were written: %+v", path, *kernel.NoExt)
 		}
 	})
-	if files < 100 {
-		t.Fatalf("walked %d library files", files)
-	}
 	// No library scenario has a free: finalizer (an op's Then list); this
 	// design's finalizer runs from a kref_put in a shrinker and in an ioctl.
 	data, err := os.ReadFile("../exec/testdata/purgeable.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, ds := model.Load("purgeable.yaml", data, model.Options{})
-	if sc == nil || len(ds) > 0 {
-		t.Fatalf("purgeable.yaml does not load: %v", ds)
-	}
+	sc := scenariotest.Load(t, "purgeable.yaml", string(data))
 	for _, m := range []graph.Mode{graph.Precise, graph.Lockdep} {
 		analysis.Run(sc, analysis.Options{Mode: m}) // it has no expect: to verify
 	}
