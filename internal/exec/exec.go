@@ -331,10 +331,8 @@ type sim struct {
 	// still run (readyJobs).
 	pendingJobs []int
 	runningJobs []*jobState
-	// footOf keeps the footprints that depend only on the op (opFoot).
-	footOf     map[*kernel.Op][]string
-	resvFootOf map[*kernel.Op]resvFoot
-	relFootOf  map[*kernel.Op]relFoot
+	// footOf keeps footprints per op while their tag holds (opFoot).
+	footOf map[*kernel.Op]keptFoot
 	// composites: per fence, the arrays and chain links it is part of
 	// (compositesOf).
 	composites map[string][]string

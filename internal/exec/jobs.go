@@ -452,5 +452,5 @@ func init() {
 	stepKinds[kernel.OpSignal] = stepKind{run: runSignal, foot: footSignal}
 	stepKinds[kernel.OpSleep] = stepKind{run: nil, foot: footPrivate}
 	stepKinds[kernel.OpSubmit] = stepKind{run: runSubmit, foot: footSubmit}
-	stepKinds[kernel.OpWait] = stepKind{run: runWait, foot: footWait}
+	stepKinds[kernel.OpWait] = stepKind{run: runWait, foot: footWait, footTag: tagOp}
 }

@@ -407,6 +407,23 @@ func footAcquire(s *sim, t *thread, o *kernel.Op) []string {
 	return foot
 }
 
+// tagAcquire: outside a ww context an acquire's footprint depends on the
+// op alone (inside one, on the context's other locks).
+func tagAcquire(s *sim, t *thread, o *kernel.Op) (footTag, bool) {
+	return footTag{}, o.Ext().Ctx == ""
+}
+
+// tagRelease: the release of a real lock writes the instance its hold
+// names, in the hold's mode and context.
+func tagRelease(s *sim, t *thread, o *kernel.Op) (footTag, bool) {
+	i := heldIndex(t, keyOf(o))
+	if i < 0 || t.held[i].inst == "" {
+		return footTag{}, false
+	}
+	h := &t.held[i]
+	return footTag{inst: h.inst, key: h.key, ctx: h.ctx, mode: h.mode}, true
+}
+
 func footWWInit(s *sim, t *thread, o *kernel.Op) []string {
 	// ww_acquire_init takes the next stamp of a global counter: the
 	// order of two inits is observable only if Wait-Die ever compares
@@ -419,12 +436,12 @@ func footWWInit(s *sim, t *thread, o *kernel.Op) []string {
 
 // registered in transitions.go
 func init() {
-	stepKinds[kernel.OpAcquire] = stepKind{run: runAcquire, foot: footAcquire}
+	stepKinds[kernel.OpAcquire] = stepKind{run: runAcquire, foot: footAcquire, footTag: tagAcquire}
 	stepKinds[kernel.OpAssertHeld] = stepKind{run: nil, foot: footPrivate}
 	stepKinds[kernel.OpLocalBH] = stepKind{run: nil, foot: footPrivate}
 	stepKinds[kernel.OpLocalIRQ] = stepKind{run: nil, foot: footPrivate}
 	stepKinds[kernel.OpMight] = stepKind{run: runMight, foot: footPrivate}
-	stepKinds[kernel.OpRelease] = stepKind{run: runRelease, foot: footAcquire}
+	stepKinds[kernel.OpRelease] = stepKind{run: runRelease, foot: footAcquire, footTag: tagRelease}
 	stepKinds[kernel.OpWWDone] = stepKind{run: runWWDone, foot: footPrivate}
 	stepKinds[kernel.OpWWFini] = stepKind{run: runWWFini, foot: footWWFini}
 	stepKinds[kernel.OpWWInit] = stepKind{run: runWWInit, foot: footWWInit}

@@ -747,75 +747,35 @@ func invalFoot(t *thread) []string {
 // opFoot is the footprint of one op of t (see footprint): its kind's
 // (transitions.go); nil, everything, for a kind that declares none.
 //
-// The footprints that depend on nothing but the op and the program (an
-// acquire outside a ww context, a sequence bump, a fence wait) are built
-// once per op: the FIFO schedule asks for every step's (reclaimmemo.go),
-// and the direct-reclaim body's ops run at every allocation site.
+// A kind whose footprint depends on little besides the op says what in
+// its footTag, and the footprint is kept per op while that stays the
+// same: the FIFO schedule asks for every step's (reclaimmemo.go), and the
+// direct-reclaim body's ops run at every allocation site.
 func (s *sim) opFoot(t *thread, o *kernel.Op) []string {
 	k := &stepKinds[o.Kind]
 	if k.foot == nil {
 		return nil
 	}
-	if (o.Kind == kernel.OpAcquire && o.Ext().Ctx == "") || o.Kind == kernel.OpSetSeq || o.Kind == kernel.OpWait {
-		if f, ok := s.footOf[o]; ok {
-			return f
-		}
-		f := slices.Clip(k.foot(s, t, o)) // shared: an append copies
-		if s.footOf == nil {
-			s.footOf = map[*kernel.Op][]string{}
-		}
-		s.footOf[o] = f
-		return f
+	if k.footTag == nil {
+		return k.foot(s, t, o)
 	}
-	if o.Kind == kernel.OpRelease {
-		// A release of a real lock writes the instance it holds: the same
-		// hold (instance, mode, context) gives the same footprint.
-		if i := heldIndex(t, keyOf(o)); i >= 0 && t.held[i].inst != "" {
-			h := &t.held[i]
-			if c, ok := s.relFootOf[o]; ok && c.inst == h.inst && c.key == h.key && c.ctx == h.ctx && c.mode == h.mode {
-				return c.foot
-			}
-			f := slices.Clip(k.foot(s, t, o))
-			if s.relFootOf == nil {
-				s.relFootOf = map[*kernel.Op]relFoot{}
-			}
-			s.relFootOf[o] = relFoot{inst: h.inst, key: h.key, ctx: h.ctx, mode: h.mode, foot: f}
-			return f
-		}
+	tag, ok := k.footTag(s, t, o)
+	if !ok {
+		return k.foot(s, t, o)
 	}
-	if o.Kind == kernel.OpWaitResv {
-		// It reads the resv's fences: the same list (fences are only
-		// appended, and a replace makes a new list) gives the same
-		// footprint.
-		es := s.resv[o.Ext().Obj]
-		var base *resvEntry
-		if len(es) > 0 {
-			base = &es[0]
-		}
-		if c, ok := s.resvFootOf[o]; ok && c.base == base && c.n == len(es) {
-			return c.foot
-		}
-		f := slices.Clip(k.foot(s, t, o))
-		if s.resvFootOf == nil {
-			s.resvFootOf = map[*kernel.Op]resvFoot{}
-		}
-		s.resvFootOf[o] = resvFoot{base: base, n: len(es), foot: f}
-		return f
+	if c, hit := s.footOf[o]; hit && c.tag == tag {
+		return c.foot
 	}
-	return k.foot(s, t, o)
+	f := slices.Clip(k.foot(s, t, o)) // shared: an append copies
+	if s.footOf == nil {
+		s.footOf = map[*kernel.Op]keptFoot{}
+	}
+	s.footOf[o] = keptFoot{tag: tag, foot: f}
+	return f
 }
 
-// relFoot is a release's footprint and the hold it was built for (opFoot).
-type relFoot struct {
-	inst, key, ctx string
-	mode           kernel.Mode
-	foot           []string
-}
-
-// resvFoot is a wait_resv's footprint and the fence list it was built
-// from (opFoot).
-type resvFoot struct {
-	base *resvEntry
-	n    int
+// keptFoot is an op's footprint and the tag it was built for (opFoot).
+type keptFoot struct {
+	tag  footTag
 	foot []string
 }

@@ -116,5 +116,5 @@ func init() {
 	stepKinds[kernel.OpReadBegin] = stepKind{run: runReadBegin, foot: footReadBegin}
 	stepKinds[kernel.OpReadRetry] = stepKind{run: runReadRetry, foot: footReadRetry}
 	stepKinds[kernel.OpRegNotifier] = stepKind{run: nil, foot: footPrivate}
-	stepKinds[kernel.OpSetSeq] = stepKind{run: runSetSeq, foot: footSetSeq}
+	stepKinds[kernel.OpSetSeq] = stepKind{run: runSetSeq, foot: footSetSeq, footTag: tagOp}
 }

@@ -90,11 +90,22 @@ func footWaitResv(s *sim, t *thread, o *kernel.Op) []string {
 	return foot
 }
 
+// tagWaitResv: a wait reads the resv's fence list; fences are only
+// appended, and a replace makes a new list, so the list's first entry and
+// length name it. (Eviction also reads the page tables: not kept.)
+func tagWaitResv(s *sim, t *thread, o *kernel.Op) (footTag, bool) {
+	es := s.resv[o.Ext().Obj]
+	if len(es) == 0 {
+		return footTag{}, true
+	}
+	return footTag{resv: &es[0], n: len(es)}, true
+}
+
 // registered in transitions.go
 func init() {
 	stepKinds[kernel.OpAddFence] = stepKind{run: runAddFence, foot: footAddFence}
 	stepKinds[kernel.OpEvict] = stepKind{run: runWaitResv, foot: footWaitResv}
 	stepKinds[kernel.OpReplace] = stepKind{run: runAddFence, foot: footAddFence}
 	stepKinds[kernel.OpReserve] = stepKind{run: runReserve, foot: footReserve}
-	stepKinds[kernel.OpWaitResv] = stepKind{run: runWaitResv, foot: footWaitResv}
+	stepKinds[kernel.OpWaitResv] = stepKind{run: runWaitResv, foot: footWaitResv, footTag: tagWaitResv}
 }

@@ -18,7 +18,23 @@ type stepKind struct {
 	// foot is what the step reads or writes in the state it runs in
 	// (Transition.Foot); nil: everything.
 	foot func(s *sim, t *thread, o *kernel.Op) []string
+	// footTag, if set, says what foot's result depends on besides the op
+	// (false: more than a footTag holds): opFoot keeps the footprint per
+	// op while the tag is the same.
+	footTag func(s *sim, t *thread, o *kernel.Op) (footTag, bool)
 }
+
+// footTag is what a kept footprint depends on besides its op: nothing
+// (tagOp), the hold a release drops, or the fence list a wait reads.
+type footTag struct {
+	inst, key, ctx string
+	mode           kernel.Mode
+	resv           *resvEntry
+	n              int
+}
+
+// tagOp: the footprint depends on the op and the program alone.
+func tagOp(*sim, *thread, *kernel.Op) (footTag, bool) { return footTag{}, true }
 
 var stepKinds [kernel.OpAssertHeld + 1]stepKind
 
