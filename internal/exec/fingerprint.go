@@ -30,9 +30,14 @@ func (m *Machine) Fingerprint() [2]uint64 {
 	for _, t := range s.threads {
 		s.fpThread(&h, t)
 	}
-	h.int(len(s.locks))
+	// Only held locks: s.locks gains a free entry whenever a lock is
+	// looked at first (lockOf), so whether a free lock has an entry
+	// depends on the order of steps that did not take it.
 	var locks mapSum
 	for k, l := range s.locks {
+		if l.writer < 0 && l.ticket == 0 && len(l.readers) == 0 {
+			continue
+		}
 		e := newStateHash()
 		e.str(k)
 		e.int(l.writer)
