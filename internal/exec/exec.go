@@ -305,7 +305,7 @@ type sim struct {
 	pinnedFree map[string]bool
 	// ptSites: the step that last wrote or zapped an object's PTEs in a
 	// VM (gpu.go), for golden-rule reports.
-	ptSites        map[string]diag.Step
+	ptSites        map[ptKey]*diag.Step
 	refCount       map[string]int
 	label, labelID string
 	actBuf         []actor
@@ -331,8 +331,10 @@ type sim struct {
 	// still run (readyJobs).
 	pendingJobs []int
 	runningJobs []*jobState
-	// footOf keeps footprints per op while their tag holds (opFoot).
-	footOf map[*kernel.Op]keptFoot
+	// footOf keeps footprints per op while their tag holds (opFoot);
+	// freshFoot turns that off (tests compare kept and fresh ones).
+	footOf    map[*kernel.Op]keptFoot
+	freshFoot bool
 	// composites: per fence, the arrays and chain links it is part of
 	// (compositesOf).
 	composites map[string][]string

@@ -60,7 +60,8 @@ func (m *Machine) Fingerprint() [2]uint64 {
 	var sites mapSum
 	for k, st := range s.ptSites {
 		e := newStateHash()
-		e.str(k)
+		e.str(k.vm)
+		e.str(k.obj)
 		e.pos(st.Pos)
 		e.str(st.Message)
 		sites.add(e)

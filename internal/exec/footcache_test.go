@@ -14,8 +14,9 @@ import (
 
 // TestFootprintCache drives explorations of every bundled scenario and of
 // a small driver design along random interleavings, and checks at every
-// scheduling point that each enabled thread's kept footprint, releases and
-// wouldBlock answer equal a fresh computation: the cache must never hand the explorer a
+// scheduling point that each enabled thread's kept footprint (per thread,
+// and per op while its footTag holds), releases and wouldBlock answer
+// equal a fresh computation: the cache must never hand the explorer a
 // footprint from an older state.
 func TestFootprintCache(t *testing.T) {
 	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
@@ -56,7 +57,10 @@ func TestFootprintCache(t *testing.T) {
 					// Ask twice: the second answer is the kept one.
 					m.s.footprint(a)
 					m.s.releases(a)
-					if got, want := m.s.footprint(a), m.s.footprintOf(a); !slices.Equal(got, want) || (got == nil) != (want == nil) {
+					m.s.freshFoot = true // neither the thread's nor the op's kept footprint
+					want := m.s.footprintOf(a)
+					m.s.freshFoot = false
+					if got := m.s.footprint(a); !slices.Equal(got, want) || (got == nil) != (want == nil) {
 						t.Fatalf("%s run %d point %d: %s footprint kept %q, fresh %q", name, run, point, actorID(a), got, want)
 					}
 					if got, want := m.s.releases(a), m.s.threadReleases(a.t); !slices.Equal(got, want) {

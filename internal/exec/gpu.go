@@ -4,6 +4,8 @@ package exec
 // VM updates on the hw model (internal/hw).
 
 import (
+	"strings"
+
 	"github.com/fencecheck/fencecheck/internal/diag"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 )
@@ -11,7 +13,7 @@ import (
 func runMapPages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	vm := s.vmOf(*o)
 	s.mmu.Map(vm, o.Ext().Obj)
-	s.ptSite(t, o, vm, o.Ext().Obj, "writes the PTEs of "+o.Ext().Obj+" in "+vm)
+	s.ptSite(t, o, vm, o.Ext().Obj, "writes the PTEs of ", o.Ext().Obj, " in ", vm)
 	s.event2(t, "pte", o.Text, " (PTEs written)", o.Pos)
 	return true
 }
@@ -19,11 +21,11 @@ func runMapPages(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 func runZapPTEs(s *sim, t *thread, f *frame, o *kernel.Op) bool {
 	if s.p.Scenario.Kinds[o.Ext().Obj] == "vm" {
 		s.mmu.ZapVM(o.Ext().Obj)
-		s.ptSite(t, o, o.Ext().Obj, "", "zaps every PTE of "+o.Ext().Obj+"; the TLB keeps them until a flush")
+		s.ptSite(t, o, o.Ext().Obj, "", "zaps every PTE of ", o.Ext().Obj, "; the TLB keeps them until a flush")
 	} else {
 		s.mmu.ZapObject(o.Ext().Obj)
 		for _, vm := range s.mmu.MappedIn(o.Ext().Obj) {
-			s.ptSite(t, o, vm, o.Ext().Obj, "zaps the PTEs of "+o.Ext().Obj+" in "+vm+"; the TLB keeps them until a flush")
+			s.ptSite(t, o, vm, o.Ext().Obj, "zaps the PTEs of ", o.Ext().Obj, " in ", vm, "; the TLB keeps them until a flush")
 		}
 	}
 	s.event2(t, "pte", o.Text, " (PTEs cleared; TLB not yet flushed)", o.Pos)
@@ -127,26 +129,63 @@ func footVMUpdate(s *sim, t *thread, o *kernel.Op) []string {
 	return s.createsVM(o.Ext().Obj, []string{"vm:" + o.Ext().Obj})
 }
 
+// tagMMU: the page-table steps' footprints depend on the op and on the
+// page tables alone (which VMs exist, what their PTEs and TLBs hold, where
+// an object was mapped), which hw.MMU.Version tracks.
+func tagMMU(s *sim, t *thread, o *kernel.Op) (footTag, bool) {
+	return footTag{n: s.mmu.Version()}, true
+}
+
 // registered in transitions.go
 func init() {
-	stepKinds[kernel.OpMapPages] = stepKind{run: runMapPages, foot: footMapPages}
-	stepKinds[kernel.OpTLBFlush] = stepKind{run: runTLBFlush, foot: footTLBFlush}
-	stepKinds[kernel.OpVMUpdate] = stepKind{run: runVMUpdate, foot: footVMUpdate}
+	stepKinds[kernel.OpMapPages] = stepKind{run: runMapPages, foot: footMapPages, footTag: tagMMU}
+	stepKinds[kernel.OpTLBFlush] = stepKind{run: runTLBFlush, foot: footTLBFlush, footTag: tagMMU}
+	stepKinds[kernel.OpVMUpdate] = stepKind{run: runVMUpdate, foot: footVMUpdate, footTag: tagMMU}
 	stepKinds[kernel.OpWritePTE] = stepKind{run: nil, foot: footPrivate}
-	stepKinds[kernel.OpZapPTEs] = stepKind{run: runZapPTEs, foot: footZapPTEs}
+	stepKinds[kernel.OpZapPTEs] = stepKind{run: runZapPTEs, foot: footZapPTEs, footTag: tagMMU}
 }
 
 // ptSite records the step that last wrote (or zapped) obj's PTEs in vm
 // ("" obj: every PTE of vm), so that a golden-rule finding shows where
-// the reachable PTE came from.
-func (s *sim) ptSite(t *thread, o *kernel.Op, vm, obj, what string) {
+// the reachable PTE came from; what, concatenated, says what it did.
+// The record is rebuilt only when it changes: in direct reclaim the same
+// zap runs at every allocation site.
+func (s *sim) ptSite(t *thread, o *kernel.Op, vm, obj string, what ...string) {
 	if s.ptSites == nil {
-		s.ptSites = map[string]diag.Step{}
+		s.ptSites = map[ptKey]*diag.Step{}
 	}
-	key := vm + "\x00" + obj
-	site := diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text + ": " + what}
-	s.ptSites[key] = site
+	cell := s.ptSites[ptKey{vm, obj}]
+	if cell == nil {
+		cell = &diag.Step{}
+		s.ptSites[ptKey{vm, obj}] = cell
+	}
+	if cell.Pos != o.Pos || cell.Context != t.context || cell.Path != o.InPath() || !isSiteMessage(cell.Message, o.Text, what) {
+		*cell = diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text + ": " + strings.Join(what, "")}
+	}
 	if s.memoOn && s.memo.part >= 0 && s.memo.t == t {
-		s.memo.sites = append(s.memo.sites, siteWrite{key, site}) // reclaimmemo.go
+		s.memo.sites = append(s.memo.sites, siteWrite{cell, *cell}) // reclaimmemo.go
 	}
+}
+
+// ptKey names a VM's PTEs of one object ("" obj: all of them).
+type ptKey struct{ vm, obj string }
+
+// isSiteMessage says whether msg is text, ": " and the parts of what,
+// without building it.
+func isSiteMessage(msg, text string, what []string) bool {
+	if !strings.HasPrefix(msg, text) {
+		return false
+	}
+	msg = msg[len(text):]
+	if !strings.HasPrefix(msg, ": ") {
+		return false
+	}
+	msg = msg[2:]
+	for _, w := range what {
+		if !strings.HasPrefix(msg, w) {
+			return false
+		}
+		msg = msg[len(w):]
+	}
+	return msg == ""
 }

@@ -756,7 +756,7 @@ func (s *sim) opFoot(t *thread, o *kernel.Op) []string {
 	if k.foot == nil {
 		return nil
 	}
-	if k.footTag == nil {
+	if k.footTag == nil || s.freshFoot {
 		return k.foot(s, t, o)
 	}
 	tag, ok := k.footTag(s, t, o)

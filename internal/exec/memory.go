@@ -64,9 +64,9 @@ func (s *sim) gpuMayReach(t *thread, o kernel.Op, obj, what string) {
 	vms, whys := s.mmu.Reach(obj)
 	for i, why := range whys {
 		var chain []diag.Step
-		for _, key := range []string{vms[i] + "\x00" + obj, vms[i] + "\x00"} {
+		for _, key := range []ptKey{{vms[i], obj}, {vms[i], ""}} {
 			if st, ok := s.ptSites[key]; ok {
-				chain = append(chain, st)
+				chain = append(chain, *st)
 			}
 		}
 		chain = append(chain, diag.Step{File: s.p.File, Pos: o.Pos, Path: o.InPath(), Context: t.context, Message: o.Text})

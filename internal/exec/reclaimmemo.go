@@ -82,9 +82,10 @@ type reclaimPart struct {
 }
 
 // siteWrite is a zap or map's record of the step that last wrote an
-// object's PTEs (sim.ptSites): a skipped callback writes it again.
+// object's PTEs (sim.ptSites, whose entries are never removed): a
+// skipped callback writes it again.
 type siteWrite struct {
-	key  string
+	cell *diag.Step
 	site diag.Step
 }
 
@@ -265,7 +266,7 @@ func (s *sim) memoSkip(t *thread) {
 			return
 		}
 		for _, w := range p.sites {
-			s.ptSites[w.key] = w.site
+			*w.cell = w.site
 		}
 		f.pc = p.end
 		s.skipped++

@@ -98,7 +98,7 @@ func tagWaitResv(s *sim, t *thread, o *kernel.Op) (footTag, bool) {
 	if len(es) == 0 {
 		return footTag{}, true
 	}
-	return footTag{resv: &es[0], n: len(es)}, true
+	return footTag{resv: &es[0], n: uint64(len(es))}, true
 }
 
 // registered in transitions.go

@@ -30,7 +30,7 @@ type footTag struct {
 	inst, key, ctx string
 	mode           kernel.Mode
 	resv           *resvEntry
-	n              int
+	n              uint64
 }
 
 // tagOp: the footprint depends on the op and the program alone.

@@ -79,13 +79,16 @@ func NewVM(name string) *VM { return &VM{Name: name, PTEs: map[string]PTE{}} }
 func (v *VM) Map(obj string) { v.PTEs[obj] = Mapped }
 
 // Zap clears obj's PTEs (or every object's when obj is ""); the TLB still
-// caches them until Flush.
-func (v *VM) Zap(obj string) {
+// caches them until Flush. It says whether it cleared any.
+func (v *VM) Zap(obj string) bool {
+	changed := false
 	for o, s := range v.PTEs {
 		if (obj == "" || o == obj) && s == Mapped {
 			v.PTEs[o] = Zapped
+			changed = true
 		}
 	}
+	return changed
 }
 
 // Has says whether an entry of obj (of any object when obj is "") is in
@@ -99,13 +102,17 @@ func (v *VM) Has(st PTE, obj string) bool {
 	return false
 }
 
-// Flush completes a TLB flush: zapped entries are gone.
-func (v *VM) Flush() {
+// Flush completes a TLB flush: zapped entries are gone. It says whether
+// it dropped any.
+func (v *VM) Flush() bool {
+	changed := false
 	for o, s := range v.PTEs {
 		if s == Zapped {
 			delete(v.PTEs, o)
+			changed = true
 		}
 	}
+	return changed
 }
 
 // Reachable says whether the GPU may still reach obj's pages through this VM

@@ -12,6 +12,9 @@ type MMU struct {
 	names    []string            // VM names, sorted
 	mappedIn map[string][]string // object -> VMs that mapped it, sorted
 	Mem      *Memory
+	// ver changes whenever the VMs, their PTEs and TLBs or the reverse
+	// map do (Version).
+	ver uint64
 }
 
 func NewMMU() *MMU {
@@ -24,11 +27,19 @@ func (m *MMU) VM(name string) *VM {
 	if v == nil {
 		v = NewVM(name)
 		m.vms[name] = v
+		m.ver++
 		i, _ := slices.BinarySearch(m.names, name)
 		m.names = slices.Insert(m.names, i, name)
 	}
 	return v
 }
+
+// Version changes whenever a VM is created, a PTE is written, zapped or
+// flushed from a TLB, or an object is first mapped in a VM: what the
+// executor derives from the page tables alone (what a zap or a flush
+// would find) holds while it is the same. A VM's VA tree (VM.Update) is
+// not counted.
+func (m *MMU) Version() uint64 { return m.ver }
 
 // Lookup returns the named VM, or nil if nothing ever used it.
 func (m *MMU) Lookup(name string) *VM { return m.vms[name] }
@@ -49,6 +60,7 @@ func (m *MMU) EachMapped(fn func(obj string, vms []string)) {
 // Map writes obj's PTEs in vm.
 func (m *MMU) Map(vm, obj string) {
 	m.VM(vm).Map(obj)
+	m.ver++
 	if !slices.Contains(m.mappedIn[obj], vm) {
 		i, _ := slices.BinarySearch(m.mappedIn[obj], vm)
 		m.mappedIn[obj] = slices.Insert(m.mappedIn[obj], i, vm)
@@ -57,20 +69,32 @@ func (m *MMU) Map(vm, obj string) {
 
 // ZapVM clears every PTE of a VM; ZapObject clears obj's PTEs in every VM
 // that mapped it. The TLB keeps the zapped entries until a flush.
-func (m *MMU) ZapVM(vm string) { m.VM(vm).Zap("") }
+func (m *MMU) ZapVM(vm string) {
+	if m.VM(vm).Zap("") {
+		m.ver++
+	}
+}
 
 func (m *MMU) ZapObject(obj string) {
 	for _, name := range m.mappedIn[obj] {
-		m.vms[name].Zap(obj)
+		if m.vms[name].Zap(obj) {
+			m.ver++
+		}
 	}
 }
 
 // FlushVM flushes one VM's TLB; FlushAll every VM's.
-func (m *MMU) FlushVM(vm string) { m.VM(vm).Flush() }
+func (m *MMU) FlushVM(vm string) {
+	if m.VM(vm).Flush() {
+		m.ver++
+	}
+}
 
 func (m *MMU) FlushAll() {
 	for _, name := range m.names {
-		m.vms[name].Flush()
+		if m.vms[name].Flush() {
+			m.ver++
+		}
 	}
 }
 
