@@ -7,11 +7,16 @@
 //	go run ./tools/perfreport -quick     # without 10x, driver scale 200 and 100x
 //
 // It builds both programs into a temporary directory, generates every
-// input with `fencecheck gen`, runs each command -runs times and reports
-// medians of CPU time (user+system of the child, from getrusage), peak RSS
-// (the child's ru_maxrss) and wall time. Ratios are against the floor on
-// the same input, or against lint where the table says so. Run it on an
-// otherwise idle machine: the figures are only as quiet as the machine.
+// input with `fencecheck gen`, and runs the commands that a table compares
+// in rounds: each of -runs rounds runs every one of them once, one after
+// another, starting with a different one each round. It reports medians
+// of CPU time (user+system of the child, from getrusage), peak RSS (the
+// child's ru_maxrss) and wall time, and every ratio as the median of the
+// ratios within a round (paired), so that a machine whose speed drifts
+// during the run (a shared VM) slows both sides of a ratio alike. Ratios
+// are against the floor on the same input, or against the command the
+// table names. Run it on an otherwise idle machine: the figures are only
+// as quiet as the machine.
 package main
 
 import (
@@ -37,7 +42,7 @@ type sample struct {
 type result struct{ cpu, wall, rss float64 } // medians: seconds, seconds, MiB
 
 var (
-	runs  = flag.Int("runs", 3, "runs per measurement (medians are reported)")
+	runs  = flag.Int("runs", 3, "rounds: runs of each command (medians are reported)")
 	quick = flag.Bool("quick", false, "skip the 10x lockdep-scale design, driver scale 200 and the 100x analysis")
 	keep  = flag.String("dir", "", "work in DIR (kept) instead of a temporary directory")
 )
@@ -84,21 +89,26 @@ func main() {
 	printf("| design | file | command | CPU | CPU vs floor | peak RSS | RSS vs floor | wall |\n")
 	printf("|---|---|---|---|---|---|---|---|\n")
 	for _, d := range designs {
-		fl := measure(nil, floor, d.file)
-		row := func(label string, r result) {
+		ss := rounds(
+			command{nil, floor, []string{d.file}},
+			command{nil, fc, []string{"lint", d.file}},
+			command{nil, fc, []string{"check", d.file}},
+			command{[]string{"GOMAXPROCS=1"}, fc, []string{"check", d.file}})
+		fl, lint, check := ss[0], ss[1], ss[2]
+		row := func(label string, x []sample) {
+			r := medians(x)
 			printf("| %s | %s | %s | %.2f s | %.2fx | %.0f MiB | %.2fx | %.2f s |\n",
-				d.name, size(d.file), label, r.cpu, r.cpu/fl.cpu, r.rss, r.rss/fl.rss, r.wall)
+				d.name, size(d.file), label, r.cpu, ratio(x, fl, cpuOf), r.rss, ratio(x, fl, rssOf), r.wall)
 		}
-		lint := measure(nil, fc, "lint", d.file)
-		check := measure(nil, fc, "check", d.file)
 		row("floor (yaml.v3 parse)", fl)
 		row("`fencecheck lint`", lint)
 		row("`fencecheck check`", check)
-		row("`check`, one core", measure([]string{"GOMAXPROCS=1"}, fc, "check", d.file))
+		row("`check`, one core", ss[3])
+		lintCPU, checkCPU, checkRSS := ratio(lint, fl, cpuOf), ratio(check, fl, cpuOf), ratio(check, fl, rssOf)
 		targets = append(targets,
-			target{d.name + ": `lint` CPU at most 1.5x the floor", fmt.Sprintf("%.2fx", lint.cpu/fl.cpu), lint.cpu <= 1.5*fl.cpu},
-			target{d.name + ": `check` CPU at most 2x the floor", fmt.Sprintf("%.2fx", check.cpu/fl.cpu), check.cpu <= 2*fl.cpu},
-			target{d.name + ": `check` peak RSS at most 2x the floor", fmt.Sprintf("%.2fx", check.rss/fl.rss), check.rss <= 2*fl.rss})
+			target{d.name + ": `lint` CPU at most 1.5x the floor", fmt.Sprintf("%.2fx", lintCPU), lintCPU <= 1.5},
+			target{d.name + ": `check` CPU at most 2x the floor", fmt.Sprintf("%.2fx", checkCPU), checkCPU <= 2},
+			target{d.name + ": `check` peak RSS at most 2x the floor", fmt.Sprintf("%.2fx", checkRSS), checkRSS <= 2})
 	}
 	printf("\n")
 
@@ -111,23 +121,33 @@ func main() {
 	printf("\n")
 	printf("| scale | file | lint CPU | `check` CPU | `check` vs lint | `check` RSS | FIFO only (`--schedules 1`) CPU | FIFO growth from the previous scale |\n")
 	printf("|---|---|---|---|---|---|---|---|\n")
-	prevFIFO := 0.0
+	// Every scale's commands in the same rounds: the growth from one
+	// scale to the next is a ratio within a round too.
+	var cmds []command
+	files := map[int]string{}
 	for _, f := range scales {
 		file := gen(fmt.Sprintf("driver-%d.yaml", f), "driver", "--scale", fmt.Sprint(f))
-		lint := measure(nil, fc, "lint", file)
-		check := measure(nil, fc, "check", file)
-		fifo := measure(nil, fc, "check", "--schedules", "1", file)
+		files[f] = file
+		cmds = append(cmds,
+			command{nil, fc, []string{"lint", file}},
+			command{nil, fc, []string{"check", file}},
+			command{nil, fc, []string{"check", "--schedules", "1", file}})
+	}
+	ss := rounds(cmds...)
+	for i, f := range scales {
+		lint, check, fifo := ss[3*i], ss[3*i+1], ss[3*i+2]
 		growth := ""
-		if prevFIFO > 0 {
-			growth = fmt.Sprintf("%.2fx", fifo.cpu/prevFIFO)
-			targets = append(targets, target{fmt.Sprintf("driver %d -> %d: FIFO CPU grows at most 2.2x", f/2, f), growth, fifo.cpu <= 2.2*prevFIFO})
+		if i > 0 {
+			g := ratio(fifo, ss[3*i-1], cpuOf)
+			growth = fmt.Sprintf("%.2fx", g)
+			targets = append(targets, target{fmt.Sprintf("driver %d -> %d: FIFO CPU grows at most 2.2x", scales[i-1], f), growth, g <= 2.2})
 		}
-		if f == scales[len(scales)-1] {
-			targets = append(targets, target{fmt.Sprintf("driver %d: default `check` CPU under 3x `lint`", f), fmt.Sprintf("%.1fx", check.cpu/lint.cpu), check.cpu < 3*lint.cpu})
+		vsLint := ratio(check, lint, cpuOf)
+		if i == len(scales)-1 {
+			targets = append(targets, target{fmt.Sprintf("driver %d: default `check` CPU under 3x `lint`", f), fmt.Sprintf("%.1fx", vsLint), vsLint < 3})
 		}
-		prevFIFO = fifo.cpu
 		printf("| %d | %s | %.2f s | %.2f s | %.1fx | %.0f MiB | %.2f s | %s |\n",
-			f, size(file), lint.cpu, check.cpu, check.cpu/lint.cpu, check.rss, fifo.cpu, growth)
+			f, size(files[f]), medians(lint).cpu, medians(check).cpu, vsLint, medians(check).rss, medians(fifo).cpu, growth)
 	}
 	printf("\n")
 
@@ -144,17 +164,20 @@ func main() {
 		gen(filepath.Join("small", fmt.Sprintf("chain-%03d.yaml", i)), args...)
 		gen(filepath.Join("small", fmt.Sprintf("random-%03d.yaml", i)), "random", "--classes", "128", "--deps", "512", "--seed", fmt.Sprint(i+1))
 	}
-	fl := measure(nil, floor, small)
-	one := measure([]string{"GOMAXPROCS=1"}, fc, "check", small)
-	two := measure([]string{"GOMAXPROCS=2"}, fc, "check", small)
+	ss = rounds(
+		command{nil, floor, []string{small}},
+		command{[]string{"GOMAXPROCS=1"}, fc, []string{"check", small}},
+		command{[]string{"GOMAXPROCS=2"}, fc, []string{"check", small}})
+	fl, one, two := medians(ss[0]), medians(ss[1]), medians(ss[2])
+	speedup := ratio(ss[1], ss[2], wallOf)
 	printf("### `check` over a directory of 200 small files (%s in all)\n\n", size(small))
 	printf("| run | wall | CPU | CPU vs floor | speed-up over one worker |\n")
 	printf("|---|---|---|---|---|\n")
 	printf("| floor (yaml.v3 parse, one process) | %.2f s | %.2f s | 1.00x | |\n", fl.wall, fl.cpu)
-	printf("| `check`, GOMAXPROCS=1 | %.2f s | %.2f s | %.2fx | 1.00x |\n", one.wall, one.cpu, one.cpu/fl.cpu)
-	printf("| `check`, GOMAXPROCS=2 | %.2f s | %.2f s | %.2fx | %.2fx |\n", two.wall, two.cpu, two.cpu/fl.cpu, one.wall/two.wall)
+	printf("| `check`, GOMAXPROCS=1 | %.2f s | %.2f s | %.2fx | 1.00x |\n", one.wall, one.cpu, ratio(ss[1], ss[0], cpuOf))
+	printf("| `check`, GOMAXPROCS=2 | %.2f s | %.2f s | %.2fx | %.2fx |\n", two.wall, two.cpu, ratio(ss[2], ss[0], cpuOf), speedup)
 	printf("\n")
-	targets = append(targets, target{"200 small files: 2 workers at least 1.6x faster than one", fmt.Sprintf("%.2fx", one.wall/two.wall), one.wall >= 1.6*two.wall})
+	targets = append(targets, target{"200 small files: 2 workers at least 1.6x faster than one", fmt.Sprintf("%.2fx", speedup), speedup >= 1.6})
 
 	// 100x lockdep scale: beyond the loader's input limit, so the analysis
 	// alone (graph build and cycles) on the program gen.RandomProgram
@@ -163,7 +186,7 @@ func main() {
 		bench := filepath.Join(dir, "bench.test")
 		mustRun("", nil, "go", "test", "-c", "-o", bench, "./internal/bench")
 		// One run: about a minute and 4 GB.
-		r := measureN(1, nil, bench, "-test.run", "XXX", "-test.bench", "Analysis/^x100$/acyclic", "-test.benchtime", "1x")
+		r := medians([]sample{runOnce(nil, bench, "-test.run", "XXX", "-test.bench", "Analysis/^x100$/acyclic", "-test.benchtime", "1x")})
 		const limit = 4e9 / (1 << 20) // 4 GB in MiB
 		printf("### The analysis at 100x lockdep scale (819,200 classes, 3,276,800 dependencies), whole process\n\n")
 		printf("| run | CPU | peak RSS | wall |\n|---|---|---|---|\n")
@@ -183,7 +206,7 @@ func main() {
 
 	fmt.Println("<!-- generated by go run ./tools/perfreport; do not edit the tables by hand -->")
 	fmt.Println()
-	fmt.Printf("Machine: %s. Load average %s before the run, %s after. Medians of %d runs per figure; CPU is user+system time of the process, RSS its peak resident set, wall the elapsed time (the most sensitive to other load).\n\n",
+	fmt.Printf("Machine: %s. Load average %s before the run, %s after. %d rounds: each runs the commands a table compares once each, one after another; figures are medians over the rounds, ratios medians of the ratios within a round. CPU is user+system time of the process, RSS its peak resident set, wall the elapsed time (the most sensitive to other load).\n\n",
 		machine(), loadBefore, loadavg(), *runs)
 	fmt.Print(out.String())
 }
@@ -206,22 +229,50 @@ func loadavg() string {
 	return "unknown"
 }
 
-// measure runs the command *runs times and returns the medians.
-func measure(env []string, name string, args ...string) result {
-	return measureN(*runs, env, name, args...)
+// command is one process to measure.
+type command struct {
+	env  []string
+	name string
+	args []string
 }
 
-// measureN runs the command n times and returns the medians.
-func measureN(n int, env []string, name string, args ...string) result {
+// rounds measures commands side by side: each of *runs rounds runs every
+// command once, one after another, starting one further along each round
+// (so that none is always first, or always after the same one). It
+// returns each command's samples, round by round.
+func rounds(cmds ...command) [][]sample {
+	out := make([][]sample, len(cmds))
+	for r := 0; r < *runs; r++ {
+		for k := range cmds {
+			i := (k + r) % len(cmds)
+			out[i] = append(out[i], runOnce(cmds[i].env, cmds[i].name, cmds[i].args...))
+		}
+	}
+	return out
+}
+
+// medians are a command's figures over its rounds.
+func medians(ss []sample) result {
 	var cpu, wall, rss []float64
-	for i := 0; i < n; i++ {
-		s := runOnce(env, name, args...)
-		cpu = append(cpu, s.cpu.Seconds())
-		wall = append(wall, s.wall.Seconds())
-		rss = append(rss, float64(s.rssKiB)/1024)
+	for _, s := range ss {
+		cpu, wall, rss = append(cpu, cpuOf(s)), append(wall, wallOf(s)), append(rss, rssOf(s))
 	}
 	return result{median(cpu), median(wall), median(rss)}
 }
+
+// ratio is the median over the rounds of a's figure over b's in the same
+// round.
+func ratio(a, b []sample, fig func(sample) float64) float64 {
+	var rs []float64
+	for i := range a {
+		rs = append(rs, fig(a[i])/fig(b[i]))
+	}
+	return median(rs)
+}
+
+func cpuOf(s sample) float64  { return s.cpu.Seconds() }
+func wallOf(s sample) float64 { return s.wall.Seconds() }
+func rssOf(s sample) float64  { return float64(s.rssKiB) / 1024 }
 
 func runOnce(env []string, name string, args ...string) sample {
 	cmd := exec.Command(name, args...)
