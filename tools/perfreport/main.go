@@ -121,24 +121,23 @@ func main() {
 	printf("\n")
 	printf("| scale | file | lint CPU | `check` CPU | `check` vs lint | `check` RSS | FIFO only (`--schedules 1`) CPU | FIFO growth from the previous scale |\n")
 	printf("|---|---|---|---|---|---|---|---|\n")
-	// Every scale's commands in the same rounds: the growth from one
-	// scale to the next is a ratio within a round too.
-	var cmds []command
+	// The FIFO runs of every scale in the same rounds, next to each other,
+	// so that the growth from one scale to the next is a ratio within a
+	// round; each scale's lint and check in rounds of their own.
+	var fifos []command
 	files := map[int]string{}
 	for _, f := range scales {
 		file := gen(fmt.Sprintf("driver-%d.yaml", f), "driver", "--scale", fmt.Sprint(f))
 		files[f] = file
-		cmds = append(cmds,
-			command{nil, fc, []string{"lint", file}},
-			command{nil, fc, []string{"check", file}},
-			command{nil, fc, []string{"check", "--schedules", "1", file}})
+		fifos = append(fifos, command{nil, fc, []string{"check", "--schedules", "1", file}})
 	}
-	ss := rounds(cmds...)
+	fifoSS := rounds(fifos...)
 	for i, f := range scales {
-		lint, check, fifo := ss[3*i], ss[3*i+1], ss[3*i+2]
+		ss := rounds(command{nil, fc, []string{"lint", files[f]}}, command{nil, fc, []string{"check", files[f]}})
+		lint, check, fifo := ss[0], ss[1], fifoSS[i]
 		growth := ""
 		if i > 0 {
-			g := ratio(fifo, ss[3*i-1], cpuOf)
+			g := ratio(fifo, fifoSS[i-1], cpuOf)
 			growth = fmt.Sprintf("%.2fx", g)
 			targets = append(targets, target{fmt.Sprintf("driver %d -> %d: FIFO CPU grows at most 2.2x", scales[i-1], f), growth, g <= 2.2})
 		}
@@ -164,7 +163,7 @@ func main() {
 		gen(filepath.Join("small", fmt.Sprintf("chain-%03d.yaml", i)), args...)
 		gen(filepath.Join("small", fmt.Sprintf("random-%03d.yaml", i)), "random", "--classes", "128", "--deps", "512", "--seed", fmt.Sprint(i+1))
 	}
-	ss = rounds(
+	ss := rounds(
 		command{nil, floor, []string{small}},
 		command{[]string{"GOMAXPROCS=1"}, fc, []string{"check", small}},
 		command{[]string{"GOMAXPROCS=2"}, fc, []string{"check", small}})
