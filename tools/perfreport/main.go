@@ -143,9 +143,9 @@ func main() {
 		}
 		vsLint := ratio(check, lint, cpuOf)
 		if i == len(scales)-1 {
-			targets = append(targets, target{fmt.Sprintf("driver %d: default `check` CPU under 3x `lint`", f), fmt.Sprintf("%.1fx", vsLint), vsLint < 3})
+			targets = append(targets, target{fmt.Sprintf("driver %d: default `check` CPU under 3x `lint`", f), fmt.Sprintf("%.2fx", vsLint), vsLint < 3})
 		}
-		printf("| %d | %s | %.2f s | %.2f s | %.1fx | %.0f MiB | %.2f s | %s |\n",
+		printf("| %d | %s | %.2f s | %.2f s | %.2fx | %.0f MiB | %.2f s | %s |\n",
 			f, size(files[f]), medians(lint).cpu, medians(check).cpu, vsLint, medians(check).rss, medians(fifo).cpu, growth)
 	}
 	printf("\n")
