@@ -62,6 +62,12 @@ func (m *Machine) Fingerprint() [2]uint64 {
 		e := newStateHash()
 		e.str(k.vm)
 		e.str(k.obj)
+		// Which step (position and message), not the context or path
+		// it ran in: the record is the last writer's, and two zaps that
+		// change nothing (or clear the same entry) are declared
+		// independent, so orders that differ only in which context's zap
+		// wrote last are one state here. Golden-rule chains may then name
+		// either context; the finding is the same.
 		e.pos(st.Pos)
 		e.str(st.Message)
 		sites.add(e)

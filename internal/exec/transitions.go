@@ -25,7 +25,10 @@ type stepKind struct {
 }
 
 // footTag is what a kept footprint depends on besides its op: nothing
-// (tagOp), the hold a release drops, or the fence list a wait reads.
+// (tagOp), the hold a release drops (tagRelease), the fence list a wait
+// reads (tagWaitResv: resv and n, its first entry and length), or the
+// page tables (tagMMU: n, hw.MMU.Version). Tags are compared only between
+// footprints of one op, so the kinds may share fields.
 type footTag struct {
 	inst, key, ctx string
 	mode           kernel.Mode
