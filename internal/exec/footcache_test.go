@@ -3,13 +3,13 @@ package exec
 import (
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/fencecheck/fencecheck/internal/gen"
 	"github.com/fencecheck/fencecheck/internal/kernel"
 	"github.com/fencecheck/fencecheck/internal/model"
+	"github.com/fencecheck/fencecheck/internal/scenariotest"
 )
 
 // TestFootprintCache drives explorations of every bundled scenario and of
@@ -19,27 +19,11 @@ import (
 // equal a fresh computation: the cache must never hand the explorer a
 // footprint from an older state.
 func TestFootprintCache(t *testing.T) {
-	files, _ := filepath.Glob("../../scenarios/*/*.yaml")
-	more, _ := filepath.Glob("../../scenarios/*/*/*.yaml")
-	files = append(files, more...)
-	if len(files) < 50 {
-		t.Fatalf("library too small: %d", len(files))
-	}
 	progs := map[string]*kernel.Program{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sc, ds := model.Load(f, data, model.Options{}); sc != nil && len(ds) == 0 {
-			progs[f] = kernel.Compile(sc)
-		}
-	}
-	if sc, ds := model.Load("driver.yaml", []byte(gen.Driver(3)), model.Options{}); sc != nil && len(ds) == 0 {
-		progs["driver 3"] = kernel.Compile(sc)
-	} else {
-		t.Fatalf("driver design does not load: %v", ds)
-	}
+	scenariotest.EachLibrary(t, 300, func(path string, sc *model.Scenario) {
+		progs[path] = kernel.Compile(sc)
+	})
+	progs["driver 3"] = scenariotest.Compile(t, "driver.yaml", gen.Driver(3))
 	// Threads mapping, zapping and flushing one VM at once: without it no
 	// kept page-table footprint ever met a change of the page tables
 	// (a review removed each hw.MMU.Version bump in turn; only this design
@@ -49,11 +33,7 @@ func TestFootprintCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc, ds := model.Load(pagetables, data, model.Options{}); sc != nil && len(ds) == 0 {
-		progs[pagetables] = kernel.Compile(sc)
-	} else {
-		t.Fatalf("%s does not load: %v", pagetables, ds)
-	}
+	progs[pagetables] = scenariotest.Compile(t, pagetables, string(data))
 	checked := 0
 	for name, p := range progs {
 		runs := uint64(3)

@@ -129,3 +129,38 @@ func TestEnginesQueueInOrder(t *testing.T) {
 		t.Fatal("fault count after the handler ends")
 	}
 }
+
+// TestMMUVersion: Version moves exactly when what a zap or flush would
+// find can have changed (a VM created, PTEs written, zapped or flushed),
+// and not for a zap or flush that finds nothing or a VA-tree update; the
+// executor keeps page-table footprints while it stands still.
+func TestMMUVersion(t *testing.T) {
+	m := NewMMU()
+	steps := []struct {
+		what  string
+		do    func()
+		moves bool
+	}{
+		{"create vm", func() { m.VM("vm") }, true},
+		{"look up vm again", func() { m.VM("vm") }, false},
+		{"zap an empty vm", func() { m.ZapVM("vm") }, false},
+		{"flush an empty vm", func() { m.FlushVM("vm") }, false},
+		{"map bo", func() { m.Map("vm", "bo") }, true},
+		{"VA tree update", func() { m.VM("vm").Update("map", 0, 0x1000, "bo") }, false},
+		{"zap bo", func() { m.ZapObject("bo") }, true},
+		{"zap bo again", func() { m.ZapObject("bo") }, false},
+		{"flush every vm", func() { m.FlushAll() }, true},
+		{"flush every vm again", func() { m.FlushAll() }, false},
+		{"map bo again", func() { m.Map("vm", "bo") }, true},
+		{"zap the vm", func() { m.ZapVM("vm") }, true},
+		{"flush the vm", func() { m.FlushVM("vm") }, true},
+		{"flush the vm again", func() { m.FlushVM("vm") }, false},
+	}
+	for _, s := range steps {
+		before := m.Version()
+		s.do()
+		if moved := m.Version() != before; moved != s.moves {
+			t.Errorf("%s: Version moved %v, want %v", s.what, moved, s.moves)
+		}
+	}
+}
